@@ -98,7 +98,8 @@ fn common(rt: &Runtime, cmd: CommonCmd) -> Result<i32> {
                     } else {
                         text = std::fs::read_to_string(p).with_context(|| format!("read {}", p.display()))?;
                     }
-                    serde_json::from_str(&text).context("decode resources: want the JSON of linux.resources")?
+                    serde_json::from_str(&text)
+                        .context("decode resources: want the JSON of linux.resources")?
                 }
             };
             let flags = ResourceFlags {
@@ -115,15 +116,13 @@ fn common(rt: &Runtime, cmd: CommonCmd) -> Result<i32> {
             rt.update(&a.container_id, berth_runtime::merge_resources(doc, &flags))?;
             Ok(0)
         }
-        CommonCmd::Events(a) => {
-            loop {
-                println!("{}", rt.stats_event(&a.container_id)?);
-                if a.stats {
-                    return Ok(0);
-                }
-                std::thread::sleep(std::time::Duration::from_secs(u64::from(a.interval.max(1))));
+        CommonCmd::Events(a) => loop {
+            println!("{}", rt.stats_event(&a.container_id)?);
+            if a.stats {
+                return Ok(0);
             }
-        }
+            std::thread::sleep(std::time::Duration::from_secs(u64::from(a.interval.max(1))));
+        },
         CommonCmd::Spec(a) => {
             let dir = a.bundle.unwrap_or_else(|| ".".into());
             let path = dir.join("config.json");

@@ -48,7 +48,9 @@ pub fn run(rt: &Runtime, a: liboci_cli::Run) -> Result<i32> {
     created?;
     // Block the signals we forward before the user process runs, then start it.
     let mut set = SigSet::all();
-    for s in [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE] {
+    for s in
+        [Signal::SIGKILL, Signal::SIGSTOP, Signal::SIGSEGV, Signal::SIGBUS, Signal::SIGILL, Signal::SIGFPE]
+    {
         set.remove(s);
     }
     if !a.detach {

@@ -12,7 +12,10 @@ pub struct Logger {
 impl Logger {
     pub fn new(file: Option<&Path>, format: Option<&str>, debug: bool) -> Logger {
         if debug {
-            let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_max_level(tracing::Level::DEBUG).try_init();
+            let _ = tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_max_level(tracing::Level::DEBUG)
+                .try_init();
         }
         Logger { file: file.map(Path::to_path_buf), json: format == Some("json") }
     }

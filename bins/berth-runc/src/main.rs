@@ -31,7 +31,8 @@ enum Cmd {
 
 fn main() {
     let cli = Cli::parse();
-    let logger = log::Logger::new(cli.global.log.as_deref(), cli.global.log_format.as_deref(), cli.global.debug);
+    let logger =
+        log::Logger::new(cli.global.log.as_deref(), cli.global.log_format.as_deref(), cli.global.debug);
     let root = cli.global.root.clone().unwrap_or_else(|| PathBuf::from(berth_runtime::DEFAULT_ROOT));
     let rt = berth_runtime::Runtime::new(root, cli.global.systemd_cgroup);
     let code = match commands::dispatch(&rt, cli.cmd) {

@@ -24,7 +24,8 @@ impl Runtime {
         if self.container_dir(id).exists() {
             return Err(RuntimeError::AlreadyExists(id.to_string()));
         }
-        std::fs::create_dir_all(&self.root).map_err(RuntimeError::io(format!("create {}", self.root.display())))?;
+        std::fs::create_dir_all(&self.root)
+            .map_err(RuntimeError::io(format!("create {}", self.root.display())))?;
         let bundle = std::fs::canonicalize(&opts.bundle)
             .map_err(RuntimeError::io(format!("bundle {}", opts.bundle.display())))?;
         let result = ContainerBuilder::new(id.to_string(), SyscallType::default())

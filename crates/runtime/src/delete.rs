@@ -6,7 +6,10 @@ impl Runtime {
     pub fn delete(&self, id: &str, force: bool) -> Result<(), RuntimeError> {
         match self.load(id) {
             Ok(mut c) => {
-                if !force && !c.can_delete() && c.status() != libcontainer::container::ContainerStatus::Created {
+                if !force
+                    && !c.can_delete()
+                    && c.status() != libcontainer::container::ContainerStatus::Created
+                {
                     return Err(RuntimeError::WrongState(format!(
                         "cannot delete container {id} that is not stopped: {}",
                         crate::state::status_name(c.status())
@@ -18,7 +21,8 @@ impl Runtime {
                 // An aborted create can leave a directory without state.json.
                 let dir = self.container_dir(id);
                 if dir.exists() {
-                    std::fs::remove_dir_all(&dir).map_err(RuntimeError::io(format!("remove {}", dir.display())))?;
+                    std::fs::remove_dir_all(&dir)
+                        .map_err(RuntimeError::io(format!("remove {}", dir.display())))?;
                 }
                 if force {
                     Ok(())

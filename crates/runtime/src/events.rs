@@ -28,9 +28,7 @@ impl Runtime {
 
 /// Converts libcgroups' statistics into the `data` object of runc's stats event.
 pub fn runc_stats(s: &Stats) -> Value {
-    let mem = |m: &libcgroups::stats::MemoryData| {
-        json!({"usage": m.usage, "max": m.max_usage, "failcnt": m.fail_count, "limit": m.limit})
-    };
+    let mem = |m: &libcgroups::stats::MemoryData| json!({"usage": m.usage, "max": m.max_usage, "failcnt": m.fail_count, "limit": m.limit});
     json!({
         "cpu": {
             "usage": {

@@ -33,11 +33,15 @@ impl Runtime {
     /// when not detached (128 + signal for a killed process, as runc), `None` when detached.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<Option<i32>, RuntimeError> {
         let c = self.load(id)?;
-        if !c.can_exec() && !(opts.ignore_paused && c.status() == libcontainer::container::ContainerStatus::Paused) {
+        if !c.can_exec()
+            && !(opts.ignore_paused && c.status() == libcontainer::container::ContainerStatus::Paused)
+        {
             return Err(RuntimeError::WrongState("cannot exec in a stopped container".into()));
         }
         if opts.process.is_none() && opts.args.is_empty() {
-            return Err(RuntimeError::InvalidArgument("exec: no command given; pass args or --process".into()));
+            return Err(RuntimeError::InvalidArgument(
+                "exec: no command given; pass args or --process".into(),
+            ));
         }
         let pid = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_root_path(self.root.clone())?

@@ -27,10 +27,10 @@ use std::path::{Path, PathBuf};
 pub use create::CreateOptions;
 pub use error::{ErrorKind, RuntimeError};
 pub use exec::ExecOptions;
+pub use list::format_table;
 pub use signal::parse_signal;
 pub use spec::default_spec;
 pub use state::RuncState;
-pub use list::format_table;
 pub use update::{merge_resources, ResourceFlags};
 
 use libcontainer::container::Container;

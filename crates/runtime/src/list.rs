@@ -1,4 +1,4 @@
-use crate::{Runtime, RuntimeError, RuncState};
+use crate::{RuncState, Runtime, RuntimeError};
 
 impl Runtime {
     /// `list`: the state of every container under the root, sorted by id.

@@ -24,10 +24,8 @@ impl Runtime {
     pub fn ps_table(&self, id: &str, ps_args: &[String]) -> Result<String, RuntimeError> {
         let pids = self.pids(id)?;
         let args: Vec<String> = if ps_args.is_empty() { vec!["-ef".into()] } else { ps_args.to_vec() };
-        let out = std::process::Command::new("ps")
-            .args(&args)
-            .output()
-            .map_err(RuntimeError::io("run ps"))?;
+        let out =
+            std::process::Command::new("ps").args(&args).output().map_err(RuntimeError::io("run ps"))?;
         if !out.status.success() {
             return Err(RuntimeError::InvalidArgument(format!(
                 "ps {}: {}",

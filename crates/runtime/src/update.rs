@@ -66,7 +66,12 @@ impl Runtime {
             container_name: id.to_string(),
         })
         .map_err(RuntimeError::cgroup)?;
-        let opt = ControllerOpt { resources: &resources, disable_oom_killer: false, oom_score_adj: None, freezer_state: None };
+        let opt = ControllerOpt {
+            resources: &resources,
+            disable_oom_killer: false,
+            oom_score_adj: None,
+            freezer_state: None,
+        };
         manager.apply(&opt).map_err(RuntimeError::cgroup)
     }
 }
@@ -82,7 +87,12 @@ mod tests {
             serde_json::from_str(r#"{"memory":{"limit":100},"cpu":{"shares":512,"quota":1000}}"#).unwrap();
         let r = merge_resources(
             doc,
-            &ResourceFlags { memory: Some(200), cpu_period: Some(50000), pids_limit: Some(10), ..Default::default() },
+            &ResourceFlags {
+                memory: Some(200),
+                cpu_period: Some(50000),
+                pids_limit: Some(10),
+                ..Default::default()
+            },
         );
         assert_eq!(r.memory().unwrap().limit(), Some(200));
         let cpu: &LinuxCpu = r.cpu().as_ref().unwrap();
