@@ -1,1 +1,123 @@
-fn main() {}
+//! `berth-shim start --id ID --bundle DIR --state-dir DIR [--runtime BIN] [--runtime-root DIR]
+//! [--systemd-cgroup] [--log-path FILE] [--log-max-size N] [--log-max-file N] [--stdin]`
+//!
+//! Detaches (fork, setsid, fork) so that the shim outlives whoever started it, creates the
+//! container and prints one JSON line on stdout once it is created (or why it could not be),
+//! then serves `<state-dir>/shim.sock` until the container has exited and its exit is recorded.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::fd::{FromRawFd, IntoRawFd};
+use std::path::PathBuf;
+
+use berth_shim::logfile::{parse_size, Rotation};
+use berth_shim::server::{serve, ServeOptions};
+
+fn usage(msg: &str) -> ! {
+    eprintln!("berth-shim: {msg}\nusage: berth-shim start --id ID --bundle DIR --state-dir DIR [--runtime BIN] [--runtime-root DIR] [--systemd-cgroup] [--log-path FILE] [--log-max-size SIZE] [--log-max-file N] [--stdin]");
+    std::process::exit(2)
+}
+
+fn parse(args: &[String]) -> ServeOptions {
+    let mut o = ServeOptions {
+        id: String::new(),
+        bundle: PathBuf::new(),
+        state_dir: PathBuf::new(),
+        runtime: PathBuf::from("berth-runc"),
+        runtime_root: PathBuf::from("/run/berth/runtime"),
+        systemd_cgroup: false,
+        log_path: None,
+        rotation: Rotation::default(),
+        stdin: false,
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut val = || it.next().cloned().unwrap_or_else(|| usage(&format!("{a} needs a value")));
+        match a.as_str() {
+            "--id" => o.id = val(),
+            "--bundle" => o.bundle = val().into(),
+            "--state-dir" => o.state_dir = val().into(),
+            "--runtime" => o.runtime = val().into(),
+            "--runtime-root" => o.runtime_root = val().into(),
+            "--log-path" => o.log_path = Some(val().into()),
+            "--log-max-size" => {
+                let v = val();
+                o.rotation.max_size = parse_size(&v).unwrap_or_else(|| usage(&format!("invalid --log-max-size {v:?}")))
+            }
+            "--log-max-file" => {
+                let v = val();
+                o.rotation.max_file = v.parse().ok().filter(|n| *n >= 1).unwrap_or_else(|| usage(&format!("invalid --log-max-file {v:?}: at least 1")))
+            }
+            "--systemd-cgroup" => o.systemd_cgroup = true,
+            "--stdin" => o.stdin = true,
+            other => usage(&format!("unknown option {other:?}")),
+        }
+    }
+    if o.id.is_empty() || o.bundle.as_os_str().is_empty() || o.state_dir.as_os_str().is_empty() {
+        usage("--id, --bundle and --state-dir are required");
+    }
+    o
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) != Some("start") {
+        usage("the only command is start");
+    }
+    let opts = parse(&args[1..]);
+    if let Err(e) = std::fs::create_dir_all(&opts.state_dir) {
+        usage(&format!("create {}: {e}", opts.state_dir.display()));
+    }
+    let (mut rd, wr) = std::io::pipe().unwrap_or_else(|e| usage(&format!("pipe: {e}")));
+    // SAFETY: we are single-threaded here (nothing has spawned a thread), so fork is sound.
+    match unsafe { libc::fork() } {
+        -1 => usage("fork failed"),
+        0 => {
+            drop(rd);
+            // SAFETY: setsid and fork in the single-threaded child.
+            unsafe {
+                libc::setsid();
+                match libc::fork() {
+                    -1 => libc::_exit(1),
+                    0 => {}
+                    _ => libc::_exit(0),
+                }
+            }
+            detach_stdio(&opts.state_dir);
+            // SAFETY: the pipe's write end is ours alone; we take ownership of the raw fd.
+            let ready = unsafe { File::from_raw_fd(wr.into_raw_fd()) };
+            std::process::exit(serve(opts, ready));
+        }
+        child => {
+            drop(wr);
+            let mut line = String::new();
+            let _ = rd.read_to_string(&mut line);
+            // Reap the intermediate child.
+            // SAFETY: waiting for our own child; the status pointer may be null.
+            unsafe { libc::waitpid(child, std::ptr::null_mut(), 0) };
+            if line.trim().is_empty() {
+                line = "{\"ok\":false,\"error\":\"the shim died before the container was created\"}\n".into();
+            }
+            print!("{line}");
+            let ok = serde_json::from_str::<serde_json::Value>(line.trim()).map(|v| v["ok"] == true).unwrap_or(false);
+            std::process::exit(if ok { 0 } else { 1 });
+        }
+    }
+}
+
+/// The shim keeps no terminal: stdin from /dev/null, stdout and stderr to `<state-dir>/shim.log`.
+fn detach_stdio(dir: &std::path::Path) {
+    use std::os::fd::AsRawFd;
+    let null = File::open("/dev/null");
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("shim.log"));
+    // SAFETY: dup2 onto the standard descriptors; the sources stay open for the call.
+    unsafe {
+        if let Ok(n) = &null {
+            libc::dup2(n.as_raw_fd(), 0);
+        }
+        if let Ok(l) = &log {
+            libc::dup2(l.as_raw_fd(), 1);
+            libc::dup2(l.as_raw_fd(), 2);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+# Build, test and demo entry points. `make test` and `make demo` do all the set-up a fresh
+# machine needs (packages, builds, the busybox image fixture).
+CARGO ?= cargo
+PROFILE ?= release
+TARGET_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
+BIN := target/$(PROFILE)
+INIT := target/$(TARGET_TRIPLE)/$(PROFILE)/berth-init
+FIXTURE := target/fixtures/busybox.tar
+
+.PHONY: all build init deps fixture test test-unit test-integration demo bench clean
+
+all: build
+
+deps:
+	./scripts/install-deps
+
+build: init
+	$(CARGO) build --profile $(PROFILE) --bins
+
+# berth-init runs inside containers: linked statically (glibc's static libc; it calls no NSS).
+init:
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --profile $(PROFILE) -p berth-init --target $(TARGET_TRIPLE)
+
+fixture:
+	mkdir -p target/fixtures
+	./scripts/busybox-image $(FIXTURE) > target/fixtures/busybox.id
+
+test: deps build fixture
+	BERTH_BIN_DIR=$(CURDIR)/$(BIN) BERTH_INIT=$(CURDIR)/$(INIT) BERTH_FIXTURE=$(CURDIR)/$(FIXTURE) \
+		$(CARGO) test --profile $(PROFILE) --workspace -- --test-threads=2
+
+demo: deps build fixture
+	./scripts/demo $(BIN) $(INIT) $(FIXTURE)
+
+bench: deps build fixture
+	./bench/runtime.sh $(BIN) $(FIXTURE)
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,156 @@
+//! The client side of the control socket: what the daemon (and a restarted daemon) uses.
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use crate::protocol::{write_frame, Request, Response, STDIN};
+use crate::status::{read_json, ShimRecord, EXIT_RECORD, SHIM_RECORD, SOCKET};
+use crate::{ExitStatus, ShimError};
+
+/// A handle on one container's shim, by its state directory.
+#[derive(Debug, Clone)]
+pub struct ShimClient {
+    dir: PathBuf,
+}
+
+/// A live attach (or attached exec) stream: frames in Docker's stdcopy format.
+pub struct Attached {
+    pub stream: UnixStream,
+    pub tty: bool,
+    pub pid: Option<i32>,
+}
+
+impl Attached {
+    /// Sends stdin data to the process.
+    pub fn send_stdin(&mut self, data: &[u8]) -> std::io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        write_frame(&mut self.stream, STDIN, data)
+    }
+
+    /// Closes the process's stdin.
+    pub fn close_stdin(&mut self) -> std::io::Result<()> {
+        write_frame(&mut self.stream, STDIN, &[])
+    }
+}
+
+impl ShimClient {
+    pub fn new(state_dir: impl Into<PathBuf>) -> ShimClient {
+        ShimClient { dir: state_dir.into() }
+    }
+
+    pub fn state_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The record the shim wrote once the container was created.
+    pub fn record(&self) -> Result<Option<ShimRecord>, ShimError> {
+        Ok(read_json(&self.dir, SHIM_RECORD)?)
+    }
+
+    /// How the container ended, if it has.
+    pub fn exit_record(&self) -> Result<Option<ExitStatus>, ShimError> {
+        Ok(read_json(&self.dir, EXIT_RECORD)?)
+    }
+
+    fn connect(&self) -> Result<UnixStream, ShimError> {
+        UnixStream::connect(self.dir.join(SOCKET)).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                ShimError::NotFound(format!("{}: the shim is not running", self.dir.display()))
+            }
+            _ => ShimError::Io(e),
+        })
+    }
+
+    /// Sends one request on a new connection; returns the connection and the response.
+    fn call(&self, req: &Request) -> Result<(BufReader<UnixStream>, Response), ShimError> {
+        let mut sock = self.connect()?;
+        let mut line = serde_json::to_vec(req).map_err(|e| ShimError::Protocol(e.to_string()))?;
+        line.push(b'\n');
+        sock.write_all(&line)?;
+        let mut r = BufReader::new(sock);
+        let mut text = String::new();
+        if r.read_line(&mut text)? == 0 {
+            return Err(ShimError::Protocol("the shim closed the connection without answering".into()));
+        }
+        let resp: Response = serde_json::from_str(&text).map_err(|e| ShimError::Protocol(e.to_string()))?;
+        if !resp.ok {
+            let msg = resp.error.unwrap_or_default();
+            return Err(match resp.kind.as_deref() {
+                Some("conflict") => ShimError::Conflict(msg),
+                Some("invalid") => ShimError::InvalidArgument(msg),
+                _ => ShimError::Runtime(msg),
+            });
+        }
+        Ok((r, resp))
+    }
+
+    pub fn request(&self, req: &Request) -> Result<Response, ShimError> {
+        self.call(req).map(|(_, r)| r)
+    }
+
+    /// Starts the created container; returns its init's pid.
+    pub fn start(&self) -> Result<i32, ShimError> {
+        Ok(self.request(&Request::Start)?.pid.unwrap_or(0))
+    }
+
+    pub fn signal(&self, signal: i32, all: bool) -> Result<(), ShimError> {
+        self.request(&Request::Signal { signal, all }).map(|_| ())
+    }
+
+    pub fn resize(&self, height: u16, width: u16, exec_id: Option<&str>) -> Result<(), ShimError> {
+        self.request(&Request::Resize { height, width, exec_id: exec_id.map(String::from) }).map(|_| ())
+    }
+
+    pub fn stats(&self) -> Result<serde_json::Value, ShimError> {
+        Ok(self.request(&Request::Stats)?.stats.unwrap_or_default())
+    }
+
+    /// Blocks until the container has exited. Works after the shim is gone too: then the exit
+    /// record it left is the answer.
+    pub fn wait(&self) -> Result<ExitStatus, ShimError> {
+        let from_record = || -> Result<ExitStatus, ShimError> {
+            self.exit_record()?.ok_or_else(|| {
+                ShimError::NotFound(format!("{}: the shim is gone and left no exit record", self.dir.display()))
+            })
+        };
+        let (mut r, _) = match self.connect() {
+            Ok(mut sock) => {
+                sock.write_all(b"{\"op\":\"wait\"}\n")?;
+                (BufReader::new(sock), ())
+            }
+            Err(ShimError::NotFound(_)) => return from_record(),
+            Err(e) => return Err(e),
+        };
+        let mut text = String::new();
+        match r.read_line(&mut text) {
+            Ok(n) if n > 0 => {
+                let resp: Response = serde_json::from_str(&text).map_err(|e| ShimError::Protocol(e.to_string()))?;
+                resp.exit.ok_or_else(|| ShimError::Protocol(resp.error.unwrap_or_else(|| "wait: no exit status".into())))
+            }
+            // The shim went away mid-wait: it records the exit before it goes.
+            _ => from_record(),
+        }
+    }
+
+    /// Attaches to the container's stdio.
+    pub fn attach(&self, stdin: bool, stdout: bool, stderr: bool) -> Result<Attached, ShimError> {
+        let (r, resp) = self.call(&Request::Attach { stdin, stdout, stderr })?;
+        Ok(Attached { stream: r.into_inner(), tty: resp.tty.unwrap_or(false), pid: None })
+    }
+
+    /// Runs a process (an OCI process object) in the container. Attached unless `detach`.
+    pub fn exec(
+        &self,
+        exec_id: &str,
+        process: serde_json::Value,
+        stdin: bool,
+        detach: bool,
+    ) -> Result<Attached, ShimError> {
+        let (r, resp) =
+            self.call(&Request::Exec { exec_id: exec_id.to_string(), process, stdin, detach })?;
+        Ok(Attached { stream: r.into_inner(), tty: resp.tty.unwrap_or(false), pid: resp.pid })
+    }
+}

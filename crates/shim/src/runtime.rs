@@ -1,0 +1,103 @@
+//! Runs an OCI runtime binary with runc's command line (berth-runc, runc, crun): the shim is the
+//! only caller, so containers are always created from the shim's single-threaded process.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::ShimError;
+
+#[derive(Debug, Clone)]
+pub struct RuntimeCmd {
+    pub binary: PathBuf,
+    pub root: PathBuf,
+    pub systemd_cgroup: bool,
+    /// The runtime's `--log` (JSON), read back for error messages.
+    pub log: PathBuf,
+}
+
+impl RuntimeCmd {
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(&self.binary);
+        c.arg("--root").arg(&self.root).arg("--log").arg(&self.log).arg("--log-format").arg("json");
+        if self.systemd_cgroup {
+            c.arg("--systemd-cgroup");
+        }
+        c
+    }
+
+    /// Runs `cmd` to completion; on failure the error carries the runtime's own message.
+    pub fn run(&self, mut cmd: Command, what: &str) -> Result<Vec<u8>, ShimError> {
+        let log_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
+        let out = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|e| ShimError::Runtime(format!("{what}: run {}: {e}", self.binary.display())))?;
+        if out.status.success() {
+            return Ok(out.stdout);
+        }
+        Err(ShimError::Runtime(format!("{what}: {}", self.error_message(log_len, &out.stderr))))
+    }
+
+    /// Runs `cmd` whose stdio belongs to the container; on failure the error is the one the
+    /// runtime logged.
+    pub fn status(&self, mut cmd: Command, what: &str) -> Result<(), ShimError> {
+        let log_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
+        let st = cmd.status().map_err(|e| ShimError::Runtime(format!("{what}: run {}: {e}", self.binary.display())))?;
+        if st.success() {
+            return Ok(());
+        }
+        Err(ShimError::Runtime(format!("{what}: {}", self.error_message(log_len, b""))))
+    }
+
+    /// The last error the runtime logged since `from` bytes into its log, else its stderr.
+    fn error_message(&self, from: u64, stderr: &[u8]) -> String {
+        let log = std::fs::read(&self.log).unwrap_or_default();
+        let tail = String::from_utf8_lossy(log.get(from as usize..).unwrap_or_default()).into_owned();
+        let logged = tail
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|v| v["level"] == "error" || v["level"] == "fatal")
+            .filter_map(|v| v["msg"].as_str().map(String::from))
+            .last();
+        logged.unwrap_or_else(|| {
+            let s = String::from_utf8_lossy(stderr).trim().to_string();
+            if s.is_empty() {
+                "the runtime failed without a message".into()
+            } else {
+                s
+            }
+        })
+    }
+
+    pub fn start(&self, id: &str) -> Result<(), ShimError> {
+        let mut c = self.command();
+        c.arg("start").arg(id).stdin(Stdio::null());
+        self.run(c, "start").map(|_| ())
+    }
+
+    pub fn kill_all(&self, id: &str, signal: i32) -> Result<(), ShimError> {
+        let mut c = self.command();
+        c.args(["kill", "--all", id, &signal.to_string()]).stdin(Stdio::null());
+        self.run(c, "kill").map(|_| ())
+    }
+
+    pub fn delete(&self, id: &str) -> Result<(), ShimError> {
+        let mut c = self.command();
+        c.args(["delete", "--force", id]).stdin(Stdio::null());
+        self.run(c, "delete").map(|_| ())
+    }
+
+    pub fn stats(&self, id: &str) -> Result<serde_json::Value, ShimError> {
+        let mut c = self.command();
+        c.args(["events", "--stats", id]).stdin(Stdio::null());
+        let out = self.run(c, "stats")?;
+        serde_json::from_slice(&out).map_err(|e| ShimError::Runtime(format!("stats: the runtime printed no JSON: {e}")))
+    }
+}
+
+/// Reads a pid file a runtime wrote.
+pub fn read_pid(path: &Path) -> Result<i32, ShimError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ShimError::Runtime(format!("read {}: {e}", path.display())))?;
+    text.trim().parse().map_err(|_| ShimError::Runtime(format!("{} holds no pid: {text:?}", path.display())))
+}

@@ -1,0 +1,712 @@
+//! The shim's event loop: one thread, `poll(2)` over the control socket, its clients, the
+//! container's (and execs') output, and a signalfd for SIGCHLD.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{kill, SigSet, Signal};
+use nix::sys::signalfd::SignalFd;
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::{pipe, Pid};
+
+use crate::logfile::{JsonFileLog, Rotation};
+use crate::protocol::{frame_header, parse_frames, Request, Response, STDERR, STDIN, STDOUT, SYSTEM};
+use crate::runtime::{read_pid, RuntimeCmd};
+use crate::status::{self, ShimRecord, EXIT_RECORD, SHIM_RECORD, SOCKET};
+use crate::{now_rfc3339, ExitStatus, ShimError};
+
+/// A client that does not read its attach stream is dropped past this much backlog.
+const MAX_CLIENT_BACKLOG: usize = 8 << 20;
+/// After the container's init exits, output is drained for at most this long.
+const DRAIN_MS: u16 = 2000;
+
+/// How the shim was asked to run a container.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub id: String,
+    pub bundle: PathBuf,
+    pub state_dir: PathBuf,
+    pub runtime: PathBuf,
+    pub runtime_root: PathBuf,
+    pub systemd_cgroup: bool,
+    pub log_path: Option<PathBuf>,
+    pub rotation: Rotation,
+    pub stdin: bool,
+}
+
+/// What the launcher reads back on the ready pipe: one JSON line.
+pub fn ready_line(result: &Result<(i32, bool), ShimError>) -> String {
+    let v = match result {
+        Ok((pid, tty)) => serde_json::json!({"ok": true, "pid": pid, "tty": tty, "shim_pid": std::process::id()}),
+        Err(e) => serde_json::json!({"ok": false, "error": e.to_string()}),
+    };
+    format!("{v}\n")
+}
+
+enum Mode {
+    Control,
+    Attached { stdin: bool, stdout: bool, stderr: bool },
+    Waiting,
+    Exec(String),
+    /// Close once the backlog is written.
+    Closing,
+}
+
+struct Client {
+    sock: UnixStream,
+    inbuf: Vec<u8>,
+    outbuf: Vec<u8>,
+    mode: Mode,
+    dead: bool,
+}
+
+/// A process's stdio as the shim holds it.
+#[derive(Default)]
+struct Stdio3 {
+    /// pty master (tty) — output and input both go through it.
+    master: Option<File>,
+    out: Option<File>,
+    err: Option<File>,
+    stdin: Option<File>,
+}
+
+impl Stdio3 {
+    fn open_outputs(&self) -> bool {
+        self.master.is_some() || self.out.is_some() || self.err.is_some()
+    }
+}
+
+struct Exec {
+    pid: i32,
+    io: Stdio3,
+    client: Option<usize>,
+    exit: Option<i32>,
+}
+
+struct Shim {
+    opts: ServeOptions,
+    rt: RuntimeCmd,
+    init: i32,
+    tty: bool,
+    io: Stdio3,
+    log: Option<JsonFileLog>,
+    clients: Vec<Client>,
+    execs: HashMap<String, Exec>,
+    started_at: Option<String>,
+    init_exit: Option<(i32, String)>,
+}
+
+fn set_nonblocking(fd: BorrowedFd<'_>) {
+    use nix::fcntl::{fcntl, FcntlArg, OFlag};
+    if let Ok(flags) = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL) {
+        let _ = fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK));
+    }
+}
+
+/// Pipes for a process's stdio: the child's ends (for the runtime) and ours.
+fn make_pipes(stdin: bool) -> Result<([Stdio; 3], Stdio3), ShimError> {
+    let (out_r, out_w) = pipe().map_err(std::io::Error::from)?;
+    let (err_r, err_w) = pipe().map_err(std::io::Error::from)?;
+    let (child_in, our_in) = if stdin {
+        let (r, w) = pipe().map_err(std::io::Error::from)?;
+        (Stdio::from(r), Some(File::from(w)))
+    } else {
+        (Stdio::null(), None)
+    };
+    for fd in [out_r.as_fd(), err_r.as_fd()] {
+        set_nonblocking(fd);
+    }
+    Ok((
+        [child_in, Stdio::from(out_w), Stdio::from(err_w)],
+        Stdio3 { master: None, out: Some(File::from(out_r)), err: Some(File::from(err_r)), stdin: our_in },
+    ))
+}
+
+/// Receives the pty master an OCI runtime sent on our console socket.
+fn take_console(listener: &UnixListener) -> Result<File, ShimError> {
+    listener.set_nonblocking(true)?;
+    let (conn, _) = listener
+        .accept()
+        .map_err(|e| ShimError::Runtime(format!("the runtime sent no terminal on the console socket: {e}")))?;
+    conn.set_nonblocking(false)?;
+    let fd: OwnedFd = berth_sys::recv_fd(&conn)?;
+    set_nonblocking(fd.as_fd());
+    Ok(File::from(fd))
+}
+
+fn bundle_config(bundle: &Path) -> serde_json::Value {
+    std::fs::read(bundle.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+}
+
+/// Creates the container; returns the shim state ready to serve.
+fn create(opts: ServeOptions) -> Result<Shim, ShimError> {
+    let rt = RuntimeCmd {
+        binary: opts.runtime.clone(),
+        root: opts.runtime_root.clone(),
+        systemd_cgroup: opts.systemd_cgroup,
+        log: opts.state_dir.join("runtime.log"),
+    };
+    let tty = bundle_config(&opts.bundle)["process"]["terminal"].as_bool().unwrap_or(false);
+    let pid_file = opts.state_dir.join("init.pid");
+    let mut cmd = rt.command();
+    cmd.arg("create").arg("--bundle").arg(&opts.bundle).arg("--pid-file").arg(&pid_file);
+    let (mut io, console) = if tty {
+        let path = opts.state_dir.join("console.sock");
+        let _ = std::fs::remove_file(&path);
+        let l = UnixListener::bind(&path)?;
+        cmd.arg("--console-socket").arg(&path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        (Stdio3::default(), Some((l, path)))
+    } else {
+        let ([i, o, e], ours) = make_pipes(opts.stdin)?;
+        cmd.stdin(i).stdout(o).stderr(e);
+        (ours, None)
+    };
+    cmd.arg(&opts.id);
+    // `cmd` (and with it our copies of the child's pipe ends) is dropped inside: EOF can be seen.
+    if let Err(e) = rt.status(cmd, "create") {
+        let _ = rt.delete(&opts.id);
+        return Err(e);
+    }
+    if let Some((l, path)) = console {
+        io.master = Some(take_console(&l)?);
+        let _ = std::fs::remove_file(path);
+    }
+    let init = read_pid(&pid_file)?;
+    let log = match &opts.log_path {
+        Some(p) => Some(JsonFileLog::open(p, opts.rotation)?),
+        None => None,
+    };
+    Ok(Shim { opts, rt, init, tty, io, log, clients: Vec::new(), execs: HashMap::new(), started_at: None, init_exit: None })
+}
+
+/// Runs the shim for one container until it has exited and its exit is recorded. `ready` gets
+/// the ready line once the container is created (or the error if it cannot be).
+pub fn serve(opts: ServeOptions, mut ready: File) -> i32 {
+    let _ = berth_sys::set_child_subreaper();
+    let mut mask = SigSet::empty();
+    mask.add(Signal::SIGCHLD);
+    let _ = mask.thread_block();
+    // A client that goes away must not kill us with SIGPIPE.
+    // SAFETY: setting a signal's disposition to SIG_IGN touches no memory of ours.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+    }
+    let setup = (|| -> Result<(Shim, UnixListener, SignalFd), ShimError> {
+        std::fs::create_dir_all(&opts.state_dir)?;
+        let sock = opts.state_dir.join(SOCKET);
+        let _ = std::fs::remove_file(&sock);
+        let listener = UnixListener::bind(&sock)?;
+        listener.set_nonblocking(true)?;
+        let sfd = SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_NONBLOCK | nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
+            .map_err(std::io::Error::from)?;
+        let shim = create(opts.clone())?;
+        status::write_json(
+            &shim.opts.state_dir,
+            SHIM_RECORD,
+            &ShimRecord {
+                id: shim.opts.id.clone(),
+                shim_pid: std::process::id() as i32,
+                init_pid: shim.init,
+                tty: shim.tty,
+                runtime: shim.rt.binary.display().to_string(),
+                runtime_root: shim.rt.root.display().to_string(),
+                bundle: shim.opts.bundle.display().to_string(),
+            },
+        )?;
+        Ok((shim, listener, sfd))
+    })();
+    let (mut shim, listener, sfd) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.write_all(ready_line(&Err(e)).as_bytes());
+            let _ = std::fs::remove_file(opts.state_dir.join(SOCKET));
+            return 1;
+        }
+    };
+    let _ = ready.write_all(ready_line(&Ok((shim.init, shim.tty))).as_bytes());
+    drop(ready);
+    shim.run(&listener, &sfd);
+    let _ = std::fs::remove_file(shim.opts.state_dir.join(SOCKET));
+    0
+}
+
+impl Shim {
+    fn run(&mut self, listener: &UnixListener, sfd: &SignalFd) {
+        let mut drain_deadline: Option<std::time::Instant> = None;
+        loop {
+            // The container is done once init has exited and its output is drained (or the grace ran out).
+            if self.init_exit.is_some() {
+                let deadline = *drain_deadline.get_or_insert_with(|| std::time::Instant::now() + std::time::Duration::from_millis(DRAIN_MS as u64));
+                if !self.io.open_outputs() || std::time::Instant::now() >= deadline {
+                    self.finish();
+                    return;
+                }
+            }
+            let mut fds: Vec<PollFd> = Vec::new();
+            let mut tags: Vec<Tag> = Vec::new();
+            fds.push(PollFd::new(listener.as_fd(), PollFlags::POLLIN));
+            tags.push(Tag::Listener);
+            fds.push(PollFd::new(sfd.as_fd(), PollFlags::POLLIN));
+            tags.push(Tag::Signal);
+            for (which, f) in [(0u8, &self.io.master), (1, &self.io.out), (2, &self.io.err)] {
+                if let Some(f) = f {
+                    fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+                    tags.push(Tag::InitOut(which));
+                }
+            }
+            for (id, e) in &self.execs {
+                for (which, f) in [(0u8, &e.io.master), (1, &e.io.out), (2, &e.io.err)] {
+                    if let Some(f) = f {
+                        fds.push(PollFd::new(f.as_fd(), PollFlags::POLLIN));
+                        tags.push(Tag::ExecOut(id.clone(), which));
+                    }
+                }
+            }
+            for (i, c) in self.clients.iter().enumerate() {
+                let mut ev = PollFlags::POLLIN;
+                if !c.outbuf.is_empty() {
+                    ev |= PollFlags::POLLOUT;
+                }
+                fds.push(PollFd::new(c.sock.as_fd(), ev));
+                tags.push(Tag::Client(i));
+            }
+            let timeout = if self.init_exit.is_some() { PollTimeout::from(100u8) } else { PollTimeout::NONE };
+            match poll(&mut fds, timeout) {
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => continue,
+            }
+            let ready: Vec<(Tag, PollFlags)> =
+                fds.iter().zip(tags).filter_map(|(f, t)| f.revents().filter(|r| !r.is_empty()).map(|r| (t, r))).collect();
+            drop(fds);
+            for (tag, rev) in ready {
+                match tag {
+                    Tag::Listener => self.accept(listener),
+                    Tag::Signal => {
+                        while let Ok(Some(_)) = sfd.read_signal() {}
+                        self.reap();
+                    }
+                    Tag::InitOut(which) => self.read_init(which),
+                    Tag::ExecOut(id, which) => self.read_exec(&id, which),
+                    Tag::Client(i) => {
+                        if rev.contains(PollFlags::POLLOUT) {
+                            self.flush_client(i);
+                        }
+                        if rev.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR) {
+                            self.read_client(i);
+                        }
+                    }
+                }
+            }
+            self.finish_execs();
+            self.clients.retain(|c| !c.dead && !(matches!(c.mode, Mode::Closing) && c.outbuf.is_empty()));
+        }
+    }
+
+    fn accept(&mut self, listener: &UnixListener) {
+        while let Ok((sock, _)) = listener.accept() {
+            let _ = sock.set_nonblocking(true);
+            self.clients.push(Client { sock, inbuf: Vec::new(), outbuf: Vec::new(), mode: Mode::Control, dead: false });
+        }
+    }
+
+    fn reap(&mut self) {
+        loop {
+            let (pid, code) = match waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(p, c)) => (p.as_raw(), c),
+                Ok(WaitStatus::Signaled(p, s, _)) => (p.as_raw(), 128 + s as i32),
+                Ok(WaitStatus::StillAlive) | Err(_) => return,
+                Ok(_) => continue,
+            };
+            if pid == self.init {
+                self.init_exit = Some((code, now_rfc3339()));
+            } else if let Some(e) = self.execs.values_mut().find(|e| e.pid == pid) {
+                e.exit = Some(code);
+            }
+        }
+    }
+
+    fn read_init(&mut self, which: u8) {
+        let mut buf = [0u8; 32 * 1024];
+        let slot = match which {
+            0 => &mut self.io.master,
+            1 => &mut self.io.out,
+            _ => &mut self.io.err,
+        };
+        let Some(f) = slot else { return };
+        match f.read(&mut buf) {
+            Ok(0) => *slot = None,
+            Ok(n) => {
+                let stream = if which == 2 { STDERR } else { STDOUT };
+                if let Some(log) = &mut self.log {
+                    let _ = log.write(stream == STDERR, &buf[..n]);
+                }
+                for c in &mut self.clients {
+                    if let Mode::Attached { stdout, stderr, .. } = c.mode {
+                        if (stream == STDOUT && stdout) || (stream == STDERR && stderr) {
+                            queue_frame(c, stream, &buf[..n]);
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A pty master reads EIO once the last slave is closed.
+            Err(_) => *slot = None,
+        }
+    }
+
+    fn read_exec(&mut self, id: &str, which: u8) {
+        let mut buf = [0u8; 32 * 1024];
+        let Some(e) = self.execs.get_mut(id) else { return };
+        let slot = match which {
+            0 => &mut e.io.master,
+            1 => &mut e.io.out,
+            _ => &mut e.io.err,
+        };
+        let Some(f) = slot else { return };
+        match f.read(&mut buf) {
+            Ok(0) => *slot = None,
+            Ok(n) => {
+                if let Some(c) = e.client.and_then(|i| self.clients.get_mut(i)) {
+                    queue_frame(c, if which == 2 { STDERR } else { STDOUT }, &buf[..n]);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => *slot = None,
+        }
+    }
+
+    /// An exec that exited and whose output is drained sends its exit status and ends.
+    fn finish_execs(&mut self) {
+        let done: Vec<String> =
+            self.execs.iter().filter(|(_, e)| e.exit.is_some() && !e.io.open_outputs()).map(|(k, _)| k.clone()).collect();
+        for id in done {
+            let e = self.execs.remove(&id).expect("listed above");
+            if let Some(c) = e.client.and_then(|i| self.clients.get_mut(i)) {
+                let st = ExitStatus { exit_code: e.exit.unwrap_or(0), finished_at: now_rfc3339(), ..Default::default() };
+                queue_frame(c, SYSTEM, &serde_json::to_vec(&st).unwrap_or_default());
+                c.mode = Mode::Closing;
+            }
+            let _ = std::fs::remove_file(self.opts.state_dir.join(format!("exec-{id}.json")));
+            let _ = std::fs::remove_file(self.opts.state_dir.join(format!("exec-{id}.pid")));
+        }
+    }
+
+    fn flush_client(&mut self, i: usize) {
+        let c = &mut self.clients[i];
+        while !c.outbuf.is_empty() {
+            match c.sock.write(&c.outbuf) {
+                Ok(0) => {
+                    c.dead = true;
+                    return;
+                }
+                Ok(n) => {
+                    c.outbuf.drain(..n);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    c.dead = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn read_client(&mut self, i: usize) {
+        let mut buf = [0u8; 16 * 1024];
+        loop {
+            match self.clients[i].sock.read(&mut buf) {
+                Ok(0) => {
+                    self.client_gone(i);
+                    return;
+                }
+                Ok(n) => self.clients[i].inbuf.extend_from_slice(&buf[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.client_gone(i);
+                    return;
+                }
+            }
+        }
+        self.process_input(i);
+    }
+
+    fn client_gone(&mut self, i: usize) {
+        self.clients[i].dead = true;
+        for e in self.execs.values_mut() {
+            if e.client == Some(i) {
+                e.client = None;
+            }
+        }
+    }
+
+    fn process_input(&mut self, i: usize) {
+        loop {
+            match self.clients[i].mode {
+                Mode::Control => {
+                    let Some(nl) = self.clients[i].inbuf.iter().position(|b| *b == b'\n') else { return };
+                    let line: Vec<u8> = self.clients[i].inbuf.drain(..=nl).collect();
+                    let resp = match serde_json::from_slice::<Request>(&line) {
+                        Ok(req) => self.handle(i, req),
+                        Err(e) => Some(Response::err("invalid", format!("bad request: {e}"))),
+                    };
+                    if let Some(r) = resp {
+                        let mut text = serde_json::to_vec(&r).unwrap_or_default();
+                        text.push(b'\n');
+                        self.clients[i].outbuf.extend_from_slice(&text);
+                    }
+                }
+                Mode::Attached { stdin: true, .. } | Mode::Exec(_) => {
+                    let inbuf = std::mem::take(&mut self.clients[i].inbuf);
+                    let (frames, used) = parse_frames(&inbuf);
+                    let exec = if let Mode::Exec(id) = &self.clients[i].mode { Some(id.clone()) } else { None };
+                    for (stream, data) in frames {
+                        if stream != STDIN {
+                            continue;
+                        }
+                        let io = match &exec {
+                            Some(id) => self.execs.get_mut(id).map(|e| &mut e.io),
+                            None => Some(&mut self.io),
+                        };
+                        if let Some(io) = io {
+                            write_stdin(io, data);
+                        }
+                    }
+                    self.clients[i].inbuf = inbuf[used..].to_vec();
+                    return;
+                }
+                _ => {
+                    self.clients[i].inbuf.clear();
+                    return;
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, i: usize, req: Request) -> Option<Response> {
+        let running = self.init_exit.is_none();
+        Some(match req {
+            Request::Start => {
+                if self.started_at.is_some() {
+                    return Some(Response::err("conflict", "container already started"));
+                }
+                match self.rt.start(&self.opts.id) {
+                    Ok(()) => {
+                        self.started_at = Some(now_rfc3339());
+                        Response { pid: Some(self.init), ..Response::ok() }
+                    }
+                    Err(e) => Response::err("runtime", e.to_string()),
+                }
+            }
+            Request::State => {
+                let status = match (&self.init_exit, &self.started_at) {
+                    (Some(_), _) => "stopped",
+                    (None, Some(_)) => "running",
+                    (None, None) => "created",
+                };
+                Response { pid: Some(self.init), status: Some(status.into()), tty: Some(self.tty), ..Response::ok() }
+            }
+            Request::Signal { signal, all } => {
+                if !running {
+                    return Some(Response::err("conflict", "container is not running"));
+                }
+                let res = if all {
+                    self.rt.kill_all(&self.opts.id, signal).map_err(|e| e.to_string())
+                } else {
+                    Signal::try_from(signal)
+                        .map_err(|_| format!("invalid signal {signal}"))
+                        .and_then(|s| kill(Pid::from_raw(self.init), s).map_err(|e| e.to_string()))
+                };
+                match res {
+                    Ok(()) => Response::ok(),
+                    Err(e) => Response::err("runtime", e),
+                }
+            }
+            Request::Wait => {
+                self.clients[i].mode = Mode::Waiting;
+                return None;
+            }
+            Request::Attach { stdin, stdout, stderr } => {
+                self.clients[i].mode = Mode::Attached { stdin, stdout, stderr: stderr && !self.tty };
+                Response { tty: Some(self.tty), ..Response::ok() }
+            }
+            Request::Resize { height, width, exec_id } => {
+                let master = match &exec_id {
+                    Some(id) => self.execs.get(id).and_then(|e| e.io.master.as_ref()),
+                    None => self.io.master.as_ref(),
+                };
+                match master {
+                    Some(m) => match berth_sys::set_winsize(m.as_fd(), height, width) {
+                        Ok(()) => Response::ok(),
+                        Err(e) => Response::err("runtime", format!("resize: {e}")),
+                    },
+                    None => Response::err("conflict", "cannot resize: the process has no tty"),
+                }
+            }
+            Request::Exec { exec_id, process, stdin, detach } => {
+                if !running || self.started_at.is_none() {
+                    return Some(Response::err("conflict", format!("container {} is not running", self.opts.id)));
+                }
+                if self.execs.contains_key(&exec_id) {
+                    return Some(Response::err("conflict", format!("exec {exec_id} is already running")));
+                }
+                match self.exec(&exec_id, &process, stdin) {
+                    Ok((pid, tty)) => {
+                        if let Some(e) = self.execs.get_mut(&exec_id) {
+                            if !detach {
+                                e.client = Some(i);
+                            }
+                        }
+                        if !detach {
+                            self.clients[i].mode = Mode::Exec(exec_id);
+                        }
+                        Response { pid: Some(pid), tty: Some(tty), ..Response::ok() }
+                    }
+                    Err(e) => Response::err("runtime", e.to_string()),
+                }
+            }
+            Request::Stats => {
+                if !running {
+                    return Some(Response::err("conflict", "container is not running"));
+                }
+                match self.rt.stats(&self.opts.id) {
+                    Ok(s) => Response { stats: Some(s), ..Response::ok() },
+                    Err(e) => Response::err("runtime", e.to_string()),
+                }
+            }
+        })
+    }
+
+    fn exec(&mut self, id: &str, process: &serde_json::Value, stdin: bool) -> Result<(i32, bool), ShimError> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(ShimError::InvalidArgument(format!("invalid exec id {id:?}")));
+        }
+        let tty = process["terminal"].as_bool().unwrap_or(false);
+        let dir = &self.opts.state_dir;
+        let proc_file = dir.join(format!("exec-{id}.json"));
+        let pid_file = dir.join(format!("exec-{id}.pid"));
+        std::fs::write(&proc_file, serde_json::to_vec(process).map_err(|e| ShimError::Protocol(e.to_string()))?)?;
+        let mut cmd = self.rt.command();
+        cmd.arg("exec").arg("--detach").arg("--pid-file").arg(&pid_file).arg("--process").arg(&proc_file);
+        let (mut io, console) = if tty {
+            let path = dir.join(format!("exec-{id}.sock"));
+            let _ = std::fs::remove_file(&path);
+            let l = UnixListener::bind(&path)?;
+            cmd.arg("--console-socket").arg(&path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+            (Stdio3::default(), Some((l, path)))
+        } else {
+            let ([i, o, e], ours) = make_pipes(stdin)?;
+            cmd.stdin(i).stdout(o).stderr(e);
+            (ours, None)
+        };
+        cmd.arg(&self.opts.id);
+        self.rt.status(cmd, "exec")?;
+        if let Some((l, path)) = console {
+            io.master = Some(take_console(&l)?);
+            let _ = std::fs::remove_file(path);
+        }
+        let pid = read_pid(&pid_file)?;
+        self.execs.insert(id.to_string(), Exec { pid, io, client: None, exit: None });
+        // It may have exited already, before we knew its pid.
+        self.reap();
+        Ok((pid, tty))
+    }
+
+    /// The container has exited: record it, tell the waiters, clean up through the runtime.
+    fn finish(&mut self) {
+        if let Some(log) = &mut self.log {
+            let _ = log.flush_partial();
+        }
+        let (code, finished_at) = self.init_exit.clone().unwrap_or((0, now_rfc3339()));
+        let oom_killed = oom_kills(&self.opts.bundle) > 0;
+        let _ = self.rt.delete(&self.opts.id);
+        let st = ExitStatus { exit_code: code, oom_killed, started_at: self.started_at.clone().unwrap_or_default(), finished_at };
+        let _ = status::write_json(&self.opts.state_dir, EXIT_RECORD, &st);
+        for c in &mut self.clients {
+            match c.mode {
+                Mode::Waiting => {
+                    let mut text = serde_json::to_vec(&Response { exit: Some(st.clone()), ..Response::ok() }).unwrap_or_default();
+                    text.push(b'\n');
+                    c.outbuf.extend_from_slice(&text);
+                }
+                Mode::Attached { .. } | Mode::Exec(_) => {}
+                _ => continue,
+            }
+            c.mode = Mode::Closing;
+        }
+        // Write what is pending, blocking briefly; a client that does not read is left behind.
+        for c in &mut self.clients {
+            let _ = c.sock.set_nonblocking(false);
+            let _ = c.sock.set_write_timeout(Some(std::time::Duration::from_millis(500)));
+            let _ = c.sock.write_all(&c.outbuf);
+        }
+    }
+}
+
+enum Tag {
+    Listener,
+    Signal,
+    InitOut(u8),
+    ExecOut(String, u8),
+    Client(usize),
+}
+
+fn queue_frame(c: &mut Client, stream: u8, data: &[u8]) {
+    if c.outbuf.len() > MAX_CLIENT_BACKLOG {
+        c.dead = true;
+        return;
+    }
+    c.outbuf.extend_from_slice(&frame_header(stream, data.len()));
+    c.outbuf.extend_from_slice(data);
+    // Try to write at once; POLLOUT takes the rest.
+    while !c.outbuf.is_empty() {
+        match c.sock.write(&c.outbuf) {
+            Ok(n) if n > 0 => {
+                c.outbuf.drain(..n);
+            }
+            _ => break,
+        }
+    }
+}
+
+/// Forwards stdin data; an empty frame closes stdin (sends EOF, ^D on a tty).
+fn write_stdin(io: &mut Stdio3, data: &[u8]) {
+    if let Some(m) = &mut io.master {
+        let _ = m.write_all(if data.is_empty() { b"\x04" } else { data });
+        return;
+    }
+    if data.is_empty() {
+        io.stdin = None;
+    } else if let Some(w) = &mut io.stdin {
+        if w.write_all(data).is_err() {
+            io.stdin = None;
+        }
+    }
+}
+
+/// How many times the kernel OOM-killed a process of the container (cgroup v1 or v2).
+fn oom_kills(bundle: &Path) -> u64 {
+    let cfg = bundle_config(bundle);
+    let Some(path) = cfg["linux"]["cgroupsPath"].as_str() else { return 0 };
+    let rel = path.trim_start_matches('/');
+    let candidates = [
+        (PathBuf::from("/sys/fs/cgroup/memory").join(rel).join("memory.oom_control"), "oom_kill "),
+        (PathBuf::from("/sys/fs/cgroup").join(rel).join("memory.events"), "oom_kill "),
+    ];
+    for (file, key) in candidates {
+        if let Ok(text) = std::fs::read_to_string(&file) {
+            if let Some(n) = text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse().ok()) {
+                return n;
+            }
+        }
+    }
+    0
+}
