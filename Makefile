@@ -17,9 +17,9 @@ deps:
 build: init
 	$(CARGO) build --profile $(PROFILE) --bins
 
-# berth-init runs inside containers: linked statically (glibc's static libc; it calls no NSS).
+# berth-init (and the test probe) run inside containers: linked statically (glibc static; no NSS).
 init:
-	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --profile $(PROFILE) -p berth-init --target $(TARGET_TRIPLE)
+	RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --profile $(PROFILE) -p berth-init -p berth-probe --target $(TARGET_TRIPLE)
 
 fixture:
 	mkdir -p target/fixtures

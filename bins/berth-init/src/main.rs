@@ -51,7 +51,17 @@ fn main() {
         let mut all: libc::sigset_t = std::mem::zeroed();
         let mut old: libc::sigset_t = std::mem::zeroed();
         libc::sigfillset(&mut all);
-        for s in [libc::SIGFPE, libc::SIGILL, libc::SIGSEGV, libc::SIGBUS, libc::SIGABRT, libc::SIGTRAP, libc::SIGSYS, libc::SIGTTIN, libc::SIGTTOU] {
+        for s in [
+            libc::SIGFPE,
+            libc::SIGILL,
+            libc::SIGSEGV,
+            libc::SIGBUS,
+            libc::SIGABRT,
+            libc::SIGTRAP,
+            libc::SIGSYS,
+            libc::SIGTTIN,
+            libc::SIGTTOU,
+        ] {
             libc::sigdelset(&mut all, s);
         }
         libc::sigprocmask(libc::SIG_SETMASK, &all, &mut old);

@@ -42,11 +42,16 @@ fn parse(args: &[String]) -> ServeOptions {
             "--log-path" => o.log_path = Some(val().into()),
             "--log-max-size" => {
                 let v = val();
-                o.rotation.max_size = parse_size(&v).unwrap_or_else(|| usage(&format!("invalid --log-max-size {v:?}")))
+                o.rotation.max_size =
+                    parse_size(&v).unwrap_or_else(|| usage(&format!("invalid --log-max-size {v:?}")))
             }
             "--log-max-file" => {
                 let v = val();
-                o.rotation.max_file = v.parse().ok().filter(|n| *n >= 1).unwrap_or_else(|| usage(&format!("invalid --log-max-file {v:?}: at least 1")))
+                o.rotation.max_file = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .unwrap_or_else(|| usage(&format!("invalid --log-max-file {v:?}: at least 1")))
             }
             "--systemd-cgroup" => o.systemd_cgroup = true,
             "--stdin" => o.stdin = true,
@@ -99,7 +104,9 @@ fn main() {
                 line = "{\"ok\":false,\"error\":\"the shim died before the container was created\"}\n".into();
             }
             print!("{line}");
-            let ok = serde_json::from_str::<serde_json::Value>(line.trim()).map(|v| v["ok"] == true).unwrap_or(false);
+            let ok = serde_json::from_str::<serde_json::Value>(line.trim())
+                .map(|v| v["ok"] == true)
+                .unwrap_or(false);
             std::process::exit(if ok { 0 } else { 1 });
         }
     }

@@ -64,18 +64,18 @@ impl ShimClient {
         })
     }
 
-    /// Sends one request on a new connection; returns the connection and the response.
-    fn call(&self, req: &Request) -> Result<(BufReader<UnixStream>, Response), ShimError> {
+    /// Sends one request on a new connection; returns the connection and the response. The
+    /// response line is read without buffering: stream frames may follow it on the same socket.
+    fn call(&self, req: &Request) -> Result<(UnixStream, Response), ShimError> {
         let mut sock = self.connect()?;
         let mut line = serde_json::to_vec(req).map_err(|e| ShimError::Protocol(e.to_string()))?;
         line.push(b'\n');
         sock.write_all(&line)?;
-        let mut r = BufReader::new(sock);
-        let mut text = String::new();
-        if r.read_line(&mut text)? == 0 {
+        let text = read_line_unbuffered(&mut sock)?;
+        if text.is_empty() {
             return Err(ShimError::Protocol("the shim closed the connection without answering".into()));
         }
-        let resp: Response = serde_json::from_str(&text).map_err(|e| ShimError::Protocol(e.to_string()))?;
+        let resp: Response = serde_json::from_slice(&text).map_err(|e| ShimError::Protocol(e.to_string()))?;
         if !resp.ok {
             let msg = resp.error.unwrap_or_default();
             return Err(match resp.kind.as_deref() {
@@ -84,7 +84,7 @@ impl ShimClient {
                 _ => ShimError::Runtime(msg),
             });
         }
-        Ok((r, resp))
+        Ok((sock, resp))
     }
 
     pub fn request(&self, req: &Request) -> Result<Response, ShimError> {
@@ -113,13 +113,16 @@ impl ShimClient {
     pub fn wait(&self) -> Result<ExitStatus, ShimError> {
         let from_record = || -> Result<ExitStatus, ShimError> {
             self.exit_record()?.ok_or_else(|| {
-                ShimError::NotFound(format!("{}: the shim is gone and left no exit record", self.dir.display()))
+                ShimError::NotFound(format!(
+                    "{}: the shim is gone and left no exit record",
+                    self.dir.display()
+                ))
             })
         };
-        let (mut r, _) = match self.connect() {
+        let mut r = match self.connect() {
             Ok(mut sock) => {
                 sock.write_all(b"{\"op\":\"wait\"}\n")?;
-                (BufReader::new(sock), ())
+                BufReader::new(sock)
             }
             Err(ShimError::NotFound(_)) => return from_record(),
             Err(e) => return Err(e),
@@ -127,8 +130,11 @@ impl ShimClient {
         let mut text = String::new();
         match r.read_line(&mut text) {
             Ok(n) if n > 0 => {
-                let resp: Response = serde_json::from_str(&text).map_err(|e| ShimError::Protocol(e.to_string()))?;
-                resp.exit.ok_or_else(|| ShimError::Protocol(resp.error.unwrap_or_else(|| "wait: no exit status".into())))
+                let resp: Response =
+                    serde_json::from_str(&text).map_err(|e| ShimError::Protocol(e.to_string()))?;
+                resp.exit.ok_or_else(|| {
+                    ShimError::Protocol(resp.error.unwrap_or_else(|| "wait: no exit status".into()))
+                })
             }
             // The shim went away mid-wait: it records the exit before it goes.
             _ => from_record(),
@@ -138,7 +144,7 @@ impl ShimClient {
     /// Attaches to the container's stdio.
     pub fn attach(&self, stdin: bool, stdout: bool, stderr: bool) -> Result<Attached, ShimError> {
         let (r, resp) = self.call(&Request::Attach { stdin, stdout, stderr })?;
-        Ok(Attached { stream: r.into_inner(), tty: resp.tty.unwrap_or(false), pid: None })
+        Ok(Attached { stream: r, tty: resp.tty.unwrap_or(false), pid: None })
     }
 
     /// Runs a process (an OCI process object) in the container. Attached unless `detach`.
@@ -149,8 +155,27 @@ impl ShimClient {
         stdin: bool,
         detach: bool,
     ) -> Result<Attached, ShimError> {
-        let (r, resp) =
-            self.call(&Request::Exec { exec_id: exec_id.to_string(), process, stdin, detach })?;
-        Ok(Attached { stream: r.into_inner(), tty: resp.tty.unwrap_or(false), pid: resp.pid })
+        let (r, resp) = self.call(&Request::Exec { exec_id: exec_id.to_string(), process, stdin, detach })?;
+        Ok(Attached { stream: r, tty: resp.tty.unwrap_or(false), pid: resp.pid })
+    }
+}
+
+/// Reads up to and including a newline, one byte at a time (so nothing past it is consumed).
+fn read_line_unbuffered(sock: &mut UnixStream) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut line = Vec::new();
+    let mut b = [0u8; 1];
+    loop {
+        match sock.read(&mut b) {
+            Ok(0) => return Ok(line),
+            Ok(_) => {
+                line.push(b[0]);
+                if b[0] == b'\n' {
+                    return Ok(line);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
     }
 }

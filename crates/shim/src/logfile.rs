@@ -103,7 +103,10 @@ impl JsonFileLog {
         };
         let mut text = serde_json::to_vec(&entry).map_err(io::Error::other)?;
         text.push(b'\n');
-        if self.rotation.max_size > 0 && self.size > 0 && self.size + text.len() as u64 > self.rotation.max_size {
+        if self.rotation.max_size > 0
+            && self.size > 0
+            && self.size + text.len() as u64 > self.rotation.max_size
+        {
             self.rotate()?;
         }
         self.file.write_all(&text)?;
@@ -138,7 +141,11 @@ mod tests {
     use super::*;
 
     fn lines(p: &Path) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(p).unwrap_or_default().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+        std::fs::read_to_string(p)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
     }
 
     #[test]
@@ -150,8 +157,10 @@ mod tests {
         log.write(true, b"err\n").unwrap();
         log.write(false, b"o\nthree").unwrap();
         log.flush_partial().unwrap();
-        let got: Vec<(String, String)> =
-            lines(&p).iter().map(|v| (v["log"].as_str().unwrap().into(), v["stream"].as_str().unwrap().into())).collect();
+        let got: Vec<(String, String)> = lines(&p)
+            .iter()
+            .map(|v| (v["log"].as_str().unwrap().into(), v["stream"].as_str().unwrap().into()))
+            .collect();
         let want = [("one\n", "stdout"), ("err\n", "stderr"), ("two\n", "stdout"), ("three", "stdout")];
         assert_eq!(got, want.map(|(a, b)| (a.to_string(), b.to_string())));
         let t = lines(&p)[0]["time"].as_str().unwrap().to_string();
@@ -166,8 +175,10 @@ mod tests {
         for i in 0..500 {
             log.write(false, format!("line {i:04}\n").as_bytes()).unwrap();
         }
-        let mut files: Vec<String> =
-            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+        let mut files: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
         files.sort();
         assert_eq!(files, ["c-json.log", "c-json.log.1", "c-json.log.2"]);
         for f in &files {
@@ -176,12 +187,23 @@ mod tests {
         // The newest line is in the live file, and lines run on across files in order.
         assert_eq!(lines(&p).last().unwrap()["log"], "line 0499\n");
         let older = lines(&dir.path().join("c-json.log.1"));
-        assert_eq!(older.last().unwrap()["log"].as_str().unwrap(), format!("line {:04}\n", 499 - lines(&p).len()));
+        assert_eq!(
+            older.last().unwrap()["log"].as_str().unwrap(),
+            format!("line {:04}\n", 499 - lines(&p).len())
+        );
     }
 
     #[test]
     fn sizes_in_docker_notation() {
-        for (s, want) in [("10k", Some(10240)), ("20m", Some(20 << 20)), ("1g", Some(1 << 30)), ("100", Some(100)), ("1.5k", Some(1536)), ("x", None), ("-1", None)] {
+        for (s, want) in [
+            ("10k", Some(10240)),
+            ("20m", Some(20 << 20)),
+            ("1g", Some(1 << 30)),
+            ("100", Some(100)),
+            ("1.5k", Some(1536)),
+            ("x", None),
+            ("-1", None),
+        ] {
             assert_eq!(parse_size(s), want, "{s}");
         }
     }

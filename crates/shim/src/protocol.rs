@@ -24,15 +24,38 @@ pub enum Request {
     /// Where the container is.
     State,
     /// Send a signal to the container's init (`all`: to every process, through the runtime).
-    Signal { signal: i32, #[serde(default)] all: bool },
+    Signal {
+        signal: i32,
+        #[serde(default)]
+        all: bool,
+    },
     /// Answered when the container has exited.
     Wait,
     /// Stream the container's output (and take its stdin).
-    Attach { #[serde(default)] stdin: bool, #[serde(default = "yes")] stdout: bool, #[serde(default = "yes")] stderr: bool },
+    Attach {
+        #[serde(default)]
+        stdin: bool,
+        #[serde(default = "yes")]
+        stdout: bool,
+        #[serde(default = "yes")]
+        stderr: bool,
+    },
     /// Set the terminal size of the container (or of an exec).
-    Resize { height: u16, width: u16, #[serde(default)] exec_id: Option<String> },
+    Resize {
+        height: u16,
+        width: u16,
+        #[serde(default)]
+        exec_id: Option<String>,
+    },
     /// Run a process in the container: `process` is the OCI process object.
-    Exec { exec_id: String, process: serde_json::Value, #[serde(default)] stdin: bool, #[serde(default)] detach: bool },
+    Exec {
+        exec_id: String,
+        process: serde_json::Value,
+        #[serde(default)]
+        stdin: bool,
+        #[serde(default)]
+        detach: bool,
+    },
     /// cgroup statistics, as `runc events --stats` prints them.
     Stats,
 }
@@ -133,7 +156,10 @@ mod tests {
         let cases = [
             (Request::Start, r#"{"op":"start"}"#),
             (Request::Signal { signal: 15, all: false }, r#"{"op":"signal","signal":15,"all":false}"#),
-            (Request::Resize { height: 24, width: 80, exec_id: None }, r#"{"op":"resize","height":24,"width":80,"exec_id":null}"#),
+            (
+                Request::Resize { height: 24, width: 80, exec_id: None },
+                r#"{"op":"resize","height":24,"width":80,"exec_id":null}"#,
+            ),
         ];
         for (req, text) in cases {
             assert_eq!(serde_json::to_string(&req).unwrap(), text);

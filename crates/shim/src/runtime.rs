@@ -1,6 +1,7 @@
 //! Runs an OCI runtime binary with runc's command line (berth-runc, runc, crun): the shim is the
 //! only caller, so containers are always created from the shim's single-threaded process.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -18,6 +19,18 @@ pub struct RuntimeCmd {
 impl RuntimeCmd {
     pub fn command(&self) -> Command {
         let mut c = Command::new(&self.binary);
+        // The shim blocks SIGCHLD (for its signalfd) and ignores SIGPIPE; the runtime, and the
+        // container it creates, must start with a clean signal mask and default dispositions.
+        // SAFETY: between fork and exec only async-signal-safe calls (sigprocmask, signal) run.
+        unsafe {
+            c.pre_exec(|| {
+                let mut empty: libc::sigset_t = std::mem::zeroed();
+                libc::sigemptyset(&mut empty);
+                libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+                libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+                Ok(())
+            });
+        }
         c.arg("--root").arg(&self.root).arg("--log").arg(&self.log).arg("--log-format").arg("json");
         if self.systemd_cgroup {
             c.arg("--systemd-cgroup");
@@ -43,7 +56,9 @@ impl RuntimeCmd {
     /// runtime logged.
     pub fn status(&self, mut cmd: Command, what: &str) -> Result<(), ShimError> {
         let log_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
-        let st = cmd.status().map_err(|e| ShimError::Runtime(format!("{what}: run {}: {e}", self.binary.display())))?;
+        let st = cmd
+            .status()
+            .map_err(|e| ShimError::Runtime(format!("{what}: run {}: {e}", self.binary.display())))?;
         if st.success() {
             return Ok(());
         }
@@ -92,12 +107,14 @@ impl RuntimeCmd {
         let mut c = self.command();
         c.args(["events", "--stats", id]).stdin(Stdio::null());
         let out = self.run(c, "stats")?;
-        serde_json::from_slice(&out).map_err(|e| ShimError::Runtime(format!("stats: the runtime printed no JSON: {e}")))
+        serde_json::from_slice(&out)
+            .map_err(|e| ShimError::Runtime(format!("stats: the runtime printed no JSON: {e}")))
     }
 }
 
 /// Reads a pid file a runtime wrote.
 pub fn read_pid(path: &Path) -> Result<i32, ShimError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ShimError::Runtime(format!("read {}: {e}", path.display())))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| ShimError::Runtime(format!("read {}: {e}", path.display())))?;
     text.trim().parse().map_err(|_| ShimError::Runtime(format!("{} holds no pid: {text:?}", path.display())))
 }

@@ -43,7 +43,9 @@ pub struct ServeOptions {
 /// What the launcher reads back on the ready pipe: one JSON line.
 pub fn ready_line(result: &Result<(i32, bool), ShimError>) -> String {
     let v = match result {
-        Ok((pid, tty)) => serde_json::json!({"ok": true, "pid": pid, "tty": tty, "shim_pid": std::process::id()}),
+        Ok((pid, tty)) => {
+            serde_json::json!({"ok": true, "pid": pid, "tty": tty, "shim_pid": std::process::id()})
+        }
         Err(e) => serde_json::json!({"ok": false, "error": e.to_string()}),
     };
     format!("{v}\n")
@@ -51,7 +53,11 @@ pub fn ready_line(result: &Result<(i32, bool), ShimError>) -> String {
 
 enum Mode {
     Control,
-    Attached { stdin: bool, stdout: bool, stderr: bool },
+    Attached {
+        stdin: bool,
+        stdout: bool,
+        stderr: bool,
+    },
     Waiting,
     Exec(String),
     /// Close once the backlog is written.
@@ -105,7 +111,8 @@ struct Shim {
 fn set_nonblocking(fd: BorrowedFd<'_>) {
     use nix::fcntl::{fcntl, FcntlArg, OFlag};
     if let Ok(flags) = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL) {
-        let _ = fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK));
+        let _ =
+            fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK));
     }
 }
 
@@ -131,9 +138,9 @@ fn make_pipes(stdin: bool) -> Result<([Stdio; 3], Stdio3), ShimError> {
 /// Receives the pty master an OCI runtime sent on our console socket.
 fn take_console(listener: &UnixListener) -> Result<File, ShimError> {
     listener.set_nonblocking(true)?;
-    let (conn, _) = listener
-        .accept()
-        .map_err(|e| ShimError::Runtime(format!("the runtime sent no terminal on the console socket: {e}")))?;
+    let (conn, _) = listener.accept().map_err(|e| {
+        ShimError::Runtime(format!("the runtime sent no terminal on the console socket: {e}"))
+    })?;
     conn.set_nonblocking(false)?;
     let fd: OwnedFd = berth_sys::recv_fd(&conn)?;
     set_nonblocking(fd.as_fd());
@@ -141,7 +148,10 @@ fn take_console(listener: &UnixListener) -> Result<File, ShimError> {
 }
 
 fn bundle_config(bundle: &Path) -> serde_json::Value {
-    std::fs::read(bundle.join("config.json")).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    std::fs::read(bundle.join("config.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default()
 }
 
 /// Creates the container; returns the shim state ready to serve.
@@ -160,7 +170,11 @@ fn create(opts: ServeOptions) -> Result<Shim, ShimError> {
         let path = opts.state_dir.join("console.sock");
         let _ = std::fs::remove_file(&path);
         let l = UnixListener::bind(&path)?;
-        cmd.arg("--console-socket").arg(&path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        cmd.arg("--console-socket")
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         (Stdio3::default(), Some((l, path)))
     } else {
         let ([i, o, e], ours) = make_pipes(opts.stdin)?;
@@ -182,7 +196,18 @@ fn create(opts: ServeOptions) -> Result<Shim, ShimError> {
         Some(p) => Some(JsonFileLog::open(p, opts.rotation)?),
         None => None,
     };
-    Ok(Shim { opts, rt, init, tty, io, log, clients: Vec::new(), execs: HashMap::new(), started_at: None, init_exit: None })
+    Ok(Shim {
+        opts,
+        rt,
+        init,
+        tty,
+        io,
+        log,
+        clients: Vec::new(),
+        execs: HashMap::new(),
+        started_at: None,
+        init_exit: None,
+    })
 }
 
 /// Runs the shim for one container until it has exited and its exit is recorded. `ready` gets
@@ -203,8 +228,11 @@ pub fn serve(opts: ServeOptions, mut ready: File) -> i32 {
         let _ = std::fs::remove_file(&sock);
         let listener = UnixListener::bind(&sock)?;
         listener.set_nonblocking(true)?;
-        let sfd = SignalFd::with_flags(&mask, nix::sys::signalfd::SfdFlags::SFD_NONBLOCK | nix::sys::signalfd::SfdFlags::SFD_CLOEXEC)
-            .map_err(std::io::Error::from)?;
+        let sfd = SignalFd::with_flags(
+            &mask,
+            nix::sys::signalfd::SfdFlags::SFD_NONBLOCK | nix::sys::signalfd::SfdFlags::SFD_CLOEXEC,
+        )
+        .map_err(std::io::Error::from)?;
         let shim = create(opts.clone())?;
         status::write_json(
             &shim.opts.state_dir,
@@ -242,7 +270,9 @@ impl Shim {
         loop {
             // The container is done once init has exited and its output is drained (or the grace ran out).
             if self.init_exit.is_some() {
-                let deadline = *drain_deadline.get_or_insert_with(|| std::time::Instant::now() + std::time::Duration::from_millis(DRAIN_MS as u64));
+                let deadline = *drain_deadline.get_or_insert_with(|| {
+                    std::time::Instant::now() + std::time::Duration::from_millis(DRAIN_MS as u64)
+                });
                 if !self.io.open_outputs() || std::time::Instant::now() >= deadline {
                     self.finish();
                     return;
@@ -282,8 +312,11 @@ impl Shim {
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(_) => continue,
             }
-            let ready: Vec<(Tag, PollFlags)> =
-                fds.iter().zip(tags).filter_map(|(f, t)| f.revents().filter(|r| !r.is_empty()).map(|r| (t, r))).collect();
+            let ready: Vec<(Tag, PollFlags)> = fds
+                .iter()
+                .zip(tags)
+                .filter_map(|(f, t)| f.revents().filter(|r| !r.is_empty()).map(|r| (t, r)))
+                .collect();
             drop(fds);
             for (tag, rev) in ready {
                 match tag {
@@ -312,7 +345,13 @@ impl Shim {
     fn accept(&mut self, listener: &UnixListener) {
         while let Ok((sock, _)) = listener.accept() {
             let _ = sock.set_nonblocking(true);
-            self.clients.push(Client { sock, inbuf: Vec::new(), outbuf: Vec::new(), mode: Mode::Control, dead: false });
+            self.clients.push(Client {
+                sock,
+                inbuf: Vec::new(),
+                outbuf: Vec::new(),
+                mode: Mode::Control,
+                dead: false,
+            });
         }
     }
 
@@ -355,7 +394,9 @@ impl Shim {
                     }
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::Interrupted => {}
             // A pty master reads EIO once the last slave is closed.
             Err(_) => *slot = None,
         }
@@ -377,19 +418,29 @@ impl Shim {
                     queue_frame(c, if which == 2 { STDERR } else { STDOUT }, &buf[..n]);
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock || e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => *slot = None,
         }
     }
 
     /// An exec that exited and whose output is drained sends its exit status and ends.
     fn finish_execs(&mut self) {
-        let done: Vec<String> =
-            self.execs.iter().filter(|(_, e)| e.exit.is_some() && !e.io.open_outputs()).map(|(k, _)| k.clone()).collect();
+        let done: Vec<String> = self
+            .execs
+            .iter()
+            .filter(|(_, e)| e.exit.is_some() && !e.io.open_outputs())
+            .map(|(k, _)| k.clone())
+            .collect();
         for id in done {
             let e = self.execs.remove(&id).expect("listed above");
             if let Some(c) = e.client.and_then(|i| self.clients.get_mut(i)) {
-                let st = ExitStatus { exit_code: e.exit.unwrap_or(0), finished_at: now_rfc3339(), ..Default::default() };
+                let st = ExitStatus {
+                    exit_code: e.exit.unwrap_or(0),
+                    finished_at: now_rfc3339(),
+                    ..Default::default()
+                };
                 queue_frame(c, SYSTEM, &serde_json::to_vec(&st).unwrap_or_default());
                 c.mode = Mode::Closing;
             }
@@ -467,7 +518,8 @@ impl Shim {
                 Mode::Attached { stdin: true, .. } | Mode::Exec(_) => {
                     let inbuf = std::mem::take(&mut self.clients[i].inbuf);
                     let (frames, used) = parse_frames(&inbuf);
-                    let exec = if let Mode::Exec(id) = &self.clients[i].mode { Some(id.clone()) } else { None };
+                    let exec =
+                        if let Mode::Exec(id) = &self.clients[i].mode { Some(id.clone()) } else { None };
                     for (stream, data) in frames {
                         if stream != STDIN {
                             continue;
@@ -512,7 +564,12 @@ impl Shim {
                     (None, Some(_)) => "running",
                     (None, None) => "created",
                 };
-                Response { pid: Some(self.init), status: Some(status.into()), tty: Some(self.tty), ..Response::ok() }
+                Response {
+                    pid: Some(self.init),
+                    status: Some(status.into()),
+                    tty: Some(self.tty),
+                    ..Response::ok()
+                }
             }
             Request::Signal { signal, all } => {
                 if !running {
@@ -553,7 +610,10 @@ impl Shim {
             }
             Request::Exec { exec_id, process, stdin, detach } => {
                 if !running || self.started_at.is_none() {
-                    return Some(Response::err("conflict", format!("container {} is not running", self.opts.id)));
+                    return Some(Response::err(
+                        "conflict",
+                        format!("container {} is not running", self.opts.id),
+                    ));
                 }
                 if self.execs.contains_key(&exec_id) {
                     return Some(Response::err("conflict", format!("exec {exec_id} is already running")));
@@ -593,14 +653,21 @@ impl Shim {
         let dir = &self.opts.state_dir;
         let proc_file = dir.join(format!("exec-{id}.json"));
         let pid_file = dir.join(format!("exec-{id}.pid"));
-        std::fs::write(&proc_file, serde_json::to_vec(process).map_err(|e| ShimError::Protocol(e.to_string()))?)?;
+        std::fs::write(
+            &proc_file,
+            serde_json::to_vec(process).map_err(|e| ShimError::Protocol(e.to_string()))?,
+        )?;
         let mut cmd = self.rt.command();
         cmd.arg("exec").arg("--detach").arg("--pid-file").arg(&pid_file).arg("--process").arg(&proc_file);
         let (mut io, console) = if tty {
             let path = dir.join(format!("exec-{id}.sock"));
             let _ = std::fs::remove_file(&path);
             let l = UnixListener::bind(&path)?;
-            cmd.arg("--console-socket").arg(&path).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+            cmd.arg("--console-socket")
+                .arg(&path)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
             (Stdio3::default(), Some((l, path)))
         } else {
             let ([i, o, e], ours) = make_pipes(stdin)?;
@@ -628,12 +695,18 @@ impl Shim {
         let (code, finished_at) = self.init_exit.clone().unwrap_or((0, now_rfc3339()));
         let oom_killed = oom_kills(&self.opts.bundle) > 0;
         let _ = self.rt.delete(&self.opts.id);
-        let st = ExitStatus { exit_code: code, oom_killed, started_at: self.started_at.clone().unwrap_or_default(), finished_at };
+        let st = ExitStatus {
+            exit_code: code,
+            oom_killed,
+            started_at: self.started_at.clone().unwrap_or_default(),
+            finished_at,
+        };
         let _ = status::write_json(&self.opts.state_dir, EXIT_RECORD, &st);
         for c in &mut self.clients {
             match c.mode {
                 Mode::Waiting => {
-                    let mut text = serde_json::to_vec(&Response { exit: Some(st.clone()), ..Response::ok() }).unwrap_or_default();
+                    let mut text = serde_json::to_vec(&Response { exit: Some(st.clone()), ..Response::ok() })
+                        .unwrap_or_default();
                     text.push(b'\n');
                     c.outbuf.extend_from_slice(&text);
                 }
@@ -703,7 +776,9 @@ fn oom_kills(bundle: &Path) -> u64 {
     ];
     for (file, key) in candidates {
         if let Ok(text) = std::fs::read_to_string(&file) {
-            if let Some(n) = text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse().ok()) {
+            if let Some(n) =
+                text.lines().find_map(|l| l.strip_prefix(key)).and_then(|v| v.trim().parse().ok())
+            {
                 return n;
             }
         }

@@ -52,7 +52,8 @@ mod tests {
     fn records_round_trip_and_replace() {
         let d = tempfile::tempdir().unwrap();
         assert_eq!(read_json::<ExitStatus>(d.path(), EXIT_RECORD).unwrap(), None);
-        let a = ExitStatus { exit_code: 3, oom_killed: true, started_at: "s".into(), finished_at: "f".into() };
+        let a =
+            ExitStatus { exit_code: 3, oom_killed: true, started_at: "s".into(), finished_at: "f".into() };
         write_json(d.path(), EXIT_RECORD, &a).unwrap();
         write_json(d.path(), EXIT_RECORD, &ExitStatus { exit_code: 4, ..a.clone() }).unwrap();
         assert_eq!(read_json::<ExitStatus>(d.path(), EXIT_RECORD).unwrap().unwrap().exit_code, 4);

@@ -1,0 +1,91 @@
+//! The shim outlives whoever started it; a new process reconnects; logs rotate; nothing is left.
+
+use std::time::Duration;
+
+use berth_tests::*;
+
+#[test]
+fn container_survives_the_daemon_side_and_a_new_client_gets_its_exit() {
+    let env = env();
+    let c =
+        TestContainer::create(sh("mkfifo /tmp/go; echo up; read line < /tmp/go; exit 23"), Extra::default())
+            .unwrap();
+    // The "daemon side": a separate process that asks the shim to start the container, then is
+    // killed with SIGKILL.
+    let sock = c.client.state_dir().join("shim.sock");
+    let daemon_side = format!(
+        "import socket, time\n\
+         s = socket.socket(socket.AF_UNIX); s.connect({:?}); s.sendall(b'{{\"op\":\"start\"}}\\n'); s.recv(100)\n\
+         w = socket.socket(socket.AF_UNIX); w.connect({:?}); w.sendall(b'{{\"op\":\"wait\"}}\\n')\n\
+         time.sleep(60)\n",
+        sock.display().to_string(),
+        sock.display().to_string()
+    );
+    let mut daemon = std::process::Command::new("python3").arg("-c").arg(daemon_side).spawn().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || read(&c.log_file()).contains("up")),
+        "started through the daemon side"
+    );
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    assert!(process_alive(c.shim_pid) && process_alive(c.pid), "shim and container outlive the daemon side");
+
+    // A new client reconnects through the control socket.
+    let fresh = ShimClient::new(c.client.state_dir());
+    let state = fresh.request(&berth_shim::Request::State).unwrap();
+    assert_eq!(state.status.as_deref(), Some("running"));
+    let waiter = std::thread::spawn(move || fresh.wait().unwrap());
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, _, _) = c.exec(&["sh", "-c", "echo go > /tmp/go"]);
+    assert_eq!(code, 0);
+    let st = waiter.join().unwrap();
+    assert_eq!(st.exit_code, 23);
+    assert!(!st.finished_at.is_empty() && !st.started_at.is_empty());
+    // After the shim is gone, the durable record still answers.
+    assert!(eventually(Duration::from_secs(5), || !process_alive(c.shim_pid)));
+    assert_eq!(ShimClient::new(c.client.state_dir()).wait().unwrap().exit_code, 23);
+    let _ = env;
+}
+
+#[test]
+fn logs_rotate_to_max_file_files_of_about_max_size() {
+    let rotation = berth_shim::logfile::Rotation { max_size: 4096, max_file: 3 };
+    let c = TestContainer::create(
+        sh("i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done"),
+        Extra { rotation: Some(rotation), ..Default::default() },
+    )
+    .unwrap();
+    c.client.start().unwrap();
+    assert_eq!(c.client.wait().unwrap().exit_code, 0);
+    let dir = c.log_file().parent().unwrap().to_path_buf();
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("container-json.log"))
+        .collect();
+    files.sort();
+    assert_eq!(files, ["container-json.log", "container-json.log.1", "container-json.log.2"]);
+    for f in &files {
+        assert!(std::fs::metadata(dir.join(f)).unwrap().len() <= 4096, "{f} is about max-size");
+    }
+    let last = read(&c.log_file()).lines().last().unwrap().to_string();
+    let v: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(v["log"], "line 1999\n");
+    assert_eq!(v["stream"], "stdout");
+}
+
+#[test]
+fn nothing_is_left_behind() {
+    let (shim_pid, dir, cgroup) = {
+        let c = TestContainer::create(sh("sleep 30"), Extra::default()).unwrap();
+        c.client.start().unwrap();
+        assert!(c.cgroup_dir("memory").exists() || c.cgroup_dir("pids").exists());
+        (c.shim_pid, c.dir.clone(), c.cgroup_dir("pids"))
+    };
+    assert!(!process_alive(shim_pid), "shim gone");
+    assert!(!dir.exists(), "bundle and state gone");
+    assert!(!cgroup.exists(), "cgroup gone");
+    let mounts = read(std::path::Path::new("/proc/self/mountinfo"));
+    assert!(!mounts.contains(dir.to_str().unwrap()), "no mount left");
+}

@@ -1,0 +1,30 @@
+//! `berth-probe keyctl|unshare-user|mount-tmpfs DIR`: makes one syscall and prints `ok` (exit 0)
+//! or `errno N` (exit 1). Linked statically and bind-mounted into test containers to tell what
+//! seccomp and capabilities allow.
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // SAFETY: each arm is one raw syscall with constant arguments or a NUL-terminated CString.
+    let rc = unsafe {
+        match args.first().map(String::as_str) {
+            // KEYCTL_GET_KEYRING_ID of the session keyring, creating it: needs no capability.
+            Some("keyctl") => libc::syscall(libc::SYS_keyctl, 0, -3i64, 1) as i64,
+            // A user namespace needs no capability either.
+            Some("unshare-user") => libc::unshare(libc::CLONE_NEWUSER) as i64,
+            Some("mount-tmpfs") => {
+                let dir =
+                    std::ffi::CString::new(args.get(1).cloned().unwrap_or_else(|| "/tmp".into())).unwrap();
+                libc::mount(c"none".as_ptr(), dir.as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null()) as i64
+            }
+            _ => {
+                eprintln!("usage: berth-probe keyctl|unshare-user|mount-tmpfs DIR");
+                std::process::exit(2)
+            }
+        }
+    };
+    if rc < 0 {
+        println!("errno {}", std::io::Error::last_os_error().raw_os_error().unwrap_or(0));
+        std::process::exit(1);
+    }
+    println!("ok");
+}
