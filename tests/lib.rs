@@ -122,9 +122,39 @@ fn sweep_dead_runs(runtime: &Path) {
     }
 }
 
+/// A bundle over the shared read-only rootfs (no overlay: the root is mounted read-only), for
+/// driving runtimes directly. Removed on drop.
+pub struct Bundle {
+    pub dir: PathBuf,
+}
+
+impl Bundle {
+    pub fn new(mut opts: ContainerOptions) -> Bundle {
+        let env = env();
+        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let dir = env.run_root.join(format!("bundle-{n}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        opts.id = format!("berth-test-{}-b{n}", std::process::id());
+        opts.rootfs = env.lower.clone();
+        opts.readonly_rootfs = true;
+        let host = berth_spec::host::detect(env.init.clone(), false);
+        let spec = berth_spec::generate(&opts, &host, &berth_spec::RootfsFiles::default()).unwrap();
+        std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
+        Bundle { dir }
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 /// Extra knobs for a test container beyond the spec options.
 #[derive(Clone, Default)]
 pub struct Extra {
+    /// Another runtime binary than berth-runc (runc, crun).
+    pub runtime: Option<PathBuf>,
     pub stdin: bool,
     pub rotation: Option<Rotation>,
     /// Bind the static probe at `/probe`.
@@ -231,7 +261,7 @@ impl TestContainer {
             id,
             bundle: dir.clone(),
             state_dir: dir.join("state"),
-            runtime: env.runtime.clone(),
+            runtime: extra.runtime.clone().unwrap_or_else(|| env.runtime.clone()),
             runtime_root: env.run_root.join("runtime"),
             systemd_cgroup: false,
             log_path: Some(dir.join("state/container-json.log")),

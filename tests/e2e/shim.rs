@@ -89,3 +89,38 @@ fn nothing_is_left_behind() {
     let mounts = read(std::path::Path::new("/proc/self/mountinfo"));
     assert!(!mounts.contains(dir.to_str().unwrap()), "no mount left");
 }
+
+#[test]
+fn runc_is_selectable_as_the_shims_runtime() {
+    let Some(runc) =
+        ["/usr/sbin/runc", "/usr/bin/runc"].into_iter().find(|p| std::path::Path::new(p).exists())
+    else {
+        eprintln!("runc is not installed: skipped");
+        return;
+    };
+    let extra = Extra { runtime: Some(runc.into()), ..Default::default() };
+    let (st, out, _) = TestContainer::run(sh("echo via-runc; exit 4"), extra);
+    assert_eq!((st.exit_code, out.as_str()), (4, "via-runc\n"));
+}
+
+#[test]
+fn an_idle_shim_stays_under_2_mib() {
+    if !env().bin_dir.ends_with("release") {
+        eprintln!("debug build: the memory goal is checked on release builds (make test)");
+        return;
+    }
+    let c = TestContainer::create(sh("sleep 30"), Extra::default()).unwrap();
+    c.client.start().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let status = read(std::path::Path::new(&format!("/proc/{}/status", c.shim_pid)));
+    let rss_kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .unwrap()
+        .trim()
+        .trim_end_matches(" kB")
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(rss_kib < 2048, "shim resident memory {rss_kib} KiB");
+}

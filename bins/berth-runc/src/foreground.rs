@@ -63,7 +63,8 @@ pub fn run(rt: &Runtime, a: liboci_cli::Run) -> Result<i32> {
     if a.detach {
         return Ok(0);
     }
-    let pid = Pid::from_raw(rt.state(&a.container_id)?.pid);
+    // Not `state`'s pid: that is 0 once the container stopped, and `true` may be done already.
+    let pid = Pid::from_raw(rt.init_pid(&a.container_id)?);
     let stdin = std::io::stdin();
     let _raw = match &master {
         Some(_) if berth_sys::is_tty(stdin.as_fd()) => Some(berth_sys::RawMode::enter(stdin.as_fd())?),

@@ -59,6 +59,11 @@ impl RuncState {
 }
 
 impl Runtime {
+    /// The pid the container's init had, whatever its status (`state` shows 0 once stopped).
+    pub fn init_pid(&self, id: &str) -> Result<i32, RuntimeError> {
+        self.load(id)?.pid().map(|p| p.as_raw()).ok_or(RuntimeError::NotFound)
+    }
+
     /// `state <id>`.
     pub fn state(&self, id: &str) -> Result<RuncState, RuntimeError> {
         Ok(RuncState::of(&self.load(id)?))

@@ -421,7 +421,8 @@ pub fn generate(opts: &ContainerOptions, host: &HostInfo, files: &RootfsFiles) -
         root["readonly"] = json!(true);
     }
     let mut spec = json!({
-        "ociVersion": "1.2.0",
+        // What Docker 20.10 writes: older runtimes (Debian's crun 1.8) refuse newer versions.
+        "ociVersion": "1.0.2-dev",
         "process": process,
         "root": root,
         "hostname": hostname,

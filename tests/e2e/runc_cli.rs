@@ -1,0 +1,164 @@
+//! berth-runc behaves like runc on the command line: the same bundle through both, compared.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use berth_tests::*;
+
+struct Rt {
+    bin: PathBuf,
+    root: PathBuf,
+}
+
+impl Rt {
+    /// Each instance has a state root of its own: tests run in parallel and clean up their root.
+    fn new(bin: PathBuf, name: &str) -> Rt {
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Rt { bin, root: env().run_root.join(format!("cli-{name}-{n}")) }
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.bin)
+            .arg("--root")
+            .arg(&self.root)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    }
+    /// `create`: the container's init inherits its stdio, so it gets /dev/null, not our pipes.
+    fn create(&self, bundle: &str, id: &str) -> i32 {
+        let st = Command::new(&self.bin)
+            .arg("--root")
+            .arg(&self.root)
+            .args(["create", "--bundle", bundle, id])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        st.code().unwrap_or(-1)
+    }
+    fn state(&self, id: &str) -> serde_json::Value {
+        let o = self.run(&["state", id]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    }
+}
+
+impl Drop for Rt {
+    fn drop(&mut self) {
+        for id in std::fs::read_dir(&self.root).into_iter().flatten().flatten() {
+            let _ = self.run(&["delete", "-f", &id.file_name().to_string_lossy()]);
+        }
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn runtimes() -> Vec<Rt> {
+    let mut v = vec![Rt::new(env().runtime.clone(), "berth")];
+    if Path::new("/usr/sbin/runc").exists() {
+        v.push(Rt::new("/usr/sbin/runc".into(), "runc"));
+    } else {
+        eprintln!("runc is not installed: berth-runc is checked alone");
+    }
+    v
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+#[test]
+fn unknown_containers_and_errors_like_runc() {
+    for rt in runtimes() {
+        let o = rt.run(&["state", "nosuch"]);
+        assert_eq!(code(&o), 1, "{:?}", rt.bin);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("container does not exist"), "{:?}", rt.bin);
+        assert_eq!(code(&rt.run(&["delete", "nosuch"])), 1);
+        assert_eq!(
+            code(&rt.run(&["delete", "--force", "nosuch"])),
+            0,
+            "{:?}: delete -f of nothing succeeds",
+            rt.bin
+        );
+        assert_eq!(code(&rt.run(&["kill", "nosuch", "KILL"])), 1);
+        // The JSON log carries the error for callers such as containerd.
+        let log = rt.root.with_extension("log");
+        let o = Command::new(&rt.bin)
+            .arg("--root")
+            .arg(&rt.root)
+            .arg("--log")
+            .arg(&log)
+            .args(["--log-format", "json", "state", "nosuch"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&o), 1);
+        let last: serde_json::Value = serde_json::from_str(read(&log).lines().last().unwrap()).unwrap();
+        assert_eq!(last["level"], "error", "{:?}", rt.bin);
+        assert!(last["msg"].as_str().unwrap().contains("container does not exist"));
+        let _ = std::fs::remove_file(log);
+    }
+}
+
+#[test]
+fn lifecycle_and_state_json_like_runc() {
+    let bundle = Bundle::new(busybox(&["sleep", "30"]));
+    let b = bundle.dir.to_str().unwrap();
+    for rt in runtimes() {
+        let id = "life";
+        assert_eq!(rt.create(b, id), 0, "{:?}", rt.bin);
+        let st = rt.state(id);
+        let mut keys: Vec<&str> = st.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort();
+        assert_eq!(
+            keys,
+            ["bundle", "created", "id", "ociVersion", "owner", "pid", "rootfs", "status"],
+            "{:?}",
+            rt.bin
+        );
+        assert_eq!((st["status"].as_str(), st["bundle"].as_str()), (Some("created"), Some(b)));
+        assert_eq!(rt.create(b, id), 1, "an id is unique");
+        assert_eq!(code(&rt.run(&["start", id])), 0);
+        assert_eq!(rt.state(id)["status"], "running");
+        let list: serde_json::Value =
+            serde_json::from_slice(&rt.run(&["list", "--format", "json"]).stdout).unwrap();
+        assert_eq!(list[0]["id"], id);
+        let pids: Vec<i32> = serde_json::from_slice(&rt.run(&["ps", "--format", "json", id]).stdout).unwrap();
+        assert_eq!(pids, [st["pid"].as_i64().unwrap() as i32]);
+        assert_eq!(code(&rt.run(&["pause", id])), 0);
+        assert_eq!(rt.state(id)["status"], "paused");
+        assert_eq!(code(&rt.run(&["resume", id])), 0);
+        assert_eq!(code(&rt.run(&["delete", id])), 1, "{:?}: a running container is not deleted", rt.bin);
+        // PID 1 without a handler ignores TERM: KILL stops it.
+        assert_eq!(code(&rt.run(&["kill", id, "KILL"])), 0);
+        assert!(eventually(Duration::from_secs(5), || rt.state(id)["status"] == "stopped"), "{:?}", rt.bin);
+        assert_eq!(rt.state(id)["pid"], 0);
+        assert_eq!(code(&rt.run(&["kill", id, "TERM"])), 1, "a stopped container takes no signal");
+        assert_eq!(code(&rt.run(&["delete", id])), 0);
+        assert_eq!(code(&rt.run(&["state", id])), 1);
+    }
+}
+
+#[test]
+fn run_passes_the_exit_code_and_spec_writes_a_bundle() {
+    let bundle = Bundle::new(sh("exit 42"));
+    for rt in runtimes() {
+        let o = rt.run(&["run", "--bundle", bundle.dir.to_str().unwrap(), "runexit"]);
+        assert_eq!(code(&o), 42, "{:?}", rt.bin);
+        assert_eq!(code(&rt.run(&["state", "runexit"])), 1, "run deletes the container");
+    }
+    let dir = env().run_root.join("spec-dir");
+    std::fs::create_dir_all(&dir).unwrap();
+    let rt = Rt::new(env().runtime.clone(), "spec");
+    assert_eq!(code(&rt.run(&["spec", "--bundle", dir.to_str().unwrap()])), 0);
+    let spec: serde_json::Value = serde_json::from_str(&read(&dir.join("config.json"))).unwrap();
+    assert_eq!(spec["root"]["path"], "rootfs");
+    assert_eq!(
+        code(&rt.run(&["spec", "--bundle", dir.to_str().unwrap()])),
+        1,
+        "an existing config.json is kept"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
