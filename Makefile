@@ -1,13 +1,16 @@
-# Build, test and demo entry points. `make test` and `make demo` do all the set-up a fresh
+# Build, test, demo and bench entry points. PROFILE must be a profile whose output directory has
+# its name (release, release-small); `cargo build` alone gives debug binaries for quick work.
+# `make test` and `make demo` do all the set-up a fresh
 # machine needs (packages, builds, the busybox image fixture).
 CARGO ?= cargo
 PROFILE ?= release
 TARGET_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
 BIN := target/$(PROFILE)
 INIT := target/$(TARGET_TRIPLE)/$(PROFILE)/berth-init
+PROBE := target/$(TARGET_TRIPLE)/$(PROFILE)/berth-probe
 FIXTURE := target/fixtures/busybox.tar
 
-.PHONY: all build init deps fixture test test-unit test-integration demo bench clean
+.PHONY: all build init deps fixture test demo bench clean
 
 all: build
 
@@ -25,15 +28,17 @@ fixture:
 	mkdir -p target/fixtures
 	./scripts/busybox-image $(FIXTURE) > target/fixtures/busybox.id
 
+# The tests themselves build in the dev profile (quick to compile); the binaries they run are
+# the release ones, so what is measured (shim memory) is what ships.
 test: deps build fixture
-	BERTH_BIN_DIR=$(CURDIR)/$(BIN) BERTH_INIT=$(CURDIR)/$(INIT) BERTH_FIXTURE=$(CURDIR)/$(FIXTURE) \
-		$(CARGO) test --profile $(PROFILE) --workspace -- --test-threads=2
+	BERTH_BIN_DIR=$(CURDIR)/$(BIN) BERTH_INIT=$(CURDIR)/$(INIT) BERTH_PROBE=$(CURDIR)/$(PROBE) \
+		$(CARGO) test --workspace -- --test-threads=2
 
 demo: deps build fixture
 	./scripts/demo $(BIN) $(INIT) $(FIXTURE)
 
-bench: deps build fixture
-	./bench/runtime.sh $(BIN) $(FIXTURE)
+bench: deps build
+	./bench/runtime.sh $(CURDIR)/$(BIN)
 
 clean:
 	$(CARGO) clean
