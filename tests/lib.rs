@@ -256,18 +256,20 @@ impl TestContainer {
         let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
         *live += 1;
         c.counted = true;
-        let launched = berth_shim::launch(&berth_shim::LaunchOptions {
-            shim_binary: env.bin_dir.join("berth-shim"),
-            id,
-            bundle: dir.clone(),
-            state_dir: dir.join("state"),
-            runtime: extra.runtime.clone().unwrap_or_else(|| env.runtime.clone()),
-            runtime_root: env.run_root.join("runtime"),
-            systemd_cgroup: false,
-            log_path: Some(dir.join("state/container-json.log")),
-            rotation: extra.rotation.unwrap_or_default(),
-            stdin: extra.stdin,
-        });
+        let launched = berth_shim::launch(
+            &env.bin_dir.join("berth-shim"),
+            &berth_shim::ShimOptions {
+                id,
+                bundle: dir.clone(),
+                state_dir: dir.join("state"),
+                runtime: extra.runtime.clone().unwrap_or_else(|| env.runtime.clone()),
+                runtime_root: env.run_root.join("runtime"),
+                systemd_cgroup: false,
+                log_path: Some(dir.join("state/container-json.log")),
+                rotation: extra.rotation.unwrap_or_default(),
+                stdin: extra.stdin,
+            },
+        );
         drop(live);
         let launched = launched?;
         c.pid = launched.pid;

@@ -8,60 +8,13 @@
 use std::fs::File;
 use std::io::Read;
 use std::os::fd::{FromRawFd, IntoRawFd};
-use std::path::PathBuf;
 
-use berth_shim::logfile::{parse_size, Rotation};
-use berth_shim::server::{serve, ServeOptions};
+use berth_shim::server::serve;
+use berth_shim::ShimOptions;
 
 fn usage(msg: &str) -> ! {
     eprintln!("berth-shim: {msg}\nusage: berth-shim start --id ID --bundle DIR --state-dir DIR [--runtime BIN] [--runtime-root DIR] [--systemd-cgroup] [--log-path FILE] [--log-max-size SIZE] [--log-max-file N] [--stdin]");
     std::process::exit(2)
-}
-
-fn parse(args: &[String]) -> ServeOptions {
-    let mut o = ServeOptions {
-        id: String::new(),
-        bundle: PathBuf::new(),
-        state_dir: PathBuf::new(),
-        runtime: PathBuf::from("berth-runc"),
-        runtime_root: PathBuf::from("/run/berth/runtime"),
-        systemd_cgroup: false,
-        log_path: None,
-        rotation: Rotation::default(),
-        stdin: false,
-    };
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        let mut val = || it.next().cloned().unwrap_or_else(|| usage(&format!("{a} needs a value")));
-        match a.as_str() {
-            "--id" => o.id = val(),
-            "--bundle" => o.bundle = val().into(),
-            "--state-dir" => o.state_dir = val().into(),
-            "--runtime" => o.runtime = val().into(),
-            "--runtime-root" => o.runtime_root = val().into(),
-            "--log-path" => o.log_path = Some(val().into()),
-            "--log-max-size" => {
-                let v = val();
-                o.rotation.max_size =
-                    parse_size(&v).unwrap_or_else(|| usage(&format!("invalid --log-max-size {v:?}")))
-            }
-            "--log-max-file" => {
-                let v = val();
-                o.rotation.max_file = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .unwrap_or_else(|| usage(&format!("invalid --log-max-file {v:?}: at least 1")))
-            }
-            "--systemd-cgroup" => o.systemd_cgroup = true,
-            "--stdin" => o.stdin = true,
-            other => usage(&format!("unknown option {other:?}")),
-        }
-    }
-    if o.id.is_empty() || o.bundle.as_os_str().is_empty() || o.state_dir.as_os_str().is_empty() {
-        usage("--id, --bundle and --state-dir are required");
-    }
-    o
 }
 
 fn main() {
@@ -69,7 +22,7 @@ fn main() {
     if args.first().map(String::as_str) != Some("start") {
         usage("the only command is start");
     }
-    let opts = parse(&args[1..]);
+    let opts = ShimOptions::parse_args(&args[1..]).unwrap_or_else(|e| usage(&e));
     if let Err(e) = std::fs::create_dir_all(&opts.state_dir) {
         usage(&format!("create {}: {e}", opts.state_dir.display()));
     }

@@ -1,4 +1,4 @@
-use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager};
+use libcgroups::common::CgroupManager;
 use libcgroups::stats::Stats;
 use serde_json::{json, Value};
 
@@ -7,17 +7,7 @@ use crate::{Runtime, RuntimeError};
 impl Runtime {
     /// The container's cgroup statistics (cgroup v1 or v2).
     pub fn stats(&self, id: &str) -> Result<Stats, RuntimeError> {
-        let c = self.load(id)?;
-        if !c.can_kill() {
-            return Err(RuntimeError::WrongState("container not running".into()));
-        }
-        let manager = create_cgroup_manager(CgroupConfig {
-            cgroup_path: c.spec()?.cgroup_path,
-            systemd_cgroup: c.systemd(),
-            container_name: id.to_string(),
-        })
-        .map_err(RuntimeError::cgroup)?;
-        manager.stats().map_err(RuntimeError::cgroup)
+        self.cgroup_manager(id)?.stats().map_err(RuntimeError::cgroup)
     }
 
     /// `events --stats`: one event in runc's shape, `{"type":"stats","id":…,"data":{…}}`.

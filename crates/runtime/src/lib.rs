@@ -58,6 +58,20 @@ impl Runtime {
         self.root.join(id)
     }
 
+    /// The cgroup manager of a container that has processes (created, running or paused).
+    fn cgroup_manager(&self, id: &str) -> Result<libcgroups::common::AnyCgroupManager, RuntimeError> {
+        let c = self.load(id)?;
+        if !c.can_kill() {
+            return Err(RuntimeError::WrongState("container not running".into()));
+        }
+        libcgroups::common::create_cgroup_manager(libcgroups::common::CgroupConfig {
+            cgroup_path: c.spec()?.cgroup_path,
+            systemd_cgroup: c.systemd(),
+            container_name: id.to_string(),
+        })
+        .map_err(RuntimeError::cgroup)
+    }
+
     /// Loads a container's state, with runc's error for an unknown id.
     fn load(&self, id: &str) -> Result<Container, RuntimeError> {
         validate_id(id)?;

@@ -1,18 +1,11 @@
-use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager};
+use libcgroups::common::CgroupManager;
 
 use crate::{Runtime, RuntimeError};
 
 impl Runtime {
     /// The host pids of every process in the container's cgroup.
     pub fn pids(&self, id: &str) -> Result<Vec<i32>, RuntimeError> {
-        let c = self.load(id)?;
-        let cfg = c.spec()?;
-        let manager = create_cgroup_manager(CgroupConfig {
-            cgroup_path: cfg.cgroup_path,
-            systemd_cgroup: c.systemd(),
-            container_name: id.to_string(),
-        })
-        .map_err(RuntimeError::cgroup)?;
+        let manager = self.cgroup_manager(id)?;
         let mut pids: Vec<i32> =
             manager.get_all_pids().map_err(RuntimeError::cgroup)?.into_iter().map(|p| p.as_raw()).collect();
         pids.sort_unstable();

@@ -1,4 +1,4 @@
-use libcgroups::common::{create_cgroup_manager, CgroupConfig, CgroupManager, ControllerOpt};
+use libcgroups::common::{CgroupManager, ControllerOpt};
 use oci_spec::runtime::{LinuxMemory, LinuxPids, LinuxResources};
 
 use crate::{Runtime, RuntimeError};
@@ -56,16 +56,7 @@ pub fn merge_resources(mut r: LinuxResources, f: &ResourceFlags) -> LinuxResourc
 impl Runtime {
     /// `update`: changes a running container's resource limits in place.
     pub fn update(&self, id: &str, resources: LinuxResources) -> Result<(), RuntimeError> {
-        let c = self.load(id)?;
-        if !c.can_kill() {
-            return Err(RuntimeError::WrongState("container not running".into()));
-        }
-        let manager = create_cgroup_manager(CgroupConfig {
-            cgroup_path: c.spec()?.cgroup_path,
-            systemd_cgroup: c.systemd(),
-            container_name: id.to_string(),
-        })
-        .map_err(RuntimeError::cgroup)?;
+        let manager = self.cgroup_manager(id)?;
         let opt = ControllerOpt {
             resources: &resources,
             disable_oom_killer: false,

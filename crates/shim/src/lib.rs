@@ -17,7 +17,7 @@ pub mod server;
 pub mod status;
 
 pub use client::{Attached, ShimClient};
-pub use launch::{launch, LaunchOptions};
+pub use launch::{launch, Launched, ShimOptions};
 pub use protocol::{ExitStatus, Request, Response};
 pub use status::ShimRecord;
 

@@ -15,30 +15,16 @@ use nix::sys::signalfd::SignalFd;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{pipe, Pid};
 
-use crate::logfile::{JsonFileLog, Rotation};
+use crate::logfile::JsonFileLog;
 use crate::protocol::{frame_header, parse_frames, Request, Response, STDERR, STDIN, STDOUT, SYSTEM};
 use crate::runtime::{read_pid, RuntimeCmd};
 use crate::status::{self, ShimRecord, EXIT_RECORD, SHIM_RECORD, SOCKET};
-use crate::{now_rfc3339, ExitStatus, ShimError};
+use crate::{now_rfc3339, ExitStatus, ShimError, ShimOptions};
 
 /// A client that does not read its attach stream is dropped past this much backlog.
 const MAX_CLIENT_BACKLOG: usize = 8 << 20;
 /// After the container's init exits, output is drained for at most this long.
 const DRAIN_MS: u16 = 2000;
-
-/// How the shim was asked to run a container.
-#[derive(Debug, Clone)]
-pub struct ServeOptions {
-    pub id: String,
-    pub bundle: PathBuf,
-    pub state_dir: PathBuf,
-    pub runtime: PathBuf,
-    pub runtime_root: PathBuf,
-    pub systemd_cgroup: bool,
-    pub log_path: Option<PathBuf>,
-    pub rotation: Rotation,
-    pub stdin: bool,
-}
 
 /// What the launcher reads back on the ready pipe: one JSON line.
 pub fn ready_line(result: &Result<(i32, bool), ShimError>) -> String {
@@ -96,7 +82,7 @@ struct Exec {
 }
 
 struct Shim {
-    opts: ServeOptions,
+    opts: ShimOptions,
     rt: RuntimeCmd,
     init: i32,
     tty: bool,
@@ -135,6 +121,39 @@ fn make_pipes(stdin: bool) -> Result<([Stdio; 3], Stdio3), ShimError> {
     ))
 }
 
+/// Gives the process a runtime call creates its stdio: a console socket at `console` when it has
+/// a terminal (the runtime sends the pty master there), else pipes. Returns our ends.
+fn give_stdio(
+    cmd: &mut std::process::Command,
+    tty: bool,
+    stdin: bool,
+    console: PathBuf,
+) -> Result<(Stdio3, Option<(UnixListener, PathBuf)>), ShimError> {
+    if tty {
+        let _ = std::fs::remove_file(&console);
+        let l = UnixListener::bind(&console)?;
+        cmd.arg("--console-socket")
+            .arg(&console)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        Ok((Stdio3::default(), Some((l, console))))
+    } else {
+        let ([i, o, e], ours) = make_pipes(stdin)?;
+        cmd.stdin(i).stdout(o).stderr(e);
+        Ok((ours, None))
+    }
+}
+
+/// Once the runtime call returned: takes the pty master it sent, if it had a terminal.
+fn take_stdio(io: &mut Stdio3, console: Option<(UnixListener, PathBuf)>) -> Result<(), ShimError> {
+    if let Some((l, path)) = console {
+        io.master = Some(take_console(&l)?);
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// Receives the pty master an OCI runtime sent on our console socket.
 fn take_console(listener: &UnixListener) -> Result<File, ShimError> {
     listener.set_nonblocking(true)?;
@@ -155,7 +174,7 @@ fn bundle_config(bundle: &Path) -> serde_json::Value {
 }
 
 /// Creates the container; returns the shim state ready to serve.
-fn create(opts: ServeOptions) -> Result<Shim, ShimError> {
+fn create(opts: ShimOptions) -> Result<Shim, ShimError> {
     let rt = RuntimeCmd {
         binary: opts.runtime.clone(),
         root: opts.runtime_root.clone(),
@@ -166,31 +185,14 @@ fn create(opts: ServeOptions) -> Result<Shim, ShimError> {
     let pid_file = opts.state_dir.join("init.pid");
     let mut cmd = rt.command();
     cmd.arg("create").arg("--bundle").arg(&opts.bundle).arg("--pid-file").arg(&pid_file);
-    let (mut io, console) = if tty {
-        let path = opts.state_dir.join("console.sock");
-        let _ = std::fs::remove_file(&path);
-        let l = UnixListener::bind(&path)?;
-        cmd.arg("--console-socket")
-            .arg(&path)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        (Stdio3::default(), Some((l, path)))
-    } else {
-        let ([i, o, e], ours) = make_pipes(opts.stdin)?;
-        cmd.stdin(i).stdout(o).stderr(e);
-        (ours, None)
-    };
+    let (mut io, console) = give_stdio(&mut cmd, tty, opts.stdin, opts.state_dir.join("console.sock"))?;
     cmd.arg(&opts.id);
     // `cmd` (and with it our copies of the child's pipe ends) is dropped inside: EOF can be seen.
     if let Err(e) = rt.status(cmd, "create") {
         let _ = rt.delete(&opts.id);
         return Err(e);
     }
-    if let Some((l, path)) = console {
-        io.master = Some(take_console(&l)?);
-        let _ = std::fs::remove_file(path);
-    }
+    take_stdio(&mut io, console)?;
     let init = read_pid(&pid_file)?;
     let log = match &opts.log_path {
         Some(p) => Some(JsonFileLog::open(p, opts.rotation)?),
@@ -212,7 +214,7 @@ fn create(opts: ServeOptions) -> Result<Shim, ShimError> {
 
 /// Runs the shim for one container until it has exited and its exit is recorded. `ready` gets
 /// the ready line once the container is created (or the error if it cannot be).
-pub fn serve(opts: ServeOptions, mut ready: File) -> i32 {
+pub fn serve(opts: ShimOptions, mut ready: File) -> i32 {
     let _ = berth_sys::set_child_subreaper();
     let mut mask = SigSet::empty();
     mask.add(Signal::SIGCHLD);
@@ -659,27 +661,10 @@ impl Shim {
         )?;
         let mut cmd = self.rt.command();
         cmd.arg("exec").arg("--detach").arg("--pid-file").arg(&pid_file).arg("--process").arg(&proc_file);
-        let (mut io, console) = if tty {
-            let path = dir.join(format!("exec-{id}.sock"));
-            let _ = std::fs::remove_file(&path);
-            let l = UnixListener::bind(&path)?;
-            cmd.arg("--console-socket")
-                .arg(&path)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null());
-            (Stdio3::default(), Some((l, path)))
-        } else {
-            let ([i, o, e], ours) = make_pipes(stdin)?;
-            cmd.stdin(i).stdout(o).stderr(e);
-            (ours, None)
-        };
+        let (mut io, console) = give_stdio(&mut cmd, tty, stdin, dir.join(format!("exec-{id}.sock")))?;
         cmd.arg(&self.opts.id);
         self.rt.status(cmd, "exec")?;
-        if let Some((l, path)) = console {
-            io.master = Some(take_console(&l)?);
-            let _ = std::fs::remove_file(path);
-        }
+        take_stdio(&mut io, console)?;
         let pid = read_pid(&pid_file)?;
         self.execs.insert(id.to_string(), Exec { pid, io, client: None, exit: None });
         // It may have exited already, before we knew its pid.
