@@ -99,3 +99,23 @@ fn exec_runs_beside_the_container() {
     let err = c.client.exec("missing", proc, false, false).err().expect("exec fails");
     assert!(err.to_string().contains("'/nonexistent' not found"), "{err}");
 }
+
+#[test]
+fn exec_with_a_tty_gets_its_own_terminal() {
+    let c = TestContainer::create(sh("sleep 30"), Extra::default()).unwrap();
+    c.client.start().unwrap();
+    let process = serde_json::json!({
+        "args": ["sh"], "cwd": "/", "terminal": true,
+        "env": [format!("PATH={}", berth_spec::DEFAULT_PATH), "TERM=xterm"], "user": {"uid": 0, "gid": 0},
+    });
+    let mut a = c.client.exec("tty1", process, true, false).unwrap();
+    assert!(a.tty && a.pid.is_some());
+    c.client.resize(21, 77, Some("tty1")).unwrap();
+    a.send_stdin(b"tty; stty size; exit 6\n").unwrap();
+    let (out, _, st) = collect(a.stream.try_clone().unwrap(), Duration::from_secs(10));
+    assert_eq!(st.map(|s| s.exit_code), Some(6), "{out:?}");
+    assert!(out.contains("/dev/pts/") && out.contains("21 77"), "{out:?}");
+    // Resizing a process that has no terminal is refused with a reason.
+    let err = c.client.resize(10, 10, None).unwrap_err();
+    assert!(err.to_string().contains("no tty"), "{err}");
+}
