@@ -70,7 +70,7 @@ pub fn run(rt: &Runtime, a: liboci_cli::Run) -> Result<i32> {
         Some(_) if berth_sys::is_tty(stdin.as_fd()) => Some(berth_sys::RawMode::enter(stdin.as_fd())?),
         _ => None,
     };
-    let relay = master.as_ref().map(|m| start_relay(m)).transpose()?;
+    let relay = master.as_ref().map(start_relay).transpose()?;
     if let Some(m) = &master {
         resize_from(m);
     }

@@ -33,9 +33,8 @@ impl Runtime {
     /// when not detached (128 + signal for a killed process, as runc), `None` when detached.
     pub fn exec(&self, id: &str, opts: &ExecOptions) -> Result<Option<i32>, RuntimeError> {
         let c = self.load(id)?;
-        if !c.can_exec()
-            && !(opts.ignore_paused && c.status() == libcontainer::container::ContainerStatus::Paused)
-        {
+        let paused_ok = opts.ignore_paused && c.status() == libcontainer::container::ContainerStatus::Paused;
+        if !c.can_exec() && !paused_ok {
             return Err(RuntimeError::WrongState("cannot exec in a stopped container".into()));
         }
         if opts.process.is_none() && opts.args.is_empty() {

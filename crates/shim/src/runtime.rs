@@ -71,10 +71,11 @@ impl RuntimeCmd {
         let tail = String::from_utf8_lossy(log.get(from as usize..).unwrap_or_default()).into_owned();
         let logged = tail
             .lines()
+            .rev()
             .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
             .filter(|v| v["level"] == "error" || v["level"] == "fatal")
             .filter_map(|v| v["msg"].as_str().map(String::from))
-            .last();
+            .next();
         logged.unwrap_or_else(|| {
             let s = String::from_utf8_lossy(stderr).trim().to_string();
             if s.is_empty() {

@@ -340,7 +340,8 @@ impl Shim {
                 }
             }
             self.finish_execs();
-            self.clients.retain(|c| !c.dead && !(matches!(c.mode, Mode::Closing) && c.outbuf.is_empty()));
+            let done = |c: &Client| c.dead || (matches!(c.mode, Mode::Closing) && c.outbuf.is_empty());
+            self.clients.retain(|c| !done(c));
         }
     }
 

@@ -129,6 +129,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // the table spells its rows out
     fn docker_rules() {
         let host: Vec<String> = s(ALL).into_iter().filter(|c| c != "CAP_SYS_RESOURCE").collect();
         let cases: &[(&[&str], &[&str], bool, Result<Vec<&str>, ()>)] = &[

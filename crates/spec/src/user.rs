@@ -99,6 +99,7 @@ mod tests {
     const GROUP: &str = "root:x:0:\nwheel:x:10:root\nmail:x:12:\naudio:x:29:\nwww-data:x:33:\nstaff:x:50:\n";
 
     #[test]
+    #[allow(clippy::type_complexity)] // the table spells its rows out
     fn docker_rules() {
         let cases: &[(&str, &[&str], Result<(u32, u32, &[u32]), &str>)] = &[
             ("", &[], Ok((0, 0, &[0, 10]))),

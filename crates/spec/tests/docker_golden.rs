@@ -63,12 +63,15 @@ fn host_for(golden_privileged: &Value) -> HostInfo {
     }
 }
 
+/// A change to the base options: one row of a table.
+type Tweak = Box<dyn Fn(&mut ContainerOptions)>;
+
 fn strs(v: &[&str]) -> Vec<String> {
     v.iter().map(|s| s.to_string()).collect()
 }
 
 /// The table: each case of `docker/cases.txt` as berth's options.
-fn cases() -> Vec<(&'static str, Box<dyn Fn(&mut ContainerOptions)>)> {
+fn cases() -> Vec<(&'static str, Tweak)> {
     vec![
         ("default", Box::new(|_| {})),
         ("privileged", Box::new(|o| o.privileged = true)),
@@ -273,7 +276,7 @@ fn privileged_grants_only_what_the_bounding_set_holds() {
 fn bad_input_gets_clear_errors() {
     let host = host_for(&golden("privileged"));
     let files = RootfsFiles { passwd: PASSWD.into(), group: GROUP.into() };
-    let cases: Vec<(Box<dyn Fn(&mut ContainerOptions)>, &str)> = vec![
+    let cases: Vec<(Tweak, &str)> = vec![
         (
             Box::new(|o| {
                 o.sysctls.insert("vm.swappiness".into(), "1".into());
