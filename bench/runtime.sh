@@ -10,10 +10,14 @@ bin=${1:-$here/target/release}
 runs=${2:-100}
 for t in runc hyperfine python3; do command -v "$t" >/dev/null || { echo "bench: $t is missing (scripts/install-deps)"; exit 1; }; done
 work=$(mktemp -d /tmp/berth-bench.XXXXXX)
-cleanup() { for r in "$work"/root-*; do [ -d "$r" ] || continue; for id in $(ls "$r" 2>/dev/null); do runc --root "$r" delete -f "$id" >/dev/null 2>&1 || true; done; done; rm -rf "$work"; }
+cleanup() {
+  for r in "$work"/root-*; do [ -d "$r" ] || continue; for id in $(ls "$r" 2>/dev/null); do runc --root "$r" delete -f "$id" >/dev/null 2>&1 || true; done; done
+  rm -rf "$work"
+  for c in /sys/fs/cgroup/*/berth-bench; do rmdir "$c" 2>/dev/null || true; done
+}
 trap cleanup EXIT
 "$here/scripts/busybox-image" "$work/busybox.tar" --rootfs "$work/bundle/rootfs" >/dev/null
-"$bin/berth-bundle" "$work/bundle" --read-only -- true
+"$bin/berth-bundle" "$work/bundle" --read-only --cgroup-parent /berth-bench -- true
 run_one() { # runtime root: create, start, wait for the init to exit, delete
   local rt=$1 root=$2 id=b$RANDOM$RANDOM s=
   "$rt" --root "$root" create --bundle "$work/bundle" --pid-file "$work/$id.pid" "$id" </dev/null >/dev/null

@@ -122,10 +122,31 @@ fn sweep_dead_runs(runtime: &Path) {
     }
 }
 
+/// Counts a container of this process under the shared `berth-test` cgroup parent.
+fn hold_cgroup_parent() -> std::sync::MutexGuard<'static, usize> {
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    *live += 1;
+    live
+}
+
+/// Removes a container's cgroup directories (whatever the runtime left), and the shared parent
+/// once no container of this process is left.
+fn release_cgroup(name: &str) {
+    let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+    *live = live.saturating_sub(1);
+    for c in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+        let _ = std::fs::remove_dir(c.path().join("berth-test").join(name));
+        if *live == 0 {
+            let _ = std::fs::remove_dir(c.path().join("berth-test"));
+        }
+    }
+}
+
 /// A bundle over the shared read-only rootfs (no overlay: the root is mounted read-only), for
 /// driving runtimes directly. Removed on drop.
 pub struct Bundle {
     pub dir: PathBuf,
+    pub id: String,
 }
 
 impl Bundle {
@@ -135,18 +156,21 @@ impl Bundle {
         let dir = env.run_root.join(format!("bundle-{n}"));
         std::fs::create_dir_all(&dir).unwrap();
         opts.id = format!("berth-test-{}-b{n}", std::process::id());
+        opts.cgroup_parent = Some("/berth-test".into());
+        drop(hold_cgroup_parent());
         opts.rootfs = env.lower.clone();
         opts.readonly_rootfs = true;
         let host = berth_spec::host::detect(env.init.clone(), false);
         let spec = berth_spec::generate(&opts, &host, &berth_spec::RootfsFiles::default()).unwrap();
         std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&spec).unwrap()).unwrap();
-        Bundle { dir }
+        Bundle { dir, id: opts.id }
     }
 }
 
 impl Drop for Bundle {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+        release_cgroup(&self.id);
     }
 }
 
@@ -253,8 +277,7 @@ impl TestContainer {
         let spec = berth_spec::generate(&opts, &host, &files)
             .map_err(|e| ShimError::InvalidArgument(e.to_string()))?;
         std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&spec).unwrap())?;
-        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
-        *live += 1;
+        let live = hold_cgroup_parent();
         c.counted = true;
         let launched = berth_shim::launch(
             &env.bin_dir.join("berth-shim"),
@@ -371,19 +394,9 @@ impl Drop for TestContainer {
             let _ = nix::mount::umount2(&self.rootfs, nix::mount::MntFlags::MNT_DETACH);
         }
         let _ = std::fs::remove_dir_all(&self.dir);
-        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
         if self.counted {
-            *live -= 1;
+            release_cgroup(&self.id);
         }
-        if let Ok(ctrls) = std::fs::read_dir("/sys/fs/cgroup") {
-            for c in ctrls.flatten() {
-                let _ = std::fs::remove_dir(c.path().join(&self.cgroup));
-                if *live == 0 {
-                    let _ = std::fs::remove_dir(c.path().join("berth-test"));
-                }
-            }
-        }
-        drop(live);
         let _ = std::fs::remove_dir(env.run_root.join("runtime"));
         let _ = std::fs::remove_dir(&env.run_root);
         let _ = std::fs::remove_dir("/run/berth-test");
