@@ -68,7 +68,36 @@ struct Stdio3 {
     stdin: Option<File>,
 }
 
+/// Reads what a process wrote into `buf`; at the end of its output (EOF, or the EIO a pty master
+/// gives once the last slave closes) closes the source. `None` when there is nothing to pass on.
+fn read_output(slot: &mut Option<File>, buf: &mut [u8]) -> Option<usize> {
+    let f = slot.as_mut()?;
+    match f.read(buf) {
+        Ok(0) => {
+            *slot = None;
+            None
+        }
+        Ok(n) => Some(n),
+        Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::Interrupted) => {
+            None
+        }
+        Err(_) => {
+            *slot = None;
+            None
+        }
+    }
+}
+
 impl Stdio3 {
+    /// The output source `which`: 0 the pty master, 1 stdout, 2 stderr.
+    fn slot(&mut self, which: u8) -> &mut Option<File> {
+        match which {
+            0 => &mut self.master,
+            1 => &mut self.out,
+            _ => &mut self.err,
+        }
+    }
+
     fn open_outputs(&self) -> bool {
         self.master.is_some() || self.out.is_some() || self.err.is_some()
     }
@@ -376,55 +405,26 @@ impl Shim {
 
     fn read_init(&mut self, which: u8) {
         let mut buf = [0u8; 32 * 1024];
-        let slot = match which {
-            0 => &mut self.io.master,
-            1 => &mut self.io.out,
-            _ => &mut self.io.err,
-        };
-        let Some(f) = slot else { return };
-        match f.read(&mut buf) {
-            Ok(0) => *slot = None,
-            Ok(n) => {
-                let stream = if which == 2 { STDERR } else { STDOUT };
-                if let Some(log) = &mut self.log {
-                    let _ = log.write(stream == STDERR, &buf[..n]);
-                }
-                for c in &mut self.clients {
-                    if let Mode::Attached { stdout, stderr, .. } = c.mode {
-                        if (stream == STDOUT && stdout) || (stream == STDERR && stderr) {
-                            queue_frame(c, stream, &buf[..n]);
-                        }
-                    }
+        let Some(n) = read_output(self.io.slot(which), &mut buf) else { return };
+        let stream = if which == 2 { STDERR } else { STDOUT };
+        if let Some(log) = &mut self.log {
+            let _ = log.write(stream == STDERR, &buf[..n]);
+        }
+        for c in &mut self.clients {
+            if let Mode::Attached { stdout, stderr, .. } = c.mode {
+                if (stream == STDOUT && stdout) || (stream == STDERR && stderr) {
+                    queue_frame(c, stream, &buf[..n]);
                 }
             }
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::Interrupted => {}
-            // A pty master reads EIO once the last slave is closed.
-            Err(_) => *slot = None,
         }
     }
 
     fn read_exec(&mut self, id: &str, which: u8) {
         let mut buf = [0u8; 32 * 1024];
         let Some(e) = self.execs.get_mut(id) else { return };
-        let slot = match which {
-            0 => &mut e.io.master,
-            1 => &mut e.io.out,
-            _ => &mut e.io.err,
-        };
-        let Some(f) = slot else { return };
-        match f.read(&mut buf) {
-            Ok(0) => *slot = None,
-            Ok(n) => {
-                if let Some(c) = e.client.and_then(|i| self.clients.get_mut(i)) {
-                    queue_frame(c, if which == 2 { STDERR } else { STDOUT }, &buf[..n]);
-                }
-            }
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => *slot = None,
+        let Some(n) = read_output(e.io.slot(which), &mut buf) else { return };
+        if let Some(c) = e.client.and_then(|i| self.clients.get_mut(i)) {
+            queue_frame(c, if which == 2 { STDERR } else { STDOUT }, &buf[..n]);
         }
     }
 
