@@ -1,7 +1,7 @@
 # Build, test, demo and bench entry points. PROFILE must be a profile whose output directory has
 # its name (release, release-small); `cargo build` alone gives debug binaries for quick work.
 # `make test` and `make demo` do all the set-up a fresh
-# machine needs (packages, builds, the busybox image fixture).
+# machine needs (packages, builds; the tests and the demo write the busybox image themselves).
 CARGO ?= cargo
 PROFILE ?= release
 TARGET_TRIPLE := $(shell rustc -vV | sed -n 's/^host: //p')
@@ -30,7 +30,7 @@ fixture:
 
 # The tests themselves build in the dev profile (quick to compile); the binaries they run are
 # the release ones, so what is measured (shim memory) is what ships.
-test: deps build fixture
+test: deps build
 	BERTH_BIN_DIR=$(CURDIR)/$(BIN) BERTH_INIT=$(CURDIR)/$(INIT) BERTH_PROBE=$(CURDIR)/$(PROBE) \
 		$(CARGO) test --workspace -- --test-threads=2
 

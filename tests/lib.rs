@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use berth_shim::logfile::Rotation;
 use berth_shim::protocol::{read_frame, STDERR, STDOUT, SYSTEM};
 pub use berth_shim::{ExitStatus, ShimClient, ShimError};
-pub use berth_spec::{ContainerOptions, Mount, NamespaceMode};
+pub use berth_spec::{ContainerOptions, Mount};
 
 /// Where the test binaries and the shared read-only rootfs are.
 pub struct Env {
@@ -114,8 +114,14 @@ fn sweep_dead_runs(runtime: &Path) {
                 .stderr(std::process::Stdio::null())
                 .status();
             let _ = nix::mount::umount2(&c.path().join("rootfs"), nix::mount::MntFlags::MNT_DETACH);
-            for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
-                let _ = std::fs::remove_dir(ctrl.path().join("berth-test").join(&id));
+        }
+        // Every cgroup of that run, containers' and bundles' alike, is named berth-test-<pid>-….
+        let prefix = format!("berth-test-{pid}-");
+        for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            for cg in std::fs::read_dir(ctrl.path().join("berth-test")).into_iter().flatten().flatten() {
+                if cg.file_name().to_string_lossy().starts_with(&prefix) {
+                    let _ = std::fs::remove_dir(cg.path());
+                }
             }
         }
         let _ = std::fs::remove_dir_all(run.path());

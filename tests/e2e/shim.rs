@@ -6,7 +6,6 @@ use berth_tests::*;
 
 #[test]
 fn container_survives_the_daemon_side_and_a_new_client_gets_its_exit() {
-    let env = env();
     let c =
         TestContainer::create(sh("mkfifo /tmp/go; echo up; read line < /tmp/go; exit 23"), Extra::default())
             .unwrap();
@@ -44,7 +43,6 @@ fn container_survives_the_daemon_side_and_a_new_client_gets_its_exit() {
     // After the shim is gone, the durable record still answers.
     assert!(eventually(Duration::from_secs(5), || !process_alive(c.shim_pid)));
     assert_eq!(ShimClient::new(c.client.state_dir()).wait().unwrap().exit_code, 23);
-    let _ = env;
 }
 
 #[test]

@@ -311,7 +311,7 @@ pub fn generate(opts: &ContainerOptions, host: &HostInfo, files: &RootfsFiles) -
         for (k, maj, min) in [('c', 1, 5), ('c', 1, 3), ('c', 1, 9), ('c', 1, 8), ('c', 5, 0), ('c', 5, 1)] {
             rules.push(cgroup_rule(true, Some(k), Some(maj), Some(min), "rwm"));
         }
-        // /dev/net/tun-style escape hatch Docker closes explicitly: rtc0 stays denied.
+        // Docker denies /dev/fuse (c 10:229) explicitly, after the allowed defaults.
         rules.push(cgroup_rule(false, Some('c'), Some(10), Some(229), "rwm"));
     }
     for d in &opts.devices {
