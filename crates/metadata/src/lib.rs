@@ -1,1 +1,270 @@
+//! The metadata database: what the image store knows, in one redb file, changed only in
+//! transactions.
+//!
+//! # Schema
+//!
+//! Every table maps a string key to a JSON value (serde; fields may be added, never renamed):
+//!
+//! | table       | key                                   | value            |
+//! |-------------|---------------------------------------|------------------|
+//! | `images`    | image ID (`sha256:` of the config)    | [`ImageRecord`]: config, manifest, layers (diff ID, chain ID, blob), created, size |
+//! | `refs`      | normalised reference (`docker.io/library/busybox:latest`, `name@sha256:…`) | [`RefRecord`]: the image it names |
+//! | `layers`    | chain ID                              | [`LayerRecord`]: diff ID, parent chain, snapshot key, size, reference count |
+//! | `snapshots` | snapshot key (a chain ID when committed, the owner's key when active) | [`SnapshotRecord`]: numeric directory, kind, parent |
+//! | `leases`    | lease ID                              | [`LeaseRecord`]: blobs and snapshots in-flight work holds |
+//! | `meta`      | `schema`, `next_snapshot`             | numbers |
+//!
+//! # Consistency with the disk
+//!
+//! Files are created before the records that name them, and records deleted before their
+//! files; so after a crash at any instant the database (whose commits are atomic and durable)
+//! can only be missing records for files, never name files that are gone. The owner reconciles
+//! at start: it drops leases (they belonged to processes that are gone) and removes blobs and
+//! snapshot directories that no record reaches ([`reachable`]).
 
+mod records;
+
+pub use records::*;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use berth_content::Digest;
+use redb::{ReadableDatabase, ReadableTable, TableDefinition};
+use serde::{de::DeserializeOwned, Serialize};
+
+const SCHEMA_VERSION: u64 = 1;
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Io,
+    Corrupt,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MetadataError {
+    #[error("metadata database: {0}")]
+    Db(#[from] redb::Error),
+    #[error("metadata database record {table}/{key} is unreadable: {source}")]
+    Decode { table: &'static str, key: String, source: serde_json::Error },
+    #[error("metadata database schema {found} is newer than this berth understands ({SCHEMA_VERSION}); upgrade berth")]
+    Schema { found: u64 },
+}
+
+impl MetadataError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            MetadataError::Db(_) => ErrorKind::Io,
+            MetadataError::Decode { .. } | MetadataError::Schema { .. } => ErrorKind::Corrupt,
+        }
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(
+        impl From<$t> for MetadataError {
+            fn from(e: $t) -> Self {
+                MetadataError::Db(e.into())
+            }
+        }
+    )*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub type Result<T, E = MetadataError> = std::result::Result<T, E>;
+
+/// A kind of record and the table it lives in.
+pub trait Record: Serialize + DeserializeOwned {
+    const TABLE: &'static str;
+}
+
+fn table<R: Record>() -> TableDefinition<'static, &'static str, &'static [u8]> {
+    TableDefinition::new(R::TABLE)
+}
+
+fn decode<R: Record>(key: &str, bytes: &[u8]) -> Result<R> {
+    serde_json::from_slice(bytes).map_err(|source| MetadataError::Decode { table: R::TABLE, key: key.to_string(), source })
+}
+
+pub struct Db {
+    db: redb::Database,
+}
+
+impl Db {
+    /// Opens (creating) the database; every table exists afterwards.
+    pub fn open(path: &Path) -> Result<Db> {
+        let db = redb::Database::create(path)?;
+        let tx = db.begin_write()?;
+        {
+            let mut meta = tx.open_table(META)?;
+            let found = meta.get("schema")?.map(|v| v.value());
+            match found {
+                Some(v) if v > SCHEMA_VERSION => return Err(MetadataError::Schema { found: v }),
+                Some(_) => {}
+                None => {
+                    meta.insert("schema", SCHEMA_VERSION)?;
+                }
+            }
+            for name in [ImageRecord::TABLE, RefRecord::TABLE, LayerRecord::TABLE, SnapshotRecord::TABLE, LeaseRecord::TABLE]
+            {
+                tx.open_table(TableDefinition::<&str, &[u8]>::new(name))?;
+            }
+        }
+        tx.commit()?;
+        Ok(Db { db })
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&ReadTx) -> Result<T>) -> Result<T> {
+        let tx = ReadTx { tx: self.db.begin_read()? };
+        f(&tx)
+    }
+
+    /// Runs `f` in a write transaction, committed (durably) when `f` succeeds and rolled back
+    /// otherwise.
+    pub fn write<T, E: From<MetadataError>>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E> {
+        let mut tx = WriteTx { tx: self.db.begin_write().map_err(MetadataError::from)? };
+        let out = f(&mut tx)?;
+        tx.tx.commit().map_err(MetadataError::from)?;
+        Ok(out)
+    }
+}
+
+/// Reading, shared by both kinds of transaction.
+pub trait Reader {
+    fn get<R: Record>(&self, key: &str) -> Result<Option<R>>;
+    fn all<R: Record>(&self) -> Result<Vec<(String, R)>>;
+}
+
+fn get_in<R: Record>(t: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<Option<R>> {
+    match t.get(key)? {
+        Some(v) => Ok(Some(decode(key, v.value())?)),
+        None => Ok(None),
+    }
+}
+
+fn all_in<R: Record>(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Result<Vec<(String, R)>> {
+    let mut out = Vec::new();
+    for item in t.iter()? {
+        let (k, v) = item?;
+        let key = k.value().to_string();
+        let rec = decode(&key, v.value())?;
+        out.push((key, rec));
+    }
+    Ok(out)
+}
+
+pub struct ReadTx {
+    tx: redb::ReadTransaction,
+}
+
+impl Reader for ReadTx {
+    fn get<R: Record>(&self, key: &str) -> Result<Option<R>> {
+        get_in(&self.tx.open_table(table::<R>())?, key)
+    }
+    fn all<R: Record>(&self) -> Result<Vec<(String, R)>> {
+        all_in(&self.tx.open_table(table::<R>())?)
+    }
+}
+
+pub struct WriteTx {
+    tx: redb::WriteTransaction,
+}
+
+impl Reader for WriteTx {
+    fn get<R: Record>(&self, key: &str) -> Result<Option<R>> {
+        get_in(&self.tx.open_table(table::<R>())?, key)
+    }
+    fn all<R: Record>(&self) -> Result<Vec<(String, R)>> {
+        all_in(&self.tx.open_table(table::<R>())?)
+    }
+}
+
+impl WriteTx {
+    pub fn put<R: Record>(&mut self, key: &str, record: &R) -> Result<()> {
+        let bytes = serde_json::to_vec(record).expect("records serialise");
+        self.tx.open_table(table::<R>())?.insert(key, bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Removes a record; says whether it existed.
+    pub fn delete<R: Record>(&mut self, key: &str) -> Result<bool> {
+        Ok(self.tx.open_table(table::<R>())?.remove(key)?.is_some())
+    }
+
+    /// A number never handed out before (snapshot directories).
+    pub fn next_id(&mut self) -> Result<u64> {
+        let mut meta = self.tx.open_table(META)?;
+        let next = meta.get("next_snapshot")?.map(|v| v.value()).unwrap_or(1);
+        meta.insert("next_snapshot", next + 1)?;
+        Ok(next)
+    }
+}
+
+/// What the records reach; everything else on disk is garbage.
+#[derive(Debug, Default, Clone)]
+pub struct Reachable {
+    pub blobs: HashSet<Digest>,
+    pub snapshots: HashSet<String>,
+    pub layers: HashSet<String>,
+}
+
+/// Marks from the roots: images (config, manifest and layer blobs, layer chains), leases, and
+/// active snapshots (containers' writable layers) with their parents.
+pub fn reachable(tx: &impl Reader) -> Result<Reachable> {
+    let mut r = Reachable::default();
+    let layers: std::collections::HashMap<String, LayerRecord> = tx.all::<LayerRecord>()?.into_iter().collect();
+    let snapshots: std::collections::HashMap<String, SnapshotRecord> = tx.all::<SnapshotRecord>()?.into_iter().collect();
+    let mut snapshot_roots: Vec<String> = Vec::new();
+    for (_, image) in tx.all::<ImageRecord>()? {
+        r.blobs.insert(image.id.clone());
+        if let Some(m) = &image.manifest {
+            r.blobs.insert(m.digest.clone());
+        }
+        for layer in &image.layers {
+            if let Some(blob) = &layer.blob {
+                r.blobs.insert(blob.clone());
+            }
+            let chain = layer.chain_id.to_string();
+            if let Some(l) = layers.get(&chain) {
+                snapshot_roots.push(l.snapshot.clone());
+            }
+            r.layers.insert(chain);
+        }
+    }
+    for (_, lease) in tx.all::<LeaseRecord>()? {
+        r.blobs.extend(lease.blobs.iter().cloned());
+        snapshot_roots.extend(lease.snapshots.iter().cloned());
+        r.layers.extend(lease.layers.iter().cloned());
+    }
+    for (key, s) in &snapshots {
+        if s.kind == SnapshotKind::Active {
+            snapshot_roots.push(key.clone());
+        }
+    }
+    for root in snapshot_roots {
+        let mut next = Some(root);
+        while let Some(key) = next {
+            if !r.snapshots.insert(key.clone()) {
+                break;
+            }
+            next = snapshots.get(&key).and_then(|s| s.parent.clone());
+        }
+    }
+    // A layer whose snapshot is kept (as some parent) keeps its record too.
+    for (chain, l) in &layers {
+        if r.snapshots.contains(&l.snapshot) {
+            r.layers.insert(chain.clone());
+        }
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,78 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use berth_archive::{diff_trees, Change, Whiteouts};
+
+use crate::{create_dir, Mount, Result, SnapshotError, Snapshotter};
+
+/// Full copies: works on any filesystem, costs a copy per layer. See the crate documentation.
+pub struct Native {
+    root: PathBuf,
+}
+
+impl Native {
+    pub fn open(root: PathBuf) -> Result<Self> {
+        create_dir(&root)?;
+        let root = root.canonicalize().map_err(SnapshotError::io("resolve", &root))?;
+        Ok(Native { root })
+    }
+}
+
+impl Snapshotter for Native {
+    fn name(&self) -> &'static str {
+        "native"
+    }
+
+    fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn whiteouts(&self) -> Whiteouts {
+        Whiteouts::Delete
+    }
+
+    fn prepare(&self, id: u64, parents: &[u64]) -> Result<PathBuf> {
+        let fs = self.dir(id);
+        match parents.first() {
+            None => create_dir(&fs)?,
+            Some(parent) => {
+                create_dir(&self.root.join(id.to_string()))?;
+                // cp(1) keeps hard links, devices, owners, modes, times and xattrs, and
+                // reflinks where the filesystem can.
+                let status = Command::new("cp")
+                    .args(["-a", "--reflink=auto", "--"])
+                    .arg(self.dir(*parent))
+                    .arg(&fs)
+                    .status()
+                    .map_err(SnapshotError::io("run cp for", &fs))?;
+                if !status.success() {
+                    return Err(SnapshotError::Io {
+                        op: "copy parent into",
+                        path: fs.display().to_string(),
+                        source: std::io::Error::other(format!("cp exited with {status}")),
+                    });
+                }
+            }
+        }
+        Ok(fs)
+    }
+
+    fn mount(&self, id: u64, _parents: &[u64], target: &Path) -> Result<()> {
+        nix::mount::mount(Some(&self.dir(id)), target, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
+            .map_err(|e| SnapshotError::io("bind mount", target)(e.into()))
+    }
+
+    fn mounts(&self, id: u64, _parents: &[u64]) -> Vec<Mount> {
+        vec![Mount {
+            kind: "bind".into(),
+            source: self.dir(id).display().to_string(),
+            options: vec!["rbind".into(), "rw".into()],
+        }]
+    }
+
+    fn diff(&self, id: u64, parents: &[u64], out: Option<&mut dyn Write>) -> Result<Vec<Change>> {
+        let parent = parents.first().map(|p| self.dir(*p));
+        Ok(diff_trees(parent.as_deref(), &self.dir(id), out)?)
+    }
+}
