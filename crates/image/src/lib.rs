@@ -1,1 +1,39 @@
+//! The image store: images as content-addressed configs and layers, references to them, and the
+//! snapshots their layers are extracted into.
+//!
+//! ```text
+//! <root>/lock                 held (flock) by the one process that owns the store
+//! <root>/metadata.db          redb: images, refs, layers, snapshots, leases (berth-metadata)
+//! <root>/content/blobs/…      configs, manifests, layer tars as they arrived (berth-content)
+//! <root>/snapshots/<driver>/<n>/fs   extracted layers and containers' writable layers
+//! ```
+//!
+//! Invariants:
+//! * An image ID is the digest of its config blob, kept byte for byte.
+//! * A layer is extracted once per chain ID; images share it, and its record counts them.
+//! * New blobs and snapshots belong to a lease until the transaction that records the image
+//!   that uses them; a collection keeps what leases, images and containers reach, and
+//!   [`ImageStore::open`] drops leases (their owners are gone) and collects, so a crash at any
+//!   point leaves no partial image and no garbage.
 
+mod config;
+mod error;
+mod glob;
+mod import;
+mod inspect;
+mod load;
+mod reference;
+mod save;
+mod store;
+
+pub use config::{apply_changes, chain_ids, ContainerConfig, History, ImageConfig, RootFs};
+pub use error::{ErrorKind, ImageError, Result};
+pub use import::ImportOptions;
+pub use inspect::{DiskUsage, HistoryItem, ImageDiskUsage, ImageInspect, ImageSummary};
+pub use load::{LoadReport, LoadedImage};
+pub use reference::{Reference, ReferenceError};
+pub use save::SaveFormat;
+pub use store::{DeleteItem, GcStats, ImageStore, ImageUser, ListFilters, PruneReport};
+
+pub use berth_content::Digest;
+pub use berth_snapshot::Mount;

@@ -94,7 +94,8 @@ fn decode<R: Record>(key: &str, bytes: &[u8]) -> Result<R> {
 }
 
 pub struct Db {
-    db: redb::Database,
+    /// Transactions share the lock; compaction takes it alone.
+    db: std::sync::RwLock<redb::Database>,
 }
 
 impl Db {
@@ -118,18 +119,32 @@ impl Db {
             }
         }
         tx.commit()?;
-        Ok(Db { db })
+        let db = Db { db: std::sync::RwLock::new(db) };
+        db.compact()?;
+        Ok(db)
     }
 
-    pub fn read<T>(&self, f: impl FnOnce(&ReadTx) -> Result<T>) -> Result<T> {
-        let tx = ReadTx { tx: self.db.begin_read()? };
+    fn shared(&self) -> std::sync::RwLockReadGuard<'_, redb::Database> {
+        self.db.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Returns the space of deleted records to the filesystem, so removing what was added
+    /// gives the data root back its size.
+    pub fn compact(&self) -> Result<()> {
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        db.compact().map_err(|e| MetadataError::Db(e.into()))?;
+        Ok(())
+    }
+
+    pub fn read<T, E: From<MetadataError>>(&self, f: impl FnOnce(&ReadTx) -> Result<T, E>) -> Result<T, E> {
+        let tx = ReadTx { tx: self.shared().begin_read().map_err(MetadataError::from)? };
         f(&tx)
     }
 
     /// Runs `f` in a write transaction, committed (durably) when `f` succeeds and rolled back
     /// otherwise.
     pub fn write<T, E: From<MetadataError>>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E> {
-        let mut tx = WriteTx { tx: self.db.begin_write().map_err(MetadataError::from)? };
+        let mut tx = WriteTx { tx: self.shared().begin_write().map_err(MetadataError::from)? };
         let out = f(&mut tx)?;
         tx.tx.commit().map_err(MetadataError::from)?;
         Ok(out)
@@ -241,7 +256,12 @@ pub fn reachable(tx: &impl Reader) -> Result<Reachable> {
     for (_, lease) in tx.all::<LeaseRecord>()? {
         r.blobs.extend(lease.blobs.iter().cloned());
         snapshot_roots.extend(lease.snapshots.iter().cloned());
-        r.layers.extend(lease.layers.iter().cloned());
+        for chain in &lease.layers {
+            if let Some(l) = layers.get(chain) {
+                snapshot_roots.push(l.snapshot.clone());
+            }
+            r.layers.insert(chain.clone());
+        }
     }
     for (key, s) in &snapshots {
         if s.kind == SnapshotKind::Active {

@@ -1,0 +1,95 @@
+//! `docker import`: a root filesystem tar (plain or compressed) becomes a one-layer image.
+
+use std::io::{self, Read, Write};
+
+use berth_content::Digest;
+use berth_metadata::{ImageLayer, ImageRecord};
+
+use crate::config::{apply_changes, ContainerConfig, History, ImageConfig, RootFs};
+use crate::reference::Reference;
+use crate::store::{now_nanos, ImageStore};
+use crate::{ImageError, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    /// Dockerfile instructions applied to the image's config (`--change`).
+    pub changes: Vec<String>,
+    /// `--message`: the history comment.
+    pub message: Option<String>,
+    /// `name[:tag]` to give the image.
+    pub reference: Option<String>,
+    /// Where the tar came from, for the default comment (`-` for a stream).
+    pub source: String,
+}
+
+/// Copies what it reads into a writer (the raw layer blob) on the way through.
+struct Tee<'a, R> {
+    inner: R,
+    copy: &'a mut dyn Write,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+impl ImageStore {
+    /// Imports `reader` as a new image; returns its ID.
+    pub fn import(&self, reader: impl Read, opts: &ImportOptions) -> Result<Digest> {
+        let tag = opts.reference.as_deref().map(Reference::parse_tagged).transpose()?;
+        let mut container = ContainerConfig::default();
+        apply_changes(&mut container, &opts.changes)?;
+        let lease = self.lease()?;
+        let result = (|| {
+            let mut blob = self.content.ingest(None)?;
+            let mut tee = Tee { inner: reader, copy: &mut blob };
+            let layer = self.unpack_layer(&lease, None, None, &mut tee)?;
+            io::copy(&mut tee, &mut io::sink()).map_err(|e| ImageError::InvalidArchive(format!("reading: {e}")))?;
+            lease.hold_layer(&layer.chain_id)?;
+            let blob = lease.commit(blob)?;
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+            let comment = opts.message.clone().unwrap_or_else(|| format!("Imported from {}", opts.source));
+            let config = ImageConfig {
+                architecture: crate::load::go_arch().to_string(),
+                os: "linux".into(),
+                config: Some(container),
+                created: Some(now.clone()),
+                comment: opts.message.clone(),
+                history: vec![History { created: Some(now.clone()), comment: Some(comment), ..Default::default() }],
+                rootfs: RootFs { kind: "layers".into(), diff_ids: vec![layer.diff_id.clone()] },
+                ..Default::default()
+            };
+            let bytes = serde_json::to_vec(&config).expect("json");
+            let id = lease.put_bytes(&bytes)?;
+            let media_type = self.layer_media_type(&blob.digest)?;
+            let img = ImageRecord {
+                id: id.clone(),
+                config_media_type: "application/vnd.docker.container.image.v1+json".into(),
+                manifest: None,
+                layers: vec![ImageLayer {
+                    diff_id: layer.diff_id.clone(),
+                    chain_id: layer.chain_id.clone(),
+                    blob: Some(blob.digest),
+                    media_type,
+                    blob_size: blob.size,
+                }],
+                created: Some(now),
+                size: layer.size,
+                parent: None,
+                added: now_nanos(),
+                repo_digests: Vec::new(),
+            };
+            let tags: Vec<Reference> = tag.into_iter().collect();
+            self.db.write(|tx| ImageStore::put_image(tx, &img, &tags))?;
+            Ok(id)
+        })();
+        drop(lease);
+        if result.is_err() {
+            self.collect()?;
+        }
+        result
+    }
+}
