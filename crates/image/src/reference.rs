@@ -229,7 +229,12 @@ fn valid_domain(d: &str) -> bool {
         if inner.is_empty() || !inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.') {
             return false;
         }
-        (None, after.strip_prefix(':').map(Some).unwrap_or(if after.is_empty() { None } else { return false }))
+        let port = match after.strip_prefix(':') {
+            Some(p) => Some(p),
+            None if after.is_empty() => None,
+            None => return false,
+        };
+        (None, port)
     } else {
         match d.rsplit_once(':') {
             Some((h, p)) => (Some(h), Some(p)),
@@ -283,6 +288,7 @@ mod tests {
     #[test]
     fn normalisation_table() {
         let d = D.to_string();
+        let (by_digest, tag_and_digest) = (format!("busybox@{d}"), format!("busybox:1@{d}"));
         let cases: Vec<(&str, String, String)> = vec![
             ("busybox", "docker.io/library/busybox:latest".into(), "busybox:latest".into()),
             ("busybox:1.36", "docker.io/library/busybox:1.36".into(), "busybox:1.36".into()),
@@ -294,8 +300,8 @@ mod tests {
             ("localhost:5000/a/b:t", "localhost:5000/a/b:t".into(), "localhost:5000/a/b:t".into()),
             ("registry.example.com:443/x/y/z", "registry.example.com:443/x/y/z:latest".into(), "registry.example.com:443/x/y/z:latest".into()),
             ("[::1]:5000/app:v2", "[::1]:5000/app:v2".into(), "[::1]:5000/app:v2".into()),
-            (&format!("busybox@{d}"), format!("docker.io/library/busybox@{d}"), format!("busybox@{d}")),
-            (&format!("busybox:1@{d}"), format!("docker.io/library/busybox:1@{d}"), format!("busybox:1@{d}")),
+            (&by_digest, format!("docker.io/library/busybox@{d}"), format!("busybox@{d}")),
+            (&tag_and_digest, format!("docker.io/library/busybox:1@{d}"), format!("busybox:1@{d}")),
             ("a_b.c__d-e---f:T_1.x-y", "docker.io/library/a_b.c__d-e---f:T_1.x-y".into(), "a_b.c__d-e---f:T_1.x-y".into()),
         ];
         for (input, full, familiar) in cases {
