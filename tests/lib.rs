@@ -17,6 +17,14 @@ use berth_shim::protocol::{read_frame, STDERR, STDOUT, SYSTEM};
 pub use berth_shim::{ExitStatus, ShimClient, ShimError};
 pub use berth_spec::{ContainerOptions, Mount};
 
+pub mod images;
+pub mod refdocker;
+
+/// A number unique within this test process.
+pub fn seq() -> u32 {
+    SEQ.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Where the test binaries and the shared read-only rootfs are.
 pub struct Env {
     pub bin_dir: PathBuf,

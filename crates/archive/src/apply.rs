@@ -143,10 +143,9 @@ impl Extractor<'_> {
                 is_symlink = true;
             }
             tar::EntryType::Link => {
+                // The link's own header then sets the shared inode's owner, mode and times, as
+                // Docker's extraction does.
                 self.hard_link(entry, pfd, &cname, &shown)?;
-                // A hard link shares its target's inode and metadata; nothing more to set.
-                self.created.insert(path.as_path().to_path_buf());
-                return Ok(0);
             }
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
                 let h = entry.header();

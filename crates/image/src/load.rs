@@ -104,14 +104,15 @@ impl Files<'_> {
 }
 
 impl ImageStore {
-    /// Loads every image in the archive. Nothing of a failed load stays behind.
+    /// Loads every image in the archive. Nothing of a failed load stays behind, nor any member
+    /// no image needs.
     pub fn load(&self, reader: impl Read) -> Result<LoadReport> {
         let lease = self.lease()?;
         let result = self.load_leased(&lease, reader);
         drop(lease);
-        if result.is_err() {
-            self.collect()?;
-        }
+        // Members no image uses (legacy `json` and `VERSION` files, a failed load's blobs and
+        // layers) go now.
+        self.collect()?;
         result
     }
 

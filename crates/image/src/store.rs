@@ -741,6 +741,16 @@ impl ImageStore {
         Ok(())
     }
 
+    /// What the records reach: (blobs, snapshot directory ids).
+    pub fn referenced(&self) -> Result<(Vec<Digest>, Vec<u64>)> {
+        self.db.read(|tx| {
+            let r = reachable(tx)?;
+            let snaps: HashMap<String, SnapshotRecord> = tx.all::<SnapshotRecord>()?.into_iter().collect();
+            let ids = r.snapshots.iter().filter_map(|k| snaps.get(k).map(|s| s.id)).collect();
+            Ok(((r.blobs.into_iter().collect()), ids))
+        })
+    }
+
     /// Checks that the records and the disk agree: everything an image needs is there, layer
     /// reference counts are right, and nothing unreferenced is left. Returns the problems found.
     pub fn verify(&self) -> Result<Vec<String>> {
