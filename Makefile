@@ -10,7 +10,7 @@ INIT := target/$(TARGET_TRIPLE)/$(PROFILE)/berth-init
 PROBE := target/$(TARGET_TRIPLE)/$(PROFILE)/berth-probe
 FIXTURE := target/fixtures/busybox.tar
 
-.PHONY: all build init deps fixture test demo bench clean
+.PHONY: all build init deps fixture test demo bench fuzz clean
 
 all: build
 
@@ -39,6 +39,15 @@ demo: deps build fixture
 
 bench: deps build
 	./bench/runtime.sh $(CURDIR)/$(BIN)
+	./bench/images.sh
+
+# Fuzz the layer extractor and the reference parser (nightly + cargo-fuzz; FUZZ_SECONDS each).
+# New inputs the fuzzer finds land in fuzz/corpus/; the archive tests replay that corpus.
+FUZZ_SECONDS ?= 60
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && for t in apply reference; do \
+		$(CARGO) +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; done
 
 clean:
 	$(CARGO) clean

@@ -2,10 +2,7 @@
 //! engine loads unchanged, with the same image ID.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-use berth_tests::*;
+use std::process::Command;
 
 fn fixture(dir: &Path) -> (std::path::PathBuf, String) {
     let tar = dir.join("busybox.tar");
@@ -50,55 +47,12 @@ fn is_a_reproducible_docker_save_archive() {
 
 #[test]
 fn the_reference_engine_loads_it_unchanged() {
-    let Ok(dockerd) = which("dockerd") else {
-        eprintln!("dockerd (Debian's docker.io) is not installed: skipped");
-        return;
-    };
     let d = tempfile::tempdir().unwrap();
     let (tar, id) = fixture(d.path());
-    let sock = d.path().join("docker.sock");
-    let host = format!("unix://{}", sock.display());
-    let exec_root = Path::new("/run").join(format!("berth-test-dockerd-{}", std::process::id()));
-    let mut daemon = Command::new(dockerd)
-        .arg("--data-root")
-        .arg(d.path().join("data"))
-        .arg("--exec-root")
-        .arg(&exec_root)
-        .arg("--pidfile")
-        .arg(d.path().join("docker.pid"))
-        .arg("--host")
-        .arg(&host)
-        .args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let docker =
-        |args: &[&str]| Command::new("docker").env("DOCKER_HOST", &host).args(args).output().unwrap();
-    let up = eventually(Duration::from_secs(30), || docker(&["version"]).status.success());
-    let load = up.then(|| docker(&["load", "-i", tar.to_str().unwrap()]));
-    let inspect =
-        up.then(|| docker(&["image", "inspect", "-f", "{{.Id}} {{json .Config.Cmd}}", "busybox:latest"]));
-    let history = up.then(|| docker(&["history", "--format", "{{.CreatedBy}}", "busybox"]));
-    let _ = nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(daemon.id() as i32),
-        nix::sys::signal::Signal::SIGTERM,
-    );
-    let _ = daemon.wait();
-    let _ = std::fs::remove_dir_all(&exec_root);
-    assert!(up, "the reference dockerd started");
-    let load = load.unwrap();
-    assert!(load.status.success(), "{}", String::from_utf8_lossy(&load.stderr));
-    assert_eq!(String::from_utf8_lossy(&load.stdout).trim(), "Loaded image: busybox:latest");
-    assert_eq!(String::from_utf8_lossy(&inspect.unwrap().stdout).trim(), format!("{id} [\"sh\"]"));
-    assert!(String::from_utf8_lossy(&history.unwrap().stdout).contains("CMD [\"sh\"]"));
-}
-
-fn which(name: &str) -> Result<std::path::PathBuf, ()> {
-    std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .map(|d| Path::new(d).join(name))
-        .find(|p| p.exists())
-        .ok_or(())
+    let docker = berth_tests::refdocker::RefDockerd::start();
+    let load = docker.ok(&["load", "-i", tar.to_str().unwrap()]);
+    assert_eq!(load.trim(), "Loaded image: busybox:latest");
+    let inspect = docker.ok(&["image", "inspect", "-f", "{{.Id}} {{json .Config.Cmd}}", "busybox:latest"]);
+    assert_eq!(inspect.trim(), format!("{id} [\"sh\"]"));
+    assert!(docker.ok(&["history", "--format", "{{.CreatedBy}}", "busybox"]).contains("CMD [\"sh\"]"));
 }

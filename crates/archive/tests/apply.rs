@@ -129,7 +129,11 @@ fn hostile_archives_never_write_outside() {
         ),
         ("garbage header", vec![0x55u8; 1536], true),
     ];
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/apply");
     for (name, archive, refused) in cases {
+        if std::env::var_os("BERTH_WRITE_CORPUS").is_some() {
+            fs::write(corpus.join(name.replace(' ', "-")), &archive).unwrap();
+        }
         let sb = Sandbox::new();
         let result = sb.apply(&archive, Whiteouts::Delete);
         assert_eq!(result.is_err(), refused, "{name}: {result:?}");
@@ -142,6 +146,26 @@ fn hostile_archives_never_write_outside() {
             assert_eq!(fs::read(sb.target().join("outside/victim")).unwrap(), b"contained", "{name}");
         }
     }
+}
+
+/// Every input the fuzzer kept (and the hostile cases above, written there with
+/// `BERTH_WRITE_CORPUS=1`) stays inside the target.
+#[test]
+fn the_fuzz_corpus_stays_contained() {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/apply");
+    let mut n = 0;
+    for entry in fs::read_dir(&corpus).unwrap() {
+        let data = fs::read(entry.unwrap().path()).unwrap();
+        for w in [Whiteouts::Overlay, Whiteouts::Delete] {
+            let sb = Sandbox::new();
+            if let Ok((_, reader)) = berth_archive::decompress(&data[..]) {
+                let _ = apply(&sb.target(), reader, &ApplyOptions { whiteouts: w, same_owner: true });
+            }
+            sb.assert_contained();
+        }
+        n += 1;
+    }
+    assert!(n >= 10, "the corpus is in the repository ({n} inputs)");
 }
 
 #[test]
