@@ -81,7 +81,12 @@ impl Reference {
         if domain.len() + 1 + path.len() > NAME_TOTAL_MAX {
             return Err(ReferenceError::TooLong);
         }
-        Ok(Reference { domain, path, tag, digest })
+        let r = Reference { domain, path, tag, digest };
+        // `library/<64 hex>` would show as a bare ID; refuse it as Docker refuses the bare form.
+        if is_full_hex(&r.familiar_name()) {
+            return Err(ReferenceError::HexName(s.to_string()));
+        }
+        Ok(r)
     }
 
     /// Like [`parse`](Reference::parse), adding the `latest` tag when neither a tag nor a
@@ -122,7 +127,11 @@ impl Reference {
     /// The name as Docker shows it (`busybox`, `user/app`, `localhost:5000/app`).
     pub fn familiar_name(&self) -> String {
         if self.domain == DEFAULT_DOMAIN {
-            self.path.strip_prefix(OFFICIAL_PREFIX).unwrap_or(&self.path).to_string()
+            // `library/` goes only when one component remains (`library/a/b` stays as it is).
+            match self.path.strip_prefix(OFFICIAL_PREFIX) {
+                Some(rest) if !rest.contains('/') => rest.to_string(),
+                _ => self.path.clone(),
+            }
         } else {
             self.name()
         }
@@ -302,6 +311,7 @@ mod tests {
             ("[::1]:5000/app:v2", "[::1]:5000/app:v2".into(), "[::1]:5000/app:v2".into()),
             (&by_digest, format!("docker.io/library/busybox@{d}"), format!("busybox@{d}")),
             (&tag_and_digest, format!("docker.io/library/busybox:1@{d}"), format!("busybox:1@{d}")),
+            ("library/a/b:t", "docker.io/library/a/b:t".into(), "library/a/b:t".into()),
             ("a_b.c__d-e---f:T_1.x-y", "docker.io/library/a_b.c__d-e---f:T_1.x-y".into(), "a_b.c__d-e---f:T_1.x-y".into()),
         ];
         for (input, full, familiar) in cases {
@@ -314,12 +324,14 @@ mod tests {
     #[test]
     fn refusals_use_dockers_messages() {
         let hex = "a".repeat(64);
+        let library_hex = format!("library/{hex}");
         let long = format!("a/{}", "b".repeat(260));
         let cases: Vec<(&str, &str)> = vec![
             ("", "invalid reference format"),
             ("Busybox", "invalid reference format: repository name (library/Busybox) must be lowercase"),
             ("user/App:1", "invalid reference format: repository name (user/App) must be lowercase"),
             (&hex, "cannot specify 64-byte hexadecimal strings"),
+            (&library_hex, "cannot specify 64-byte hexadecimal strings"),
             ("busybox:", "invalid reference format"),
             ("busybox:-x", "invalid reference format"),
             ("-busybox", "invalid reference format"),
