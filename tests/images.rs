@@ -70,7 +70,8 @@ pub fn layer(entries: &[Entry<'_>]) -> Vec<u8> {
                 b.append_data(&mut h, p, std::io::empty()).unwrap();
             }
             Entry::Whiteout(p) => {
-                let (dir, name) = p.rsplit_once('/').map(|(d, n)| (format!("{d}/"), n)).unwrap_or((String::new(), p));
+                let (dir, name) =
+                    p.rsplit_once('/').map(|(d, n)| (format!("{d}/"), n)).unwrap_or((String::new(), p));
                 let mut h = header(tar::EntryType::Regular, 0o600, 0, 0);
                 b.append_data(&mut h, format!("{dir}.wh.{name}"), std::io::empty()).unwrap();
             }
@@ -107,7 +108,9 @@ pub fn image(layers: Vec<Vec<u8>>, tags: &[&str], created: &str, labels: serde_j
     let mut history: Vec<serde_json::Value> = (0..layers.len())
         .map(|i| json!({"created": created, "created_by": format!("/bin/sh -c #(nop) ADD layer{i} in / ")}))
         .collect();
-    history.push(json!({"created": created, "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true}));
+    history.push(
+        json!({"created": created, "created_by": "/bin/sh -c #(nop)  CMD [\"sh\"]", "empty_layer": true}),
+    );
     let config = json!({
         "architecture": "amd64",
         "os": "linux",
@@ -116,7 +119,11 @@ pub fn image(layers: Vec<Vec<u8>>, tags: &[&str], created: &str, labels: serde_j
         "history": history,
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
     });
-    TestImage { config: serde_json::to_vec(&config).unwrap(), layers, tags: tags.iter().map(|s| s.to_string()).collect() }
+    TestImage {
+        config: serde_json::to_vec(&config).unwrap(),
+        layers,
+        tags: tags.iter().map(|s| s.to_string()).collect(),
+    }
 }
 
 /// A legacy `docker save` archive (what Docker 20.10 writes): `<id>.json`, `<n>/layer.tar`,

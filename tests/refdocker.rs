@@ -21,7 +21,8 @@ impl RefDockerd {
             .expect("the reference engine is missing: apt-get install docker.io (scripts/install-deps does)");
         let dir = tempfile::Builder::new().prefix("berth-refdocker").tempdir_in("/var/tmp").unwrap();
         let host = format!("unix://{}", dir.path().join("docker.sock").display());
-        let exec_root = PathBuf::from(format!("/run/berth-test-dockerd-{}-{}", std::process::id(), crate::seq()));
+        let exec_root =
+            PathBuf::from(format!("/run/berth-test-dockerd-{}-{}", std::process::id(), crate::seq()));
         let child = Command::new(dockerd)
             .arg("--data-root")
             .arg(dir.path().join("data"))
@@ -38,7 +39,11 @@ impl RefDockerd {
             .expect("start dockerd");
         let d = RefDockerd { child, host, dir, exec_root };
         let up = crate::eventually(Duration::from_secs(60), || d.docker(&["version"]).status.success());
-        assert!(up, "the reference dockerd did not start: {}", std::fs::read_to_string(d.dir.path().join("dockerd.log")).unwrap_or_default());
+        assert!(
+            up,
+            "the reference dockerd did not start: {}",
+            std::fs::read_to_string(d.dir.path().join("dockerd.log")).unwrap_or_default()
+        );
         d
     }
 
@@ -62,7 +67,8 @@ impl Drop for RefDockerd {
     fn drop(&mut self) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let stopped = crate::eventually(Duration::from_secs(20), || matches!(self.child.try_wait(), Ok(Some(_))));
+        let stopped =
+            crate::eventually(Duration::from_secs(20), || matches!(self.child.try_wait(), Ok(Some(_))));
         if !stopped {
             let _ = self.child.kill();
             let _ = self.child.wait();

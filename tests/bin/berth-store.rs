@@ -58,7 +58,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "import" => {
             let path = args.first().ok_or("import FILE [REF]")?;
             let file = std::fs::File::open(path)?;
-            let opts = ImportOptions { changes, message: None, reference: args.get(1).cloned(), source: path.clone() };
+            let opts = ImportOptions {
+                changes,
+                message: None,
+                reference: args.get(1).cloned(),
+                source: path.clone(),
+            };
             println!("{}", store.import(std::io::BufReader::new(file), &opts)?);
         }
         "tag" => store.tag(&args[0], &args[1])?,

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use berth_image::{DeleteItem, Digest, ErrorKind, ImageStore, ImageUser, ImportOptions, ListFilters, SaveFormat};
+use berth_image::{
+    DeleteItem, Digest, ErrorKind, ImageStore, ImageUser, ImportOptions, ListFilters, SaveFormat,
+};
 use berth_tests::images::{docker_archive, image, layer, Entry, TestImage};
 use berth_tests::refdocker::RefDockerd;
 use serde_json::json;
@@ -19,7 +21,10 @@ const CAP_NET_RAW: &[u8] = &[0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 
 fn fixture(dir: &Path) -> (PathBuf, String) {
     let tar = dir.join("busybox.tar");
-    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image")).arg(&tar).output().unwrap();
+    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image"))
+        .arg(&tar)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     (tar, String::from_utf8(out.stdout).unwrap().trim().to_string())
 }
@@ -84,7 +89,9 @@ fn security_capability(path: &Path) -> Option<Vec<u8>> {
     let p = CString::new(path.as_os_str().as_bytes()).unwrap();
     let mut buf = vec![0u8; 64];
     // SAFETY: `p` and the attribute name are NUL-terminated; `buf` is writable for its length.
-    let n = unsafe { libc::lgetxattr(p.as_ptr(), c"security.capability".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    let n = unsafe {
+        libc::lgetxattr(p.as_ptr(), c"security.capability".as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+    };
     (n >= 0).then(|| buf[..n as usize].to_vec())
 }
 
@@ -153,9 +160,15 @@ fn tar_tree(data: &[u8]) -> Tree {
         }
         let desc = match h.entry_type() {
             tar::EntryType::Directory => format!("dir {perm}"),
-            tar::EntryType::Symlink => format!("symlink -> {} mtime {mtime}", e.link_name().unwrap().unwrap().display()),
+            tar::EntryType::Symlink => {
+                format!("symlink -> {} mtime {mtime}", e.link_name().unwrap().unwrap().display())
+            }
             tar::EntryType::Char => {
-                format!("char {}:{} {perm} mtime {mtime}", h.device_major().unwrap().unwrap(), h.device_minor().unwrap().unwrap())
+                format!(
+                    "char {}:{} {perm} mtime {mtime}",
+                    h.device_major().unwrap().unwrap(),
+                    h.device_minor().unwrap().unwrap()
+                )
             }
             tar::EntryType::Fifo => format!("fifo {perm} mtime {mtime}"),
             tar::EntryType::Link => {
@@ -215,7 +228,11 @@ fn interoperates_with_the_reference_engine() {
     assert!(export.status.success());
     let theirs = tar_tree(&export.stdout);
     assert_eq!(ours, theirs, "berth's tree (left) and the reference engine's (right)");
-    assert!(theirs.contains_key("t/opq/new") && !theirs.contains_key("t/opq/old") && !theirs.contains_key("t/gone"));
+    assert!(
+        theirs.contains_key("t/opq/new")
+            && !theirs.contains_key("t/opq/old")
+            && !theirs.contains_key("t/gone")
+    );
     docker.ok(&["rm", "tree"]);
 
     // IDs, diff IDs and sizes agree.
@@ -232,13 +249,24 @@ fn interoperates_with_the_reference_engine() {
     // berth's save loads into the reference engine...
     let ours_tar = scratch.path().join("ours.tar");
     store
-        .save(&["busybox".into(), "special:v1".into()], SaveFormat::Docker, std::fs::File::create(&ours_tar).unwrap())
+        .save(
+            &["busybox".into(), "special:v1".into()],
+            SaveFormat::Docker,
+            std::fs::File::create(&ours_tar).unwrap(),
+        )
         .unwrap();
     docker.ok(&["rmi", "busybox", "special:v1"]);
     let loaded = docker.ok(&["load", "-i", ours_tar.to_str().unwrap()]);
-    assert!(loaded.contains("Loaded image: busybox:latest") && loaded.contains("Loaded image: special:v1"), "{loaded}");
+    assert!(
+        loaded.contains("Loaded image: busybox:latest") && loaded.contains("Loaded image: special:v1"),
+        "{loaded}"
+    );
     for name in ["special:v1", "busybox:latest"] {
-        assert_eq!(docker.ok(&["image", "inspect", "-f", fmt, name]).trim(), describe(name), "{name} after docker load");
+        assert_eq!(
+            docker.ok(&["image", "inspect", "-f", fmt, name]).trim(),
+            describe(name),
+            "{name} after docker load"
+        );
     }
 
     // ...and the reference engine's save loads into berth.
@@ -251,7 +279,10 @@ fn interoperates_with_the_reference_engine() {
     for name in ["special:v1", "busybox:latest"] {
         let i = fresh.inspect(name).unwrap();
         let ref_line = docker.ok(&["image", "inspect", "-f", fmt, name]);
-        assert_eq!(ref_line.trim(), format!("{} {} {}", i.id, serde_json::to_string(&i.root_fs.layers).unwrap(), i.size));
+        assert_eq!(
+            ref_line.trim(),
+            format!("{} {} {}", i.id, serde_json::to_string(&i.root_fs.layers).unwrap(), i.size)
+        );
     }
     assert_eq!(fresh.verify().unwrap(), Vec::<String>::new());
 }
@@ -275,7 +306,11 @@ fn skopeo_reads_and_writes_oci_layouts() {
     // skopeo also reads the docker format.
     let docker_fmt = scratch.path().join("docker.tar");
     store.save(&["busybox".into()], SaveFormat::Docker, std::fs::File::create(&docker_fmt).unwrap()).unwrap();
-    let inspect = Command::new("skopeo").arg("inspect").arg(format!("docker-archive:{}", docker_fmt.display())).output().unwrap();
+    let inspect = Command::new("skopeo")
+        .arg("inspect")
+        .arg(format!("docker-archive:{}", docker_fmt.display()))
+        .output()
+        .unwrap();
     assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
 
     let other = ImageStore::open(&scratch.path().join("b"), None).unwrap();
@@ -293,7 +328,8 @@ fn du(path: &Path) -> u64 {
 fn many_layers(n: usize, bytes: usize, seed: u8) -> TestImage {
     let layers = (0..n)
         .map(|i| {
-            let data: Vec<u8> = (0..bytes).map(|j| (j as u8).wrapping_mul(31).wrapping_add(i as u8 ^ seed)).collect();
+            let data: Vec<u8> =
+                (0..bytes).map(|j| (j as u8).wrapping_mul(31).wrapping_add(i as u8 ^ seed)).collect();
             layer(&[Entry::Dir("data", 0o755, 0), Entry::File(&format!("data/layer{i}"), &data, 0o644)])
         })
         .collect();
@@ -349,12 +385,25 @@ fn killing_a_load_at_any_point_leaves_a_consistent_store() {
         rng ^= rng << 17;
         let delay = Duration::from_micros(rng % (full.as_micros() as u64 + 1));
         let file = if round % 3 == 0 { &busybox } else { &big };
-        let mut child = Command::new(tool).arg("--root").arg(&root).arg("load").arg(file).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = Command::new(tool)
+            .arg("--root")
+            .arg(&root)
+            .arg("load")
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(delay);
         let _ = child.kill();
         let _ = child.wait();
         let verify = run(&["verify"]);
-        assert!(verify.status.success(), "round {round} (killed after {delay:?}): {}{}", String::from_utf8_lossy(&verify.stdout), String::from_utf8_lossy(&verify.stderr));
+        assert!(
+            verify.status.success(),
+            "round {round} (killed after {delay:?}): {}{}",
+            String::from_utf8_lossy(&verify.stdout),
+            String::from_utf8_lossy(&verify.stderr)
+        );
     }
     // The store loads again, and removing everything gives back the space.
     assert!(run(&["load", big.to_str().unwrap()]).status.success());
@@ -391,7 +440,10 @@ fn removal_follows_dockers_rules() {
     let err = store.remove(short, true, &running).unwrap_err();
     assert_eq!(err.to_string(), format!("conflict: unable to delete {short} (cannot be forced) - image is being used by running container 0123456789ab"));
     // Forced while a container runs: the tag goes, the image stays (dangling).
-    assert_eq!(store.remove("busybox", true, &running).unwrap(), [DeleteItem::Untagged("busybox:latest".into())]);
+    assert_eq!(
+        store.remove("busybox", true, &running).unwrap(),
+        [DeleteItem::Untagged("busybox:latest".into())]
+    );
     let dangling = store.list(&ListFilters { dangling: Some(true), ..Default::default() }).unwrap();
     assert_eq!(dangling.len(), 1);
     assert!(dangling[0].repo_tags.is_empty());
@@ -416,13 +468,22 @@ fn listing_inspecting_history_import_and_disk_usage() {
     load_file(&store, &write(scratch.path(), "sp.tar", &docker_archive(&[&sp])));
 
     // import: a root filesystem tar, gzip-compressed, with changes.
-    let rootfs = layer(&[Entry::Dir("app", 0o755, 0), Entry::File("app/run", b"#!/bin/sh\necho hi\n", 0o755)]);
-    let gz = Command::new("gzip").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(|mut c| {
-        std::io::Write::write_all(c.stdin.as_mut().unwrap(), &rootfs)?;
-        c.wait_with_output()
-    });
+    let rootfs =
+        layer(&[Entry::Dir("app", 0o755, 0), Entry::File("app/run", b"#!/bin/sh\necho hi\n", 0o755)]);
+    let gz = Command::new("gzip").arg("-c").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().and_then(
+        |mut c| {
+            std::io::Write::write_all(c.stdin.as_mut().unwrap(), &rootfs)?;
+            c.wait_with_output()
+        },
+    );
     let opts = ImportOptions {
-        changes: vec!["CMD [\"/app/run\"]".into(), "ENV A=1".into(), "LABEL tier=web".into(), "EXPOSE 8080".into(), "WORKDIR /app".into()],
+        changes: vec![
+            "CMD [\"/app/run\"]".into(),
+            "ENV A=1".into(),
+            "LABEL tier=web".into(),
+            "EXPOSE 8080".into(),
+            "WORKDIR /app".into(),
+        ],
         message: None,
         reference: Some("imported:v1".into()),
         source: "-".into(),
@@ -437,14 +498,21 @@ fn listing_inspecting_history_import_and_disk_usage() {
     let h = store.history("imported:v1").unwrap();
     assert_eq!(h.len(), 1);
     assert_eq!(h[0].comment, "Imported from -");
-    assert!(store.import(&b"not a tar"[..], &ImportOptions { source: "-".into(), ..Default::default() }).is_err());
-    let err = store.import(&rootfs[..], &ImportOptions { changes: vec!["RUN x".into()], ..Default::default() }).unwrap_err();
+    assert!(store
+        .import(&b"not a tar"[..], &ImportOptions { source: "-".into(), ..Default::default() })
+        .is_err());
+    let err = store
+        .import(&rootfs[..], &ImportOptions { changes: vec!["RUN x".into()], ..Default::default() })
+        .unwrap_err();
     assert_eq!(err.to_string(), "RUN is not a valid change command");
 
     // history: newest first, empty layers included, the top carries ID and tags.
     let h = store.history("special:v1").unwrap();
     assert_eq!(h.len(), 3);
-    assert_eq!((h[0].id.as_str(), h[0].size, h[0].tags.clone()), (sp.id().as_str(), 0, vec!["special:v1".to_string()]));
+    assert_eq!(
+        (h[0].id.as_str(), h[0].size, h[0].tags.clone()),
+        (sp.id().as_str(), 0, vec!["special:v1".to_string()])
+    );
     assert_eq!(h[1].id, "<missing>");
     assert!(h[1].size > 0 && h[2].size > 0);
 
@@ -456,11 +524,21 @@ fn listing_inspecting_history_import_and_disk_usage() {
     assert_eq!(names(ListFilters { label: vec!["suite".into()], ..Default::default() }), ["special:v1"]);
     assert_eq!(names(ListFilters { reference: vec!["spec*".into()], ..Default::default() }), ["special:v1"]);
     assert_eq!(names(ListFilters { reference: vec!["*:v1".into()], ..Default::default() }).len(), 2);
-    assert_eq!(names(ListFilters { before: Some("special:v1".into()), ..Default::default() }), ["busybox:latest"]);
-    assert_eq!(names(ListFilters { since: Some("special:v1".into()), ..Default::default() }), ["imported:v1"]);
+    assert_eq!(
+        names(ListFilters { before: Some("special:v1".into()), ..Default::default() }),
+        ["busybox:latest"]
+    );
+    assert_eq!(
+        names(ListFilters { since: Some("special:v1".into()), ..Default::default() }),
+        ["imported:v1"]
+    );
     assert!(names(ListFilters { dangling: Some(true), ..Default::default() }).is_empty());
     let all = store.list(&ListFilters::default()).unwrap();
-    assert_eq!(all.iter().map(|s| s.repo_tags[0].as_str()).collect::<Vec<_>>(), ["imported:v1", "special:v1", "busybox:latest"], "newest first");
+    assert_eq!(
+        all.iter().map(|s| s.repo_tags[0].as_str()).collect::<Vec<_>>(),
+        ["imported:v1", "special:v1", "busybox:latest"],
+        "newest first"
+    );
 
     // A second image sharing special's base layer: shared and unique sizes are exact.
     let mut layers = sp.layers.clone();
@@ -469,7 +547,8 @@ fn listing_inspecting_history_import_and_disk_usage() {
     let sibling = image(layers, &["sibling:1"], "2024-01-03T00:00:00Z", json!({}));
     load_file(&store, &write(scratch.path(), "sib.tar", &docker_archive(&[&sibling])));
     let df = store.disk_usage(&[]).unwrap();
-    let by_tag = |t: &str| df.images.iter().find(|i| i.summary.repo_tags.contains(&t.to_string())).unwrap().clone();
+    let by_tag =
+        |t: &str| df.images.iter().find(|i| i.summary.repo_tags.contains(&t.to_string())).unwrap().clone();
     let (s, b) = (by_tag("special:v1"), by_tag("sibling:1"));
     assert_eq!(s.shared_size, b.shared_size);
     assert_eq!(b.unique_size, 5);
@@ -521,7 +600,11 @@ fn hostile_archives_are_refused_and_leave_nothing() {
         // tar refuses to write "..", so patch the name in the header.
         let mut l = layer(&[Entry::File("xx/evil", b"pwned", 0o644)]);
         l[..7].copy_from_slice(b"../evil");
-        let sum: u32 = l[..512].iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+        let sum: u32 = l[..512]
+            .iter()
+            .enumerate()
+            .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 })
+            .sum();
         l[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
         l
     };
@@ -532,7 +615,8 @@ fn hostile_archives_are_refused_and_leave_nothing() {
     // A config that names other layers than the archive holds.
     let mut liar = special();
     liar.layers.pop();
-    let mut wrong = image(vec![layer(&[Entry::File("a", b"a", 0o644)])], &["liar:1"], "2024-01-01T00:00:00Z", json!({}));
+    let mut wrong =
+        image(vec![layer(&[Entry::File("a", b"a", 0o644)])], &["liar:1"], "2024-01-01T00:00:00Z", json!({}));
     wrong.layers = vec![layer(&[Entry::File("a", b"b", 0o644)])];
     let err = store.load(&docker_archive(&[&wrong])[..]).unwrap_err();
     assert!(err.to_string().contains("layer digest mismatch"), "{err}");
@@ -550,7 +634,12 @@ fn hostile_archives_are_refused_and_leave_nothing() {
 fn a_second_process_cannot_open_the_same_store() {
     let scratch = store_dir();
     let _store = ImageStore::open(&scratch.path().join("s"), None).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_berth-store")).arg("--root").arg(scratch.path().join("s")).arg("ls").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_berth-store"))
+        .arg("--root")
+        .arg(scratch.path().join("s"))
+        .arg("ls")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is in use by another process"));
 }

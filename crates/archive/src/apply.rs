@@ -61,7 +61,8 @@ pub fn apply(target: &Path, reader: impl Read, opts: &ApplyOptions) -> Result<Ap
 fn open_root(target: &Path) -> Result<OwnedFd> {
     let c = cstr(target.as_os_str()).map_err(|e| ArchiveError::io("open", target, e))?;
     // The target itself is trusted (it is ours); everything beneath is resolved inside it.
-    fs::openat(libc::AT_FDCWD, &c, libc::O_PATH | libc::O_DIRECTORY, 0).map_err(|e| ArchiveError::io("open", target, e))
+    fs::openat(libc::AT_FDCWD, &c, libc::O_PATH | libc::O_DIRECTORY, 0)
+        .map_err(|e| ArchiveError::io("open", target, e))
 }
 
 struct Metadata {
@@ -88,7 +89,8 @@ impl Extractor<'_> {
     fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> Result<u64> {
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
-        let path = clean_entry_path(&raw).map_err(|reason| ArchiveError::Breakout { path: shown.clone(), reason })?;
+        let path = clean_entry_path(&raw)
+            .map_err(|reason| ArchiveError::Breakout { path: shown.clone(), reason })?;
         let meta = metadata(entry)?;
         let kind = entry.header().entry_type();
         let Some((parent, name)) = path.split() else {
@@ -130,14 +132,22 @@ impl Extractor<'_> {
                 _ => {}
             },
             tar::EntryType::Regular | tar::EntryType::Continuous => {
-                let fd = fs::openat(pfd, &cname, libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW, 0o600)
-                    .map_err(|e| io_err("create", e))?;
+                let fd = fs::openat(
+                    pfd,
+                    &cname,
+                    libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW,
+                    0o600,
+                )
+                .map_err(|e| io_err("create", e))?;
                 let mut file = std::fs::File::from(fd);
                 added = copy_entry(entry, &mut file, &shown)?;
             }
             tar::EntryType::Symlink => {
-                let target = entry.link_name_bytes().ok_or_else(|| ArchiveError::InvalidName { path: shown.clone() })?;
-                let ctarget = CString::new(target.as_ref()).map_err(|_| ArchiveError::InvalidName { path: shown.clone() })?;
+                let target = entry
+                    .link_name_bytes()
+                    .ok_or_else(|| ArchiveError::InvalidName { path: shown.clone() })?;
+                let ctarget = CString::new(target.as_ref())
+                    .map_err(|_| ArchiveError::InvalidName { path: shown.clone() })?;
                 fs::symlinkat(&ctarget, pfd, &cname).map_err(|e| io_err("symlink", e))?;
                 added = target.len() as u64;
                 is_symlink = true;
@@ -156,14 +166,18 @@ impl Extractor<'_> {
                 };
                 let major = major.ok().flatten().unwrap_or(0);
                 let minor = minor.ok().flatten().unwrap_or(0);
-                fs::mknodat(pfd, &cname, fmt | 0o600, libc::makedev(major, minor)).map_err(|e| io_err("mknod", e))?;
+                fs::mknodat(pfd, &cname, fmt | 0o600, libc::makedev(major, minor))
+                    .map_err(|e| io_err("mknod", e))?;
             }
             tar::EntryType::XGlobalHeader => return Ok(0),
             other => {
                 return Err(ArchiveError::Io {
                     op: "extract",
                     path: shown,
-                    source: io::Error::new(io::ErrorKind::Unsupported, format!("unsupported tar entry type {other:?}")),
+                    source: io::Error::new(
+                        io::ErrorKind::Unsupported,
+                        format!("unsupported tar entry type {other:?}"),
+                    ),
                 })
             }
         }
@@ -199,7 +213,8 @@ impl Extractor<'_> {
     fn make_dirs(&mut self, parent: &Path, shown: &str) -> Result<OwnedFd> {
         let flags = libc::O_PATH | libc::O_DIRECTORY;
         let mut prefix = PathBuf::new();
-        let mut cur = fs::open_in_root(self.root.as_raw_fd(), &prefix, flags).map_err(|e| ArchiveError::io("open", shown, e))?;
+        let mut cur = fs::open_in_root(self.root.as_raw_fd(), &prefix, flags)
+            .map_err(|e| ArchiveError::io("open", shown, e))?;
         for comp in parent.components() {
             prefix.push(comp);
             match fs::open_in_root(self.root.as_raw_fd(), &prefix, flags) {
@@ -227,15 +242,19 @@ impl Extractor<'_> {
         if name.as_bytes() == OPAQUE_WHITEOUT.as_bytes() {
             match self.opts.whiteouts {
                 Whiteouts::Overlay => {
-                    let dir = fs::open_in_root(self.root.as_raw_fd(), parent, libc::O_RDONLY | libc::O_DIRECTORY)
-                        .map_err(|e| io_err("open", e))?;
+                    let dir =
+                        fs::open_in_root(self.root.as_raw_fd(), parent, libc::O_RDONLY | libc::O_DIRECTORY)
+                            .map_err(|e| io_err("open", e))?;
                     let attr = CString::new(OVERLAY_OPAQUE_XATTR).expect("constant");
-                    fs::fsetxattr(dir.as_raw_fd(), &attr, b"y").map_err(|e| io_err("set opaque xattr on", e))?;
+                    fs::fsetxattr(dir.as_raw_fd(), &attr, b"y")
+                        .map_err(|e| io_err("set opaque xattr on", e))?;
                 }
                 Whiteouts::Delete => {
-                    let dir = fs::open_in_root(self.root.as_raw_fd(), parent, libc::O_RDONLY | libc::O_DIRECTORY)
-                        .map_err(|e| io_err("open", e))?;
-                    self.remove_not_created(dir.as_raw_fd(), parent).map_err(|e| io_err("clear opaque", e))?;
+                    let dir =
+                        fs::open_in_root(self.root.as_raw_fd(), parent, libc::O_RDONLY | libc::O_DIRECTORY)
+                            .map_err(|e| io_err("open", e))?;
+                    self.remove_not_created(dir.as_raw_fd(), parent)
+                        .map_err(|e| io_err("clear opaque", e))?;
                     self.parent = None;
                 }
             }
@@ -273,11 +292,22 @@ impl Extractor<'_> {
         Ok(())
     }
 
-    fn hard_link<R: Read>(&mut self, entry: &tar::Entry<'_, R>, pfd: RawFd, cname: &CString, shown: &str) -> Result<()> {
-        let raw = entry.link_name_bytes().ok_or_else(|| ArchiveError::InvalidName { path: shown.to_string() })?;
-        let target = clean_entry_path(&raw).map_err(|reason| ArchiveError::Breakout { path: shown.to_string(), reason })?;
+    fn hard_link<R: Read>(
+        &mut self,
+        entry: &tar::Entry<'_, R>,
+        pfd: RawFd,
+        cname: &CString,
+        shown: &str,
+    ) -> Result<()> {
+        let raw =
+            entry.link_name_bytes().ok_or_else(|| ArchiveError::InvalidName { path: shown.to_string() })?;
+        let target = clean_entry_path(&raw)
+            .map_err(|reason| ArchiveError::Breakout { path: shown.to_string(), reason })?;
         let Some((tparent, tname)) = target.split() else {
-            return Err(ArchiveError::Breakout { path: shown.to_string(), reason: "a hard link to the root" });
+            return Err(ArchiveError::Breakout {
+                path: shown.to_string(),
+                reason: "a hard link to the root",
+            });
         };
         let tdir = fs::open_in_root(self.root.as_raw_fd(), tparent, libc::O_PATH | libc::O_DIRECTORY)
             .map_err(|e| ArchiveError::io("open hard link target of", shown, e))?;
@@ -285,7 +315,15 @@ impl Extractor<'_> {
         fs::linkat(tdir.as_raw_fd(), &ctname, pfd, cname).map_err(|e| ArchiveError::io("hard link", shown, e))
     }
 
-    fn set_metadata(&self, pfd: RawFd, name: &CString, m: &Metadata, dir: bool, symlink: bool, shown: &str) -> Result<()> {
+    fn set_metadata(
+        &self,
+        pfd: RawFd,
+        name: &CString,
+        m: &Metadata,
+        dir: bool,
+        symlink: bool,
+        shown: &str,
+    ) -> Result<()> {
         let io_err = |op, e| ArchiveError::io(op, shown, e);
         if self.opts.same_owner {
             fs::fchownat(pfd, name, m.uid, m.gid).map_err(|e| io_err("chown", e))?;
@@ -296,7 +334,8 @@ impl Extractor<'_> {
         // After chown, which clears set-id bits and file capabilities.
         fs::fchmodat(pfd, name, m.mode & 0o7777).map_err(|e| io_err("chmod", e))?;
         if !m.xattrs.is_empty() {
-            let fd = fs::openat(pfd, name, libc::O_PATH | libc::O_NOFOLLOW, 0).map_err(|e| io_err("open", e))?;
+            let fd =
+                fs::openat(pfd, name, libc::O_PATH | libc::O_NOFOLLOW, 0).map_err(|e| io_err("open", e))?;
             for (key, value) in &m.xattrs {
                 fs::set_xattr_via_proc(fd.as_raw_fd(), key, value).map_err(|e| io_err("set xattr on", e))?;
             }
@@ -314,7 +353,8 @@ impl Extractor<'_> {
                 Some((p, n)) => (p.to_path_buf(), n.to_os_string()),
                 None => (PathBuf::new(), OsStr::new(".").to_os_string()),
             };
-            let Ok(pfd) = fs::open_in_root(self.root.as_raw_fd(), &parent, libc::O_PATH | libc::O_DIRECTORY) else {
+            let Ok(pfd) = fs::open_in_root(self.root.as_raw_fd(), &parent, libc::O_PATH | libc::O_DIRECTORY)
+            else {
                 continue; // removed by a later whiteout
             };
             let c = cstr(&name).map_err(|e| ArchiveError::io("set times of", path, e))?;

@@ -58,11 +58,9 @@ mod tests {
         gz.write_all(&data).unwrap();
         let gz = gz.finish().unwrap();
         let zst = zstd::encode_all(&data[..], 1).unwrap();
-        for (input, want) in [
-            (data.clone(), Compression::None),
-            (gz, Compression::Gzip),
-            (zst, Compression::Zstd),
-        ] {
+        for (input, want) in
+            [(data.clone(), Compression::None), (gz, Compression::Gzip), (zst, Compression::Zstd)]
+        {
             let (got, mut r) = decompress(&input[..]).unwrap();
             assert_eq!(got, want);
             let mut out = Vec::new();

@@ -128,7 +128,11 @@ impl Differ<'_> {
 }
 
 fn changed(old_path: &Path, old: &std::fs::Metadata, new_path: &Path, new: &std::fs::Metadata) -> bool {
-    if old.mode() != new.mode() || old.uid() != new.uid() || old.gid() != new.gid() || old.rdev() != new.rdev() {
+    if old.mode() != new.mode()
+        || old.uid() != new.uid()
+        || old.gid() != new.gid()
+        || old.rdev() != new.rdev()
+    {
         return true;
     }
     if new.is_dir() {
@@ -259,4 +263,3 @@ impl<'a> TarOut<'a> {
         }
     }
 }
-

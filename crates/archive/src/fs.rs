@@ -43,7 +43,13 @@ pub fn open_in_root(root: RawFd, path: &Path, flags: libc::c_int) -> io::Result<
     // SAFETY: `c` is a valid NUL-terminated string and `how` a properly laid out `open_how` whose
     // size we pass; the kernel only reads both.
     let fd = unsafe {
-        libc::syscall(libc::SYS_openat2, root, c.as_ptr(), &how as *const OpenHow, std::mem::size_of::<OpenHow>())
+        libc::syscall(
+            libc::SYS_openat2,
+            root,
+            c.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
     };
     if fd < 0 {
         return Err(io::Error::last_os_error());
@@ -54,7 +60,8 @@ pub fn open_in_root(root: RawFd, path: &Path, flags: libc::c_int) -> io::Result<
 
 pub fn openat(dir: RawFd, name: &CStr, flags: libc::c_int, mode: libc::mode_t) -> io::Result<OwnedFd> {
     // SAFETY: `name` is NUL-terminated; the returned descriptor is checked before use.
-    let fd = check(unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
+    let fd =
+        check(unsafe { libc::openat(dir, name.as_ptr(), flags | libc::O_CLOEXEC, mode as libc::c_uint) })?;
     // SAFETY: a fresh descriptor from the kernel, owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -98,8 +105,7 @@ pub fn set_times(dir: RawFd, name: &CStr, secs: i64, nsecs: i64) -> io::Result<(
     let t = libc::timespec { tv_sec: secs as libc::time_t, tv_nsec: nsecs as _ };
     let times = [t, t];
     // SAFETY: `name` is NUL-terminated and `times` holds the two timespecs utimensat reads.
-    check(unsafe { libc::utimensat(dir, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) })
-        .map(drop)
+    check(unsafe { libc::utimensat(dir, name.as_ptr(), times.as_ptr(), libc::AT_SYMLINK_NOFOLLOW) }).map(drop)
 }
 
 pub fn lstatat(dir: RawFd, name: &CStr) -> io::Result<libc::stat> {
@@ -147,7 +153,8 @@ pub fn list_xattrs(path: &Path) -> io::Result<Vec<(CString, Vec<u8>)>> {
         let mut value = vec![0u8; 256];
         loop {
             // SAFETY: strings are NUL-terminated and `value` is writable for its length.
-            let n = unsafe { libc::lgetxattr(c.as_ptr(), name.as_ptr(), value.as_mut_ptr().cast(), value.len()) };
+            let n =
+                unsafe { libc::lgetxattr(c.as_ptr(), name.as_ptr(), value.as_mut_ptr().cast(), value.len()) };
             if n >= 0 {
                 value.truncate(n as usize);
                 break;

@@ -62,7 +62,8 @@ impl Sandbox {
     }
     /// Nothing but `target` and the untouched `outside` exist in the sandbox.
     fn assert_contained(&self) {
-        let mut names: Vec<_> = fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        let mut names: Vec<_> =
+            fs::read_dir(self.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
         names.sort();
         assert_eq!(names, ["outside", "target"]);
         let outside: Vec<_> = fs::read_dir(self.dir.path().join("outside")).unwrap().collect();
@@ -78,7 +79,11 @@ fn hostile_archives_never_write_outside() {
         ("dotdot file", tar_of(&[raw("../outside/victim", FILE, "", b"pwned")]), true),
         ("deep dotdot", tar_of(&[raw("a/b/../../../outside/victim", FILE, "", b"pwned")]), true),
         ("absolute path is contained", tar_of(&[raw("/outside/victim", FILE, "", b"contained")]), false),
-        ("absolute dotdot is contained", tar_of(&[raw("/../../outside/victim", FILE, "", b"contained")]), false),
+        (
+            "absolute dotdot is contained",
+            tar_of(&[raw("/../../outside/victim", FILE, "", b"contained")]),
+            false,
+        ),
         (
             "file through an absolute symlink",
             tar_of(&[raw("escape", SYM, "/", b""), raw("escape/outside/victim", FILE, "", b"contained")]),
@@ -86,7 +91,10 @@ fn hostile_archives_never_write_outside() {
         ),
         (
             "file through a relative symlink climbing out",
-            tar_of(&[raw("escape", SYM, "../../../..", b""), raw("escape/outside/victim", FILE, "", b"contained")]),
+            tar_of(&[
+                raw("escape", SYM, "../../../..", b""),
+                raw("escape/outside/victim", FILE, "", b"contained"),
+            ]),
             false,
         ),
         (
@@ -109,18 +117,18 @@ fn hostile_archives_never_write_outside() {
             tar_of(&[raw("v", SYM, "../outside/victim", b""), raw("v", FILE, "", b"replaced")]),
             false,
         ),
-        (
-            "whiteout climbing out",
-            tar_of(&[raw("../outside/.wh.victim", FILE, "", b"")]),
-            true,
-        ),
+        ("whiteout climbing out", tar_of(&[raw("../outside/.wh.victim", FILE, "", b"")]), true),
         ("whiteout of dotdot", tar_of(&[raw("a/.wh...", FILE, "", b"")]), true),
         (
             "huge size, truncated data",
             {
                 let mut e = raw("big", FILE, "", b"");
                 e[124..135].copy_from_slice(b"77777777777");
-                let sum: u32 = e[..512].iter().enumerate().map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 }).sum();
+                let sum: u32 = e[..512]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &b)| if (148..156).contains(&i) { 32 } else { b as u32 })
+                    .sum();
                 e[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
                 e.extend_from_slice(&[7u8; 4096]);
                 e
@@ -188,8 +196,14 @@ fn kinds_owners_modes_times_and_xattrs() {
     h.set_mtime(1_000_000);
     h.set_size(0);
     b.append_data(&mut h, "d/", std::io::empty()).unwrap();
-    b.append_pax_extensions([("SCHILY.xattr.security.capability", &[1u8, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..]), ("SCHILY.xattr.user.note", b"hi")])
-        .unwrap();
+    b.append_pax_extensions([
+        (
+            "SCHILY.xattr.security.capability",
+            &[1u8, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
+        ),
+        ("SCHILY.xattr.user.note", b"hi"),
+    ])
+    .unwrap();
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Regular);
     h.set_mode(0o4755);
@@ -199,7 +213,11 @@ fn kinds_owners_modes_times_and_xattrs() {
     h.set_size(5);
     b.append_data(&mut h, "d/ping", &b"hello"[..]).unwrap();
     // Real archives repeat a linked file's capability on the link: the link's chown clears it.
-    b.append_pax_extensions([("SCHILY.xattr.security.capability", &[1u8, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..])]).unwrap();
+    b.append_pax_extensions([(
+        "SCHILY.xattr.security.capability",
+        &[1u8, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
+    )])
+    .unwrap();
     let mut h = tar::Header::new_gnu();
     h.set_entry_type(tar::EntryType::Link);
     h.set_size(0);
@@ -214,7 +232,11 @@ fn kinds_owners_modes_times_and_xattrs() {
     h.set_size(0);
     h.set_mtime(3_000_000);
     b.append_link(&mut h, "d/link", "ping").unwrap();
-    for (name, kind, major, minor) in [("d/null", tar::EntryType::Char, 1, 3), ("d/loop", tar::EntryType::Block, 7, 0), ("d/fifo", tar::EntryType::Fifo, 0, 0)] {
+    for (name, kind, major, minor) in [
+        ("d/null", tar::EntryType::Char, 1, 3),
+        ("d/loop", tar::EntryType::Block, 7, 0),
+        ("d/fifo", tar::EntryType::Fifo, 0, 0),
+    ] {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(kind);
         h.set_mode(0o640);
@@ -305,7 +327,7 @@ fn whiteouts_overlay_mode_and_diff_round_trip() {
     assert_eq!(out.stdout, b"y", "{}", String::from_utf8_lossy(&out.stderr));
     // The upper directory diffs back to a layer with the same whiteouts.
     let mut out = Vec::new();
-    let changes = diff_overlay(&t, &[l.clone()], Some(&mut out as &mut dyn Write)).unwrap();
+    let changes = diff_overlay(&t, std::slice::from_ref(&l), Some(&mut out as &mut dyn Write)).unwrap();
     let kinds: Vec<_> = changes.iter().map(|c| (c.path.to_str().unwrap(), c.kind)).collect();
     assert!(kinds.contains(&("/etc/gone", ChangeKind::Deleted)), "{kinds:?}");
     assert!(kinds.contains(&("/opq/new", ChangeKind::Added)), "{kinds:?}");
@@ -335,7 +357,12 @@ fn native_diff_finds_added_modified_deleted() {
         fs::write(p.join("etc/same"), b"same").unwrap();
         fs::write(p.join("etc/edit"), b"v1").unwrap();
         fs::write(p.join("gone"), b"x").unwrap();
-        std::process::Command::new("touch").args(["-d", "2020-01-01"]).arg(p.join("etc/same")).arg(p.join("etc/edit")).status().unwrap();
+        std::process::Command::new("touch")
+            .args(["-d", "2020-01-01"])
+            .arg(p.join("etc/same"))
+            .arg(p.join("etc/edit"))
+            .status()
+            .unwrap();
     }
     fs::write(b.join("etc/edit"), b"v2!").unwrap();
     fs::remove_file(b.join("gone")).unwrap();

@@ -43,7 +43,9 @@ impl Digest {
             "sha512" => Algorithm::Sha512,
             _ => return Err(bad()),
         };
-        if hex.len() != algorithm.hex_len() || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if hex.len() != algorithm.hex_len()
+            || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(bad());
         }
         Ok(Digest { algorithm, hex: hex.to_string() })

@@ -165,7 +165,8 @@ impl ContentStore {
             for entry in fs::read_dir(&dir).map_err(io_err("read", &dir))? {
                 let entry = entry.map_err(io_err("read", &dir))?;
                 let name = entry.file_name();
-                let Ok(digest) = Digest::parse(&format!("{}:{}", algorithm.as_str(), name.to_string_lossy())) else {
+                let Ok(digest) = Digest::parse(&format!("{}:{}", algorithm.as_str(), name.to_string_lossy()))
+                else {
                     continue;
                 };
                 let size = entry.metadata().map(|m| m.len()).unwrap_or(0);

@@ -101,7 +101,8 @@ pub struct ImageConfig {
 
 impl ImageConfig {
     pub fn parse(bytes: &[u8]) -> Result<ImageConfig, ImageError> {
-        serde_json::from_slice(bytes).map_err(|e| ImageError::InvalidArchive(format!("invalid image config: {e}")))
+        serde_json::from_slice(bytes)
+            .map_err(|e| ImageError::InvalidArchive(format!("invalid image config: {e}")))
     }
 }
 
@@ -135,8 +136,11 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> Result
                     return Err(bad("WORKDIR needs a path"));
                 }
                 let base = config.working_dir.clone().unwrap_or_else(|| "/".into());
-                config.working_dir =
-                    Some(if rest.starts_with('/') { rest.to_string() } else { format!("{}/{rest}", base.trim_end_matches('/')) });
+                config.working_dir = Some(if rest.starts_with('/') {
+                    rest.to_string()
+                } else {
+                    format!("{}/{rest}", base.trim_end_matches('/'))
+                });
             }
             "USER" => config.user = Some(rest.to_string()),
             "STOPSIGNAL" => config.stop_signal = Some(rest.to_string()),
@@ -165,7 +169,8 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> Result
             }
             "VOLUME" => {
                 let vols = config.volumes.get_or_insert_with(BTreeMap::new);
-                let list = json_array(rest).unwrap_or_else(|| rest.split_whitespace().map(str::to_string).collect());
+                let list =
+                    json_array(rest).unwrap_or_else(|| rest.split_whitespace().map(str::to_string).collect());
                 if list.is_empty() {
                     return Err(bad("VOLUME needs a path"));
                 }
@@ -178,7 +183,10 @@ pub fn apply_changes(config: &mut ContainerConfig, changes: &[String]) -> Result
                 if rest.eq_ignore_ascii_case("NONE") {
                     config.healthcheck = Some(serde_json::json!({"Test": ["NONE"]}));
                 } else {
-                    let cmd = rest.strip_prefix("CMD").or_else(|| rest.strip_prefix("cmd")).ok_or_else(|| bad("HEALTHCHECK needs CMD or NONE"))?;
+                    let cmd = rest
+                        .strip_prefix("CMD")
+                        .or_else(|| rest.strip_prefix("cmd"))
+                        .ok_or_else(|| bad("HEALTHCHECK needs CMD or NONE"))?;
                     let test = match json_array(cmd.trim()) {
                         Some(args) => [vec!["CMD".to_string()], args].concat(),
                         None => vec!["CMD-SHELL".to_string(), cmd.trim().to_string()],
@@ -265,20 +273,46 @@ mod tests {
 
     #[test]
     fn changes_table() {
-        let cases: Vec<(&str, Box<dyn Fn(&ContainerConfig) -> bool>)> = vec![
-            (r#"CMD ["/bin/sh", "-c", "echo hi"]"#, Box::new(|c| c.cmd.as_deref() == Some(&["/bin/sh".into(), "-c".into(), "echo hi".into()][..]))),
-            ("CMD echo hi", Box::new(|c| c.cmd.as_deref() == Some(&["/bin/sh".into(), "-c".into(), "echo hi".into()][..]))),
+        type Check = Box<dyn Fn(&ContainerConfig) -> bool>;
+        let cases: Vec<(&str, Check)> = vec![
+            (
+                r#"CMD ["/bin/sh", "-c", "echo hi"]"#,
+                Box::new(|c| {
+                    c.cmd.as_deref() == Some(&["/bin/sh".into(), "-c".into(), "echo hi".into()][..])
+                }),
+            ),
+            (
+                "CMD echo hi",
+                Box::new(|c| {
+                    c.cmd.as_deref() == Some(&["/bin/sh".into(), "-c".into(), "echo hi".into()][..])
+                }),
+            ),
             (r#"ENTRYPOINT ["/init"]"#, Box::new(|c| c.entrypoint.as_deref() == Some(&["/init".into()][..]))),
-            ("ENV A=1 B=\"two words\"", Box::new(|c| c.env.as_deref() == Some(&["A=1".into(), "B=two words".into()][..]))),
-            ("ENV LEGACY some value", Box::new(|c| c.env.as_deref() == Some(&["LEGACY=some value".into()][..]))),
+            (
+                "ENV A=1 B=\"two words\"",
+                Box::new(|c| c.env.as_deref() == Some(&["A=1".into(), "B=two words".into()][..])),
+            ),
+            (
+                "ENV LEGACY some value",
+                Box::new(|c| c.env.as_deref() == Some(&["LEGACY=some value".into()][..])),
+            ),
             ("WORKDIR /srv", Box::new(|c| c.working_dir.as_deref() == Some("/srv"))),
-            ("EXPOSE 80 53/udp", Box::new(|c| c.exposed_ports.as_ref().unwrap().keys().cloned().collect::<Vec<_>>() == ["53/udp", "80/tcp"])),
+            (
+                "EXPOSE 80 53/udp",
+                Box::new(|c| {
+                    c.exposed_ports.as_ref().unwrap().keys().cloned().collect::<Vec<_>>()
+                        == ["53/udp", "80/tcp"]
+                }),
+            ),
             ("LABEL a=b c=d", Box::new(|c| c.labels.as_ref().unwrap().len() == 2)),
             ("USER 1000:1000", Box::new(|c| c.user.as_deref() == Some("1000:1000"))),
             (r#"VOLUME ["/data", "/logs"]"#, Box::new(|c| c.volumes.as_ref().unwrap().len() == 2)),
             ("VOLUME /data", Box::new(|c| c.volumes.as_ref().unwrap().contains_key("/data"))),
             ("STOPSIGNAL SIGINT", Box::new(|c| c.stop_signal.as_deref() == Some("SIGINT"))),
-            ("HEALTHCHECK CMD true", Box::new(|c| c.healthcheck == Some(serde_json::json!({"Test": ["CMD-SHELL", "true"]})))),
+            (
+                "HEALTHCHECK CMD true",
+                Box::new(|c| c.healthcheck == Some(serde_json::json!({"Test": ["CMD-SHELL", "true"]}))),
+            ),
         ];
         for (change, check) in cases {
             let mut c = ContainerConfig::default();

@@ -48,7 +48,9 @@ impl ImageError {
                 berth_content::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
                 berth_content::ErrorKind::Io => ErrorKind::Io,
             },
-            ImageError::Archive(e) if e.kind() == berth_archive::ErrorKind::InvalidArchive => ErrorKind::InvalidArgument,
+            ImageError::Archive(e) if e.kind() == berth_archive::ErrorKind::InvalidArchive => {
+                ErrorKind::InvalidArgument
+            }
             ImageError::Snapshot(e) if e.kind() == berth_snapshot::ErrorKind::InvalidArgument => {
                 ErrorKind::InvalidArgument
             }
@@ -56,7 +58,10 @@ impl ImageError {
         }
     }
 
-    pub(crate) fn io(op: &'static str, path: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> ImageError {
+    pub(crate) fn io(
+        op: &'static str,
+        path: impl std::fmt::Display,
+    ) -> impl FnOnce(std::io::Error) -> ImageError {
         let path = path.to_string();
         move |source| ImageError::Io { op, path, source }
     }

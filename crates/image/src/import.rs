@@ -47,7 +47,8 @@ impl ImageStore {
             let mut blob = self.content.ingest(None)?;
             let mut tee = Tee { inner: reader, copy: &mut blob };
             let layer = self.unpack_layer(&lease, None, None, &mut tee)?;
-            io::copy(&mut tee, &mut io::sink()).map_err(|e| ImageError::InvalidArchive(format!("reading: {e}")))?;
+            io::copy(&mut tee, &mut io::sink())
+                .map_err(|e| ImageError::InvalidArchive(format!("reading: {e}")))?;
             lease.hold_layer(&layer.chain_id)?;
             let blob = lease.commit(blob)?;
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
@@ -58,7 +59,11 @@ impl ImageStore {
                 config: Some(container),
                 created: Some(now.clone()),
                 comment: opts.message.clone(),
-                history: vec![History { created: Some(now.clone()), comment: Some(comment), ..Default::default() }],
+                history: vec![History {
+                    created: Some(now.clone()),
+                    comment: Some(comment),
+                    ..Default::default()
+                }],
                 rootfs: RootFs { kind: "layers".into(), diff_ids: vec![layer.diff_id.clone()] },
                 ..Default::default()
             };

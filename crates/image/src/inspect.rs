@@ -120,7 +120,11 @@ pub(crate) fn labels_match(cfg: &ImageConfig, filters: &[String]) -> bool {
 
 fn tags_and_digests(refs: &[Reference]) -> (Vec<String>, Vec<String>) {
     let tags = refs.iter().filter(|r| r.digest().is_none()).map(|r| r.familiar()).collect();
-    let digests = refs.iter().filter(|r| r.digest().is_some()).map(|r| r.with_digest(r.digest().unwrap()).familiar()).collect();
+    let digests = refs
+        .iter()
+        .filter(|r| r.digest().is_some())
+        .map(|r| r.with_digest(r.digest().unwrap()).familiar())
+        .collect();
     (tags, digests)
 }
 
@@ -150,7 +154,13 @@ pub(crate) fn summary(img: &ImageRecord, cfg: &ImageConfig, refs: &[Reference]) 
     }
 }
 
-pub(crate) fn inspect(img: &ImageRecord, cfg: &ImageConfig, refs: &[Reference], driver: &str, dirs: &[PathBuf]) -> ImageInspect {
+pub(crate) fn inspect(
+    img: &ImageRecord,
+    cfg: &ImageConfig,
+    refs: &[Reference],
+    driver: &str,
+    dirs: &[PathBuf],
+) -> ImageInspect {
     let (tags, _) = tags_and_digests(refs);
     let mut data = BTreeMap::new();
     if let Some((top, lower)) = dirs.split_first() {
@@ -188,7 +198,12 @@ pub(crate) fn inspect(img: &ImageRecord, cfg: &ImageConfig, refs: &[Reference], 
 
 /// Newest first; the top entry carries the image's ID and tags, the rest `<missing>` (their
 /// intermediate images are not in this store), as Docker shows pulled images.
-pub(crate) fn history(img: &ImageRecord, cfg: &ImageConfig, refs: &[Reference], layer_sizes: &[u64]) -> Vec<HistoryItem> {
+pub(crate) fn history(
+    img: &ImageRecord,
+    cfg: &ImageConfig,
+    refs: &[Reference],
+    layer_sizes: &[u64],
+) -> Vec<HistoryItem> {
     let (tags, _) = tags_and_digests(refs);
     let mut sizes = layer_sizes.iter();
     let mut items: Vec<HistoryItem> = if cfg.history.is_empty() {

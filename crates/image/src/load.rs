@@ -177,7 +177,10 @@ impl ImageStore {
                 continue;
             }
             let size = e.size();
-            let metadata = name.ends_with(".json") || name == "repositories" || name == "oci-layout" || name.ends_with("/VERSION");
+            let metadata = name.ends_with(".json")
+                || name == "repositories"
+                || name == "oci-layout"
+                || name.ends_with("/VERSION");
             let stored = if let Some(d) = blob_digest(&name) {
                 let mut w = self.content.ingest(Some((d, Some(size))))?;
                 io::copy(&mut e, &mut w).map_err(|e| bad(format!("reading {name}: {e}")))?;
@@ -207,7 +210,10 @@ impl ImageStore {
             let Ok(bytes) = self.content.read_blob(&digest) else { continue };
             let Ok(m) = serde_json::from_slice::<ImageManifest>(&bytes) else { continue };
             let Ok(cfg) = Digest::parse(m.config().digest().as_ref()) else { continue };
-            out.push((Descriptor { digest, media_type: desc.media_type().to_string(), size: desc.size() }, cfg));
+            out.push((
+                Descriptor { digest, media_type: desc.media_type().to_string(), size: desc.size() },
+                cfg,
+            ));
         }
         Ok(out)
     }
@@ -229,7 +235,10 @@ impl ImageStore {
             }
         }
         let digest = Digest::parse(desc.digest().as_ref())?;
-        let bytes = self.content.read_blob(&digest).map_err(|_| bad(format!("blob {digest} is missing from the archive")))?;
+        let bytes = self
+            .content
+            .read_blob(&digest)
+            .map_err(|_| bad(format!("blob {digest} is missing from the archive")))?;
         if is_index(desc.media_type()) {
             let index: ImageIndex =
                 serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid index {digest}: {e}")))?;
@@ -238,7 +247,8 @@ impl ImageStore {
             }
             return Ok(());
         }
-        let m: ImageManifest = serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid manifest {digest}: {e}")))?;
+        let m: ImageManifest =
+            serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid manifest {digest}: {e}")))?;
         let config_digest = Digest::parse(m.config().digest().as_ref())?;
         let config = self
             .content
@@ -247,7 +257,8 @@ impl ImageStore {
         let mut layers = Vec::new();
         for l in m.layers() {
             let d = Digest::parse(l.digest().as_ref())?;
-            let size = self.content.info(&d).ok_or_else(|| bad(format!("layer {d} is missing from the archive")))?;
+            let size =
+                self.content.info(&d).ok_or_else(|| bad(format!("layer {d} is missing from the archive")))?;
             layers.push((BlobInfo { digest: d, size }, l.media_type().to_string()));
         }
         let manifest = Descriptor { digest, media_type: desc.media_type().to_string(), size: desc.size() };
@@ -295,7 +306,12 @@ impl ImageStore {
                 Some(r) => r,
                 None => {
                     let file = self.content.open_blob(&blob.digest)?;
-                    let r = self.unpack_layer(lease, parent.as_ref(), Some(&diff_ids[i]), io::BufReader::new(file))?;
+                    let r = self.unpack_layer(
+                        lease,
+                        parent.as_ref(),
+                        Some(&diff_ids[i]),
+                        io::BufReader::new(file),
+                    )?;
                     lease.hold_layer(&r.chain_id)?;
                     r
                 }
@@ -341,7 +357,8 @@ impl ImageStore {
 
 fn is_index(m: &MediaType) -> bool {
     let s = m.to_string();
-    s == "application/vnd.oci.image.index.v1+json" || s == "application/vnd.docker.distribution.manifest.list.v2+json"
+    s == "application/vnd.oci.image.index.v1+json"
+        || s == "application/vnd.docker.distribution.manifest.list.v2+json"
 }
 
 /// The names an OCI index entry gives its image: containerd's full name, or a ref.name that is

@@ -183,7 +183,12 @@ fn remote_for_message(name: &str) -> String {
 
 fn split_domain(name: &str) -> (String, String) {
     let (mut domain, mut path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains('.') || first.contains(':') || first == "localhost" || first.chars().any(|c| c.is_ascii_uppercase()) => {
+        Some((first, rest))
+            if first.contains('.')
+                || first.contains(':')
+                || first == "localhost"
+                || first.chars().any(|c| c.is_ascii_uppercase()) =>
+        {
             (first.to_string(), rest.to_string())
         }
         _ => (DEFAULT_DOMAIN.to_string(), name.to_string()),
@@ -307,12 +312,20 @@ mod tests {
             ("user/app", "docker.io/user/app:latest".into(), "user/app:latest".into()),
             ("localhost/app", "localhost/app:latest".into(), "localhost/app:latest".into()),
             ("localhost:5000/a/b:t", "localhost:5000/a/b:t".into(), "localhost:5000/a/b:t".into()),
-            ("registry.example.com:443/x/y/z", "registry.example.com:443/x/y/z:latest".into(), "registry.example.com:443/x/y/z:latest".into()),
+            (
+                "registry.example.com:443/x/y/z",
+                "registry.example.com:443/x/y/z:latest".into(),
+                "registry.example.com:443/x/y/z:latest".into(),
+            ),
             ("[::1]:5000/app:v2", "[::1]:5000/app:v2".into(), "[::1]:5000/app:v2".into()),
             (&by_digest, format!("docker.io/library/busybox@{d}"), format!("busybox@{d}")),
             (&tag_and_digest, format!("docker.io/library/busybox:1@{d}"), format!("busybox:1@{d}")),
             ("library/a/b:t", "docker.io/library/a/b:t".into(), "library/a/b:t".into()),
-            ("a_b.c__d-e---f:T_1.x-y", "docker.io/library/a_b.c__d-e---f:T_1.x-y".into(), "a_b.c__d-e---f:T_1.x-y".into()),
+            (
+                "a_b.c__d-e---f:T_1.x-y",
+                "docker.io/library/a_b.c__d-e---f:T_1.x-y".into(),
+                "a_b.c__d-e---f:T_1.x-y".into(),
+            ),
         ];
         for (input, full, familiar) in cases {
             let r = Reference::parse_tagged(input).unwrap_or_else(|e| panic!("{input}: {e}"));

@@ -97,7 +97,10 @@ impl ImageStore {
             self.write_blob(&mut tar, &mut written, &img.id)?;
             let mut layer_paths = Vec::new();
             for l in &img.layers {
-                let blob = l.blob.as_ref().ok_or_else(|| ImageError::NotFound(format!("layer data of {}", l.chain_id)))?;
+                let blob = l
+                    .blob
+                    .as_ref()
+                    .ok_or_else(|| ImageError::NotFound(format!("layer data of {}", l.chain_id)))?;
                 self.write_blob(&mut tar, &mut written, blob)?;
                 layer_paths.push(blob_path(blob));
             }
@@ -117,7 +120,8 @@ impl ImageStore {
                 }
             };
             let descriptor = |annotations: Option<serde_json::Value>| {
-                let mut d = json!({"mediaType": media_type, "digest": manifest_digest.to_string(), "size": size});
+                let mut d =
+                    json!({"mediaType": media_type, "digest": manifest_digest.to_string(), "size": size});
                 if let Some(a) = annotations {
                     d["annotations"] = a;
                 }
@@ -166,7 +170,12 @@ impl ImageStore {
         Ok(())
     }
 
-    fn write_blob<W: Write>(&self, tar: &mut tar::Builder<W>, written: &mut HashSet<Digest>, d: &Digest) -> Result<()> {
+    fn write_blob<W: Write>(
+        &self,
+        tar: &mut tar::Builder<W>,
+        written: &mut HashSet<Digest>,
+        d: &Digest,
+    ) -> Result<()> {
         if !written.insert(d.clone()) {
             return Ok(());
         }
@@ -179,7 +188,8 @@ impl ImageStore {
 
     /// An OCI manifest for an image that arrived without one (deterministic bytes).
     fn oci_manifest(&self, img: &ImageRecord) -> Result<Vec<u8>> {
-        let config_size = self.content.info(&img.id).ok_or_else(|| ImageError::NotFound(img.id.to_string()))?;
+        let config_size =
+            self.content.info(&img.id).ok_or_else(|| ImageError::NotFound(img.id.to_string()))?;
         let layers: Vec<serde_json::Value> = img
             .layers
             .iter()
@@ -215,4 +225,3 @@ fn header(kind: tar::EntryType, size: u64, mode: u32) -> tar::Header {
     h.set_mtime(0);
     h
 }
-

@@ -94,7 +94,8 @@ impl ImageStore {
         let content = ContentStore::open(root.join("content"))?;
         let db = Db::open(&root.join("metadata.db"))?;
         let snapshots = berth_snapshot::open(&root.join("snapshots"), snapshotter)?;
-        let store = ImageStore { root: root.to_path_buf(), content, db, snapshots, gc: Mutex::new(()), _lock: lock };
+        let store =
+            ImageStore { root: root.to_path_buf(), content, db, snapshots, gc: Mutex::new(()), _lock: lock };
         store.reconcile()?;
         Ok(store)
     }
@@ -150,7 +151,7 @@ impl ImageStore {
     pub fn collect(&self) -> Result<GcStats> {
         let _g = self.gc.lock().unwrap_or_else(|e| e.into_inner());
         let mut stats = GcStats::default();
-        let keep = self.db.read(|tx| reachable(tx))?;
+        let keep = self.db.read(reachable)?;
         // Records first, then files: a crash in between leaves only unrecorded files.
         let doomed: Vec<SnapshotRecord> = self.db.write(|tx| {
             let mut doomed = Vec::new();
@@ -167,7 +168,9 @@ impl ImageStore {
             }
             Ok::<_, ImageError>(doomed)
         })?;
-        let recorded: HashSet<u64> = self.db.read(|tx| Ok::<_, ImageError>(tx.all::<SnapshotRecord>()?.into_iter().map(|(_, s)| s.id).collect()))?;
+        let recorded: HashSet<u64> = self.db.read(|tx| {
+            Ok::<_, ImageError>(tx.all::<SnapshotRecord>()?.into_iter().map(|(_, s)| s.id).collect())
+        })?;
         let mut remove_ids: Vec<u64> = doomed.iter().map(|s| s.id).collect();
         remove_ids.extend(self.snapshots.ids()?.into_iter().filter(|id| !recorded.contains(id)));
         remove_ids.sort_unstable();
@@ -205,7 +208,11 @@ impl ImageStore {
     }
 
     /// The image and whether it was named by a reference (not an ID).
-    pub(crate) fn resolve_in(&self, tx: &impl Reader, name: &str) -> Result<(Option<Reference>, ImageRecord)> {
+    pub(crate) fn resolve_in(
+        &self,
+        tx: &impl Reader,
+        name: &str,
+    ) -> Result<(Option<Reference>, ImageRecord)> {
         let not_found = || ImageError::NotFound(name.to_string());
         if let Some(hex) = name.strip_prefix("sha256:") {
             return self.by_id_prefix(tx, hex)?.map(|i| (None, i)).ok_or_else(not_found);
@@ -234,8 +241,12 @@ impl ImageStore {
         if hex.len() == 64 {
             return Ok(tx.get::<ImageRecord>(&format!("sha256:{hex}"))?);
         }
-        let hits: Vec<ImageRecord> =
-            tx.all::<ImageRecord>()?.into_iter().filter(|(_, i)| i.id.hex().starts_with(hex)).map(|(_, i)| i).collect();
+        let hits: Vec<ImageRecord> = tx
+            .all::<ImageRecord>()?
+            .into_iter()
+            .filter(|(_, i)| i.id.hex().starts_with(hex))
+            .map(|(_, i)| i)
+            .collect();
         match hits.len() {
             0 => Ok(None),
             1 => Ok(hits.into_iter().next()),
@@ -265,7 +276,9 @@ impl ImageStore {
     pub fn tag(&self, source: &str, target: &str) -> Result<()> {
         let r = Reference::parse(target)?;
         if r.digest().is_some() {
-            return Err(ImageError::InvalidArgument("refusing to create a tag with a digest reference".into()));
+            return Err(ImageError::InvalidArgument(
+                "refusing to create a tag with a digest reference".into(),
+            ));
         }
         let r = r.with_default_tag();
         self.db.write(|tx| {
@@ -277,7 +290,11 @@ impl ImageStore {
 
     /// Records an image (if new, counting its layers' references) and points `tags` at it.
     /// Returns, for each tag that moved, the image it used to name.
-    pub(crate) fn put_image(tx: &mut WriteTx, img: &ImageRecord, tags: &[Reference]) -> Result<Vec<(Reference, Digest)>> {
+    pub(crate) fn put_image(
+        tx: &mut WriteTx,
+        img: &ImageRecord,
+        tags: &[Reference],
+    ) -> Result<Vec<(Reference, Digest)>> {
         let key = img.id.to_string();
         match tx.get::<ImageRecord>(&key)? {
             Some(mut existing) => {
@@ -299,9 +316,9 @@ impl ImageStore {
             None => {
                 for layer in &img.layers {
                     let ck = layer.chain_id.to_string();
-                    let mut lr = tx
-                        .get::<LayerRecord>(&ck)?
-                        .ok_or_else(|| ImageError::InvalidArchive(format!("layer {} was not extracted", layer.chain_id)))?;
+                    let mut lr = tx.get::<LayerRecord>(&ck)?.ok_or_else(|| {
+                        ImageError::InvalidArchive(format!("layer {} was not extracted", layer.chain_id))
+                    })?;
                     lr.references += 1;
                     tx.put(&ck, &lr)?;
                 }
@@ -437,7 +454,13 @@ impl ImageStore {
 
     /// `docker image prune`: dangling images, or (`all`) every image no container uses.
     /// `until` (Unix seconds) keeps images created later; `labels` as in `label=` filters.
-    pub fn prune(&self, all: bool, users: &[ImageUser], until: Option<i64>, labels: &[String]) -> Result<PruneReport> {
+    pub fn prune(
+        &self,
+        all: bool,
+        users: &[ImageUser],
+        until: Option<i64>,
+        labels: &[String],
+    ) -> Result<PruneReport> {
         let used: HashSet<&Digest> = users.iter().map(|u| &u.image).collect();
         let candidates: Vec<ImageRecord> = self.db.read(|tx| {
             let mut out = Vec::new();
@@ -543,8 +566,11 @@ impl ImageStore {
             let (_, img) = self.resolve_in(tx, name)?;
             let refs = Self::refs_of(tx, &img.id)?;
             let cfg = self.config_of(&img)?;
-            let layers: Vec<Option<LayerRecord>> =
-                img.layers.iter().map(|l| tx.get::<LayerRecord>(&l.chain_id.to_string())).collect::<Result<_, _>>()?;
+            let layers: Vec<Option<LayerRecord>> = img
+                .layers
+                .iter()
+                .map(|l| tx.get::<LayerRecord>(&l.chain_id.to_string()))
+                .collect::<Result<_, _>>()?;
             let dirs = self.layer_dirs(tx, layers.last().cloned().flatten().as_ref())?;
             Ok(crate::inspect::inspect(&img, &cfg, &refs, self.snapshots.name(), &dirs))
         })
@@ -587,7 +613,8 @@ impl ImageStore {
             let mut out = Vec::new();
             for i in &images {
                 let size: u64 = i.layers.iter().map(|l| size_of(&l.chain_id)).sum();
-                let shared: u64 = i.layers.iter().filter(|l| used_by[&l.chain_id] > 1).map(|l| size_of(&l.chain_id)).sum();
+                let shared: u64 =
+                    i.layers.iter().filter(|l| used_by[&l.chain_id] > 1).map(|l| size_of(&l.chain_id)).sum();
                 let containers = users.iter().filter(|u| u.image == i.id).count();
                 if in_use.contains(&i.id) {
                     kept_layers.extend(i.layers.iter().map(|l| &l.chain_id));
@@ -615,9 +642,8 @@ impl ImageStore {
         let mut ids = Vec::new();
         let mut next = Some(key.to_string());
         while let Some(k) = next {
-            let s = tx
-                .get::<SnapshotRecord>(&k)?
-                .ok_or_else(|| ImageError::NotFound(format!("snapshot {k}")))?;
+            let s =
+                tx.get::<SnapshotRecord>(&k)?.ok_or_else(|| ImageError::NotFound(format!("snapshot {k}")))?;
             ids.push(s.id);
             next = s.parent;
         }
@@ -640,7 +666,11 @@ impl ImageStore {
         let (id, tmp_key) = self.db.write(|tx| {
             let id = tx.next_id()?;
             let tmp_key = format!("extract-{}-{id}", lease.id);
-            let rec = SnapshotRecord { id, kind: SnapshotKind::Committed, parent: parent.map(|p| p.snapshot.clone()) };
+            let rec = SnapshotRecord {
+                id,
+                kind: SnapshotKind::Committed,
+                parent: parent.map(|p| p.snapshot.clone()),
+            };
             tx.put(&tmp_key, &rec)?;
             let mut l = tx.get::<LeaseRecord>(&lease.id)?.unwrap_or_default();
             l.snapshots.push(tmp_key.clone());
@@ -648,11 +678,16 @@ impl ImageStore {
             Ok::<_, ImageError>((id, tmp_key))
         })?;
         let dir = self.snapshots.prepare(id, &parent_ids)?;
-        let (_, plain) = decompress(reader).map_err(|e| ImageError::InvalidArchive(format!("reading layer: {e}")))?;
+        let (_, plain) =
+            decompress(reader).map_err(|e| ImageError::InvalidArchive(format!("reading layer: {e}")))?;
         let mut hashed = DigestReader::new(plain, Algorithm::Sha256);
-        let opts = ApplyOptions { whiteouts: self.snapshots.whiteouts(), same_owner: nix::unistd::geteuid().is_root() };
+        let opts = ApplyOptions {
+            whiteouts: self.snapshots.whiteouts(),
+            same_owner: nix::unistd::geteuid().is_root(),
+        };
         let stats = apply(&dir, &mut hashed, &opts)?;
-        let (diff_id, _) = hashed.finish().map_err(|e| ImageError::InvalidArchive(format!("reading layer: {e}")))?;
+        let (diff_id, _) =
+            hashed.finish().map_err(|e| ImageError::InvalidArchive(format!("reading layer: {e}")))?;
         if let Some(want) = expected {
             if want != &diff_id {
                 return Err(ImageError::InvalidArchive(format!(
@@ -703,7 +738,8 @@ impl ImageStore {
             let (_, img) = self.resolve_in(tx, image)?;
             let parent = img.layers.last().map(|l| l.chain_id.to_string());
             let parents = match &parent {
-                Some(p) => self.snapshot_chain(tx, &tx.get::<LayerRecord>(p)?.map(|l| l.snapshot).unwrap_or_default())?,
+                Some(p) => self
+                    .snapshot_chain(tx, &tx.get::<LayerRecord>(p)?.map(|l| l.snapshot).unwrap_or_default())?,
                 None => Vec::new(),
             };
             let id = tx.next_id()?;
@@ -780,12 +816,17 @@ impl ImageStore {
             for (chain, l) in &layers {
                 match snaps.get(&l.snapshot) {
                     None => problems.push(format!("layer {chain}: snapshot {} has no record", l.snapshot)),
-                    Some(s) if !dirs.contains(&s.id) => problems.push(format!("layer {chain}: snapshot directory {} missing", s.id)),
+                    Some(s) if !dirs.contains(&s.id) => {
+                        problems.push(format!("layer {chain}: snapshot directory {} missing", s.id))
+                    }
                     _ => {}
                 }
                 let want = uses.get(chain).copied().unwrap_or(0);
                 if l.references != want {
-                    problems.push(format!("layer {chain}: {} references recorded, {want} images use it", l.references));
+                    problems.push(format!(
+                        "layer {chain}: {} references recorded, {want} images use it",
+                        l.references
+                    ));
                 }
             }
             let keep = reachable(tx)?;

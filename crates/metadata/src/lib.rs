@@ -90,7 +90,11 @@ fn table<R: Record>() -> TableDefinition<'static, &'static str, &'static [u8]> {
 }
 
 fn decode<R: Record>(key: &str, bytes: &[u8]) -> Result<R> {
-    serde_json::from_slice(bytes).map_err(|source| MetadataError::Decode { table: R::TABLE, key: key.to_string(), source })
+    serde_json::from_slice(bytes).map_err(|source| MetadataError::Decode {
+        table: R::TABLE,
+        key: key.to_string(),
+        source,
+    })
 }
 
 pub struct Db {
@@ -113,8 +117,13 @@ impl Db {
                     meta.insert("schema", SCHEMA_VERSION)?;
                 }
             }
-            for name in [ImageRecord::TABLE, RefRecord::TABLE, LayerRecord::TABLE, SnapshotRecord::TABLE, LeaseRecord::TABLE]
-            {
+            for name in [
+                ImageRecord::TABLE,
+                RefRecord::TABLE,
+                LayerRecord::TABLE,
+                SnapshotRecord::TABLE,
+                LeaseRecord::TABLE,
+            ] {
                 tx.open_table(TableDefinition::<&str, &[u8]>::new(name))?;
             }
         }
@@ -143,7 +152,10 @@ impl Db {
 
     /// Runs `f` in a write transaction, committed (durably) when `f` succeeds and rolled back
     /// otherwise.
-    pub fn write<T, E: From<MetadataError>>(&self, f: impl FnOnce(&mut WriteTx) -> Result<T, E>) -> Result<T, E> {
+    pub fn write<T, E: From<MetadataError>>(
+        &self,
+        f: impl FnOnce(&mut WriteTx) -> Result<T, E>,
+    ) -> Result<T, E> {
         let mut tx = WriteTx { tx: self.shared().begin_write().map_err(MetadataError::from)? };
         let out = f(&mut tx)?;
         tx.tx.commit().map_err(MetadataError::from)?;
@@ -234,8 +246,10 @@ pub struct Reachable {
 /// active snapshots (containers' writable layers) with their parents.
 pub fn reachable(tx: &impl Reader) -> Result<Reachable> {
     let mut r = Reachable::default();
-    let layers: std::collections::HashMap<String, LayerRecord> = tx.all::<LayerRecord>()?.into_iter().collect();
-    let snapshots: std::collections::HashMap<String, SnapshotRecord> = tx.all::<SnapshotRecord>()?.into_iter().collect();
+    let layers: std::collections::HashMap<String, LayerRecord> =
+        tx.all::<LayerRecord>()?.into_iter().collect();
+    let snapshots: std::collections::HashMap<String, SnapshotRecord> =
+        tx.all::<SnapshotRecord>()?.into_iter().collect();
     let mut snapshot_roots: Vec<String> = Vec::new();
     for (_, image) in tx.all::<ImageRecord>()? {
         r.blobs.insert(image.id.clone());

@@ -40,7 +40,8 @@ fn reachability_from_images_leases_and_containers() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("meta.db")).unwrap();
     db.write(|tx| {
-        let snap = |id, parent: Option<&str>, kind| SnapshotRecord { id, kind, parent: parent.map(str::to_string) };
+        let snap =
+            |id, parent: Option<&str>, kind| SnapshotRecord { id, kind, parent: parent.map(str::to_string) };
         tx.put("s1", &snap(1, None, SnapshotKind::Committed))?;
         tx.put("s2", &snap(2, Some("s1"), SnapshotKind::Committed))?;
         tx.put("s3", &snap(3, Some("s1"), SnapshotKind::Committed))?;

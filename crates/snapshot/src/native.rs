@@ -59,8 +59,14 @@ impl Snapshotter for Native {
     }
 
     fn mount(&self, id: u64, _parents: &[u64], target: &Path) -> Result<()> {
-        nix::mount::mount(Some(&self.dir(id)), target, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
-            .map_err(|e| SnapshotError::io("bind mount", target)(e.into()))
+        nix::mount::mount(
+            Some(&self.dir(id)),
+            target,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| SnapshotError::io("bind mount", target)(e.into()))
     }
 
     fn mounts(&self, id: u64, _parents: &[u64]) -> Vec<Mount> {

@@ -19,7 +19,9 @@ impl Overlay {
         create_dir(&root)?;
         let root = root.canonicalize().map_err(SnapshotError::io("resolve", &root))?;
         let mut extra = Vec::new();
-        for (param, opt) in [("redirect_dir", "redirect_dir=off"), ("metacopy", "metacopy=off"), ("index", "index=off")] {
+        for (param, opt) in
+            [("redirect_dir", "redirect_dir=off"), ("metacopy", "metacopy=off"), ("index", "index=off")]
+        {
             if Path::new("/sys/module/overlay/parameters").join(param).exists() {
                 extra.push(opt);
             }
@@ -62,12 +64,19 @@ impl Overlay {
 /// Mounts overlayfs with `data` whose paths are relative to `root`: from a thread whose working
 /// directory is private (`unshare(CLONE_FS)`), so the process's own is untouched.
 fn mount_in(root: &Path, data: &str, target: &Path) -> std::io::Result<()> {
-    let target = if target.is_absolute() { target.to_path_buf() } else { std::env::current_dir()?.join(target) };
+    let target =
+        if target.is_absolute() { target.to_path_buf() } else { std::env::current_dir()?.join(target) };
     let (root, data) = (root.to_path_buf(), data.to_string());
     std::thread::spawn(move || -> std::io::Result<()> {
         nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS)?;
         std::env::set_current_dir(&root)?;
-        nix::mount::mount(Some("overlay"), &target, Some("overlay"), nix::mount::MsFlags::empty(), Some(data.as_str()))?;
+        nix::mount::mount(
+            Some("overlay"),
+            &target,
+            Some("overlay"),
+            nix::mount::MsFlags::empty(),
+            Some(data.as_str()),
+        )?;
         Ok(())
     })
     .join()
@@ -98,8 +107,14 @@ impl Snapshotter for Overlay {
     fn mount(&self, id: u64, parents: &[u64], target: &Path) -> Result<()> {
         if parents.is_empty() {
             let source = self.dir(id);
-            return nix::mount::mount(Some(&source), target, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
-                .map_err(|e| SnapshotError::io("bind mount", target)(e.into()));
+            return nix::mount::mount(
+                Some(&source),
+                target,
+                None::<&str>,
+                nix::mount::MsFlags::MS_BIND,
+                None::<&str>,
+            )
+            .map_err(|e| SnapshotError::io("bind mount", target)(e.into()));
         }
         let upper = format!("{id}/fs");
         let work = format!("{id}/work");
@@ -110,7 +125,11 @@ impl Snapshotter for Overlay {
     fn mounts(&self, id: u64, parents: &[u64]) -> Vec<Mount> {
         let abs = |rel: String| self.root.join(rel).display().to_string();
         if parents.is_empty() {
-            return vec![Mount { kind: "bind".into(), source: abs(format!("{id}/fs")), options: vec!["rbind".into(), "rw".into()] }];
+            return vec![Mount {
+                kind: "bind".into(),
+                source: abs(format!("{id}/fs")),
+                options: vec!["rbind".into(), "rw".into()],
+            }];
         }
         let lower = parents.iter().map(|p| abs(format!("{p}/fs"))).collect::<Vec<_>>().join(":");
         let mut options = vec![

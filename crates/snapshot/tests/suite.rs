@@ -55,7 +55,12 @@ fn stack_mount_diff_remove(s: &dyn Snapshotter) {
     let mut tar = Vec::new();
     let changes = s.diff(3, &[2, 1], Some(&mut tar as &mut dyn Write)).unwrap();
     let got: Vec<_> = changes.iter().map(|c| (c.path.to_str().unwrap().to_string(), c.kind)).collect();
-    assert_eq!(got, [("/b".to_string(), ChangeKind::Deleted), ("/c".to_string(), ChangeKind::Added)], "{}", s.name());
+    assert_eq!(
+        got,
+        [("/b".to_string(), ChangeKind::Deleted), ("/c".to_string(), ChangeKind::Added)],
+        "{}",
+        s.name()
+    );
     // The diff is a layer: applied on the parents it gives the container's view.
     apply_to(s, 4, &[2, 1], &tar);
     s.prepare(5, &[4, 2, 1]).unwrap();
@@ -116,7 +121,10 @@ fn native_conformance() {
 #[test]
 fn overlay_mounts_150_layers() {
     let dir = tempfile::tempdir().unwrap();
-    let s = Overlay::open(dir.path().join("a-rather-long-data-root-path/to/make/absolute/lowerdirs/too/long/overlayfs")).unwrap();
+    let s = Overlay::open(
+        dir.path().join("a-rather-long-data-root-path/to/make/absolute/lowerdirs/too/long/overlayfs"),
+    )
+    .unwrap();
     long_stacks_mount(&s, 150);
 }
 
