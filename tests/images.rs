@@ -1,8 +1,23 @@
 //! Building images for tests: layer tars entry by entry (whiteouts, links, devices, xattrs),
 //! configs with the right diff IDs, and `docker save` archives holding them.
 
+use std::path::{Path, PathBuf};
+
 use berth_image::Digest;
 use serde_json::json;
+
+/// Writes the busybox fixture (a `docker save` archive) into `dir`; returns its path and the
+/// image ID the script prints.
+pub fn busybox_fixture(dir: &Path) -> (PathBuf, String) {
+    let tar = dir.join("busybox.tar");
+    let out =
+        std::process::Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image"))
+            .arg(&tar)
+            .output()
+            .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (tar, String::from_utf8(out.stdout).unwrap().trim().to_string())
+}
 
 /// One entry of a test layer.
 pub enum Entry<'a> {

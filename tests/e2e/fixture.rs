@@ -4,15 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-fn fixture(dir: &Path) -> (std::path::PathBuf, String) {
-    let tar = dir.join("busybox.tar");
-    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image"))
-        .arg(&tar)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (tar, String::from_utf8(out.stdout).unwrap().trim().to_string())
-}
+use berth_tests::images::busybox_fixture as fixture;
 
 fn tar_file(tar: &Path, name: &str) -> Vec<u8> {
     Command::new("tar").arg("-xOf").arg(tar).arg(name).output().unwrap().stdout

@@ -19,15 +19,7 @@ use serde_json::json;
 
 const CAP_NET_RAW: &[u8] = &[0, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 
-fn fixture(dir: &Path) -> (PathBuf, String) {
-    let tar = dir.join("busybox.tar");
-    let out = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/busybox-image"))
-        .arg(&tar)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    (tar, String::from_utf8(out.stdout).unwrap().trim().to_string())
-}
+use berth_tests::images::busybox_fixture as fixture;
 
 fn store_dir() -> tempfile::TempDir {
     // /var/tmp, not /tmp: overlayfs needs a filesystem that takes trusted xattrs.
@@ -70,6 +62,15 @@ fn special() -> TestImage {
         Entry::HardLink("t/hl2/two", "t/hl2/one"),
     ]);
     image(vec![l1, l2], &["special:v1"], "2024-01-02T03:04:05Z", json!({"suite": "images"}))
+}
+
+/// A fresh store holding the busybox fixture: (scratch directory, store, fixture, image ID).
+fn busybox_store() -> (tempfile::TempDir, ImageStore, PathBuf, String) {
+    let scratch = store_dir();
+    let (busybox, id) = fixture(scratch.path());
+    let store = ImageStore::open(&scratch.path().join("store"), None).unwrap();
+    load_file(&store, &busybox);
+    (scratch, store, busybox, id)
 }
 
 fn write(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
@@ -289,10 +290,7 @@ fn interoperates_with_the_reference_engine() {
 
 #[test]
 fn skopeo_reads_and_writes_oci_layouts() {
-    let scratch = store_dir();
-    let (busybox, id) = fixture(scratch.path());
-    let store = ImageStore::open(&scratch.path().join("a"), None).unwrap();
-    load_file(&store, &busybox);
+    let (scratch, store, _, id) = busybox_store();
     let oci = scratch.path().join("oci.tar");
     store.save(&["busybox".into()], SaveFormat::Oci, std::fs::File::create(&oci).unwrap()).unwrap();
     let copied = scratch.path().join("copied.tar");
@@ -418,10 +416,7 @@ fn killing_a_load_at_any_point_leaves_a_consistent_store() {
 
 #[test]
 fn removal_follows_dockers_rules() {
-    let scratch = store_dir();
-    let (busybox, id) = fixture(scratch.path());
-    let store = ImageStore::open(&scratch.path().join("s"), None).unwrap();
-    load_file(&store, &busybox);
+    let (_scratch, store, _, id) = busybox_store();
     let id = Digest::parse(&id).unwrap();
     let short = &id.hex()[..12];
     store.tag("busybox", "other:1").unwrap();
@@ -460,10 +455,7 @@ fn removal_follows_dockers_rules() {
 
 #[test]
 fn listing_inspecting_history_import_and_disk_usage() {
-    let scratch = store_dir();
-    let (busybox, _) = fixture(scratch.path());
-    let store = ImageStore::open(&scratch.path().join("s"), None).unwrap();
-    load_file(&store, &busybox);
+    let (scratch, store, _, _) = busybox_store();
     let sp = special();
     load_file(&store, &write(scratch.path(), "sp.tar", &docker_archive(&[&sp])));
 
@@ -562,10 +554,7 @@ fn listing_inspecting_history_import_and_disk_usage() {
 
 #[test]
 fn a_containers_writable_layer_keeps_its_image_layers() {
-    let scratch = store_dir();
-    let (busybox, _) = fixture(scratch.path());
-    let store = ImageStore::open(&scratch.path().join("s"), None).unwrap();
-    load_file(&store, &busybox);
+    let (scratch, store, _, _) = busybox_store();
     let mounts = store.prepare_rootfs("c1", "busybox").unwrap();
     assert_eq!(mounts.len(), 1);
     let target = scratch.path().join("rootfs");

@@ -185,62 +185,39 @@ fn breakout_errors_are_clear() {
     assert!(msg.contains("../outside/victim") && msg.contains("outside the target"), "{msg}");
 }
 
+/// A header of `kind` with the given metadata.
+fn hdr(kind: tar::EntryType, mode: u32, uid: u64, mtime: u64, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(mode);
+    h.set_uid(uid);
+    h.set_gid(if uid == 0 { 0 } else { uid + 1 });
+    h.set_mtime(mtime);
+    h.set_size(size);
+    h
+}
+
 #[test]
 fn kinds_owners_modes_times_and_xattrs() {
+    const CAP: &[u8] = &[1, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
     let mut b = tar::Builder::new(Vec::new());
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Directory);
-    h.set_mode(0o750);
-    h.set_uid(1000);
-    h.set_gid(1001);
-    h.set_mtime(1_000_000);
-    h.set_size(0);
-    b.append_data(&mut h, "d/", std::io::empty()).unwrap();
-    b.append_pax_extensions([
-        (
-            "SCHILY.xattr.security.capability",
-            &[1u8, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
-        ),
-        ("SCHILY.xattr.user.note", b"hi"),
-    ])
-    .unwrap();
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_mode(0o4755);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(2_000_000);
-    h.set_size(5);
-    b.append_data(&mut h, "d/ping", &b"hello"[..]).unwrap();
-    // Real archives repeat a linked file's capability on the link: the link's chown clears it.
-    b.append_pax_extensions([(
-        "SCHILY.xattr.security.capability",
-        &[1u8, 0, 0, 2, 0, 32, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0][..],
-    )])
-    .unwrap();
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Link);
-    h.set_size(0);
-    // A link's header sets the shared inode's metadata again, as Docker's extraction does.
-    h.set_mode(0o4755);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(2_000_000);
-    b.append_link(&mut h, "d/ping2", "d/ping").unwrap();
-    let mut h = tar::Header::new_gnu();
-    h.set_entry_type(tar::EntryType::Symlink);
-    h.set_size(0);
-    h.set_mtime(3_000_000);
-    b.append_link(&mut h, "d/link", "ping").unwrap();
+    b.append_data(&mut hdr(tar::EntryType::Directory, 0o750, 1000, 1_000_000, 0), "d/", std::io::empty())
+        .unwrap();
+    b.append_pax_extensions([("SCHILY.xattr.security.capability", CAP), ("SCHILY.xattr.user.note", b"hi")])
+        .unwrap();
+    b.append_data(&mut hdr(tar::EntryType::Regular, 0o4755, 0, 2_000_000, 5), "d/ping", &b"hello"[..])
+        .unwrap();
+    // Real archives repeat a linked file's capability on the link: the link's chown clears it,
+    // and the link's header sets the shared inode's metadata again, as Docker's extraction does.
+    b.append_pax_extensions([("SCHILY.xattr.security.capability", CAP)]).unwrap();
+    b.append_link(&mut hdr(tar::EntryType::Link, 0o4755, 0, 2_000_000, 0), "d/ping2", "d/ping").unwrap();
+    b.append_link(&mut hdr(tar::EntryType::Symlink, 0o777, 0, 3_000_000, 0), "d/link", "ping").unwrap();
     for (name, kind, major, minor) in [
         ("d/null", tar::EntryType::Char, 1, 3),
         ("d/loop", tar::EntryType::Block, 7, 0),
         ("d/fifo", tar::EntryType::Fifo, 0, 0),
     ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_entry_type(kind);
-        h.set_mode(0o640);
-        h.set_size(0);
+        let mut h = hdr(kind, 0o640, 0, 0, 0);
         h.set_device_major(major).unwrap();
         h.set_device_minor(minor).unwrap();
         b.append_data(&mut h, name, std::io::empty()).unwrap();

@@ -61,6 +61,14 @@ fn io_err<'a>(op: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> Con
     move |source| ContentError::Io { op, path: path.display().to_string(), source }
 }
 
+fn missing_or_io(e: io::Error, op: &'static str, digest: &Digest, path: &Path) -> ContentError {
+    if e.kind() == io::ErrorKind::NotFound {
+        ContentError::NotFound(digest.clone())
+    } else {
+        ContentError::Io { op, path: path.display().to_string(), source: e }
+    }
+}
+
 /// A blob's digest and size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobInfo {
@@ -105,24 +113,12 @@ impl ContentStore {
 
     pub fn open_blob(&self, digest: &Digest) -> Result<File> {
         let path = self.blob_path(digest);
-        File::open(&path).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                ContentError::NotFound(digest.clone())
-            } else {
-                ContentError::Io { op: "open", path: path.display().to_string(), source: e }
-            }
-        })
+        File::open(&path).map_err(|e| missing_or_io(e, "open", digest, &path))
     }
 
     pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>> {
         let path = self.blob_path(digest);
-        fs::read(&path).map_err(|e| {
-            if e.kind() == io::ErrorKind::NotFound {
-                ContentError::NotFound(digest.clone())
-            } else {
-                ContentError::Io { op: "read", path: path.display().to_string(), source: e }
-            }
-        })
+        fs::read(&path).map_err(|e| missing_or_io(e, "read", digest, &path))
     }
 
     /// Starts writing a blob. With `expected`, the commit checks the digest (whose algorithm is

@@ -355,7 +355,7 @@ impl ImageStore {
                     if let Some(u) = user {
                         return Err(ImageError::Conflict(format!(
                             "conflict: unable to remove repository reference {name:?} (must force) - container {} is using its referenced image {}",
-                            &u.container[..u.container.len().min(12)],
+                            short_container(u),
                             short(&id)
                         )));
                     }
@@ -388,38 +388,27 @@ impl ImageStore {
             // Conflicts that force cannot override, then those it can.
             let children = tx.all::<ImageRecord>()?.into_iter().any(|(_, i)| i.parent.as_ref() == Some(&id));
             let hard = if children {
-                Some(format!("conflict: unable to delete {} (cannot be forced) - image has dependent child images", short(&id)))
+                Some("image has dependent child images".to_string())
             } else {
-                users.iter().find(|u| u.image == id && u.running).map(|u| {
-                    format!(
-                        "conflict: unable to delete {} (cannot be forced) - image is being used by running container {}",
-                        short(&id),
-                        &u.container[..u.container.len().min(12)]
-                    )
-                })
+                users
+                    .iter()
+                    .find(|u| u.image == id && u.running)
+                    .map(|u| format!("image is being used by running container {}", short_container(u)))
             };
-            if let Some(msg) = hard {
-                return if quiet { Ok(items) } else { Err(ImageError::Conflict(msg)) };
-            }
             let remaining = Self::refs_of(tx, &id)?;
-            if !force {
-                let soft = if !remaining.is_empty() {
-                    Some(format!(
-                        "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
-                        short(&id)
-                    ))
-                } else {
-                    user.map(|u| {
-                        format!(
-                            "conflict: unable to delete {} (must be forced) - image is being used by stopped container {}",
-                            short(&id),
-                            &u.container[..u.container.len().min(12)]
-                        )
-                    })
-                };
-                if let Some(msg) = soft {
-                    return if quiet { Ok(items) } else { Err(ImageError::Conflict(msg)) };
-                }
+            let soft = if force {
+                None
+            } else if !remaining.is_empty() {
+                Some("image is referenced in multiple repositories".to_string())
+            } else {
+                user.map(|u| format!("image is being used by stopped container {}", short_container(u)))
+            };
+            let conflict = hard
+                .map(|why| format!("conflict: unable to delete {} (cannot be forced) - {why}", short(&id)))
+                .or_else(|| soft.map(|why| format!("conflict: unable to delete {} (must be forced) - {why}", short(&id))));
+            if let Some(msg) = conflict {
+                // Having untagged the last reference, a conflict keeps the image, quietly.
+                return if quiet { Ok(items) } else { Err(ImageError::Conflict(msg)) };
             }
             for r in remaining {
                 tx.delete::<RefRecord>(&r.to_string())?;
@@ -856,6 +845,10 @@ impl ImageStore {
             Ok(problems)
         })
     }
+}
+
+fn short_container(u: &ImageUser) -> &str {
+    &u.container[..u.container.len().min(12)]
 }
 
 /// `reference=` patterns match the familiar name, or name and tag.
