@@ -128,9 +128,12 @@ pub trait Snapshotter: Send + Sync {
     }
 }
 
-/// Opens the snapshotter `name` (`overlayfs` or `native`), or the best one that works here when
-/// `name` is `None`, rooted at `dir`.
+/// Opens the snapshotter `name` (`overlayfs` or `native`), or when `name` is `None` the one
+/// this root already holds snapshots of, else the best one that works here; rooted at `dir`.
 pub fn open(dir: &Path, name: Option<&str>) -> Result<Box<dyn Snapshotter>> {
+    let has_snapshots =
+        |d: &str| std::fs::read_dir(dir.join(d)).map(|mut e| e.next().is_some()).unwrap_or(false);
+    let name = name.or_else(|| (has_snapshots("native") && !has_snapshots("overlayfs")).then_some("native"));
     match name {
         Some("overlayfs") | Some("overlay2") | Some("overlay") => {
             Ok(Box::new(Overlay::open(dir.join("overlayfs"))?))

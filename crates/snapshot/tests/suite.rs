@@ -140,6 +140,10 @@ fn open_picks_and_reports() {
     let dir = tempfile::tempdir().unwrap();
     assert_eq!(berth_snapshot::open(dir.path(), None).unwrap().name(), "overlayfs");
     assert_eq!(berth_snapshot::open(dir.path(), Some("native")).unwrap().name(), "native");
+    // A root that holds native snapshots stays native.
+    let native = berth_snapshot::open(dir.path(), Some("native")).unwrap();
+    native.prepare(1, &[]).unwrap();
+    assert_eq!(berth_snapshot::open(dir.path(), None).unwrap().name(), "native");
     let err = berth_snapshot::open(dir.path(), Some("zfs")).err().unwrap();
     assert!(err.to_string().contains("unknown"), "{err}");
 }
