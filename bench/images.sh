@@ -17,7 +17,7 @@ exec_root=/run/berth-bench-dockerd-$$
 dockerd_pid=
 cleanup() {
   if [ -n "$dockerd_pid" ]; then kill "$dockerd_pid" 2>/dev/null || true; wait "$dockerd_pid" 2>/dev/null || true; fi
-  grep -o " $work[^ ]*\| $exec_root[^ ]*" /proc/self/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  { grep -o " $work[^ ]*\| $exec_root[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work" "$exec_root"
 }
 trap cleanup EXIT
