@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use berth_image::{ImageStore, ImportOptions, ListFilters, SaveFormat};
+use berth_image::{DeleteItem, ImageStore, ImportOptions, ListFilters, SaveFormat};
 
 fn main() -> ExitCode {
     match run() {
@@ -70,7 +70,10 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         "rm" => {
             let force = flag(&mut args, "-f");
             for item in store.remove(args.first().ok_or("rm NAME")?, force, &[])? {
-                println!("{item:?}");
+                match item {
+                    DeleteItem::Untagged(r) => println!("Untagged: {r}"),
+                    DeleteItem::Deleted(id) => println!("Deleted: {id}"),
+                }
             }
         }
         "prune" => {
