@@ -21,6 +21,7 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir(&target).unwrap();
     std::fs::create_dir(&outside).unwrap();
     std::fs::write(outside.join("victim"), b"original").unwrap();
+    let before = std::fs::metadata(outside.join("victim")).unwrap();
     for whiteouts in [Whiteouts::Overlay, Whiteouts::Delete] {
         if let Ok((_, reader)) = decompress(data) {
             let _ = apply(&target, reader, &ApplyOptions { whiteouts, same_owner: false });
@@ -28,5 +29,8 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(names(sandbox.path()), ["outside", "target"]);
         assert_eq!(names(&outside), ["victim"]);
         assert_eq!(std::fs::read(outside.join("victim")).unwrap(), b"original");
+        let after = std::fs::metadata(outside.join("victim")).unwrap();
+        assert_eq!(after.permissions(), before.permissions(), "the victim's mode is untouched");
+        assert_eq!(after.modified().unwrap(), before.modified().unwrap(), "the victim's times are untouched");
     }
 });

@@ -154,8 +154,11 @@ impl Extractor<'_> {
             }
             tar::EntryType::Link => {
                 // The link's own header then sets the shared inode's owner, mode and times, as
-                // Docker's extraction does.
+                // Docker's extraction does; a link to a symlink is a symlink, whose target chmod
+                // and xattrs would follow (out of the root), so it is treated as one.
                 self.hard_link(entry, pfd, &cname, &shown)?;
+                let st = fs::lstatat(pfd, &cname).map_err(|e| io_err("stat", e))?;
+                is_symlink = st.st_mode & libc::S_IFMT == libc::S_IFLNK;
             }
             tar::EntryType::Char | tar::EntryType::Block | tar::EntryType::Fifo => {
                 let h = entry.header();

@@ -30,6 +30,15 @@ fn raw(name: &str, kind: u8, link: &str, data: &[u8]) -> Vec<u8> {
     out
 }
 
+/// The entry with another mode (octal digits), its checksum redone.
+fn with_mode(mut e: Vec<u8>, mode: &[u8; 7]) -> Vec<u8> {
+    e[100..107].copy_from_slice(mode);
+    e[148..156].copy_from_slice(b"        ");
+    let sum: u32 = e[..512].iter().map(|&b| b as u32).sum();
+    e[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+    e
+}
+
 fn tar_of(entries: &[Vec<u8>]) -> Vec<u8> {
     let mut out: Vec<u8> = entries.concat();
     out.extend_from_slice(&[0u8; 1024]);
@@ -44,6 +53,7 @@ const DIR: u8 = b'5';
 /// A sandbox: `target` is extracted into; `outside` must stay untouched.
 struct Sandbox {
     dir: tempfile::TempDir,
+    victim_mtime: i64,
 }
 
 impl Sandbox {
@@ -51,8 +61,11 @@ impl Sandbox {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("target")).unwrap();
         fs::create_dir(dir.path().join("outside")).unwrap();
-        fs::write(dir.path().join("outside/victim"), b"original").unwrap();
-        Sandbox { dir }
+        let victim = dir.path().join("outside/victim");
+        fs::write(&victim, b"original").unwrap();
+        fs::set_permissions(&victim, fs::Permissions::from_mode(0o644)).unwrap();
+        let victim_mtime = fs::metadata(&victim).unwrap().mtime();
+        Sandbox { dir, victim_mtime }
     }
     fn target(&self) -> std::path::PathBuf {
         self.dir.path().join("target")
@@ -69,6 +82,9 @@ impl Sandbox {
         let outside: Vec<_> = fs::read_dir(self.dir.path().join("outside")).unwrap().collect();
         assert_eq!(outside.len(), 1);
         assert_eq!(fs::read(self.dir.path().join("outside/victim")).unwrap(), b"original");
+        let meta = fs::metadata(self.dir.path().join("outside/victim")).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o644, "the victim's mode is untouched");
+        assert_eq!(meta.mtime(), self.victim_mtime, "the victim's times are untouched");
     }
 }
 
@@ -119,6 +135,14 @@ fn hostile_archives_never_write_outside() {
         ),
         ("whiteout climbing out", tar_of(&[raw("../outside/.wh.victim", FILE, "", b"")]), true),
         ("whiteout of dotdot", tar_of(&[raw("a/.wh...", FILE, "", b"")]), true),
+        (
+            "hard link to a symlink pointing out, with a mode",
+            tar_of(&[
+                raw("s", SYM, "../outside/victim", b""),
+                with_mode(raw("h", HARD, "s", b""), b"0007777"),
+            ]),
+            false,
+        ),
         (
             "huge size, truncated data",
             {
