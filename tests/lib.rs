@@ -166,7 +166,7 @@ pub struct Bundle {
 impl Bundle {
     pub fn new(mut opts: ContainerOptions) -> Bundle {
         let env = env();
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let n = seq();
         let dir = env.run_root.join(format!("bundle-{n}"));
         std::fs::create_dir_all(&dir).unwrap();
         opts.id = format!("berth-test-{}-b{n}", std::process::id());
@@ -240,7 +240,7 @@ impl TestContainer {
     /// Creates (not starts) a container.
     pub fn create(mut opts: ContainerOptions, extra: Extra) -> Result<TestContainer, ShimError> {
         let env = env();
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let n = seq();
         let id = format!("berth-test-{}-{n}", std::process::id());
         let dir = env.run_root.join(&id);
         let rootfs = dir.join("rootfs");
@@ -343,7 +343,7 @@ impl TestContainer {
             "args": args, "cwd": "/", "env": [format!("PATH={}", berth_spec::DEFAULT_PATH)],
             "user": {"uid": 0, "gid": 0},
         });
-        let n = SEQ.fetch_add(1, Ordering::SeqCst);
+        let n = seq();
         let a = self.client.exec(&format!("x{n}"), process, false, false).expect("exec");
         let (out, err, st) = collect(a.stream, Duration::from_secs(30));
         (st.map_or(-1, |s| s.exit_code), out, err)

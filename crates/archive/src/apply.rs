@@ -81,7 +81,7 @@ struct Extractor<'a> {
     /// What this layer has put in place (for opaque directories in `Delete` mode).
     created: HashSet<PathBuf>,
     /// Directory times are set last: creating their children changes them.
-    dir_times: Vec<(PathBuf, (i64, i64))>,
+    dir_times: Vec<(CleanPath, (i64, i64))>,
 }
 
 impl Extractor<'_> {
@@ -96,7 +96,7 @@ impl Extractor<'_> {
         let Some((parent, name)) = path.split() else {
             // The root itself: only its metadata can change.
             if kind.is_dir() {
-                self.dir_times.push((PathBuf::new(), meta.mtime));
+                self.dir_times.push((path.clone(), meta.mtime));
             }
             return Ok(0);
         };
@@ -186,7 +186,7 @@ impl Extractor<'_> {
         }
         self.set_metadata(pfd, &cname, &meta, kind.is_dir(), is_symlink, &shown)?;
         if kind.is_dir() {
-            self.dir_times.push((path.as_path().to_path_buf(), meta.mtime));
+            self.dir_times.push((path.clone(), meta.mtime));
         }
         if self.opts.whiteouts == Whiteouts::Delete {
             self.created.insert(path.as_path().to_path_buf());
@@ -352,28 +352,21 @@ impl Extractor<'_> {
     fn finish(&mut self) -> Result<()> {
         self.parent = None;
         for (path, (secs, nsecs)) in self.dir_times.iter().rev() {
-            let (parent, name) = match CleanPath::split(&clean(path)) {
-                Some((p, n)) => (p.to_path_buf(), n.to_os_string()),
-                None => (PathBuf::new(), OsStr::new(".").to_os_string()),
-            };
-            let Ok(pfd) = fs::open_in_root(self.root.as_raw_fd(), &parent, libc::O_PATH | libc::O_DIRECTORY)
+            let (parent, name) = path.split().unwrap_or((Path::new(""), OsStr::new(".")));
+            let Ok(pfd) = fs::open_in_root(self.root.as_raw_fd(), parent, libc::O_PATH | libc::O_DIRECTORY)
             else {
                 continue; // removed by a later whiteout
             };
-            let c = cstr(&name).map_err(|e| ArchiveError::io("set times of", path, e))?;
+            let c = cstr(name).map_err(|e| ArchiveError::io("set times of", path.as_path(), e))?;
             match fs::set_times(pfd.as_raw_fd(), &c, *secs, *nsecs) {
                 Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
-                    return Err(ArchiveError::io("set times of", path, e))
+                    return Err(ArchiveError::io("set times of", path.as_path(), e))
                 }
                 _ => {}
             }
         }
         Ok(())
     }
-}
-
-fn clean(path: &Path) -> CleanPath {
-    clean_entry_path(path.as_os_str().as_bytes()).expect("already clean")
 }
 
 /// Copies an entry's data, telling read failures (a bad archive) from write failures (the host).

@@ -230,7 +230,7 @@ impl ImageStore {
             return Err(bad("image indexes nest too deeply"));
         }
         if let Some(p) = desc.platform() {
-            if p.os().to_string() != "linux" || p.architecture().to_string() != go_arch() {
+            if p.os().to_string() != "linux" || p.architecture().to_string() != berth_sys::go_arch() {
                 return Ok(()); // another platform's image: not for this host
             }
         }
@@ -376,17 +376,4 @@ fn descriptor_names(annotations: Option<&HashMap<String, String>>) -> Result<Vec
         }
     }
     Ok(Vec::new())
-}
-
-pub(crate) fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        "arm" => "arm",
-        other => other,
-    }
 }

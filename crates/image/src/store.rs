@@ -49,7 +49,6 @@ pub enum DeleteItem {
 pub struct GcStats {
     pub blobs_removed: usize,
     pub snapshots_removed: usize,
-    pub bytes_removed: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -176,7 +175,6 @@ impl ImageStore {
         remove_ids.sort_unstable();
         remove_ids.dedup();
         for id in remove_ids {
-            stats.bytes_removed += self.snapshots.usage(id).unwrap_or(0);
             self.snapshots.remove(id)?;
             stats.snapshots_removed += 1;
         }
@@ -184,7 +182,6 @@ impl ImageStore {
             if !keep.blobs.contains(&blob.digest) {
                 self.content.delete(&blob.digest)?;
                 stats.blobs_removed += 1;
-                stats.bytes_removed += blob.size;
             }
         }
         if stats.snapshots_removed > 0 || stats.blobs_removed > 0 {

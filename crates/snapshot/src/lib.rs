@@ -164,6 +164,12 @@ pub fn unmount(target: &Path) -> Result<()> {
     }
 }
 
+/// Bind-mounts `source` on `target`.
+pub(crate) fn bind(source: &Path, target: &Path) -> Result<()> {
+    nix::mount::mount(Some(source), target, None::<&str>, nix::mount::MsFlags::MS_BIND, None::<&str>)
+        .map_err(|e| SnapshotError::io("bind mount", target)(e.into()))
+}
+
 pub(crate) fn create_dir(p: &Path) -> Result<()> {
     std::fs::create_dir_all(p).map_err(SnapshotError::io("create", p))
 }

@@ -59,14 +59,7 @@ impl Snapshotter for Native {
     }
 
     fn mount(&self, id: u64, _parents: &[u64], target: &Path) -> Result<()> {
-        nix::mount::mount(
-            Some(&self.dir(id)),
-            target,
-            None::<&str>,
-            nix::mount::MsFlags::MS_BIND,
-            None::<&str>,
-        )
-        .map_err(|e| SnapshotError::io("bind mount", target)(e.into()))
+        crate::bind(&self.dir(id), target)
     }
 
     fn mounts(&self, id: u64, _parents: &[u64]) -> Vec<Mount> {

@@ -106,15 +106,7 @@ impl Snapshotter for Overlay {
 
     fn mount(&self, id: u64, parents: &[u64], target: &Path) -> Result<()> {
         if parents.is_empty() {
-            let source = self.dir(id);
-            return nix::mount::mount(
-                Some(&source),
-                target,
-                None::<&str>,
-                nix::mount::MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .map_err(|e| SnapshotError::io("bind mount", target)(e.into()));
+            return crate::bind(&self.dir(id), target);
         }
         let upper = format!("{id}/fs");
         let work = format!("{id}/work");

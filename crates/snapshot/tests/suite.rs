@@ -147,3 +147,28 @@ fn open_picks_and_reports() {
     let err = berth_snapshot::open(dir.path(), Some("zfs")).err().unwrap();
     assert!(err.to_string().contains("unknown"), "{err}");
 }
+
+/// Where overlayfs cannot stack (its root is itself on overlayfs), `open` falls back to native.
+#[test]
+fn open_falls_back_to_native_where_overlay_cannot_work() {
+    let dir = tempfile::tempdir_in("/var/tmp").unwrap();
+    for d in ["l", "u", "w", "m"] {
+        fs::create_dir(dir.path().join(d)).unwrap();
+    }
+    let p = |d: &str| dir.path().join(d).display().to_string();
+    let data = format!("lowerdir={},upperdir={},workdir={}", p("l"), p("u"), p("w"));
+    let m = dir.path().join("m");
+    nix::mount::mount(
+        Some("overlay"),
+        &m,
+        Some("overlay"),
+        nix::mount::MsFlags::empty(),
+        Some(data.as_str()),
+    )
+    .unwrap();
+    let _m = Mounted(&m);
+    assert!(Overlay::open(m.join("snapshots/overlayfs")).is_err(), "overlayfs on overlayfs is refused");
+    let s = berth_snapshot::open(&m.join("snapshots"), None).unwrap();
+    assert_eq!(s.name(), "native");
+    stack_mount_diff_remove(s.as_ref());
+}

@@ -87,20 +87,7 @@ fn kernel_version() -> (u32, u32) {
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
-/// Go's name for this machine's architecture.
-pub fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "x86" => "386",
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        "powerpc64" => "ppc64le",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        "loongarch64" => "loong64",
-        other => other,
-    }
-}
+pub use berth_sys::go_arch;
 
 /// Reads everything at once.
 pub fn detect(init_path: PathBuf, systemd_cgroup: bool) -> HostInfo {

@@ -1,5 +1,6 @@
 //! Small safe wrappers over the syscalls shared by `berth-runc`, the shim and the tests:
-//! receiving a pty master over a console socket, terminal sizes and modes, subreaping.
+//! receiving a pty master over a console socket, terminal sizes and modes, subreaping, and
+//! Go's name for the machine's architecture (what image configs and OCI platforms say).
 
 use std::io;
 use std::io::IoSliceMut;
@@ -95,6 +96,22 @@ pub fn set_child_subreaper() -> io::Result<()> {
 /// True when `fd` is a terminal.
 pub fn is_tty(fd: impl AsFd) -> bool {
     nix::unistd::isatty(fd.as_fd().as_raw_fd()).unwrap_or(false)
+}
+
+/// Go's name for this machine's architecture (`amd64`, `arm64`, …), as image configs, OCI
+/// platforms and seccomp profiles name it.
+pub fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "x86" => "386",
+        "aarch64" => "arm64",
+        "arm" => "arm",
+        "powerpc64" => "ppc64le",
+        "s390x" => "s390x",
+        "riscv64" => "riscv64",
+        "loongarch64" => "loong64",
+        other => other,
+    }
 }
 
 #[cfg(test)]
