@@ -145,8 +145,19 @@ impl Db {
         Ok(())
     }
 
+    /// Creates the table of a record type defined outside this crate, so reads find it.
+    pub fn ensure<R: Record>(&self) -> Result<()> {
+        let db = self.shared();
+        let tx = db.begin_write()?;
+        tx.open_table(table::<R>())?;
+        tx.commit()?;
+        Ok(())
+    }
+
     pub fn read<T, E: From<MetadataError>>(&self, f: impl FnOnce(&ReadTx) -> Result<T, E>) -> Result<T, E> {
-        let tx = ReadTx { tx: self.shared().begin_read().map_err(MetadataError::from)? };
+        // The shared guard lives as long as the transaction: compaction needs none open.
+        let db = self.shared();
+        let tx = ReadTx { tx: db.begin_read().map_err(MetadataError::from)? };
         f(&tx)
     }
 
@@ -156,7 +167,8 @@ impl Db {
         &self,
         f: impl FnOnce(&mut WriteTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut tx = WriteTx { tx: self.shared().begin_write().map_err(MetadataError::from)? };
+        let db = self.shared();
+        let mut tx = WriteTx { tx: db.begin_write().map_err(MetadataError::from)? };
         let out = f(&mut tx)?;
         tx.tx.commit().map_err(MetadataError::from)?;
         Ok(out)
