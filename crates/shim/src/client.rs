@@ -108,6 +108,24 @@ impl ShimClient {
         Ok(self.request(&Request::Stats)?.stats.unwrap_or_default())
     }
 
+    pub fn pause(&self) -> Result<(), ShimError> {
+        self.request(&Request::Pause).map(|_| ())
+    }
+
+    pub fn resume(&self) -> Result<(), ShimError> {
+        self.request(&Request::Resume).map(|_| ())
+    }
+
+    /// Applies an OCI `LinuxResources` document.
+    pub fn update(&self, resources: serde_json::Value) -> Result<(), ShimError> {
+        self.request(&Request::Update { resources }).map(|_| ())
+    }
+
+    /// The pids of the container's processes.
+    pub fn pids(&self) -> Result<Vec<i32>, ShimError> {
+        Ok(self.request(&Request::Top)?.pids.unwrap_or_default())
+    }
+
     /// Blocks until the container has exited. Works after the shim is gone too: then the exit
     /// record it left is the answer.
     pub fn wait(&self) -> Result<ExitStatus, ShimError> {

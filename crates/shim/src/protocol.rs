@@ -58,6 +58,14 @@ pub enum Request {
     },
     /// cgroup statistics, as `runc events --stats` prints them.
     Stats,
+    /// Freeze every process of the container.
+    Pause,
+    /// Thaw it.
+    Resume,
+    /// Change its cgroup limits: `resources` is an OCI `LinuxResources` object.
+    Update { resources: serde_json::Value },
+    /// The pids of its processes.
+    Top,
 }
 
 fn yes() -> bool {
@@ -82,6 +90,8 @@ pub struct Response {
     pub exit: Option<ExitStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pids: Option<Vec<i32>>,
 }
 
 impl Response {

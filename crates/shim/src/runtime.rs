@@ -104,6 +104,31 @@ impl RuntimeCmd {
         self.run(c, "delete").map(|_| ())
     }
 
+    /// `pause`/`resume`: `verb` is either.
+    pub fn freeze(&self, id: &str, verb: &str) -> Result<(), ShimError> {
+        let mut c = self.command();
+        c.args([verb, id]).stdin(Stdio::null());
+        self.run(c, verb).map(|_| ())
+    }
+
+    /// Applies a resources document (written to `file` first) to the running container.
+    pub fn update(&self, id: &str, resources: &serde_json::Value, file: &Path) -> Result<(), ShimError> {
+        std::fs::write(file, serde_json::to_vec(resources).map_err(|e| ShimError::Protocol(e.to_string()))?)?;
+        let mut c = self.command();
+        c.arg("update").arg("--resources").arg(file).arg(id).stdin(Stdio::null());
+        let r = self.run(c, "update").map(|_| ());
+        let _ = std::fs::remove_file(file);
+        r
+    }
+
+    pub fn pids(&self, id: &str) -> Result<Vec<i32>, ShimError> {
+        let mut c = self.command();
+        c.args(["ps", "--format", "json", id]).stdin(Stdio::null());
+        let out = self.run(c, "ps")?;
+        serde_json::from_slice(&out)
+            .map_err(|e| ShimError::Runtime(format!("ps: the runtime printed no pid list: {e}")))
+    }
+
     pub fn stats(&self, id: &str) -> Result<serde_json::Value, ShimError> {
         let mut c = self.command();
         c.args(["events", "--stats", id]).stdin(Stdio::null());

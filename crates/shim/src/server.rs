@@ -645,6 +645,26 @@ impl Shim {
                     Err(e) => Response::err("runtime", e.to_string()),
                 }
             }
+            Request::Pause | Request::Resume | Request::Update { .. } | Request::Top if !running => {
+                Response::err("conflict", format!("container {} is not running", self.opts.id))
+            }
+            Request::Pause | Request::Resume => {
+                let verb = if req == Request::Pause { "pause" } else { "resume" };
+                match self.rt.freeze(&self.opts.id, verb) {
+                    Ok(()) => Response::ok(),
+                    Err(e) => Response::err("runtime", e.to_string()),
+                }
+            }
+            Request::Update { resources } => {
+                match self.rt.update(&self.opts.id, &resources, &self.opts.state_dir.join("resources.json")) {
+                    Ok(()) => Response::ok(),
+                    Err(e) => Response::err("runtime", e.to_string()),
+                }
+            }
+            Request::Top => match self.rt.pids(&self.opts.id) {
+                Ok(p) => Response { pids: Some(p), ..Response::ok() },
+                Err(e) => Response::err("runtime", e.to_string()),
+            },
         })
     }
 
