@@ -16,6 +16,7 @@
 //!   [`ImageStore::open`] drops leases (their owners are gone) and collects, so a crash at any
 //!   point leaves no partial image and no garbage.
 
+mod commit;
 mod config;
 mod error;
 mod glob;
@@ -26,6 +27,7 @@ mod reference;
 mod save;
 mod store;
 
+pub use commit::CommitOptions;
 pub use config::{apply_changes, chain_ids, ContainerConfig, History, ImageConfig, RootFs};
 pub use error::{ErrorKind, ImageError, Result};
 pub use import::ImportOptions;

@@ -754,6 +754,12 @@ impl ImageStore {
         Ok(self.snapshots.diff(id, &parents, out)?)
     }
 
+    /// Bytes a writable layer holds (what the container wrote: `SizeRw`).
+    pub fn rootfs_usage(&self, key: &str) -> Result<u64> {
+        let (id, _) = self.active(key)?;
+        Ok(self.snapshots.usage(id)?)
+    }
+
     /// Removes a writable layer (it must be unmounted); layers only it kept go too.
     pub fn remove_rootfs(&self, key: &str) -> Result<()> {
         let existed = self.db.write(|tx| tx.delete::<SnapshotRecord>(key))?;
@@ -761,6 +767,18 @@ impl ImageStore {
             self.collect()?;
         }
         Ok(())
+    }
+
+    /// The keys of every writable layer (containers' root filesystems).
+    pub fn rootfs_keys(&self) -> Result<Vec<String>> {
+        self.db.read(|tx| {
+            Ok(tx
+                .all::<SnapshotRecord>()?
+                .into_iter()
+                .filter(|(k, s)| s.kind == SnapshotKind::Active && !k.starts_with("extract-"))
+                .map(|(k, _)| k)
+                .collect())
+        })
     }
 
     /// What the records reach: (blobs, snapshot directory ids).

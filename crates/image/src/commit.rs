@@ -1,0 +1,105 @@
+//! `docker commit`: a container's writable layer becomes a new layer on top of its image.
+
+use std::io::Read;
+
+use berth_content::Digest;
+use berth_metadata::{ImageLayer, ImageRecord};
+
+use crate::config::{apply_changes, ContainerConfig, History, ImageConfig};
+use crate::reference::Reference;
+use crate::store::{now_nanos, ImageStore};
+use crate::{ImageError, Result};
+
+#[derive(Debug, Clone, Default)]
+pub struct CommitOptions {
+    /// The container's configuration, which becomes the image's.
+    pub config: ContainerConfig,
+    /// Dockerfile instructions applied over it (`--change`).
+    pub changes: Vec<String>,
+    pub comment: Option<String>,
+    pub author: Option<String>,
+    /// `name[:tag]` to give the image.
+    pub reference: Option<String>,
+    /// The container's ID, recorded in the config.
+    pub container: String,
+    /// The history line's `created_by` (the container's command).
+    pub created_by: String,
+}
+
+impl ImageStore {
+    /// Commits the writable layer `key` (on top of image `parent`) as a new image.
+    pub fn commit(&self, key: &str, parent: &str, opts: &CommitOptions) -> Result<Digest> {
+        let tag = opts.reference.as_deref().map(Reference::parse_tagged).transpose()?;
+        let parent = self.resolve(parent)?;
+        let mut pconf = {
+            let mut f = self.content.open_blob(&parent.id)?;
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).map_err(ImageError::io("read", "image config"))?;
+            ImageConfig::parse(&b)?
+        };
+        let mut config = opts.config.clone();
+        apply_changes(&mut config, &opts.changes)?;
+        let lease = self.lease()?;
+        let result = (|| {
+            let mut blob = self.content.ingest(None)?;
+            self.rootfs_changes(key, Some(&mut blob))?;
+            let blob = lease.commit(blob)?;
+            let parent_layer = match parent.layers.last() {
+                Some(l) => lease.hold_layer(&l.chain_id)?,
+                None => None,
+            };
+            let layer = self.unpack_layer(
+                &lease,
+                parent_layer.as_ref(),
+                None,
+                self.content.open_blob(&blob.digest)?,
+            )?;
+            lease.hold_layer(&layer.chain_id)?;
+            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+            pconf.config = Some(config.clone());
+            pconf.created = Some(now.clone());
+            pconf.author = opts.author.clone().filter(|a| !a.is_empty());
+            pconf.comment = opts.comment.clone().filter(|c| !c.is_empty());
+            pconf.container = Some(opts.container.clone());
+            pconf.container_config = None;
+            pconf.history.push(History {
+                created: Some(now.clone()),
+                created_by: Some(opts.created_by.clone()),
+                author: pconf.author.clone(),
+                comment: pconf.comment.clone(),
+                empty_layer: false,
+            });
+            pconf.rootfs.diff_ids.push(layer.diff_id.clone());
+            let bytes = serde_json::to_vec(&pconf).expect("json");
+            let id = lease.put_bytes(&bytes)?;
+            let media_type = self.layer_media_type(&blob.digest)?;
+            let mut layers = parent.layers.clone();
+            layers.push(ImageLayer {
+                diff_id: layer.diff_id.clone(),
+                chain_id: layer.chain_id.clone(),
+                blob: Some(blob.digest),
+                media_type,
+                blob_size: blob.size,
+            });
+            let img = ImageRecord {
+                id: id.clone(),
+                config_media_type: "application/vnd.docker.container.image.v1+json".into(),
+                manifest: None,
+                layers,
+                created: Some(now),
+                size: parent.size + layer.size,
+                parent: Some(parent.id.clone()),
+                added: now_nanos(),
+                repo_digests: Vec::new(),
+            };
+            let tags: Vec<Reference> = tag.into_iter().collect();
+            self.db.write(|tx| ImageStore::put_image(tx, &img, &tags))?;
+            Ok(id)
+        })();
+        drop(lease);
+        if result.is_err() {
+            self.collect()?;
+        }
+        result
+    }
+}
