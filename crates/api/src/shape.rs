@@ -1,0 +1,496 @@
+//! The documents Docker sends in full. bollard's models leave out fields that are unset; Docker
+//! sends every field of `HostConfig`, `Config`, `State` and `NetworkSettings`, with `null`,
+//! `[]` or `{}` where nothing is set, and clients (`docker inspect -f`, SDKs) read them. These
+//! functions build those documents from plain data the daemon hands over.
+
+use std::collections::BTreeMap;
+
+use serde_json::{json, Map, Value};
+
+use crate::models::{ContainerConfig, HostConfig};
+
+/// Fills `value`'s missing (or null) keys from `defaults`; present keys win.
+fn over(defaults: Value, value: Value) -> Value {
+    let (Value::Object(mut d), Value::Object(v)) = (defaults, value) else { return Value::Null };
+    for (k, x) in v {
+        if !x.is_null() {
+            d.insert(k, x);
+        }
+    }
+    Value::Object(d)
+}
+
+/// `HostConfig` as Docker shows it in `inspect`.
+pub fn host_config(hc: &HostConfig) -> Value {
+    let defaults = json!({
+        "Binds": null, "ContainerIDFile": "", "LogConfig": {"Type": "json-file", "Config": {}},
+        "NetworkMode": "", "PortBindings": {}, "RestartPolicy": {"Name": "no", "MaximumRetryCount": 0},
+        "AutoRemove": false, "VolumeDriver": "", "VolumesFrom": null, "ConsoleSize": [0, 0],
+        "CapAdd": null, "CapDrop": null, "CgroupnsMode": "", "Dns": [], "DnsOptions": [], "DnsSearch": [],
+        "ExtraHosts": null, "GroupAdd": null, "IpcMode": "", "Cgroup": "", "Links": null,
+        "OomScoreAdj": 0, "PidMode": "", "Privileged": false, "PublishAllPorts": false,
+        "ReadonlyRootfs": false, "SecurityOpt": null, "UTSMode": "", "UsernsMode": "", "ShmSize": 0,
+        "Runtime": "", "Isolation": "", "CpuShares": 0, "Memory": 0, "NanoCpus": 0, "CgroupParent": "",
+        "BlkioWeight": 0, "BlkioWeightDevice": [], "BlkioDeviceReadBps": [], "BlkioDeviceWriteBps": [],
+        "BlkioDeviceReadIOps": [], "BlkioDeviceWriteIOps": [], "CpuPeriod": 0, "CpuQuota": 0,
+        "CpuRealtimePeriod": 0, "CpuRealtimeRuntime": 0, "CpusetCpus": "", "CpusetMems": "",
+        "Devices": [], "DeviceCgroupRules": null, "DeviceRequests": null, "MemoryReservation": 0,
+        "MemorySwap": 0, "MemorySwappiness": null, "OomKillDisable": null, "PidsLimit": null,
+        "Ulimits": [], "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
+        "Mounts": null, "Tmpfs": null, "Sysctls": null, "Init": null, "MaskedPaths": null, "ReadonlyPaths": null,
+    });
+    let mut v = over(defaults, serde_json::to_value(hc).unwrap_or_default());
+    // Docker drops the keys it never sets rather than sending null for them.
+    if let Value::Object(m) = &mut v {
+        for k in ["Mounts", "Tmpfs", "Sysctls", "Init"] {
+            if m.get(k).is_some_and(Value::is_null) {
+                m.remove(k);
+            }
+        }
+    }
+    v
+}
+
+/// `Config` as Docker shows it in `inspect`.
+pub fn config(c: &ContainerConfig) -> Value {
+    let defaults = json!({
+        "Hostname": "", "Domainname": "", "User": "", "AttachStdin": false, "AttachStdout": false,
+        "AttachStderr": false, "Tty": false, "OpenStdin": false, "StdinOnce": false, "Env": null,
+        "Cmd": null, "Image": "", "Volumes": null, "WorkingDir": "", "Entrypoint": null,
+        "OnBuild": null, "Labels": {},
+    });
+    over(defaults, serde_json::to_value(c).unwrap_or_default())
+}
+
+/// One healthcheck probe's result.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct HealthLog {
+    #[serde(rename = "Start")]
+    pub start: String,
+    #[serde(rename = "End")]
+    pub end: String,
+    #[serde(rename = "ExitCode")]
+    pub exit_code: i64,
+    #[serde(rename = "Output")]
+    pub output: String,
+}
+
+/// A container's health, as inspect shows it.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Health {
+    #[serde(rename = "Status")]
+    pub status: String,
+    #[serde(rename = "FailingStreak")]
+    pub failing_streak: i64,
+    #[serde(rename = "Log")]
+    pub log: Vec<HealthLog>,
+}
+
+/// A container's state.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// `created`, `running`, `paused`, `restarting`, `removing`, `exited`, `dead`.
+    pub status: String,
+    pub running: bool,
+    pub paused: bool,
+    pub restarting: bool,
+    pub oom_killed: bool,
+    pub dead: bool,
+    pub pid: i64,
+    pub exit_code: i64,
+    pub error: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub health: Option<Health>,
+}
+
+pub fn state(s: &State) -> Value {
+    let mut v = json!({
+        "Status": s.status, "Running": s.running, "Paused": s.paused, "Restarting": s.restarting,
+        "OOMKilled": s.oom_killed, "Dead": s.dead, "Pid": s.pid, "ExitCode": s.exit_code,
+        "Error": s.error, "StartedAt": s.started_at, "FinishedAt": s.finished_at,
+    });
+    if let Some(h) = &s.health {
+        v["Health"] = serde_json::to_value(h).unwrap_or_default();
+    }
+    v
+}
+
+/// A mount as `inspect` and the list show it.
+#[derive(Debug, Clone, Default)]
+pub struct MountPoint {
+    pub kind: String,
+    pub name: Option<String>,
+    pub source: String,
+    pub destination: String,
+    pub driver: Option<String>,
+    pub mode: String,
+    pub rw: bool,
+    pub propagation: String,
+}
+
+pub fn mount_point(m: &MountPoint) -> Value {
+    let mut v = json!({
+        "Type": m.kind, "Source": m.source, "Destination": m.destination, "Mode": m.mode,
+        "RW": m.rw, "Propagation": m.propagation,
+    });
+    if let Some(n) = &m.name {
+        v["Name"] = json!(n);
+    }
+    if let Some(d) = &m.driver {
+        v["Driver"] = json!(d);
+    }
+    v
+}
+
+/// The network a container is attached to, by mode (`none`, `host`, `bridge`, …).
+#[derive(Debug, Clone, Default)]
+pub struct Endpoint {
+    pub network: String,
+    pub network_id: String,
+    pub endpoint_id: String,
+    pub gateway: String,
+    pub ip_address: String,
+    pub ip_prefix_len: i64,
+    pub mac_address: String,
+}
+
+fn endpoint(e: &Endpoint) -> Value {
+    json!({
+        "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": e.network_id,
+        "EndpointID": e.endpoint_id, "Gateway": e.gateway, "IPAddress": e.ip_address,
+        "IPPrefixLen": e.ip_prefix_len, "IPv6Gateway": "", "GlobalIPv6Address": "",
+        "GlobalIPv6PrefixLen": 0, "MacAddress": e.mac_address, "DriverOpts": null,
+    })
+}
+
+fn networks(eps: &[Endpoint]) -> Value {
+    Value::Object(eps.iter().map(|e| (e.network.clone(), endpoint(e))).collect::<Map<_, _>>())
+}
+
+/// `NetworkSettings` of inspect.
+pub fn network_settings(sandbox_id: &str, sandbox_key: &str, eps: &[Endpoint]) -> Value {
+    json!({
+        "Bridge": "", "SandboxID": sandbox_id, "HairpinMode": false, "LinkLocalIPv6Address": "",
+        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": sandbox_key,
+        "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0,
+        "IPv6Gateway": "", "MacAddress": "", "Networks": networks(eps),
+    })
+}
+
+/// Everything `GET /containers/{id}/json` shows.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerDetails {
+    pub id: String,
+    pub created: String,
+    pub path: String,
+    pub args: Vec<String>,
+    pub state: State,
+    pub image: String,
+    pub resolv_conf_path: String,
+    pub hostname_path: String,
+    pub hosts_path: String,
+    pub log_path: String,
+    pub name: String,
+    pub restart_count: i64,
+    pub driver: String,
+    pub exec_ids: Vec<String>,
+    pub host_config: HostConfig,
+    pub graph_driver: BTreeMap<String, String>,
+    pub mounts: Vec<MountPoint>,
+    pub config: ContainerConfig,
+    pub sandbox_id: String,
+    pub sandbox_key: String,
+    pub endpoints: Vec<Endpoint>,
+    /// (SizeRw, SizeRootFs) when asked for.
+    pub size: Option<(i64, i64)>,
+}
+
+pub fn container_inspect(c: &ContainerDetails) -> Value {
+    let mut v = json!({
+        "Id": c.id, "Created": c.created, "Path": c.path, "Args": c.args, "State": state(&c.state),
+        "Image": c.image, "ResolvConfPath": c.resolv_conf_path, "HostnamePath": c.hostname_path,
+        "HostsPath": c.hosts_path, "LogPath": c.log_path, "Name": c.name,
+        "RestartCount": c.restart_count, "Driver": c.driver, "Platform": "linux", "MountLabel": "",
+        "ProcessLabel": "", "AppArmorProfile": "",
+        "ExecIDs": if c.exec_ids.is_empty() { Value::Null } else { json!(c.exec_ids) },
+        "HostConfig": host_config(&c.host_config),
+        "GraphDriver": {"Data": c.graph_driver, "Name": c.driver},
+        "Mounts": c.mounts.iter().map(mount_point).collect::<Vec<_>>(),
+        "Config": config(&c.config),
+        "NetworkSettings": network_settings(&c.sandbox_id, &c.sandbox_key, &c.endpoints),
+    });
+    if let Some((rw, root)) = c.size {
+        v["SizeRw"] = json!(rw);
+        v["SizeRootFs"] = json!(root);
+    }
+    v
+}
+
+/// One row of `GET /containers/json`.
+#[derive(Debug, Clone, Default)]
+pub struct ContainerRow {
+    pub id: String,
+    pub names: Vec<String>,
+    pub image: String,
+    pub image_id: String,
+    pub command: String,
+    pub created: i64,
+    pub labels: BTreeMap<String, String>,
+    pub state: String,
+    pub status: String,
+    pub network_mode: String,
+    pub endpoints: Vec<Endpoint>,
+    pub mounts: Vec<MountPoint>,
+    pub size: Option<(i64, i64)>,
+}
+
+pub fn container_row(r: &ContainerRow) -> Value {
+    let mut v = json!({
+        "Id": r.id, "Names": r.names, "Image": r.image, "ImageID": r.image_id, "Command": r.command,
+        "Created": r.created, "Ports": [], "Labels": r.labels, "State": r.state, "Status": r.status,
+        "HostConfig": {"NetworkMode": r.network_mode},
+        "NetworkSettings": {"Networks": networks(&r.endpoints)},
+        "Mounts": r.mounts.iter().map(mount_point).collect::<Vec<_>>(),
+    });
+    if let Some((rw, root)) = r.size {
+        v["SizeRw"] = json!(rw);
+        v["SizeRootFs"] = json!(root);
+    }
+    v
+}
+
+/// `Status` of a list row: `Up 5 minutes (healthy)`, `Exited (0) 2 hours ago`, …
+pub fn status_text(s: &State, now_nanos: i64) -> String {
+    let since = |t: &str| human_duration(now_nanos - crate::time::nanos_of(t));
+    match s.status.as_str() {
+        "running" | "paused" => {
+            let mut t = format!("Up {}", since(&s.started_at));
+            if s.paused {
+                t.push_str(" (Paused)");
+            }
+            if let Some(h) = &s.health {
+                match h.status.as_str() {
+                    "starting" => t.push_str(" (health: starting)"),
+                    "healthy" | "unhealthy" => t.push_str(&format!(" ({})", h.status)),
+                    _ => {}
+                }
+            }
+            t
+        }
+        "restarting" => format!("Restarting ({}) {} ago", s.exit_code, since(&s.finished_at)),
+        "exited" if crate::time::nanos_of(&s.finished_at) > 0 => {
+            format!("Exited ({}) {} ago", s.exit_code, since(&s.finished_at))
+        }
+        "exited" => format!("Exited ({})", s.exit_code),
+        "created" => "Created".into(),
+        "removing" => "Removal In Progress".into(),
+        "dead" => "Dead".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Go's `units.HumanDuration`, which Docker's status texts use.
+pub fn human_duration(nanos: i64) -> String {
+    let secs = nanos / 1_000_000_000;
+    let mins = nanos / 60_000_000_000;
+    let hours = mins / 60;
+    match () {
+        _ if secs < 1 => "Less than a second".into(),
+        _ if secs == 1 => "1 second".into(),
+        _ if secs < 60 => format!("{secs} seconds"),
+        _ if mins == 1 => "About a minute".into(),
+        _ if mins < 60 => format!("{mins} minutes"),
+        _ if hours == 1 => "About an hour".into(),
+        _ if hours < 48 => format!("{hours} hours"),
+        _ if hours < 24 * 7 * 2 => format!("{} days", hours / 24),
+        _ if hours < 24 * 30 * 2 => format!("{} weeks", hours / 24 / 7),
+        _ if hours < 24 * 365 * 2 => format!("{} months", hours / 24 / 30),
+        _ => format!("{} years", hours / 24 / 365),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_config_has_every_field_docker_sends() {
+        let hc =
+            HostConfig { memory: Some(1 << 20), network_mode: Some("none".into()), ..Default::default() };
+        let v = host_config(&hc);
+        assert_eq!(v["Memory"], 1 << 20);
+        assert_eq!(v["NetworkMode"], "none");
+        assert_eq!(v["Binds"], Value::Null);
+        assert_eq!(v["PortBindings"], json!({}));
+        assert_eq!(v["RestartPolicy"], json!({"Name": "no", "MaximumRetryCount": 0}));
+        assert!(v.get("Tmpfs").is_none());
+        let c = config(&ContainerConfig::default());
+        assert_eq!(c["Labels"], json!({}));
+        assert_eq!(c["Entrypoint"], Value::Null);
+    }
+
+    #[test]
+    fn inspect_never_sends_null_where_docker_sends_empty() {
+        let v = container_inspect(&ContainerDetails::default());
+        assert_eq!(v["Mounts"], json!([]));
+        assert_eq!(v["NetworkSettings"]["Networks"], json!({}));
+        assert_eq!(v["NetworkSettings"]["Ports"], json!({}));
+        assert_eq!(v["ExecIDs"], Value::Null);
+        assert!(v["State"]["Health"].is_null());
+    }
+
+    #[test]
+    fn status_texts() {
+        let s = 1_000_000_000i64;
+        let now = 1_700_000_000 * s;
+        let at = |n: i64| crate::time::rfc3339_nanos(n);
+        let cases = [
+            (State { status: "created".into(), ..Default::default() }, "Created"),
+            (
+                State {
+                    status: "running".into(),
+                    running: true,
+                    started_at: at(now - 3 * s),
+                    ..Default::default()
+                },
+                "Up 3 seconds",
+            ),
+            (
+                State {
+                    status: "running".into(),
+                    started_at: at(now - 120 * s),
+                    health: Some(Health { status: "healthy".into(), ..Default::default() }),
+                    ..Default::default()
+                },
+                "Up 2 minutes (healthy)",
+            ),
+            (
+                State {
+                    status: "paused".into(),
+                    paused: true,
+                    started_at: at(now - 3600 * s),
+                    ..Default::default()
+                },
+                "Up About an hour (Paused)",
+            ),
+            (
+                State {
+                    status: "exited".into(),
+                    exit_code: 137,
+                    finished_at: at(now - 1),
+                    ..Default::default()
+                },
+                "Exited (137) Less than a second ago",
+            ),
+        ];
+        for (st, want) in cases {
+            assert_eq!(status_text(&st, now), want);
+        }
+    }
+}
+
+/// One event of `/events`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Event {
+    /// `container`, `image`, `network`, `volume`, `daemon`.
+    pub kind: String,
+    pub action: String,
+    pub actor_id: String,
+    pub attributes: BTreeMap<String, String>,
+    pub time_nano: i64,
+}
+
+/// Docker's event document, with the legacy `status`/`id`/`from` fields containers and images
+/// still carry.
+pub fn event(e: &Event) -> Value {
+    let mut v = json!({
+        "Type": e.kind, "Action": e.action,
+        "Actor": {"ID": e.actor_id, "Attributes": e.attributes},
+        "scope": "local", "time": e.time_nano / 1_000_000_000, "timeNano": e.time_nano,
+    });
+    if e.kind == "container" || e.kind == "image" {
+        v["status"] = json!(e.action);
+        v["id"] = json!(e.actor_id);
+        if let Some(image) = e.attributes.get("image").filter(|_| e.kind == "container") {
+            v["from"] = json!(image);
+        }
+    }
+    v
+}
+
+/// One stats sample: the runtime's `events --stats` data (runc's JSON), when it was read, and
+/// the host's CPU time then.
+#[derive(Debug, Clone, Default)]
+pub struct StatsSample {
+    pub read: String,
+    pub data: Value,
+    /// Nanoseconds of CPU time the host has spent (`/proc/stat`), Docker's `system_cpu_usage`.
+    pub system_cpu: u64,
+    pub online_cpus: u64,
+    /// Host memory, reported as the limit when the container has none.
+    pub host_memory: u64,
+}
+
+fn cpu_stats(s: &StatsSample) -> Value {
+    let c = &s.data["cpu"];
+    if s.data.is_null() {
+        return json!({"cpu_usage": {"total_usage": 0, "usage_in_kernelmode": 0, "usage_in_usermode": 0}, "throttling_data": {"periods": 0, "throttled_periods": 0, "throttled_time": 0}});
+    }
+    let mut usage = json!({
+        "total_usage": c["usage"]["total"].as_u64().unwrap_or(0),
+        "usage_in_kernelmode": c["usage"]["kernel"].as_u64().unwrap_or(0),
+        "usage_in_usermode": c["usage"]["user"].as_u64().unwrap_or(0),
+    });
+    if let Some(p) = c["usage"]["percpu"].as_array().filter(|p| !p.is_empty()) {
+        usage["percpu_usage"] = json!(p);
+    }
+    json!({
+        "cpu_usage": usage,
+        "system_cpu_usage": s.system_cpu,
+        "online_cpus": s.online_cpus,
+        "throttling_data": {
+            "periods": c["throttling"]["periods"].as_u64().unwrap_or(0),
+            "throttled_periods": c["throttling"]["throttledPeriods"].as_u64().unwrap_or(0),
+            "throttled_time": c["throttling"]["throttledTime"].as_u64().unwrap_or(0),
+        },
+    })
+}
+
+/// Docker's stats document (`GET /containers/{id}/stats`), with `precpu_stats` from the
+/// previous sample (empty for the first).
+pub fn stats(name: &str, id: &str, s: &StatsSample, pre: Option<&StatsSample>) -> Value {
+    let zero = StatsSample { read: "0001-01-01T00:00:00Z".into(), ..Default::default() };
+    let pre = pre.unwrap_or(&zero);
+    let m = &s.data["memory"];
+    let mut memory = json!({});
+    if !s.data.is_null() {
+        let limit =
+            m["usage"]["limit"].as_u64().filter(|l| *l > 0 && *l < (1 << 62)).unwrap_or(s.host_memory);
+        memory = json!({
+            "usage": m["usage"]["usage"].as_u64().unwrap_or(0),
+            "max_usage": m["usage"]["max"].as_u64().unwrap_or(0),
+            "failcnt": m["usage"]["failcnt"].as_u64().unwrap_or(0),
+            "stats": m["raw"].clone(),
+            "limit": limit,
+        });
+    }
+    let mut pids = json!({});
+    if let Some(cur) = s.data["pids"]["current"].as_u64() {
+        pids["current"] = json!(cur);
+        if let Some(l) = s.data["pids"]["limit"].as_u64().filter(|l| *l > 0) {
+            pids["limit"] = json!(l);
+        }
+    }
+    let blkio = json!({
+        "io_service_bytes_recursive": null, "io_serviced_recursive": null, "io_queue_recursive": null,
+        "io_service_time_recursive": null, "io_wait_time_recursive": null, "io_merged_recursive": null,
+        "io_time_recursive": null, "sectors_recursive": null,
+    });
+    json!({
+        "read": s.read, "preread": pre.read, "pids_stats": pids, "blkio_stats": blkio,
+        "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu_stats(s), "precpu_stats": cpu_stats(pre),
+        "memory_stats": memory, "name": name, "id": id,
+    })
+}
