@@ -1,0 +1,274 @@
+//! The daemon's configuration: command-line flags over `daemon.json` (Docker's keys where they
+//! apply). A key given both ways is an error, as with Docker.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// An OCI runtime the daemon can start containers with.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RuntimeEntry {
+    pub path: PathBuf,
+    #[serde(default, rename = "runtimeArgs")]
+    pub args: Vec<String>,
+}
+
+/// A default ulimit in daemon.json's form.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct UlimitEntry {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Soft")]
+    pub soft: i64,
+    #[serde(rename = "Hard")]
+    pub hard: i64,
+}
+
+/// `daemon.json`: the keys berth reads. Unknown keys are refused, as Docker does.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct FileConfig {
+    pub data_root: Option<PathBuf>,
+    pub exec_root: Option<PathBuf>,
+    pub hosts: Option<Vec<String>>,
+    pub log_driver: Option<String>,
+    pub log_opts: Option<BTreeMap<String, String>>,
+    pub default_ulimits: Option<BTreeMap<String, UlimitEntry>>,
+    pub live_restore: Option<bool>,
+    pub runtimes: Option<BTreeMap<String, RuntimeEntry>>,
+    pub default_runtime: Option<String>,
+    pub debug: Option<bool>,
+    pub init_path: Option<PathBuf>,
+    pub storage_driver: Option<String>,
+}
+
+/// The flags that may also come from the file.
+#[derive(Debug, Clone, Default)]
+pub struct Flags {
+    pub data_root: Option<PathBuf>,
+    pub exec_root: Option<PathBuf>,
+    pub hosts: Vec<String>,
+    pub runtime: Option<String>,
+    pub debug: bool,
+    pub live_restore: bool,
+    pub storage_driver: Option<String>,
+    pub config_file: Option<PathBuf>,
+}
+
+/// The daemon's settled configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    pub hosts: Vec<String>,
+    pub log_driver: String,
+    pub log_opts: BTreeMap<String, String>,
+    pub default_ulimits: Vec<UlimitEntry>,
+    pub live_restore: bool,
+    pub runtimes: BTreeMap<String, RuntimeEntry>,
+    pub default_runtime: String,
+    pub debug: bool,
+    pub init_path: Option<PathBuf>,
+    pub storage_driver: Option<String>,
+    pub config_file: PathBuf,
+}
+
+pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
+pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
+pub const BUILTIN_RUNTIME: &str = "berth-runc";
+
+/// Reads a daemon.json (a missing file is an empty one when it is the default path).
+pub fn read_file(path: &Path, required: bool) -> Result<FileConfig, String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => return Ok(FileConfig::default()),
+        Err(e) => return Err(format!("unable to read the configuration file {}: {e}", path.display())),
+    };
+    parse_file(&text).map_err(|e| format!("unable to configure the daemon with file {}: {e}", path.display()))
+}
+
+pub fn parse_file(text: &str) -> Result<FileConfig, String> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    serde_json::from_str(text).map_err(|e| {
+        let m = e.to_string();
+        match m.strip_prefix("unknown field `") {
+            Some(rest) => format!(
+                "the following directives don't match any configuration option: {}",
+                rest.split('`').next().unwrap_or_default()
+            ),
+            None => m,
+        }
+    })
+}
+
+/// Where the built-in runtime, shim and init live: beside the running binary.
+pub fn beside_exe(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(|d| d.join(name)))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
+}
+
+impl Config {
+    /// Flags over the file; a setting given both ways is refused with Docker's message.
+    pub fn merge(flags: &Flags, file: FileConfig) -> Result<Config, String> {
+        let mut both = Vec::new();
+        if flags.data_root.is_some() && file.data_root.is_some() {
+            both.push("data-root");
+        }
+        if flags.exec_root.is_some() && file.exec_root.is_some() {
+            both.push("exec-root");
+        }
+        if !flags.hosts.is_empty() && file.hosts.is_some() {
+            both.push("hosts");
+        }
+        if flags.runtime.is_some() && file.default_runtime.is_some() {
+            both.push("default-runtime");
+        }
+        if flags.storage_driver.is_some() && file.storage_driver.is_some() {
+            both.push("storage-driver");
+        }
+        if !both.is_empty() {
+            return Err(format!(
+                "the following directives are specified both as a flag and in the configuration file: {}",
+                both.join(", ")
+            ));
+        }
+        let mut runtimes = BTreeMap::new();
+        runtimes.insert(
+            BUILTIN_RUNTIME.to_string(),
+            RuntimeEntry { path: beside_exe(BUILTIN_RUNTIME), args: Vec::new() },
+        );
+        for name in ["runc", "crun"] {
+            if let Some(path) = on_path(name) {
+                runtimes.insert(name.to_string(), RuntimeEntry { path, args: Vec::new() });
+            }
+        }
+        runtimes.extend(file.runtimes.unwrap_or_default());
+        let default_runtime =
+            flags.runtime.clone().or(file.default_runtime).unwrap_or_else(|| BUILTIN_RUNTIME.to_string());
+        if !runtimes.contains_key(&default_runtime) {
+            // A path given as the runtime is registered under its own name.
+            let p = PathBuf::from(&default_runtime);
+            if p.is_absolute() && p.is_file() {
+                runtimes.insert(default_runtime.clone(), RuntimeEntry { path: p, args: Vec::new() });
+            } else {
+                return Err(format!(
+                    "default runtime {default_runtime:?} is not configured: name one of {} or give a runtime binary's absolute path",
+                    runtimes.keys().cloned().collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+        let log_driver = file.log_driver.unwrap_or_else(|| "json-file".into());
+        check_log_driver(&log_driver)?;
+        Ok(Config {
+            data_root: flags.data_root.clone().or(file.data_root).unwrap_or_else(|| "/var/lib/berth".into()),
+            exec_root: flags.exec_root.clone().or(file.exec_root).unwrap_or_else(|| "/run/berth".into()),
+            hosts: if flags.hosts.is_empty() {
+                file.hosts.unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
+            } else {
+                flags.hosts.clone()
+            },
+            log_driver,
+            log_opts: file.log_opts.unwrap_or_default(),
+            default_ulimits: file.default_ulimits.unwrap_or_default().into_values().collect(),
+            live_restore: flags.live_restore || file.live_restore.unwrap_or(false),
+            runtimes,
+            default_runtime,
+            debug: flags.debug || file.debug.unwrap_or(false),
+            init_path: file.init_path,
+            storage_driver: flags.storage_driver.clone().or(file.storage_driver),
+            config_file: flags.config_file.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
+        })
+    }
+
+    /// What `SIGHUP` changes, as with Docker: debug, live restore, runtimes and the default
+    /// runtime. Returns the names of the settings that changed.
+    pub fn reload(&mut self, flags: &Flags, file: FileConfig) -> Result<Vec<&'static str>, String> {
+        let new = Config::merge(flags, file)?;
+        let mut changed = Vec::new();
+        if new.debug != self.debug {
+            self.debug = new.debug;
+            changed.push("debug");
+        }
+        if new.live_restore != self.live_restore {
+            self.live_restore = new.live_restore;
+            changed.push("live-restore");
+        }
+        if new.runtimes != self.runtimes {
+            self.runtimes = new.runtimes;
+            changed.push("runtimes");
+        }
+        if new.default_runtime != self.default_runtime {
+            self.default_runtime = new.default_runtime;
+            changed.push("default-runtime");
+        }
+        Ok(changed)
+    }
+}
+
+/// The log drivers berth has: `json-file` (also under Docker's `local` name) and `none`.
+pub fn check_log_driver(name: &str) -> Result<(), String> {
+    match name {
+        "json-file" | "local" | "none" => Ok(()),
+        other => {
+            Err(format!("logger: no log driver named '{other}' is registered: use json-file, local or none"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_keys_and_conflicts() {
+        let f = parse_file(
+            r#"{"data-root":"/d","log-opts":{"max-size":"10m"},"live-restore":true,
+                "default-ulimits":{"nofile":{"Name":"nofile","Soft":100,"Hard":200}},
+                "runtimes":{"mine":{"path":"/bin/true","runtimeArgs":["--x"]}},"default-runtime":"mine"}"#,
+        )
+        .unwrap();
+        let c = Config::merge(&Flags::default(), f.clone()).unwrap();
+        assert_eq!(c.data_root, PathBuf::from("/d"));
+        assert_eq!(c.exec_root, PathBuf::from("/run/berth"));
+        assert_eq!(c.hosts, vec![DEFAULT_HOST]);
+        assert!(c.live_restore);
+        assert_eq!(c.default_runtime, "mine");
+        assert_eq!(c.runtimes["mine"].args, vec!["--x"]);
+        assert_eq!(c.default_ulimits[0].soft, 100);
+        assert_eq!(c.log_opts["max-size"], "10m");
+        let flags = Flags { data_root: Some("/x".into()), ..Default::default() };
+        assert_eq!(
+            Config::merge(&flags, f).unwrap_err(),
+            "the following directives are specified both as a flag and in the configuration file: data-root"
+        );
+        assert_eq!(
+            parse_file(r#"{"bogus": 1}"#).unwrap_err(),
+            "the following directives don't match any configuration option: bogus"
+        );
+        let bad = parse_file(r#"{"default-runtime":"nope"}"#).unwrap();
+        assert!(Config::merge(&Flags::default(), bad)
+            .unwrap_err()
+            .contains("default runtime \"nope\" is not configured"));
+        let bad = parse_file(r#"{"log-driver":"syslog"}"#).unwrap();
+        assert!(Config::merge(&Flags::default(), bad).unwrap_err().contains("no log driver named 'syslog'"));
+    }
+
+    #[test]
+    fn reload_changes_only_what_docker_reloads() {
+        let mut c = Config::merge(&Flags::default(), FileConfig::default()).unwrap();
+        let f = parse_file(r#"{"debug":true,"data-root":"/elsewhere"}"#).unwrap();
+        assert_eq!(c.reload(&Flags::default(), f).unwrap(), vec!["debug"]);
+        assert!(c.debug);
+        assert_eq!(c.data_root, PathBuf::from("/var/lib/berth"));
+    }
+}

@@ -1,0 +1,47 @@
+//! `/exec/{id}/start`, `/exec/{id}/resize`, `/exec/{id}/json`.
+
+use berth_api::models::ExecStartConfig;
+use hyper::Method;
+
+use super::containers::hijack;
+use super::{empty, json, not_found_page, Ctx, HResult};
+use crate::engine::attach::{proxy, StdinMode};
+use crate::engine::blocking;
+
+pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
+    let e = ctx.engine.clone();
+    match (&ctx.method.clone(), &segs[1..]) {
+        (&Method::POST, [id, "start"]) => {
+            let body: ExecStartConfig = ctx.json().await?;
+            let detach = body.detach.unwrap_or(false);
+            let id = id.to_string();
+            let (e2, id2) = (e.clone(), id.clone());
+            let (entry, attached) = blocking(move || e2.exec_start(&id2, detach)).await?;
+            let Some(attached) = attached else { return Ok(empty(200)) };
+            let tty = attached.tty;
+            let stdin = entry.config.attach_stdin.unwrap_or(false);
+            let ct = if tty || ctx.version < berth_api::ApiVersion(1, 42) {
+                "application/vnd.docker.raw-stream"
+            } else {
+                "application/vnd.docker.multiplexed-stream"
+            };
+            Ok(hijack(&mut ctx, ct, move |conn| async move {
+                let exit = proxy(
+                    conn,
+                    attached,
+                    StdinMode { forward: stdin, close_on_eof: true, detach_keys: false },
+                )
+                .await;
+                e.exec_finished(&entry, exit.map(|x| x.exit_code as i64));
+            }))
+        }
+        (&Method::POST, [id, "resize"]) => {
+            let (h, w) = (ctx.int("h")?.unwrap_or(0), ctx.int("w")?.unwrap_or(0));
+            let id = id.to_string();
+            blocking(move || e.exec_resize(&id, h as u16, w as u16)).await?;
+            Ok(empty(200))
+        }
+        (&Method::GET, [id, "json"]) => Ok(json(200, &e.exec_inspect(id)?)),
+        _ => Err(not_found_page()),
+    }
+}

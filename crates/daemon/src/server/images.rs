@@ -1,0 +1,151 @@
+//! `/images/…`. Image names contain slashes, so the name is everything between `images/` and
+//! the action.
+
+use berth_api::ApiError;
+use berth_image::{DeleteItem, ImportOptions};
+use hyper::Method;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::{json, not_found_page, stream, Ctx, HResult};
+use crate::engine::blocking;
+use crate::engine::fs::ChanWriter;
+
+fn delete_items(items: &[DeleteItem]) -> Vec<serde_json::Value> {
+    items
+        .iter()
+        .map(|i| match i {
+            DeleteItem::Untagged(r) => json!({"Untagged": r}),
+            DeleteItem::Deleted(d) => json!({"Deleted": d}),
+        })
+        .collect()
+}
+
+pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
+    let e = ctx.engine.clone();
+    let m = ctx.method.clone();
+    match (&m, &segs[1..]) {
+        (&Method::GET, ["json"]) => {
+            let (all, f) = (ctx.flag("all"), ctx.filters()?);
+            Ok(json(200, &blocking(move || e.image_list(all, &f)).await?))
+        }
+        (&Method::POST, ["load"]) => {
+            let quiet = ctx.flag("quiet");
+            let body = ctx.body_reader()?;
+            let (tx, rx) = mpsc::channel(16);
+            tokio::task::spawn_blocking(move || {
+                let out = match e.image_load(body) {
+                    Ok(msgs) => msgs
+                        .iter()
+                        .map(|m| berth_api::jsonmessage::stream(&format!("{m}\n")))
+                        .collect::<Vec<_>>(),
+                    Err(err) => vec![berth_api::jsonmessage::error(&err.to_string())],
+                };
+                let _ = quiet;
+                for line in out {
+                    if tx.blocking_send(line).is_err() {
+                        return;
+                    }
+                }
+            });
+            Ok(stream(200, "application/json", rx))
+        }
+        (&Method::GET, ["get"]) => save(ctx, None),
+        (&Method::POST, ["create"]) => {
+            if ctx.q("fromImage").is_some_and(|i| !i.is_empty()) {
+                return Err(ApiError::new(
+                    berth_api::ErrorKind::NotImplemented,
+                    format!(
+                        "pulling {} from a registry is not supported by this berth yet: load the image (docker load) instead",
+                        ctx.q("fromImage").unwrap_or_default()
+                    ),
+                ));
+            }
+            let src = ctx.q("fromSrc").unwrap_or_default().to_string();
+            if src != "-" {
+                return Err(ApiError::invalid(format!(
+                    "importing from {src:?} is not supported: send the tar in the request body (fromSrc=-)"
+                )));
+            }
+            let repo = ctx.q("repo").unwrap_or_default().to_string();
+            let tag = ctx.q("tag").unwrap_or_default().to_string();
+            let opts = ImportOptions {
+                changes: ctx.query_all("changes"),
+                message: ctx.q("message").filter(|m| !m.is_empty()).map(String::from),
+                reference: (!repo.is_empty()).then(|| {
+                    if tag.is_empty() {
+                        repo.clone()
+                    } else {
+                        format!("{repo}:{tag}")
+                    }
+                }),
+                source: src,
+            };
+            let body = ctx.body_reader()?;
+            let (tx, rx) = mpsc::channel(4);
+            tokio::task::spawn_blocking(move || {
+                let line = match e.image_import(body, &opts) {
+                    Ok(id) => berth_api::jsonmessage::status(&id),
+                    Err(err) => berth_api::jsonmessage::error(&err.to_string()),
+                };
+                let _ = tx.blocking_send(line);
+            });
+            Ok(stream(200, "application/json", rx))
+        }
+        (&Method::POST, ["prune"]) => {
+            let f = ctx.filters()?;
+            let r = blocking(move || e.image_prune(&f)).await?;
+            let deleted =
+                if r.deleted.is_empty() { serde_json::Value::Null } else { json!(delete_items(&r.deleted)) };
+            Ok(json(200, &json!({"ImagesDeleted": deleted, "SpaceReclaimed": r.space_reclaimed})))
+        }
+        (&Method::DELETE, name) if !name.is_empty() => {
+            let name = name.join("/");
+            let force = ctx.flag("force");
+            let items = blocking(move || e.image_remove(&name, force)).await?;
+            Ok(json(200, &delete_items(&items)))
+        }
+        (_, [name @ .., action]) if !name.is_empty() => {
+            let name = name.join("/");
+            match (&m, *action) {
+                (&Method::GET, "json") => Ok(json(200, &blocking(move || Ok(e.images.inspect(&name)?)).await?)),
+                (&Method::GET, "history") => Ok(json(200, &blocking(move || Ok(e.images.history(&name)?)).await?)),
+                (&Method::POST, "tag") => {
+                    let repo = ctx.q("repo").unwrap_or_default().to_string();
+                    let tag = ctx.q("tag").unwrap_or_default().to_string();
+                    if repo.is_empty() {
+                        return Err(ApiError::invalid("repository name must have at least one component"));
+                    }
+                    blocking(move || e.image_tag(&name, &repo, &tag)).await?;
+                    Ok(super::empty(201))
+                }
+                (&Method::GET, "get") => save(ctx, Some(name)),
+                (&Method::POST, "push") => Err(ApiError::new(
+                    berth_api::ErrorKind::NotImplemented,
+                    "pushing to a registry is not supported by this berth yet: save the image (docker save) instead",
+                )),
+                _ => Err(not_found_page()),
+            }
+        }
+        _ => Err(not_found_page()),
+    }
+}
+
+fn save(ctx: Ctx, one: Option<String>) -> HResult {
+    let e = ctx.engine.clone();
+    let names = match one {
+        Some(n) => vec![n],
+        None => ctx.query_all("names"),
+    };
+    // Check before the 200 goes out, so a missing image is a 404.
+    for n in &names {
+        e.images.resolve(n).map_err(crate::error::EngineError::from)?;
+    }
+    let (tx, rx) = mpsc::channel(16);
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = e.image_save(&names, ChanWriter(tx)) {
+            tracing::warn!(error = %err, "save failed");
+        }
+    });
+    Ok(stream(200, "application/x-tar", rx))
+}
