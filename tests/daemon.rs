@@ -1,0 +1,274 @@
+//! A private `berthd` for end-to-end tests: its own data root (under /var/tmp, so overlayfs
+//! works), exec root, socket and daemon.json, driven through the real docker CLI (or any client
+//! given [`Berthd::host`]). Dropping it stops the daemon and removes everything it made, even
+//! after a failed test: shims, containers, mounts, cgroups, directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use crate::env;
+
+pub struct Berthd {
+    pub data_root: PathBuf,
+    pub exec_root: PathBuf,
+    pub sock: PathBuf,
+    pub config: PathBuf,
+    pub log: PathBuf,
+    child: Option<Child>,
+    extra_args: Vec<String>,
+}
+
+/// The busybox fixture archive, written once per test process.
+pub fn busybox_tar() -> &'static Path {
+    static TAR: OnceLock<PathBuf> = OnceLock::new();
+    TAR.get_or_init(|| {
+        let dir = env().run_root.join("fixture");
+        std::fs::create_dir_all(&dir).unwrap();
+        crate::images::busybox_fixture(&dir).0
+    })
+}
+
+impl Berthd {
+    /// Starts a daemon with busybox loaded.
+    pub fn start() -> Berthd {
+        Berthd::start_with(serde_json::json!({}), &[])
+    }
+
+    /// Starts a daemon with extra daemon.json keys and flags, busybox loaded.
+    pub fn start_with(config: serde_json::Value, args: &[&str]) -> Berthd {
+        let n = crate::seq();
+        let id = format!("{}-{n}", std::process::id());
+        let data_root = PathBuf::from(format!("/var/tmp/berth-test-d/{id}"));
+        let exec_root = env().run_root.join(format!("d{n}"));
+        std::fs::create_dir_all(&data_root).unwrap();
+        std::fs::create_dir_all(&exec_root).unwrap();
+        let mut cfg = config;
+        cfg["init-path"] = serde_json::json!(env().init);
+        let config = data_root.with_extension("json");
+        std::fs::write(&config, serde_json::to_vec(&cfg).unwrap()).unwrap();
+        let mut d = Berthd {
+            sock: exec_root.join("berth.sock"),
+            log: data_root.with_extension("log"),
+            data_root,
+            exec_root,
+            config,
+            child: None,
+            extra_args: args.iter().map(|s| s.to_string()).collect(),
+        };
+        d.launch();
+        d.ok(&["load", "-i", busybox_tar().to_str().unwrap()]);
+        d
+    }
+
+    pub fn host(&self) -> String {
+        format!("unix://{}", self.sock.display())
+    }
+
+    /// Starts the daemon process (again) on the same roots and waits for its socket.
+    pub fn launch(&mut self) {
+        let _ = std::fs::remove_file(&self.sock);
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let child = Command::new(env().bin_dir.join("berthd"))
+            .arg("--data-root")
+            .arg(&self.data_root)
+            .arg("--exec-root")
+            .arg(&self.exec_root)
+            .arg("-H")
+            .arg(self.host())
+            .arg("--config-file")
+            .arg(&self.config)
+            .args(&self.extra_args)
+            .env("BERTHD_LOG", "debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start berthd");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if self.docker(&["version", "--format", "{{.Server.Version}}"]).status.success() {
+                return;
+            }
+            if let Some(st) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("berthd exited ({st}) at start:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("berthd did not answer:\n{}", self.log_text());
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().map(|c| c.id() as i32).unwrap_or(0)
+    }
+
+    /// `kill -9` of the daemon.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, then waits for the daemon to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(c.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                if c.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn docker(&self, args: &[&str]) -> Output {
+        Command::new("docker")
+            .env("DOCKER_HOST", self.host())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run docker")
+    }
+
+    /// Runs docker; panics with its stderr and the daemon's log unless it succeeds. Returns stdout.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.docker(args);
+        assert!(
+            out.status.success(),
+            "docker {args:?} failed ({}): {}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            String::from_utf8_lossy(&out.stdout)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Runs docker expecting failure; returns (exit code, stderr).
+    #[track_caller]
+    pub fn fails(&self, args: &[&str]) -> (i32, String) {
+        let out = self.docker(args);
+        assert!(!out.status.success(), "docker {args:?} succeeded: {}", String::from_utf8_lossy(&out.stdout));
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// `docker inspect -f`.
+    pub fn inspect(&self, what: &str, format: &str) -> String {
+        self.ok(&["inspect", "-f", format, what]).trim().to_string()
+    }
+
+    /// Waits until `f` holds, up to `secs`.
+    #[track_caller]
+    pub fn wait_for(&self, secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < deadline {
+            if f() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("timed out waiting for {what}\n{}", self.log_text());
+    }
+
+    /// Container IDs the data root holds records for (directories under containers/).
+    pub fn container_dirs(&self) -> Vec<String> {
+        std::fs::read_dir(self.data_root.join("containers"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    /// Mounts under this daemon's roots.
+    pub fn mounts(&self) -> Vec<String> {
+        let roots = [self.exec_root.display().to_string(), self.data_root.display().to_string()];
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split(' ').nth(4).map(String::from))
+            .filter(|m| roots.iter().any(|r| m.starts_with(r.as_str())))
+            .collect()
+    }
+
+    /// Shim processes serving this daemon's containers.
+    pub fn shims(&self) -> Vec<i32> {
+        let needle = self.exec_root.display().to_string();
+        let mut out = Vec::new();
+        for p in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+            let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+            let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+            let cmd = String::from_utf8_lossy(&cmd);
+            if cmd.contains("berth-shim") && cmd.contains(&needle) {
+                out.push(pid);
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Berthd {
+    fn drop(&mut self) {
+        self.kill9();
+        // Containers outlive the daemon by design: kill them through their shims' records.
+        let ids: Vec<String> = std::fs::read_dir(self.exec_root.join("containers"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        for pid in self.shims() {
+            let _ =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+        for id in &ids {
+            let dir = self.exec_root.join("containers").join(id);
+            if let Some(rec) = std::fs::read(dir.join("state/shim.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<berth_shim::ShimRecord>(&b).ok())
+            {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(rec.init_pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                let _ = Command::new(&env().runtime)
+                    .arg("--root")
+                    .arg(self.exec_root.join("runtime"))
+                    .args(["delete", "--force", &rec.id])
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+        for m in self.mounts().into_iter().rev() {
+            let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
+        }
+        let all_ids: Vec<String> = ids.into_iter().chain(self.container_dirs()).collect();
+        for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+            for id in &all_ids {
+                let _ = std::fs::remove_dir(ctrl.path().join("berth").join(id));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.exec_root);
+        let _ = std::fs::remove_dir_all(&self.data_root);
+        let _ = std::fs::remove_file(&self.config);
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_file(&self.log);
+        } else {
+            eprintln!("berthd log kept at {}", self.log.display());
+        }
+    }
+}
