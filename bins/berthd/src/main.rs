@@ -46,7 +46,11 @@ struct Cli {
 fn init_logging(debug: bool, format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("BERTHD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(if debug { "debug" } else { "info" }));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal;
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     if format == "json" {
         b.json().init();
     } else {

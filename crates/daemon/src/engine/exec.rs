@@ -33,6 +33,12 @@ impl ExecEntry {
     }
 }
 
+/// The name the shim knows an exec by: short, because the shim names a console socket after it
+/// and socket paths are limited to 108 bytes.
+fn shim_exec_id(id: &str) -> &str {
+    &id[..id.len().min(16)]
+}
+
 impl Engine {
     pub fn exec_create(&self, c: &Arc<Container>, config: ExecConfig) -> Result<String> {
         let rec = c.snapshot();
@@ -69,6 +75,19 @@ impl Engine {
             .get(id)
             .cloned()
             .ok_or_else(|| EngineError::NotFound(format!("No such exec instance: {id}")))
+    }
+
+    /// Checks that an exec can start (exists, not started, its container running).
+    pub fn exec_check(&self, id: &str) -> Result<Arc<ExecEntry>> {
+        let e = self.exec_entry(id)?;
+        if e.state().started {
+            return Err(EngineError::Conflict(format!("Error: Exec command {id} has already run")));
+        }
+        let c = self.container(&e.container)?;
+        if !c.rec().state.status.is_live() {
+            return Err(EngineError::Conflict(format!("Container {} is not running", c.id)));
+        }
+        Ok(e)
     }
 
     pub(crate) fn forget_execs(&self, container: &str) {
@@ -138,7 +157,7 @@ impl Engine {
         }
         let process = self.exec_process(&c, &e.config)?;
         let stdin = e.config.attach_stdin.unwrap_or(false) && !detach;
-        let attached = match self.shim(&c.id).exec(id, process, stdin, false) {
+        let attached = match self.shim(&c.id).exec(shim_exec_id(id), process, stdin, false) {
             Ok(a) => a,
             Err(err) => {
                 let mut st = e.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -185,7 +204,7 @@ impl Engine {
 
     pub fn exec_resize(&self, id: &str, h: u16, w: u16) -> Result<()> {
         let e = self.exec_entry(id)?;
-        Ok(self.shim(&e.container).resize(h, w, Some(id))?)
+        Ok(self.shim(&e.container).resize(h, w, Some(shim_exec_id(id)))?)
     }
 
     pub fn exec_inspect(&self, id: &str) -> Result<serde_json::Value> {

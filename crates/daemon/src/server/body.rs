@@ -81,6 +81,14 @@ impl BodyReader {
     }
 }
 
+impl BodyReader {
+    /// Reads what the consumer left (a tar's trailing padding), so the client can finish
+    /// sending before the response goes out.
+    pub fn drain(&mut self) {
+        let _ = std::io::copy(self, &mut std::io::sink());
+    }
+}
+
 impl std::io::Read for BodyReader {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.cur.is_empty() {

@@ -319,8 +319,13 @@ async fn archive(mut ctx: Ctx, c: Arc<Container>) -> HResult {
     match ctx.method.clone() {
         Method::PUT => {
             let no_overwrite = ctx.flag("noOverwriteDirNonDir");
-            let body = ctx.body_reader()?;
-            blocking(move || e.archive_put(&c, &path, no_overwrite, body)).await?;
+            let mut body = ctx.body_reader()?;
+            blocking(move || {
+                let r = e.archive_put(&c, &path, no_overwrite, &mut body);
+                body.drain();
+                r
+            })
+            .await?;
             Ok(empty(200))
         }
         m => {

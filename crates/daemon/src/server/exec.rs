@@ -15,24 +15,42 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
             let body: ExecStartConfig = ctx.json().await?;
             let detach = body.detach.unwrap_or(false);
             let id = id.to_string();
-            let (e2, id2) = (e.clone(), id.clone());
-            let (entry, attached) = blocking(move || e2.exec_start(&id2, detach)).await?;
-            let Some(attached) = attached else { return Ok(empty(200)) };
-            let tty = attached.tty;
+            if detach {
+                let (e2, id2) = (e.clone(), id.clone());
+                blocking(move || e2.exec_start(&id2, true)).await?;
+                return Ok(empty(200));
+            }
+            // Checked now, so a bad exec is an HTTP error; started once the connection is the
+            // client's, so no output can arrive glued to the response headers (docker-py would
+            // lose it).
+            let entry = e.exec_check(&id)?;
+            let tty = entry.config.tty.unwrap_or(false);
             let stdin = entry.config.attach_stdin.unwrap_or(false);
             let ct = if tty || ctx.version < berth_api::ApiVersion(1, 42) {
                 "application/vnd.docker.raw-stream"
             } else {
                 "application/vnd.docker.multiplexed-stream"
             };
-            Ok(hijack(&mut ctx, ct, move |conn| async move {
-                let exit = proxy(
-                    conn,
-                    attached,
-                    StdinMode { forward: stdin, close_on_eof: true, detach_keys: false },
-                )
-                .await;
-                e.exec_finished(&entry, exit.map(|x| x.exit_code as i64));
+            Ok(hijack(&mut ctx, ct, move |mut conn| async move {
+                let (e2, id2) = (e.clone(), id.clone());
+                match blocking(move || e2.exec_start(&id2, false)).await {
+                    Ok((entry, Some(attached))) => {
+                        let exit = proxy(
+                            conn,
+                            attached,
+                            StdinMode { forward: stdin, close_on_eof: true, detach_keys: false },
+                        )
+                        .await;
+                        e.exec_finished(&entry, exit.map(|x| x.exit_code as i64));
+                    }
+                    Ok((_, None)) => {}
+                    Err(err) => {
+                        use tokio::io::AsyncWriteExt;
+                        let msg = format!("{err}\r\n");
+                        let _ = conn.write_all(msg.as_bytes()).await;
+                        let _ = conn.shutdown().await;
+                    }
+                }
             }))
         }
         (&Method::POST, [id, "resize"]) => {

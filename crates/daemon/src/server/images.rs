@@ -31,10 +31,12 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
         }
         (&Method::POST, ["load"]) => {
             let quiet = ctx.flag("quiet");
-            let body = ctx.body_reader()?;
+            let mut body = ctx.body_reader()?;
             let (tx, rx) = mpsc::channel(16);
             tokio::task::spawn_blocking(move || {
-                let out = match e.image_load(body) {
+                let loaded = e.image_load(&mut body);
+                body.drain();
+                let out = match loaded {
                     Ok(msgs) => msgs
                         .iter()
                         .map(|m| berth_api::jsonmessage::stream(&format!("{m}\n")))
@@ -81,10 +83,12 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                 }),
                 source: src,
             };
-            let body = ctx.body_reader()?;
+            let mut body = ctx.body_reader()?;
             let (tx, rx) = mpsc::channel(4);
             tokio::task::spawn_blocking(move || {
-                let line = match e.image_import(body, &opts) {
+                let imported = e.image_import(&mut body, &opts);
+                body.drain();
+                let line = match imported {
                     Ok(id) => berth_api::jsonmessage::status(&id),
                     Err(err) => berth_api::jsonmessage::error(&err.to_string()),
                 };

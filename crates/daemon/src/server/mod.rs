@@ -155,6 +155,7 @@ async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp,
     let mut resp = match berth_api::version::negotiate(prefix) {
         Err(e) => error(&e),
         Ok(version) => {
+            let path_for_log = rest.clone();
             let query = parse_query(req.uri().query());
             let upgrade = Some(hyper::upgrade::on(&mut req));
             let (parts, body) = req.into_parts();
@@ -162,7 +163,12 @@ async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp,
                 Ctx { engine, version, method: method.clone(), query, parts, body: Some(body), upgrade };
             match route(ctx, &rest).await {
                 Ok(r) => r,
-                Err(e) => error(&e),
+                Err(e) => {
+                    if e.status() >= 500 {
+                        tracing::error!(%method, path = %path_for_log, error = %e.message, "request failed");
+                    }
+                    error(&e)
+                }
             }
         }
     };
