@@ -132,9 +132,11 @@ fn lifecycle_ps_logs_exec_inspect() {
     assert_eq!(d.ok(&["logs", "--tail", "2", "web"]), "line 4\nline 5\n");
     let ts = d.ok(&["logs", "-t", "--tail", "1", "web"]);
     assert!(ts.ends_with(" line 5\n") && ts.starts_with("20"), "{ts}");
+    // --since now: only what comes next, however long the client takes to connect.
+    let since = chrono_now();
     let follow = Command::new("docker")
         .env("DOCKER_HOST", d.host())
-        .args(["logs", "-f", "--tail", "0", "web"])
+        .args(["logs", "-f", "--since", &since, "web"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();

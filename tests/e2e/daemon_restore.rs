@@ -132,7 +132,11 @@ fn restart_policies_and_daemon_restarts() {
     assert_eq!(state("us"), "running");
     assert_eq!(state("us-stopped"), "exited");
     assert_eq!(state("plain"), "exited");
-    assert_eq!(state("always"), "running", "always restarts with the daemon even after docker stop");
+    // It exits every 0.2 s, so it is running or between restarts; never left stopped.
+    assert!(
+        ["running", "restarting"].contains(&state("always").as_str()),
+        "always restarts with the daemon even after docker stop"
+    );
     d.ok(&["rm", "-f", "al", "us", "us-stopped", "plain", "always", "fails"]);
 }
 

@@ -92,6 +92,15 @@ impl Engine {
             let finished = berth_api::time::nanos_of(&st.finished_at);
             Duration::from_nanos((finished - started).max(0) as u64)
         };
+        // Cleaned up while the record still says running, so a start cannot slip in between
+        // and have its fresh mount taken away.
+        let engine = self.clone();
+        let id = c.id.clone();
+        let _ = super::blocking(move || {
+            engine.cleanup_run(&id);
+            Ok(())
+        })
+        .await;
         let _ = self.update(&c, |r| {
             if !removing {
                 r.state.status = Status::Exited;
@@ -102,13 +111,6 @@ impl Engine {
             r.state.finished_at =
                 if st.finished_at.is_empty() { berth_shim::now_rfc3339() } else { st.finished_at.clone() };
         });
-        let engine = self.clone();
-        let id = c.id.clone();
-        let _ = super::blocking(move || {
-            engine.cleanup_run(&id);
-            Ok(())
-        })
-        .await;
         if st.oom_killed {
             self.event(&c, "oom", &[]);
         }

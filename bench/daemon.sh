@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# berthd against the reference engine (Debian's docker.io: dockerd + containerd + runc), side by
+# side in one run, both driven by the same docker CLI, each with its own data root, exec root
+# and socket, network none, the busybox fixture:
+#   * `docker run --rm --network none busybox true` latency (hyperfine, median of RUNS);
+#   * 50 containers started at once (`docker run -d … sleep`), wall time → starts per second;
+#   * the daemon's resident memory idle and with the 50 containers;
+#   * shim memory per container.
+#
+#   bench/daemon.sh [RUNS]        (make bench)
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-20}
+bin="$here/target/release"
+triple=$(rustc -vV | sed -n 's/^host: //p')
+init="$here/target/$triple/release/berth-init"
+for t in dockerd docker hyperfine python3; do command -v "$t" >/dev/null || { echo "bench: $t is missing (scripts/install-deps)"; exit 1; }; done
+[ -x "$bin/berthd" ] && [ -x "$init" ] || { echo "bench: build first (make build)"; exit 1; }
+work=$(mktemp -d /var/tmp/berth-bench-daemon.XXXXXX)
+ref_exec=/run/bbd-ref-$$
+our_exec=/run/bbd-$$
+pids=()
+cleanup() {
+  for h in "unix://$work/ref.sock" "unix://$our_exec/berth.sock"; do
+    ids=$(DOCKER_HOST=$h docker ps -aq 2>/dev/null || true)
+    [ -n "$ids" ] && DOCKER_HOST=$h docker rm -f $ids >/dev/null 2>&1 || true
+  done
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  { grep -o " $work[^ ]*\| $ref_exec[^ ]*\| $our_exec[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  rm -rf "$work" "$ref_exec" "$our_exec"
+}
+trap cleanup EXIT
+
+"$here/scripts/busybox-image" "$work/busybox.tar" >/dev/null
+ref="unix://$work/ref.sock"
+ours="unix://$our_exec/berth.sock"
+dockerd --data-root "$work/ref" --exec-root "$ref_exec" --pidfile "$work/ref.pid" --host "$ref" \
+  --bridge=none --iptables=false --ip6tables=false --storage-driver=overlay2 >"$work/ref.log" 2>&1 &
+pids+=($!); ref_pid=$!
+echo "{\"init-path\": \"$init\"}" > "$work/berthd.json"
+"$bin/berthd" --data-root "$work/ours" --exec-root "$our_exec" -H "$ours" --config-file "$work/berthd.json" >"$work/berthd.log" 2>&1 &
+pids+=($!); our_pid=$!
+for h in "$ref" "$ours"; do
+  for _ in $(seq 200); do DOCKER_HOST=$h docker version >/dev/null 2>&1 && break; sleep 0.1; done
+  DOCKER_HOST=$h docker load -q -i "$work/busybox.tar" >/dev/null
+done
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+# The reference engine's daemon is dockerd plus the containerd it started.
+ref_rss() { local t; t=$(rss_kib "$ref_pid"); for c in $(pgrep -P "$ref_pid" containerd || true); do t=$((t + $(rss_kib "$c"))); done; echo "$t"; }
+shims_kib() { local t=0; for p in $(pgrep -f "$1" || true); do t=$((t + $(rss_kib "$p"))); done; echo "$t"; }
+
+# Warm both (page cache, first-run work), then measure.
+for h in "$ref" "$ours"; do DOCKER_HOST=$h docker run --rm --network none busybox true; done
+hyperfine -N --runs "$runs" --warmup 2 --export-json "$work/run.json" \
+  -n docker "env DOCKER_HOST=$ref docker run --rm --network none busybox true" \
+  -n berth "env DOCKER_HOST=$ours docker run --rm --network none busybox true" >/dev/null
+idle_ref=$(ref_rss); idle_ours=$(rss_kib "$our_pid")
+
+start50() {
+  local h=$1 t0 t1
+  t0=$(date +%s.%N)
+  seq 50 | xargs -P 50 -I{} env DOCKER_HOST="$h" docker run -d --network none busybox sleep 1000 >/dev/null
+  t1=$(date +%s.%N)
+  python3 -c "print(f'{$t1 - $t0:.3f}')"
+}
+t_ref=$(start50 "$ref"); t_ours=$(start50 "$ours")
+sleep 1
+busy_ref=$(ref_rss); busy_ours=$(rss_kib "$our_pid")
+shim_ref=$(shims_kib "containerd-shim-runc-v2.*$ref_exec\|containerd-shim.*-namespace moby"); shim_ours=$(shims_kib "berth-shim start.*$our_exec")
+
+python3 - "$work/run.json" "$t_ref" "$t_ours" "$idle_ref" "$idle_ours" "$busy_ref" "$busy_ours" "$shim_ref" "$shim_ours" "$runs" <<'PY'
+import json, sys
+run = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+t_ref, t_ours = float(sys.argv[2]), float(sys.argv[3])
+idle_ref, idle_ours, busy_ref, busy_ours, shim_ref, shim_ours = (int(x) / 1024 for x in sys.argv[4:10])
+runs = sys.argv[10]
+m_ref, m_ours = run["docker"]["median"] * 1000, run["berth"]["median"] * 1000
+print(f"| measure | docker 20.10 | berth | ratio |")
+print(f"|---|---|---|---|")
+print(f"| `run --rm busybox true`, median of {runs} | {m_ref:.0f} ms | {m_ours:.1f} ms | berth takes {m_ours / m_ref:.2f}× docker's time ({m_ref / m_ours:.1f}× faster) |")
+print(f"| 50 concurrent `run -d` | {t_ref:.2f} s ({50 / t_ref:.0f}/s) | {t_ours:.2f} s ({50 / t_ours:.0f}/s) | {t_ref / t_ours:.1f}× docker's throughput |")
+print(f"| daemon RSS idle | {idle_ref:.1f} MiB (dockerd + containerd) | {idle_ours:.1f} MiB | {idle_ours / idle_ref:.2f}× |")
+print(f"| daemon RSS, 50 containers | {busy_ref:.1f} MiB | {busy_ours:.1f} MiB | {busy_ours / busy_ref:.2f}× |")
+print(f"| shim RSS per container | {shim_ref / 50 * 1024:.0f} KiB | {shim_ours / 50 * 1024:.0f} KiB | {shim_ours / shim_ref:.2f}× |")
+PY
