@@ -67,7 +67,7 @@ start50() {
 t_ref=$(start50 "$ref"); t_ours=$(start50 "$ours")
 sleep 1
 busy_ref=$(ref_rss); busy_ours=$(rss_kib "$our_pid")
-shim_ref=$(shims_kib "containerd-shim-runc-v2.*$ref_exec\|containerd-shim.*-namespace moby"); shim_ours=$(shims_kib "berth-shim start.*$our_exec")
+shim_ref=$(shims_kib "containerd-shim-runc-v2 -namespace moby .*$ref_exec"); shim_ours=$(shims_kib "berth-shim start.*$our_exec")
 
 python3 - "$work/run.json" "$t_ref" "$t_ours" "$idle_ref" "$idle_ours" "$busy_ref" "$busy_ours" "$shim_ref" "$shim_ours" "$runs" <<'PY'
 import json, sys

@@ -412,6 +412,7 @@ impl Engine {
         let _ = std::fs::remove_dir_all(&state_dir);
         unmount(&rootfs);
         std::fs::create_dir_all(&rootfs)?;
+        let t0 = std::time::Instant::now();
         let launched = (|| -> Result<i64> {
             self.write_etc(&rec)?;
             self.images.mount_rootfs(&rec.id, &rootfs)?;
@@ -457,10 +458,13 @@ impl Engine {
                 rotation,
                 stdin: rec.config.open_stdin.unwrap_or(false),
             };
+            let t1 = t0.elapsed();
             let launched = berth_shim::launch(&self.shim_bin, &shim_opts)?;
+            let t2 = t0.elapsed();
             let shim = self.shim(&rec.id);
             self.connect_pending(c, &shim);
             shim.start()?;
+            tracing::debug!(id = %rec.id, prepare = ?t1, created = ?t2, started = ?t0.elapsed(), "start timings");
             Ok(launched.pid as i64)
         })();
         match launched {
