@@ -10,6 +10,12 @@ use std::time::{Duration, Instant};
 
 use crate::env;
 
+/// Now, as a `--since`/`--until` argument (Unix seconds with nanoseconds).
+pub fn now_arg() -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
+}
+
 pub struct Berthd {
     pub data_root: PathBuf,
     pub exec_root: PathBuf,
@@ -135,13 +141,15 @@ impl Berthd {
         }
     }
 
+    /// A docker command against this daemon, for callers that need its stdio.
+    pub fn command<S: AsRef<std::ffi::OsStr>>(&self, args: impl IntoIterator<Item = S>) -> Command {
+        let mut c = Command::new("docker");
+        c.env("DOCKER_HOST", self.host()).args(args);
+        c
+    }
+
     pub fn docker(&self, args: &[&str]) -> Output {
-        Command::new("docker")
-            .env("DOCKER_HOST", self.host())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run docker")
+        self.command(args).stdin(Stdio::null()).output().expect("run docker")
     }
 
     /// Runs docker; panics with its stderr and the daemon's log unless it succeeds. Returns stdout.

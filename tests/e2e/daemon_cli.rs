@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use berth_tests::daemon::Berthd;
+use berth_tests::daemon::{now_arg, Berthd};
 
 #[test]
 fn version_info_and_errors() {
@@ -60,9 +60,8 @@ fn run_attach_exit_codes_and_ttys() {
     assert_eq!(String::from_utf8_lossy(&out.stderr), "err\n");
     assert_eq!(d.ok(&["ps", "-aq"]), "", "--rm removed it");
     // stdin through -i, closed at its end.
-    let mut child = Command::new("docker")
-        .env("DOCKER_HOST", d.host())
-        .args(["run", "-i", "--rm", "busybox", "sh", "-c", "tr a-z A-Z; echo done"])
+    let mut child = d
+        .command(["run", "-i", "--rm", "busybox", "sh", "-c", "tr a-z A-Z; echo done"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -133,13 +132,8 @@ fn lifecycle_ps_logs_exec_inspect() {
     let ts = d.ok(&["logs", "-t", "--tail", "1", "web"]);
     assert!(ts.ends_with(" line 5\n") && ts.starts_with("20"), "{ts}");
     // --since now: only what comes next, however long the client takes to connect.
-    let since = chrono_now();
-    let follow = Command::new("docker")
-        .env("DOCKER_HOST", d.host())
-        .args(["logs", "-f", "--since", &since, "web"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let since = now_arg();
+    let follow = d.command(["logs", "-f", "--since", &since, "web"]).stdout(Stdio::piped()).spawn().unwrap();
     d.ok(&["exec", "web", "sh", "-c", "echo appended > /proc/1/fd/1"]);
     std::thread::sleep(Duration::from_millis(300));
     d.ok(&["kill", "web"]);
@@ -274,7 +268,7 @@ fn files_cp_diff_commit_export_import_save_load() {
 #[test]
 fn events_stats_and_limits() {
     let d = Berthd::start();
-    let since = chrono_now();
+    let since = now_arg();
     d.ok(&[
         "run",
         "-d",
@@ -301,7 +295,7 @@ fn events_stats_and_limits() {
     assert!(stats.contains("/ 128MiB"), "{stats}");
     d.ok(&["kill", "-s", "TERM", "ev"]);
     d.ok(&["rm", "-f", "ev"]);
-    let until = chrono_now();
+    let until = now_arg();
     let ev = d.ok(&[
         "events",
         "--since",
@@ -329,9 +323,4 @@ fn events_stats_and_limits() {
         "{{.Actor.Attributes.exitCode}} {{.Actor.Attributes.name}}",
     ]);
     assert_eq!(ev.trim(), "137 ev");
-}
-
-fn chrono_now() -> String {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
 }

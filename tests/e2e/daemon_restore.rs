@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use berth_tests::daemon::Berthd;
+use berth_tests::daemon::{now_arg, Berthd};
 
 fn alive(pid: &str) -> bool {
     pid.parse::<i32>().is_ok_and(|p| p > 0 && std::path::Path::new(&format!("/proc/{p}")).exists())
@@ -48,23 +48,13 @@ fn live_restore_after_kill_9() {
     assert!(restarted.elapsed() < Duration::from_secs(10));
     // exec, logs -f, attach on the restored containers; then stop and wait.
     assert_eq!(d.ok(&["exec", "keep", "echo", "restored"]), "restored\n");
-    let mut follow = Command::new("docker")
-        .env("DOCKER_HOST", d.host())
-        .args(["logs", "-f", "--tail", "1", "keep"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut follow = d.command(["logs", "-f", "--tail", "1", "keep"]).stdout(Stdio::piped()).spawn().unwrap();
     let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
     let first = lines.next().unwrap().unwrap();
     let second = lines.next().unwrap().unwrap();
     assert!(first.starts_with("tick ") && second.starts_with("tick "), "{first} {second}");
-    let mut attach = Command::new("docker")
-        .env("DOCKER_HOST", d.host())
-        .args(["attach", "talk"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut attach =
+        d.command(["attach", "talk"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     let mut out = BufReader::new(attach.stdout.take().unwrap());
     std::thread::sleep(Duration::from_millis(300));
     attach.stdin.as_mut().unwrap().write_all(b"echoed back\n").unwrap();
@@ -73,12 +63,7 @@ fn live_restore_after_kill_9() {
     assert_eq!(line, "echoed back\n");
     let _ = attach.kill();
     let _ = attach.wait();
-    let waiter = Command::new("docker")
-        .env("DOCKER_HOST", d.host())
-        .args(["wait", "keep"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiter = d.command(["wait", "keep"]).stdout(Stdio::piped()).spawn().unwrap();
     d.ok(&["stop", "-t", "1", "keep", "talk"]);
     assert_eq!(String::from_utf8_lossy(&waiter.wait_with_output().unwrap().stdout).trim(), "137");
     let _ = follow.wait();
@@ -225,11 +210,6 @@ fn healthchecks_autoremove_and_oom() {
     ]);
     assert_eq!(ev.trim(), "oom");
     d.ok(&["rm", "oom"]);
-}
-
-fn now_arg() -> String {
-    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
-    format!("{}.{:09}", t.as_secs(), t.subsec_nanos())
 }
 
 #[test]

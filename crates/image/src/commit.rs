@@ -3,11 +3,11 @@
 use std::io::Read;
 
 use berth_content::Digest;
-use berth_metadata::{ImageLayer, ImageRecord};
+use berth_metadata::ImageLayer;
 
 use crate::config::{apply_changes, ContainerConfig, History, ImageConfig};
 use crate::reference::Reference;
-use crate::store::{now_nanos, ImageStore};
+use crate::store::ImageStore;
 use crate::{ImageError, Result};
 
 #[derive(Debug, Clone, Default)]
@@ -39,8 +39,7 @@ impl ImageStore {
         };
         let mut config = opts.config.clone();
         apply_changes(&mut config, &opts.changes)?;
-        let lease = self.lease()?;
-        let result = (|| {
+        self.with_lease(|lease| {
             let mut blob = self.content.ingest(None)?;
             self.rootfs_changes(key, Some(&mut blob))?;
             let blob = lease.commit(blob)?;
@@ -48,12 +47,8 @@ impl ImageStore {
                 Some(l) => lease.hold_layer(&l.chain_id)?,
                 None => None,
             };
-            let layer = self.unpack_layer(
-                &lease,
-                parent_layer.as_ref(),
-                None,
-                self.content.open_blob(&blob.digest)?,
-            )?;
+            let layer =
+                self.unpack_layer(lease, parent_layer.as_ref(), None, self.content.open_blob(&blob.digest)?)?;
             lease.hold_layer(&layer.chain_id)?;
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
             pconf.config = Some(config.clone());
@@ -81,25 +76,15 @@ impl ImageStore {
                 media_type,
                 blob_size: blob.size,
             });
-            let img = ImageRecord {
-                id: id.clone(),
-                config_media_type: "application/vnd.docker.container.image.v1+json".into(),
-                manifest: None,
+            self.record_local_image(
+                &id,
                 layers,
-                created: Some(now),
-                size: parent.size + layer.size,
-                parent: Some(parent.id.clone()),
-                added: now_nanos(),
-                repo_digests: Vec::new(),
-            };
-            let tags: Vec<Reference> = tag.into_iter().collect();
-            self.db.write(|tx| ImageStore::put_image(tx, &img, &tags))?;
+                now,
+                parent.size + layer.size,
+                Some(parent.id.clone()),
+                tag,
+            )?;
             Ok(id)
-        })();
-        drop(lease);
-        if result.is_err() {
-            self.collect()?;
-        }
-        result
+        })
     }
 }

@@ -3,11 +3,11 @@
 use std::io::{self, Read, Write};
 
 use berth_content::Digest;
-use berth_metadata::{ImageLayer, ImageRecord};
+use berth_metadata::ImageLayer;
 
 use crate::config::{apply_changes, ContainerConfig, History, ImageConfig, RootFs};
 use crate::reference::Reference;
-use crate::store::{now_nanos, ImageStore};
+use crate::store::ImageStore;
 use crate::{ImageError, Result};
 
 #[derive(Debug, Clone, Default)]
@@ -42,11 +42,10 @@ impl ImageStore {
         let tag = opts.reference.as_deref().map(Reference::parse_tagged).transpose()?;
         let mut container = ContainerConfig::default();
         apply_changes(&mut container, &opts.changes)?;
-        let lease = self.lease()?;
-        let result = (|| {
+        self.with_lease(|lease| {
             let mut blob = self.content.ingest(None)?;
             let mut tee = Tee { inner: reader, copy: &mut blob };
-            let layer = self.unpack_layer(&lease, None, None, &mut tee)?;
+            let layer = self.unpack_layer(lease, None, None, &mut tee)?;
             io::copy(&mut tee, &mut io::sink())
                 .map_err(|e| ImageError::InvalidArchive(format!("reading: {e}")))?;
             lease.hold_layer(&layer.chain_id)?;
@@ -70,31 +69,15 @@ impl ImageStore {
             let bytes = serde_json::to_vec(&config).expect("json");
             let id = lease.put_bytes(&bytes)?;
             let media_type = self.layer_media_type(&blob.digest)?;
-            let img = ImageRecord {
-                id: id.clone(),
-                config_media_type: "application/vnd.docker.container.image.v1+json".into(),
-                manifest: None,
-                layers: vec![ImageLayer {
-                    diff_id: layer.diff_id.clone(),
-                    chain_id: layer.chain_id.clone(),
-                    blob: Some(blob.digest),
-                    media_type,
-                    blob_size: blob.size,
-                }],
-                created: Some(now),
-                size: layer.size,
-                parent: None,
-                added: now_nanos(),
-                repo_digests: Vec::new(),
-            };
-            let tags: Vec<Reference> = tag.into_iter().collect();
-            self.db.write(|tx| ImageStore::put_image(tx, &img, &tags))?;
+            let layers = vec![ImageLayer {
+                diff_id: layer.diff_id.clone(),
+                chain_id: layer.chain_id.clone(),
+                blob: Some(blob.digest),
+                media_type,
+                blob_size: blob.size,
+            }];
+            self.record_local_image(&id, layers, now, layer.size, None, tag)?;
             Ok(id)
-        })();
-        drop(lease);
-        if result.is_err() {
-            self.collect()?;
-        }
-        result
+        })
     }
 }

@@ -10,8 +10,8 @@ use std::sync::Mutex;
 use berth_archive::{apply, decompress, ApplyOptions, Change};
 use berth_content::{Algorithm, ContentStore, Digest, DigestReader, Ingest};
 use berth_metadata::{
-    reachable, Db, ImageRecord, LayerRecord, LeaseRecord, Reader, RefRecord, SnapshotKind, SnapshotRecord,
-    WriteTx,
+    reachable, Db, ImageLayer, ImageRecord, LayerRecord, LeaseRecord, Reader, RefRecord, SnapshotKind,
+    SnapshotRecord, WriteTx,
 };
 use berth_snapshot::{Mount, Snapshotter};
 
@@ -188,6 +188,44 @@ impl ImageStore {
             self.db.compact()?;
         }
         Ok(stats)
+    }
+
+    /// Runs `f` under a lease; what it leaves behind on failure is collected.
+    pub(crate) fn with_lease<T>(&self, f: impl FnOnce(&Lease<'_>) -> Result<T>) -> Result<T> {
+        let lease = self.lease()?;
+        let result = f(&lease);
+        drop(lease);
+        if result.is_err() {
+            self.collect()?;
+        }
+        result
+    }
+
+    /// Records an image made in this store (import, commit): Docker's config media type, no
+    /// manifest, `tag` pointed at it.
+    pub(crate) fn record_local_image(
+        &self,
+        id: &Digest,
+        layers: Vec<ImageLayer>,
+        created: String,
+        size: u64,
+        parent: Option<Digest>,
+        tag: Option<Reference>,
+    ) -> Result<()> {
+        let img = ImageRecord {
+            id: id.clone(),
+            config_media_type: "application/vnd.docker.container.image.v1+json".into(),
+            manifest: None,
+            layers,
+            created: Some(created),
+            size,
+            parent,
+            added: now_nanos(),
+            repo_digests: Vec::new(),
+        };
+        let tags: Vec<Reference> = tag.into_iter().collect();
+        self.db.write(|tx| ImageStore::put_image(tx, &img, &tags))?;
+        Ok(())
     }
 
     pub(crate) fn lease(&self) -> Result<Lease<'_>> {
