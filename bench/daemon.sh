@@ -28,6 +28,7 @@ cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   { grep -o " $work[^ ]*\| $ref_exec[^ ]*\| $our_exec[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work" "$ref_exec" "$our_exec"
+  for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 

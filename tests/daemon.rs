@@ -269,6 +269,8 @@ impl Drop for Berthd {
             for id in &all_ids {
                 let _ = std::fs::remove_dir(ctrl.path().join("berth").join(id));
             }
+            // The shared parent goes once no daemon's container is in it (else this fails).
+            let _ = std::fs::remove_dir(ctrl.path().join("berth"));
         }
         let _ = std::fs::remove_dir_all(&self.exec_root);
         let _ = std::fs::remove_dir_all(&self.data_root);
