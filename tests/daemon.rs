@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use crate::env;
 
+/// Daemons alive in this process.
+static LIVE: std::sync::Mutex<usize> = std::sync::Mutex::new(0);
+
 /// Now, as a `--since`/`--until` argument (Unix seconds with nanoseconds).
 pub fn now_arg() -> String {
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
@@ -44,6 +47,7 @@ impl Berthd {
 
     /// Starts a daemon with extra daemon.json keys and flags, busybox loaded.
     pub fn start_with(config: serde_json::Value, args: &[&str]) -> Berthd {
+        *LIVE.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let n = crate::seq();
         let id = format!("{}-{n}", std::process::id());
         let data_root = PathBuf::from(format!("/var/tmp/berth-test-d/{id}"));
@@ -269,8 +273,15 @@ impl Drop for Berthd {
             for id in &all_ids {
                 let _ = std::fs::remove_dir(ctrl.path().join("berth").join(id));
             }
-            // The shared parent goes once no daemon's container is in it (else this fails).
-            let _ = std::fs::remove_dir(ctrl.path().join("berth"));
+        }
+        // The shared `berth` cgroup parent goes with the last daemon of this process, so that it
+        // never disappears under another daemon's container being created.
+        let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+        *live = live.saturating_sub(1);
+        if *live == 0 {
+            for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
+                let _ = std::fs::remove_dir(ctrl.path().join("berth"));
+            }
         }
         let _ = std::fs::remove_dir_all(&self.exec_root);
         let _ = std::fs::remove_dir_all(&self.data_root);
