@@ -8,6 +8,58 @@ use std::time::Duration;
 use berth_tests::daemon::{now_arg, Berthd};
 
 #[test]
+fn one_daemon_per_data_root_runtimes_and_reload() {
+    let d = Berthd::start();
+    // A second daemon on the same data root refuses to start, and says why.
+    let other = berth_tests::env().run_root.join("second");
+    let out = std::process::Command::new(berth_tests::env().bin_dir.join("berthd"))
+        .arg("--data-root")
+        .arg(&d.data_root)
+        .arg("--exec-root")
+        .arg(&other)
+        .arg("-H")
+        .arg(format!("unix://{}/s.sock", other.display()))
+        .arg("--config-file")
+        .arg(&d.config)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&other);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("is using the data root {}", d.data_root.display())), "{err}");
+    assert_eq!(
+        d.ok(&["version", "--format", "{{.Server.Version}}"]).trim(),
+        env!("CARGO_PKG_VERSION"),
+        "the first one still serves"
+    );
+    // Another OCI runtime by name: runc creates the container (its own state proves it).
+    let id = d.ok(&["run", "-d", "--runtime", "runc", "busybox", "sleep", "100"]);
+    let id = id.trim();
+    assert_eq!(d.inspect(id, "{{.HostConfig.Runtime}}"), "runc");
+    let state = std::process::Command::new("runc")
+        .arg("--root")
+        .arg(d.exec_root.join("runtime"))
+        .args(["state", id])
+        .output()
+        .unwrap();
+    assert!(
+        state.status.success(),
+        "runc does not know the container: {}",
+        String::from_utf8_lossy(&state.stderr)
+    );
+    d.ok(&["rm", "-f", id]);
+    let (_, err) = d.fails(&["run", "--rm", "--runtime", "nope", "busybox", "true"]);
+    assert!(err.contains("unknown or invalid runtime name: nope"), "{err}");
+    // SIGHUP reloads daemon.json (debug here).
+    assert_eq!(d.ok(&["info", "--format", "{{.Debug}}"]).trim(), "false");
+    let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&d.config).unwrap()).unwrap();
+    cfg["debug"] = serde_json::json!(true);
+    std::fs::write(&d.config, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.pid()), nix::sys::signal::Signal::SIGHUP).unwrap();
+    d.wait_for(10, "the reload", || d.ok(&["info", "--format", "{{.Debug}}"]).trim() == "true");
+}
+
+#[test]
 fn version_info_and_errors() {
     let d = Berthd::start();
     assert_eq!(
@@ -129,6 +181,7 @@ fn lifecycle_ps_logs_exec_inspect() {
     // logs: all, --tail from the end, timestamps, follow until the container stops.
     d.wait_for(10, "the log", || d.ok(&["logs", "web"]).lines().count() == 5);
     assert_eq!(d.ok(&["logs", "--tail", "2", "web"]), "line 4\nline 5\n");
+    assert_eq!(d.ok(&["logs", "--until", "1", "web"]), "", "nothing was logged before 1970");
     let ts = d.ok(&["logs", "-t", "--tail", "1", "web"]);
     assert!(ts.ends_with(" line 5\n") && ts.starts_with("20"), "{ts}");
     // --since now: only what comes next, however long the client takes to connect.
@@ -162,6 +215,12 @@ fn lifecycle_ps_logs_exec_inspect() {
     d.wait_for(5, "the detached exec", || {
         d.docker(&["exec", "web", "cat", "/tmp/d"]).stdout == b"detached\n"
     });
+    let top = d.ok(&["top", "web", "-o", "pid,args"]);
+    assert_eq!(
+        top.lines().next().unwrap().split_whitespace().collect::<Vec<_>>(),
+        ["PID", "COMMAND"],
+        "{top}"
+    );
     let top = d.ok(&["top", "web"]);
     assert!(top.lines().next().unwrap().contains("PID") && top.contains("sleep 1000"), "{top}");
     assert_eq!(

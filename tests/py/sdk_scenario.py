@@ -59,6 +59,11 @@ code, (so, se) = ct.exec_run(["sh", "-c", "echo o; echo e >&2"], demux=True)
 assert (so, se) == (b"o\n", b"e\n"), (so, se)
 top = ct.top()
 assert "PID" in top["Titles"] and any("sleep 1000" in " ".join(p) for p in top["Processes"]), top
+# streaming stats: each document's precpu_stats is the one before's cpu_stats
+gen = ct.stats(decode=True)
+first, second = next(gen), next(gen)
+gen.close()
+assert second["precpu_stats"]["cpu_usage"] == first["cpu_stats"]["cpu_usage"], (first, second)
 st = ct.stats(stream=False)
 assert st["name"] == "/sdk-web" and st["memory_stats"]["limit"] == 64 * 1024 * 1024, st
 assert "cpu_usage" in st["precpu_stats"]

@@ -618,11 +618,6 @@ impl Engine {
     }
 }
 
-/// A name for tests and for rename: the same rule.
-pub fn check_name(name: &str) -> Result<String> {
-    validate_name(name)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

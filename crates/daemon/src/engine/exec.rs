@@ -39,6 +39,20 @@ fn shim_exec_id(id: &str) -> &str {
     &id[..id.len().min(16)]
 }
 
+/// Reads an exec's stream to its end: its exit code (from the last frame) and the first `keep`
+/// bytes of its output.
+pub(crate) fn drain_exec(stream: &mut std::os::unix::net::UnixStream, keep: usize) -> (Option<i64>, Vec<u8>) {
+    let (mut code, mut out) = (None, Vec::new());
+    while let Ok(Some((s, data))) = berth_shim::protocol::read_frame(stream) {
+        if s == berth_shim::protocol::SYSTEM {
+            code = serde_json::from_slice::<berth_shim::ExitStatus>(&data).ok().map(|x| x.exit_code as i64);
+        } else if out.len() < keep {
+            out.extend_from_slice(&data[..data.len().min(keep - out.len())]);
+        }
+    }
+    (code, out)
+}
+
 impl Engine {
     pub fn exec_create(&self, c: &Arc<Container>, config: ExecConfig) -> Result<String> {
         let rec = c.snapshot();
@@ -96,7 +110,7 @@ impl Engine {
 
     /// The OCI process of an exec: the container's process with the exec's command, tty,
     /// environment, working directory, user and privileges.
-    fn exec_process(&self, c: &Container, cfg: &ExecConfig) -> Result<serde_json::Value> {
+    pub(crate) fn exec_process(&self, c: &Container, cfg: &ExecConfig) -> Result<serde_json::Value> {
         let bundle = self.run_dir(&c.id);
         let spec: serde_json::Value = serde_json::from_slice(&std::fs::read(bundle.join("config.json"))?)
             .map_err(|e| EngineError::internal("the container's runtime spec", e))?;
@@ -142,7 +156,7 @@ impl Engine {
         id: &str,
         detach: bool,
     ) -> Result<(Arc<ExecEntry>, Option<Attached>)> {
-        let e = self.exec_entry(id)?;
+        let e = self.exec_check(id)?;
         {
             let mut st = e.state.lock().unwrap_or_else(|e| e.into_inner());
             if st.started {
@@ -152,9 +166,6 @@ impl Engine {
             st.running = true;
         }
         let c = self.container(&e.container)?;
-        if !c.rec().state.status.is_live() {
-            return Err(EngineError::Conflict(format!("Container {} is not running", c.id)));
-        }
         let process = self.exec_process(&c, &e.config)?;
         let stdin = e.config.attach_stdin.unwrap_or(false) && !detach;
         let attached = match self.shim(&c.id).exec(shim_exec_id(id), process, stdin, false) {
@@ -173,13 +184,8 @@ impl Engine {
             let entry = e.clone();
             let mut stream = attached.stream;
             std::thread::spawn(move || {
-                let mut exit = None;
-                while let Ok(Some((s, data))) = berth_shim::protocol::read_frame(&mut stream) {
-                    if s == berth_shim::protocol::SYSTEM {
-                        exit = serde_json::from_slice::<berth_shim::ExitStatus>(&data).ok();
-                    }
-                }
-                engine.exec_finished(&entry, exit.map(|x| x.exit_code as i64));
+                let (code, _) = drain_exec(&mut stream, 0);
+                engine.exec_finished(&entry, code);
             });
             return Ok((e, None));
         }

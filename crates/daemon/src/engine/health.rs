@@ -6,9 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth_api::models::HealthConfig;
+use berth_api::models::{ExecConfig, HealthConfig};
 use berth_api::shape::{Health, HealthLog};
-use berth_shim::protocol::{read_frame, SYSTEM};
 
 use super::{Container, Engine};
 
@@ -123,44 +122,19 @@ impl Engine {
         let exec_id = format!("health-{}", &super::create::new_id()[..16]);
         let engine = self.clone();
         let c2 = c.clone();
-        let args = args.to_vec();
-        let id2 = exec_id.clone();
+        let cfg = ExecConfig { cmd: Some(args.to_vec()), ..Default::default() };
         let run = tokio::task::spawn_blocking(move || -> Result<(i64, String), String> {
-            let bundle = engine.run_dir(&c2.id);
-            let spec: serde_json::Value = serde_json::from_slice(
-                &std::fs::read(bundle.join("config.json")).map_err(|e| e.to_string())?,
-            )
-            .map_err(|e| e.to_string())?;
-            let mut p = spec["process"].clone();
-            p["args"] = serde_json::json!(args);
-            p["terminal"] = serde_json::json!(false);
-            if let Some(o) = p.as_object_mut() {
-                o.remove("consoleSize");
-            }
-            let mut a = engine.shim(&c2.id).exec(&id2, p, false, false).map_err(|e| e.to_string())?;
-            let mut out = Vec::new();
-            let mut code = -1;
-            while let Ok(Some((s, data))) = read_frame(&mut a.stream) {
-                if s == SYSTEM {
-                    code = serde_json::from_slice::<berth_shim::ExitStatus>(&data)
-                        .map(|e| e.exit_code as i64)
-                        .unwrap_or(-1);
-                } else if out.len() < MAX_OUTPUT {
-                    out.extend_from_slice(&data[..data.len().min(MAX_OUTPUT - out.len())]);
-                }
-            }
-            Ok((code, String::from_utf8_lossy(&out).into_owned()))
+            let p = engine.exec_process(&c2, &cfg).map_err(|e| e.to_string())?;
+            let mut a = engine.shim(&c2.id).exec(&exec_id, p, false, false).map_err(|e| e.to_string())?;
+            let (code, out) = super::exec::drain_exec(&mut a.stream, MAX_OUTPUT);
+            Ok((code.unwrap_or(-1), String::from_utf8_lossy(&out).into_owned()))
         });
         let (exit_code, output) = match tokio::time::timeout(timeout, run).await {
             Ok(Ok(Ok(r))) => r,
             Ok(Ok(Err(e))) => (-1, e),
             Ok(Err(e)) => (-1, e.to_string()),
-            Err(_) => {
-                // Kill the probe: its process is in the container's cgroup; the shim knows its pid.
-                (-1, format!("Health check exceeded timeout ({}s)", timeout.as_secs_f64()))
-            }
+            Err(_) => (-1, format!("Health check exceeded timeout ({}s)", timeout.as_secs_f64())),
         };
-        let _ = exec_id;
         HealthLog { start, end: berth_shim::now_rfc3339(), exit_code, output }
     }
 }

@@ -88,7 +88,7 @@ impl Engine {
     }
 
     /// Sends `signal`, waits up to `timeout` for the exit, then kills. With the op lock held.
-    async fn stop_locked(
+    pub(crate) async fn stop_locked(
         self: &Arc<Self>,
         c: &Arc<Container>,
         signal: Option<&str>,
@@ -151,11 +151,6 @@ impl Engine {
         }
         self.event(c, "stop", &[]);
         Ok(())
-    }
-
-    /// A stop for the daemon's shutdown (the op lock is the caller's).
-    pub(crate) async fn stop_for_shutdown(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
-        self.stop_locked(c, None, None).await
     }
 
     pub async fn stop(
@@ -269,7 +264,7 @@ impl Engine {
     }
 
     pub fn rename(&self, c: &Arc<Container>, new: &str) -> Result<()> {
-        let new = super::create::check_name(new)?;
+        let new = super::create::validate_name(new)?;
         let old = c.name();
         if old == new {
             return Err(EngineError::Conflict(

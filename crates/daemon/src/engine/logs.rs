@@ -181,7 +181,8 @@ pub fn read(path: PathBuf, o: LogOptions, tty: bool, c: Option<Arc<Container>>, 
             return;
         }
         let running = c.as_ref().is_some_and(|c| {
-            c.rec().state.status.is_live() || c.rec().state.status == super::Status::Restarting
+            let st = c.rec().state.status;
+            st.is_live() || st == super::Status::Restarting
         });
         // Rotated: finish the old file (done above), continue with the new one.
         let rotated = match (file.as_ref().and_then(|f| f.metadata().ok()), std::fs::metadata(&path)) {

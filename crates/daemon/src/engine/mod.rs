@@ -117,7 +117,6 @@ pub struct Engine {
     pub events: Events,
     reg: Mutex<Registry>,
     execs: Mutex<HashMap<String, Arc<ExecEntry>>>,
-    started: std::time::Instant,
     _lock: nix::fcntl::Flock<File>,
 }
 
@@ -187,7 +186,6 @@ impl Engine {
             events: Events::default(),
             reg: Mutex::new(reg),
             execs: Mutex::new(HashMap::new()),
-            started: std::time::Instant::now(),
             _lock: lock,
         }))
     }

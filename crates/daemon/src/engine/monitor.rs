@@ -74,7 +74,6 @@ impl Engine {
             let st = wait_shim(&dir).await;
             engine.on_exit(c, st).await;
         });
-        // Healthchecks run while it does.
     }
 
     /// Records an exit and does what follows it.

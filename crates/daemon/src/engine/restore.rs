@@ -109,7 +109,7 @@ impl Engine {
             tasks.push(tokio::spawn(async move {
                 let _g = c.op.lock().await;
                 let manually = c.rec().manually_stopped;
-                let _ = e.stop_for_shutdown(&c).await;
+                let _ = e.stop_locked(&c, None, None).await;
                 // A daemon shutdown is not a user's stop: unless-stopped containers come back.
                 let _ = e.update(&c, |r| r.manually_stopped = manually);
             }));

@@ -21,10 +21,40 @@ use crate::error::{EngineError, Result};
 pub(crate) struct PlannedMount {
     pub spec: berth_spec::Mount,
     pub view: MountPoint,
+    /// What to do when the bind source is missing: `-v` creates it, `--mount` refuses.
+    missing_source: MissingSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MissingSource {
+    NotABind,
+    Create,
+    Refuse,
+}
+
+/// Creates the missing sources of `-v` binds and refuses missing `--mount` bind sources, as
+/// Docker does at create and at start. Kept apart from [`plan_mounts`], which is pure.
+pub(crate) fn prepare_sources(mounts: &[PlannedMount]) -> Result<()> {
+    for m in mounts {
+        let src = &m.spec.source;
+        if m.missing_source == MissingSource::NotABind || src.exists() {
+            continue;
+        }
+        if m.missing_source == MissingSource::Create {
+            std::fs::create_dir_all(src)?;
+        } else {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid mount config for type \"bind\": bind source path does not exist: {}",
+                src.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `Binds` (`src:dst[:opts]`) and `Mounts` (bind, tmpfs) → mounts. Bind sources must be
-/// absolute host paths; named volumes come with volume support.
+/// absolute host paths; named volumes come with volume support. Pure: inspect and the list
+/// call it for every container.
 pub(crate) fn plan_mounts(hc: &HostConfig) -> Result<Vec<PlannedMount>> {
     let mut out = Vec::new();
     for b in hc.binds.clone().unwrap_or_default() {
@@ -61,15 +91,12 @@ pub(crate) fn plan_mounts(hc: &HostConfig) -> Result<Vec<PlannedMount>> {
                 }
             }
         }
-        // `-v` creates a missing source directory, as Docker does.
-        if !Path::new(src).exists() {
-            std::fs::create_dir_all(src)?;
-        }
         let mut options = vec!["rbind".to_string(), propagation.clone()];
         if !rw {
             options.push("ro".into());
         }
         out.push(PlannedMount {
+            missing_source: MissingSource::Create,
             spec: berth_spec::Mount {
                 destination: dst.into(),
                 kind: "bind".into(),
@@ -98,11 +125,6 @@ pub(crate) fn plan_mounts(hc: &HostConfig) -> Result<Vec<PlannedMount>> {
         match m.typ {
             Some(MountTypeEnum::BIND) => {
                 let src = m.source.clone().unwrap_or_default();
-                if !Path::new(&src).exists() {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "invalid mount config for type \"bind\": bind source path does not exist: {src}"
-                    )));
-                }
                 let propagation = m
                     .bind_options
                     .as_ref()
@@ -116,6 +138,7 @@ pub(crate) fn plan_mounts(hc: &HostConfig) -> Result<Vec<PlannedMount>> {
                     options.push("ro".into());
                 }
                 out.push(PlannedMount {
+            missing_source: MissingSource::Refuse,
                     spec: berth_spec::Mount {
                         destination: target.clone().into(),
                         kind: "bind".into(),
@@ -146,6 +169,7 @@ pub(crate) fn plan_mounts(hc: &HostConfig) -> Result<Vec<PlannedMount>> {
                     options.push("ro".into());
                 }
                 out.push(PlannedMount {
+            missing_source: MissingSource::NotABind,
                     spec: berth_spec::Mount {
                         destination: target.clone().into(),
                         kind: "tmpfs".into(),
@@ -294,7 +318,7 @@ fn devices(hc: &HostConfig) -> Result<Vec<berth_spec::DeviceMapping>> {
 impl Engine {
     /// Checks binds and mounts at create.
     pub(crate) fn check_mounts(&self, hc: &HostConfig) -> Result<()> {
-        plan_mounts(hc).map(|_| ())
+        prepare_sources(&plan_mounts(hc)?)
     }
 
     /// The spec options of a container, from its record.
@@ -306,8 +330,9 @@ impl Engine {
             m if m.starts_with("container:") => namespace(self, Some(m), "net")?,
             _ => NamespaceMode::Private,
         };
-        let own_network = network == NamespaceMode::Private;
-        let mut mounts: Vec<berth_spec::Mount> = plan_mounts(hc)?.into_iter().map(|m| m.spec).collect();
+        let planned = plan_mounts(hc)?;
+        prepare_sources(&planned)?;
+        let mut mounts: Vec<berth_spec::Mount> = planned.into_iter().map(|m| m.spec).collect();
         let dir = self.data_dir(&rec.id);
         for (file, dest) in
             [("hosts", "/etc/hosts"), ("hostname", "/etc/hostname"), ("resolv.conf", "/etc/resolv.conf")]
@@ -321,7 +346,6 @@ impl Engine {
                 });
             }
         }
-        let _ = own_network;
         let cfg = self.config();
         Ok(ContainerOptions {
             id: rec.id.clone(),
@@ -581,5 +605,24 @@ mod tests {
         let dup =
             HostConfig { binds: Some(vec![format!("{src}:/d"), format!("{src}:/d")]), ..Default::default() };
         assert!(plan_mounts(&dup).unwrap_err().to_string().contains("Duplicate mount point"));
+        // Planning does nothing to the host; preparing creates `-v` sources and refuses
+        // missing `--mount` ones.
+        let missing = d.path().join("made-by-v");
+        let v = plan_mounts(&HostConfig {
+            binds: Some(vec![format!("{}:/m", missing.display())]),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(!missing.exists());
+        prepare_sources(&v).unwrap();
+        assert!(missing.is_dir());
+        let mount = berth_api::models::Mount {
+            target: Some("/m".into()),
+            source: Some(d.path().join("absent").display().to_string()),
+            typ: Some(MountTypeEnum::BIND),
+            ..Default::default()
+        };
+        let m = plan_mounts(&HostConfig { mounts: Some(vec![mount]), ..Default::default() }).unwrap();
+        assert!(prepare_sources(&m).unwrap_err().to_string().contains("bind source path does not exist"));
     }
 }

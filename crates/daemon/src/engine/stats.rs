@@ -21,7 +21,8 @@ pub fn system_cpu_nanos(stat: &str) -> u64 {
         * (1_000_000_000 / hz)
 }
 
-fn host_memory() -> u64 {
+/// The host's memory in bytes (`MemTotal`).
+pub(crate) fn host_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {

@@ -54,15 +54,7 @@ impl Engine {
         }
         let images = self.images.list(&Default::default())?.len();
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        let mem = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| {
-                m.lines()
-                    .find(|l| l.starts_with("MemTotal:"))
-                    .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
-            })
-            .unwrap_or(0)
-            * 1024;
+        let mem = super::stats::host_memory();
         let cgroup_v2 = self.host.cgroup_v2;
         let runtimes: serde_json::Map<String, serde_json::Value> =
             cfg.runtimes.iter().map(|(k, v)| (k.clone(), json!({"path": v.path}))).collect();
@@ -176,9 +168,5 @@ impl Engine {
             "Volumes": [],
             "BuildCache": [],
         }))
-    }
-
-    pub fn uptime(&self) -> std::time::Duration {
-        self.started.elapsed()
     }
 }

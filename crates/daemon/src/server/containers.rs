@@ -164,7 +164,7 @@ async fn one(mut ctx: Ctx, c: Arc<Container>, rest: &[&str]) -> HResult {
     }
 }
 
-fn stream_type(ctx: &Ctx, tty: bool) -> &'static str {
+pub(super) fn stream_type(ctx: &Ctx, tty: bool) -> &'static str {
     if tty || ctx.version < berth_api::ApiVersion(1, 42) {
         RAW
     } else {

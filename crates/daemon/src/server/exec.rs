@@ -26,11 +26,7 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
             let entry = e.exec_check(&id)?;
             let tty = entry.config.tty.unwrap_or(false);
             let stdin = entry.config.attach_stdin.unwrap_or(false);
-            let ct = if tty || ctx.version < berth_api::ApiVersion(1, 42) {
-                "application/vnd.docker.raw-stream"
-            } else {
-                "application/vnd.docker.multiplexed-stream"
-            };
+            let ct = super::containers::stream_type(&ctx, tty);
             Ok(hijack(&mut ctx, ct, move |mut conn| async move {
                 let (e2, id2) = (e.clone(), id.clone());
                 match blocking(move || e2.exec_start(&id2, false)).await {

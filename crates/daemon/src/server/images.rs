@@ -30,7 +30,6 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
             Ok(json(200, &blocking(move || e.image_list(all, &f)).await?))
         }
         (&Method::POST, ["load"]) => {
-            let quiet = ctx.flag("quiet");
             let mut body = ctx.body_reader()?;
             let (tx, rx) = mpsc::channel(16);
             tokio::task::spawn_blocking(move || {
@@ -43,7 +42,6 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                         .collect::<Vec<_>>(),
                     Err(err) => vec![berth_api::jsonmessage::error(&err.to_string())],
                 };
-                let _ = quiet;
                 for line in out {
                     if tx.blocking_send(line).is_err() {
                         return;

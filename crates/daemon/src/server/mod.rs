@@ -173,7 +173,7 @@ async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp,
         }
     };
     let h = resp.headers_mut();
-    h.insert("Api-Version", HeaderValue::from_static(API_VERSION));
+    h.insert("Api-Version", API_VERSION.clone());
     h.insert("Docker-Experimental", HeaderValue::from_static("false"));
     h.insert("Ostype", HeaderValue::from_static("linux"));
     h.insert("Server", HeaderValue::from_static(concat!("berth/", env!("CARGO_PKG_VERSION"), " (linux)")));
@@ -181,7 +181,10 @@ async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp,
     Ok(resp)
 }
 
-const API_VERSION: &str = "1.51";
+/// The `Api-Version` header: the version berth implements, from one place.
+static API_VERSION: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(|| {
+    HeaderValue::from_str(&berth_api::version::CURRENT.to_string()).expect("a version is a valid header")
+});
 
 async fn route(ctx: Ctx, path: &str) -> HResult {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
