@@ -119,3 +119,29 @@ fn exec_with_a_tty_gets_its_own_terminal() {
     let err = c.client.resize(10, 10, None).unwrap_err();
     assert!(err.to_string().contains("no tty"), "{err}");
 }
+
+/// Connections come and go around execs (the daemon's waits, states and attaches do): each
+/// exec's output and exit still reach its own client.
+#[test]
+fn concurrent_execs_keep_their_streams_while_other_clients_leave() {
+    let c = TestContainer::create(sh("sleep 60"), Extra::default()).unwrap();
+    c.client.start().unwrap();
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| {
+                for _ in 0..40 {
+                    let _ = c.client.request(&berth_shim::Request::State);
+                }
+            });
+        }
+        for t in 0..3 {
+            let c = &c;
+            s.spawn(move || {
+                for k in 0..6 {
+                    let (code, out, _) = c.exec(&["sh", "-c", &format!("echo {t}-{k}; exit {k}")]);
+                    assert_eq!((code, out), (k, format!("{t}-{k}\n")));
+                }
+            });
+        }
+    });
+}

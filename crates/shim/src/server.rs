@@ -51,6 +51,8 @@ enum Mode {
 }
 
 struct Client {
+    /// Stable for the connection's life: positions in `clients` shift as others leave.
+    id: u64,
     sock: UnixStream,
     inbuf: Vec<u8>,
     outbuf: Vec<u8>,
@@ -106,7 +108,8 @@ impl Stdio3 {
 struct Exec {
     pid: i32,
     io: Stdio3,
-    client: Option<usize>,
+    /// The attached client's `id`.
+    client: Option<u64>,
     exit: Option<i32>,
 }
 
@@ -118,6 +121,7 @@ struct Shim {
     io: Stdio3,
     log: Option<JsonFileLog>,
     clients: Vec<Client>,
+    next_client: u64,
     execs: HashMap<String, Exec>,
     started_at: Option<String>,
     init_exit: Option<(i32, String)>,
@@ -235,6 +239,7 @@ fn create(opts: ShimOptions) -> Result<Shim, ShimError> {
         io,
         log,
         clients: Vec::new(),
+        next_client: 0,
         execs: HashMap::new(),
         started_at: None,
         init_exit: None,
@@ -377,7 +382,9 @@ impl Shim {
     fn accept(&mut self, listener: &UnixListener) {
         while let Ok((sock, _)) = listener.accept() {
             let _ = sock.set_nonblocking(true);
+            self.next_client += 1;
             self.clients.push(Client {
+                id: self.next_client,
                 sock,
                 inbuf: Vec::new(),
                 outbuf: Vec::new(),
@@ -423,7 +430,7 @@ impl Shim {
         let mut buf = [0u8; 32 * 1024];
         let Some(e) = self.execs.get_mut(id) else { return };
         let Some(n) = read_output(e.io.slot(which), &mut buf) else { return };
-        if let Some(c) = e.client.and_then(|i| self.clients.get_mut(i)) {
+        if let Some(c) = e.client.and_then(|id| self.clients.iter_mut().find(|c| c.id == id)) {
             queue_frame(c, if which == 2 { STDERR } else { STDOUT }, &buf[..n]);
         }
     }
@@ -438,7 +445,7 @@ impl Shim {
             .collect();
         for id in done {
             let e = self.execs.remove(&id).expect("listed above");
-            if let Some(c) = e.client.and_then(|i| self.clients.get_mut(i)) {
+            if let Some(c) = e.client.and_then(|id| self.clients.iter_mut().find(|c| c.id == id)) {
                 let st = ExitStatus {
                     exit_code: e.exit.unwrap_or(0),
                     finished_at: now_rfc3339(),
@@ -495,8 +502,9 @@ impl Shim {
 
     fn client_gone(&mut self, i: usize) {
         self.clients[i].dead = true;
+        let id = self.clients[i].id;
         for e in self.execs.values_mut() {
-            if e.client == Some(i) {
+            if e.client == Some(id) {
                 e.client = None;
             }
         }
@@ -625,7 +633,7 @@ impl Shim {
                     Ok((pid, tty)) => {
                         if let Some(e) = self.execs.get_mut(&exec_id) {
                             if !detach {
-                                e.client = Some(i);
+                                e.client = Some(self.clients[i].id);
                             }
                         }
                         if !detach {
