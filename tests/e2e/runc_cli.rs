@@ -162,3 +162,22 @@ fn run_passes_the_exit_code_and_spec_writes_a_bundle() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn a_root_or_escaping_cgroup_path_is_refused() {
+    // libcontainer takes `""` as the root cgroup; `delete --force` would then kill every process
+    // the host has in it. berth-runc refuses such paths before anything is created.
+    let bundle = Bundle::new(busybox(&["true"]));
+    let config = bundle.dir.join("config.json");
+    let mut spec: serde_json::Value = serde_json::from_str(&read(&config)).unwrap();
+    let rt = Rt::new(env().runtime.clone(), "rootcg");
+    for (path, says) in [("", "is the root cgroup"), ("/", "is the root cgroup"), ("/a/../..", "leads out")] {
+        spec["linux"]["cgroupsPath"] = path.into();
+        std::fs::write(&config, serde_json::to_vec(&spec).unwrap()).unwrap();
+        let o = rt.run(&["create", "--bundle", bundle.dir.to_str().unwrap(), "rootcg"]);
+        assert_eq!(code(&o), 1, "{path:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("linux.cgroupsPath") && err.contains(says), "{path:?}: {err}");
+        assert_eq!(code(&rt.run(&["state", "rootcg"])), 1, "{path:?}: nothing is left");
+    }
+}

@@ -1,4 +1,4 @@
-use std::path::PathBuf;
+use std::path::{Component, Path, PathBuf};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
@@ -28,6 +28,7 @@ impl Runtime {
             .map_err(RuntimeError::io(format!("create {}", self.root.display())))?;
         let bundle = std::fs::canonicalize(&opts.bundle)
             .map_err(RuntimeError::io(format!("bundle {}", opts.bundle.display())))?;
+        check_cgroups_path(&bundle)?;
         let result = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_root_path(self.root.clone())?
             .with_pid_file(opts.pid_file.clone())?
@@ -48,5 +49,60 @@ impl Runtime {
             return Err(e.into());
         }
         Ok(())
+    }
+}
+
+/// A container whose `cgroupsPath` names the root cgroup would share it with every process of
+/// the host, and `delete --force` (which kills the whole cgroup) would kill them all; a path with
+/// `..` leads out of the hierarchy. libcontainer takes both literally, so they are refused here.
+/// A missing `cgroupsPath` gets youki's default; a config that does not load is left for
+/// libcontainer to report.
+fn check_cgroups_path(bundle: &Path) -> Result<(), RuntimeError> {
+    let Ok(spec) = oci_spec::runtime::Spec::load(bundle.join("config.json")) else {
+        return Ok(());
+    };
+    let Some(path) = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()) else {
+        return Ok(());
+    };
+    match cgroups_path_problem(&path) {
+        Some(problem) => Err(RuntimeError::InvalidArgument(format!(
+            "linux.cgroupsPath {:?} {problem}: give the container a path of its own or leave the key out",
+            path.display().to_string()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// What is wrong with a cgroup path, if anything.
+fn cgroups_path_problem(path: &Path) -> Option<&'static str> {
+    if path.components().any(|c| c == Component::ParentDir) {
+        Some("leads out of the cgroup hierarchy")
+    } else if !path.components().any(|c| matches!(c, Component::Normal(_))) {
+        Some("is the root cgroup, which the host's processes share")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cgroups_paths() {
+        for (path, refused) in [
+            ("", true),
+            ("/", true),
+            ("//", true),
+            ("/./", true),
+            ("/..", true),
+            ("/berth/../..", true),
+            ("/berth/abc", false),
+            ("berth", false),
+            (":youki:abc", false),
+            ("system.slice:berth:abc", false),
+        ] {
+            assert_eq!(cgroups_path_problem(Path::new(path)).is_some(), refused, "{path:?}");
+        }
     }
 }
