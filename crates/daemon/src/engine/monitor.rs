@@ -93,6 +93,7 @@ impl Engine {
         };
         // Cleaned up while the record still says running, so a start cannot slip in between
         // and have its fresh mount taken away.
+        let t0 = std::time::Instant::now();
         let engine = self.clone();
         let id = c.id.clone();
         let _ = super::blocking(move || {
@@ -100,6 +101,7 @@ impl Engine {
             Ok(())
         })
         .await;
+        let cleaned = t0.elapsed();
         let _ = self.update(&c, |r| {
             if !removing {
                 r.state.status = Status::Exited;
@@ -114,6 +116,7 @@ impl Engine {
             self.event(&c, "oom", &[]);
         }
         self.event(&c, "die", &[("exitCode", code.to_string())]);
+        tracing::debug!(id = %c.id, ?cleaned, recorded = ?t0.elapsed(), "exit timings");
         c.watch.send_modify(|w| {
             w.exits += 1;
             w.exit_code = code;
