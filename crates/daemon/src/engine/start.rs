@@ -560,6 +560,16 @@ pub fn docker_start_error(msg: &str) -> String {
             };
         }
     }
+    // libcontainer's words for a path that is not an executable file (a directory, no x bit);
+    // runc says "permission denied", which the docker CLI turns into exit code 126.
+    if let Some(i) = msg.find("executable '") {
+        let rest = &msg[i + "executable '".len()..];
+        if let Some(j) = rest.find("' at path").filter(|_| rest.contains("does not have correct permissions"))
+        {
+            let exe = &rest[..j];
+            return format!("{prefix}: exec: \"{exe}\": permission denied: unknown");
+        }
+    }
     if msg.to_ascii_lowercase().contains("permission denied") {
         return format!("{prefix}: {msg}: permission denied: unknown");
     }
@@ -576,6 +586,8 @@ mod tests {
         assert!(m.ends_with("exec: \"nope\": executable file not found in $PATH: unknown"), "{m}");
         let m = docker_start_error("executable '/bin/nope' not found");
         assert!(m.contains("stat /bin/nope: no such file or directory"), "{m}");
+        let m = docker_start_error("create: failed to create container: exec process failed with error error in executing process : executable '/etc' at path '\"/etc\"' does not have correct permissions");
+        assert!(m.ends_with("exec: \"/etc\": permission denied: unknown"), "{m}");
         assert_eq!(docker_start_error("other"), "other");
     }
 

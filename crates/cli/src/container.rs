@@ -1,0 +1,829 @@
+//! Container commands.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use berth_client::{Body, ClientError, ErrorKind};
+use serde_json::{json, Value};
+
+use crate::cmd::*;
+use crate::template::{render_rows, Format, Row};
+use crate::units::{ago, go_time, human_size};
+use crate::{invalid_flag, Ctx, Failure, Result};
+
+const PS_TABLE: &str =
+    "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
+const PS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "CONTAINER ID"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Names", "NAMES"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("Networks", "NETWORKS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+];
+
+/// `--filter k=v` (repeatable) as the API's `filters` document.
+pub fn filters(items: &[String]) -> std::result::Result<Option<String>, Failure> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let mut m: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
+    for f in items {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| Failure::new(125, format!("invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)")))?;
+        m.entry(k.trim().to_ascii_lowercase()).or_default().insert(v.to_string(), true);
+    }
+    Ok(Some(json!(m).to_string()))
+}
+
+/// Docker's `Ellipsis`: at most `max` characters, the last one `…` when cut.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    s.chars().take(max.saturating_sub(1)).chain(std::iter::once('…')).collect()
+}
+
+/// The first 12 hex digits of an ID, without its `sha256:`.
+pub fn short_id(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// Docker's `DisplayablePorts`.
+fn ports(list: &Value) -> String {
+    let mut out: Vec<String> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let private = p["PrivatePort"].as_i64().unwrap_or(0);
+            let kind = p["Type"].as_str().unwrap_or("tcp");
+            match p["PublicPort"].as_i64() {
+                Some(public) if public > 0 => {
+                    let ip = p["IP"].as_str().unwrap_or("");
+                    let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+                    format!("{ip}:{public}->{private}/{kind}")
+                }
+                _ => format!("{private}/{kind}"),
+            }
+        })
+        .collect();
+    out.dedup();
+    out.join(", ")
+}
+
+/// One row of `ps` from one item of `GET /containers/json`.
+fn ps_row(c: &Value, trunc: bool, now: i64) -> Row {
+    let id = str_of(&c["Id"]);
+    let mut image = str_of(&c["Image"]).to_string();
+    if trunc && image.starts_with("sha256:") {
+        image = short_id(&image);
+    }
+    let command = str_of(&c["Command"]);
+    let command = if trunc { ellipsis(command, 20) } else { command.to_string() };
+    let names: Vec<String> = c["Names"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .filter(|n| !trunc || n.split('/').count() == 2)
+        .map(|n| n.trim_start_matches('/').to_string())
+        .collect();
+    let labels: BTreeMap<String, String> = c["Labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), str_of(v).to_string()))
+        .collect();
+    let mounts: Vec<String> = c["Mounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let name = if str_of(&m["Name"]).is_empty() { str_of(&m["Source"]) } else { str_of(&m["Name"]) };
+            if trunc {
+                ellipsis(name, 15)
+            } else {
+                name.to_string()
+            }
+        })
+        .collect();
+    let local_volumes =
+        c["Mounts"].as_array().into_iter().flatten().filter(|m| m["Driver"] == "local").count();
+    let mut networks: Vec<&String> =
+        c["NetworkSettings"]["Networks"].as_object().into_iter().flatten().map(|(k, _)| k).collect();
+    networks.sort();
+    let created = c["Created"].as_i64().unwrap_or(0);
+    let size = {
+        let rw = human_size(c["SizeRw"].as_i64().unwrap_or(0) as f64);
+        match c["SizeRootFs"].as_i64() {
+            Some(r) if r > 0 => format!("{rw} (virtual {})", human_size(r as f64)),
+            _ => rw,
+        }
+    };
+    Row {
+        fields: vec![
+            ("ID", if trunc { short_id(id) } else { id.to_string() }),
+            ("Image", image),
+            ("Command", format!("{command:?}")),
+            ("CreatedAt", go_time(created)),
+            ("RunningFor", ago(now, created)),
+            ("Ports", ports(&c["Ports"])),
+            ("State", str_of(&c["State"]).to_string()),
+            ("Status", str_of(&c["Status"]).to_string()),
+            ("Size", size),
+            ("Names", names.join(",")),
+            ("Labels", labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")),
+            ("Mounts", mounts.join(",")),
+            ("Networks", networks.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")),
+            ("LocalVolumes", local_volumes.to_string()),
+        ],
+        nulls: &["Platform"],
+        labels,
+    }
+}
+
+pub async fn ps(ctx: &Ctx, a: PsArgs) -> Result {
+    let format_text = a.format.clone().or_else(|| crate::system::config_key("psFormat"));
+    let mut q = vec![];
+    let limit = if a.latest { 1 } else { a.last };
+    if a.all || limit > 0 {
+        q.push(("all", "1".to_string()));
+    }
+    if limit > 0 {
+        q.push(("limit", limit.to_string()));
+    }
+    // Like the docker CLI, a template that shows `.Size` asks the daemon for sizes.
+    if a.size || format_text.as_deref().is_some_and(|f| f.contains(".Size") || f.contains("json .")) {
+        q.push(("size", "1".to_string()));
+    }
+    if let Some(f) = filters(&a.filter)? {
+        q.push(("filters", f));
+    }
+    let list = ctx.client.get("/containers/json", &q).await?;
+    let items = list.as_array().cloned().unwrap_or_default();
+    let trunc = !a.no_trunc;
+    if a.quiet {
+        for c in &items {
+            let id = str_of(&c["Id"]);
+            println!("{}", if trunc { short_id(id) } else { id.to_string() });
+        }
+        return Ok(());
+    }
+    let now = now();
+    let rows: Vec<Row> = items.iter().map(|c| ps_row(c, trunc, now)).collect();
+    let format = match format_text {
+        Some(f) => Format::parse(&f),
+        None => Format::Table(None),
+    };
+    let default = if a.size { format!("{PS_TABLE}\t{{{{.Size}}}}") } else { PS_TABLE.to_string() };
+    let out = render_rows(&format, &default, PS_HEADERS, &rows).map_err(|e| Failure::new(1, e))?;
+    print!("{out}");
+    Ok(())
+}
+
+/// The exit code `run` gives for a container that could not start, as the docker CLI does.
+fn start_failure_code(message: &str) -> i32 {
+    if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+        || message.contains("system cannot find the file specified")
+    {
+        127
+    } else if message.contains("permission denied") || message.contains("is a directory") {
+        126
+    } else {
+        125
+    }
+}
+
+fn run_failure(ctx: &Ctx, path: &str, e: &ClientError, code: i32) -> Failure {
+    Failure::new(code, format!("{}: {e}\n\nRun '{} {path} --help' for more information", ctx.prog, ctx.prog))
+}
+
+/// `name[:tag]` as `fromImage` and `tag` of a pull, the name made whole as Docker does
+/// (`busybox` → `docker.io/library/busybox`).
+fn split_reference(image: &str) -> (String, String) {
+    let (name, tag) = match image.rsplit_once(':') {
+        Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
+        _ => (image.to_string(), "latest".to_string()),
+    };
+    let first = name.split('/').next().unwrap_or("");
+    let has_domain =
+        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
+    let name = match (has_domain, name.contains('/')) {
+        (true, _) => name,
+        (false, true) => format!("docker.io/{name}"),
+        (false, false) => format!("docker.io/library/{name}"),
+    };
+    (name, tag)
+}
+
+async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), ClientError> {
+    let (name, tag) = split_reference(image);
+    let mut r = ctx
+        .client
+        .request(hyper_method("POST"), "/images/create", &[("fromImage", name), ("tag", tag)], Body::Empty)
+        .await?;
+    let mut rest = Vec::new();
+    while let Some(chunk) = r.chunk().await? {
+        rest.extend_from_slice(&chunk);
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = rest.drain(..=i).collect();
+            let Ok(v) = serde_json::from_slice::<Value>(&line) else { continue };
+            if let Some(m) = v["error"].as_str().or(v["errorDetail"]["message"].as_str()) {
+                return Err(ClientError::Daemon { status: 500, message: m.to_string() });
+            }
+            if !quiet {
+                if let Some(s) = v["status"].as_str() {
+                    match v["id"].as_str() {
+                        Some(id) => eprintln!("{id}: {s}"),
+                        None => eprintln!("{s}"),
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn hyper_method(m: &str) -> berth_client::Method {
+    m.parse().unwrap_or(berth_client::Method::GET)
+}
+
+async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<String> {
+    let body = crate::opts::create_body(a, &crate::opts::Real)
+        .map_err(|b| invalid_flag(&ctx.prog, path, &b.value, b.flag, &b.why))?;
+    let mut q = vec![];
+    if let Some(n) = &a.name {
+        q.push(("name", n.clone()));
+    }
+    if let Some(p) = &a.platform {
+        q.push(("platform", p.clone()));
+    }
+    let image_ref = if a.image.contains(':') || a.image.contains('@') {
+        a.image.clone()
+    } else {
+        format!("{}:latest", a.image)
+    };
+    if a.pull == "always" {
+        pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
+    }
+    let created = match ctx.client.post("/containers/create", &q, Body::Json(body.clone())).await {
+        Err(e) if e.kind() == ErrorKind::NotFound && e.message().contains("image") && a.pull != "never" => {
+            eprintln!("Unable to find image '{image_ref}' locally");
+            pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
+            ctx.client.post("/containers/create", &q, Body::Json(body)).await
+        }
+        other => other,
+    }
+    .map_err(|e| run_failure(ctx, path, &e, 125))?;
+    for w in created["Warnings"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        eprintln!("WARNING: {w}");
+    }
+    Ok(str_of(&created["Id"]).to_string())
+}
+
+/// Tells the daemon the terminal's size (and again on every SIGWINCH while `id` runs).
+async fn resize(ctx: &Ctx, path: &str) {
+    if let Some((h, w)) = crate::terminal::size() {
+        let _ = ctx.client.post(path, &[("h", h.to_string()), ("w", w.to_string())], Body::Empty).await;
+    }
+}
+
+pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
+    let path = if run { "run" } else { "create" };
+    if a.tty && a.interactive && !crate::terminal::is_tty(0) && run && !a.detach {
+        return Err(Failure::new(1, "the input device is not a TTY"));
+    }
+    let id = create(ctx, &a, path).await?;
+    if !run {
+        println!("{id}");
+        return Ok(());
+    }
+    let body = crate::opts::create_body(&a, &crate::opts::Real)
+        .map_err(|b| invalid_flag(&ctx.prog, path, &b.value, b.flag, &b.why))?;
+    let attach = !a.detach
+        && (body["AttachStdout"] == true || body["AttachStderr"] == true || body["AttachStdin"] == true);
+    let cpath = format!("/containers/{id}");
+    let mut conn = None;
+    if attach {
+        let mut q = vec![("stream", "1".to_string())];
+        for (flag, key) in [("stdin", "AttachStdin"), ("stdout", "AttachStdout"), ("stderr", "AttachStderr")]
+        {
+            if body[key] == true {
+                q.push((flag, "1".to_string()));
+            }
+        }
+        if let Some(k) = &a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")) {
+            q.push(("detachKeys", k.clone()));
+        }
+        conn = Some(
+            ctx.client
+                .hijack(&format!("{cpath}/attach"), &q, Body::Empty)
+                .await
+                .map_err(|e| run_failure(ctx, path, &e, 125))?,
+        );
+    }
+    // The wait is registered (the daemon answers its headers at once) before the start, so a
+    // quick exit is not missed; its body, the exit status, is read at the end.
+    let wait = if a.detach {
+        None
+    } else {
+        let condition = if a.rm { "removed" } else { "next-exit" };
+        let q = [("condition", condition.to_string())];
+        Some(
+            ctx.client
+                .request(hyper_method("POST"), &format!("{cpath}/wait"), &q, Body::Empty)
+                .await
+                .map_err(|e| run_failure(ctx, path, &e, 125))?,
+        )
+    };
+    let raw = if a.tty && a.interactive && attach { crate::terminal::RawMode::enter() } else { None };
+    let start = async {
+        let r = ctx.client.post(&format!("{cpath}/start"), &[], Body::Empty).await;
+        if r.is_ok() && a.tty && attach {
+            resize(ctx, &format!("{cpath}/resize")).await;
+        }
+        r
+    };
+    if a.detach {
+        start.await.map_err(|e| run_failure(ctx, path, &e, start_failure_code(&e.message())))?;
+        println!("{id}");
+        return Ok(());
+    }
+    let stdin = body["AttachStdin"] == true;
+    let keys = crate::streams::detach_sequence(
+        a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")).as_deref(),
+    );
+    let mut detached = false;
+    let streams = async {
+        if let Some(c) = conn {
+            detached = crate::streams::join(c, a.tty, stdin, &keys).await.ok()
+                == Some(crate::streams::Ended::Detached);
+        }
+    };
+    let winch = async {
+        if !a.tty {
+            return std::future::pending::<()>().await;
+        }
+        let Ok(mut sig) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+        else {
+            return std::future::pending().await;
+        };
+        while sig.recv().await.is_some() {
+            resize(ctx, &format!("{cpath}/resize")).await;
+        }
+    };
+    let proxy = proxy_signals(ctx, &cpath, a.sig_proxy && !a.tty);
+    let started = async {
+        let r = start.await?;
+        tokio::select! {
+            _ = streams => {},
+            _ = winch => {},
+            _ = proxy => {},
+        }
+        Ok::<_, ClientError>(r)
+    }
+    .await;
+    drop(raw);
+    if detached {
+        return Ok(());
+    }
+    if let Err(e) = started {
+        if a.rm {
+            let _ = ctx.client.delete(&cpath, &[("force", "1".into())]).await;
+        }
+        return Err(run_failure(ctx, path, &e, start_failure_code(&e.message())));
+    }
+    let Some(wait) = wait else { return Ok(()) };
+    let status: Value = serde_json::from_slice(&wait.bytes().await?).unwrap_or_default();
+    if let Some(m) = status["Error"]["Message"].as_str().filter(|m| !m.is_empty()) {
+        return Err(Failure::new(125, format!("{}: {m}", ctx.prog)));
+    }
+    let code = status["StatusCode"].as_i64().unwrap_or(0) as i32;
+    if code != 0 {
+        return Err(Failure::exit(code));
+    }
+    Ok(())
+}
+
+/// Forwards the signals a user sends the CLI to the container (`--sig-proxy`).
+async fn proxy_signals(ctx: &Ctx, cpath: &str, on: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    if !on {
+        return std::future::pending().await;
+    }
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+        (SignalKind::user_defined1(), "SIGUSR1"),
+        (SignalKind::user_defined2(), "SIGUSR2"),
+    ];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for (kind, name) in kinds {
+        if let Ok(mut s) = signal(kind) {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while s.recv().await.is_some() {
+                    if tx.send(name).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    while let Some(name) = rx.recv().await {
+        let _ = ctx.client.post(&format!("{cpath}/kill"), &[("signal", name.to_string())], Body::Empty).await;
+    }
+}
+
+/// Runs `op` on each container, printing each name that worked and each error; exit 1 if any
+/// failed.
+async fn for_each<'a, F, Fut>(names: &'a [String], mut op: F) -> Result
+where
+    F: FnMut(&'a str) -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<(), ClientError>>,
+{
+    let mut failed = false;
+    for n in names {
+        match op(n).await {
+            Ok(()) => println!("{n}"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err(Failure::exit(1))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
+    if a.attach || a.interactive {
+        let [name] = a.containers.as_slice() else {
+            return Err(Failure::new(1, "you cannot start and attach multiple containers at once"));
+        };
+        let info = ctx.client.get(&format!("/containers/{name}/json"), &[]).await?;
+        let tty = info["Config"]["Tty"] == true;
+        let mut q = vec![("stream", "1".to_string()), ("stdout", "1".into()), ("stderr", "1".into())];
+        if a.interactive {
+            q.push(("stdin", "1".into()));
+        }
+        if let Some(k) = &a.detach_keys {
+            q.push(("detachKeys", k.clone()));
+        }
+        let conn = ctx.client.hijack(&format!("/containers/{name}/attach"), &q, Body::Empty).await?;
+        let raw = if tty && a.interactive { crate::terminal::RawMode::enter() } else { None };
+        let wq = [("condition", "next-exit".to_string())];
+        let wait = ctx
+            .client
+            .request(hyper_method("POST"), &format!("/containers/{name}/wait"), &wq, Body::Empty)
+            .await?;
+        ctx.client.post(&format!("/containers/{name}/start"), &[], Body::Empty).await?;
+        let keys = crate::streams::detach_sequence(a.detach_keys.as_deref());
+        let ended = crate::streams::join(conn, tty, a.interactive, &keys).await;
+        drop(raw);
+        if matches!(ended, Ok(crate::streams::Ended::Detached)) {
+            return Ok(());
+        }
+        let status: Value = serde_json::from_slice(&wait.bytes().await?).unwrap_or_default();
+        let code = status["StatusCode"].as_i64().unwrap_or(0) as i32;
+        return if code == 0 { Ok(()) } else { Err(Failure::exit(code)) };
+    }
+    let mut failed = vec![];
+    for n in &a.containers {
+        match ctx.client.post(&format!("/containers/{n}/start"), &[], Body::Empty).await {
+            Ok(_) => println!("{n}"),
+            Err(e) => {
+                eprintln!("{e}");
+                failed.push(n.as_str());
+            }
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::new(1, format!("Error: failed to start containers: {}", failed.join(", "))))
+    }
+}
+
+pub async fn stop(ctx: &Ctx, a: StopArgs, verb: &str) -> Result {
+    let mut q = vec![];
+    if let Some(s) = &a.signal {
+        q.push(("signal", s.clone()));
+    }
+    if let Some(t) = a.timeout {
+        q.push(("t", t.to_string()));
+    }
+    let q = &q;
+    for_each(&a.containers, |n| async move {
+        ctx.client.post(&format!("/containers/{n}/{verb}"), q, Body::Empty).await.map(|_| ())
+    })
+    .await
+}
+
+pub async fn kill(ctx: &Ctx, a: KillArgs) -> Result {
+    let q = a.signal.iter().map(|s| ("signal", s.clone())).collect::<Vec<_>>();
+    let q = &q;
+    for_each(&a.containers, |n| async move {
+        ctx.client.post(&format!("/containers/{n}/kill"), q, Body::Empty).await.map(|_| ())
+    })
+    .await
+}
+
+pub async fn each(ctx: &Ctx, a: Names, verb: &'static str) -> Result {
+    for_each(&a.containers, |n| async move {
+        ctx.client.post(&format!("/containers/{n}/{verb}"), &[], Body::Empty).await.map(|_| ())
+    })
+    .await
+}
+
+pub async fn rm(ctx: &Ctx, a: RmArgs) -> Result {
+    let mut q = vec![];
+    if a.force {
+        q.push(("force", "1".to_string()));
+    }
+    if a.volumes {
+        q.push(("v", "1".to_string()));
+    }
+    if a.link {
+        q.push(("link", "1".to_string()));
+    }
+    let q = &q;
+    for_each(
+        &a.containers,
+        |n| async move { ctx.client.delete(&format!("/containers/{n}"), q).await.map(|_| ()) },
+    )
+    .await
+}
+
+pub async fn wait(ctx: &Ctx, a: Names) -> Result {
+    let mut failed = false;
+    for n in &a.containers {
+        match ctx.client.post(&format!("/containers/{n}/wait"), &[], Body::Empty).await {
+            Ok(v) => println!("{}", v["StatusCode"].as_i64().unwrap_or(0)),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err(Failure::exit(1))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn rename(ctx: &Ctx, a: RenameArgs) -> Result {
+    let new = a.new_name.trim();
+    if new.is_empty() || a.container.trim().is_empty() {
+        return Err(Failure::new(1, "Error: neither old nor new names may be empty"));
+    }
+    ctx.client
+        .post(&format!("/containers/{}/rename", a.container), &[("name", new.to_string())], Body::Empty)
+        .await?;
+    Ok(())
+}
+
+pub async fn top(ctx: &Ctx, a: TopArgs) -> Result {
+    let mut q = vec![];
+    if !a.ps_args.is_empty() {
+        q.push(("ps_args", a.ps_args.join(" ")));
+    }
+    let v = ctx.client.get(&format!("/containers/{}/top", a.container), &q).await?;
+    let mut text = String::new();
+    let titles: Vec<&str> = v["Titles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    text.push_str(&titles.join("\t"));
+    text.push('\n');
+    for p in v["Processes"].as_array().into_iter().flatten() {
+        let cells: Vec<&str> = p.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        text.push_str(&cells.join("\t"));
+        text.push('\n');
+    }
+    print!("{}", crate::tabwriter::TabWriter::wide().format(&text));
+    Ok(())
+}
+
+pub async fn port(ctx: &Ctx, a: PortArgs) -> Result {
+    let v = ctx.client.get(&format!("/containers/{}/json", a.container), &[]).await?;
+    let mut lines = Vec::new();
+    let want = a.port.as_ref().map(|p| if p.contains('/') { p.clone() } else { format!("{p}/tcp") });
+    let mut found = false;
+    if let Some(ports) = v["NetworkSettings"]["Ports"].as_object() {
+        let mut keys: Vec<&String> = ports.keys().collect();
+        keys.sort_by_key(|k| {
+            (k.split('/').next().and_then(|p| p.parse::<u32>().ok()).unwrap_or(0), k.to_string())
+        });
+        for k in keys {
+            if want.as_ref().is_some_and(|w| w != k) {
+                continue;
+            }
+            for b in ports[k].as_array().into_iter().flatten() {
+                found = true;
+                let ip = str_of(&b["HostIp"]);
+                let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+                let addr = format!("{ip}:{}", str_of(&b["HostPort"]));
+                lines.push(if want.is_some() { addr } else { format!("{k} -> {addr}") });
+            }
+        }
+    }
+    if let (Some(p), false) = (&a.port, found) {
+        return Err(Failure::new(
+            1,
+            format!(
+                "Error: No public port '{}' published for {}",
+                want.unwrap_or_else(|| p.clone()),
+                a.container
+            ),
+        ));
+    }
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}
+
+pub async fn logs(ctx: &Ctx, a: LogsArgs) -> Result {
+    let info = ctx.client.get(&format!("/containers/{}/json", a.container), &[]).await?;
+    let tty = info["Config"]["Tty"] == true;
+    let mut q = vec![("stdout", "1".to_string()), ("stderr", "1".to_string()), ("tail", a.tail.clone())];
+    if a.follow {
+        q.push(("follow", "1".into()));
+    }
+    if a.timestamps {
+        q.push(("timestamps", "1".into()));
+    }
+    if a.details {
+        q.push(("details", "1".into()));
+    }
+    if let Some(s) = &a.since {
+        q.push(("since", s.clone()));
+    }
+    if let Some(u) = &a.until {
+        q.push(("until", u.clone()));
+    }
+    let mut r = ctx
+        .client
+        .request(hyper_method("GET"), &format!("/containers/{}/logs", a.container), &q, Body::Empty)
+        .await?;
+    let mut pending = Vec::new();
+    while let Some(chunk) = r.chunk().await? {
+        if tty {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(&chunk);
+            let _ = o.flush();
+            continue;
+        }
+        pending.extend_from_slice(&chunk);
+        for f in berth_client::demux(&mut pending) {
+            if f.kind == berth_client::StreamKind::Stderr {
+                let mut e = std::io::stderr().lock();
+                let _ = e.write_all(&f.data);
+                let _ = e.flush();
+            } else {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(&f.data);
+                let _ = o.flush();
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
+    let mut env = Vec::new();
+    for f in &a.env_file {
+        let text = std::fs::read_to_string(f)
+            .map_err(|e| Failure::new(125, format!("open {f}: {}", crate::system::io_text(&e))))?;
+        env.extend(
+            text.lines()
+                .map(str::trim_start)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    env.extend(a.env.iter().cloned());
+    if a.tty && a.interactive && !crate::terminal::is_tty(0) {
+        return Err(Failure::new(1, "the input device is not a TTY"));
+    }
+    let mut body = json!({
+        "AttachStdin": a.interactive && !a.detach,
+        "AttachStdout": !a.detach,
+        "AttachStderr": !a.detach,
+        "Tty": a.tty,
+        "Privileged": a.privileged,
+        "Cmd": a.command,
+    });
+    if !env.is_empty() {
+        body["Env"] = json!(env);
+    }
+    if let Some(u) = &a.user {
+        body["User"] = json!(u);
+    }
+    if let Some(w) = &a.workdir {
+        body["WorkingDir"] = json!(w);
+    }
+    if let Some(k) = a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")) {
+        body["DetachKeys"] = json!(k);
+    }
+    let created =
+        ctx.client.post(&format!("/containers/{}/exec", a.container), &[], Body::Json(body)).await?;
+    let id = str_of(&created["Id"]).to_string();
+    if a.detach {
+        ctx.client
+            .post(&format!("/exec/{id}/start"), &[], Body::Json(json!({"Detach": true, "Tty": a.tty})))
+            .await?;
+        return Ok(());
+    }
+    let conn = ctx
+        .client
+        .hijack(&format!("/exec/{id}/start"), &[], Body::Json(json!({"Detach": false, "Tty": a.tty})))
+        .await?;
+    let raw = if a.tty && a.interactive { crate::terminal::RawMode::enter() } else { None };
+    if a.tty {
+        resize(ctx, &format!("/exec/{id}/resize")).await;
+    }
+    let keys = crate::streams::detach_sequence(
+        a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")).as_deref(),
+    );
+    let ended = crate::streams::join(conn, a.tty, a.interactive, &keys).await;
+    drop(raw);
+    if matches!(ended, Ok(crate::streams::Ended::Detached)) {
+        return Ok(());
+    }
+    let info = ctx.client.get(&format!("/exec/{id}/json"), &[]).await?;
+    let code = info["ExitCode"].as_i64().unwrap_or(0) as i32;
+    if code != 0 {
+        return Err(Failure::exit(code));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ps_rows_as_dockers() {
+        let c = json!({
+            "Id": "0123456789abcdef0123", "Names": ["/web", "/other/link"], "Image": "busybox",
+            "Command": "sleep 1000000000 and more", "Created": 100, "State": "running", "Status": "Up 2 minutes",
+            "Ports": [{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}, {"PrivatePort": 53, "Type": "udp"}],
+            "Labels": {"b": "2", "a": "1"}, "SizeRw": 1234, "SizeRootFs": 4262912,
+            "NetworkSettings": {"Networks": {"none": {}}}, "Mounts": [{"Name": "", "Source": "/a/very/long/host/path", "Driver": ""}]
+        });
+        let r = ps_row(&c, true, 160);
+        let f: BTreeMap<_, _> = r.fields.into_iter().collect();
+        assert_eq!(f["ID"], "0123456789ab");
+        assert_eq!(f["Command"], "\"sleep 1000000000 an…\"");
+        assert_eq!(f["Names"], "web");
+        assert_eq!(f["RunningFor"], "About a minute ago");
+        assert_eq!(f["Ports"], "127.0.0.1:8080->80/tcp, 53/udp");
+        assert_eq!(f["Labels"], "a=1,b=2");
+        assert_eq!(f["Size"], "1.23kB (virtual 4.26MB)");
+        assert_eq!(f["Mounts"], "/a/very/long/h…");
+        assert_eq!(f["CreatedAt"], "1970-01-01 00:01:40 +0000 UTC");
+        let f: BTreeMap<_, _> = ps_row(&c, false, 160).fields.into_iter().collect();
+        assert_eq!(f["Names"], "web,other/link");
+        assert_eq!(f["ID"], "0123456789abcdef0123");
+    }
+
+    #[test]
+    fn filters_and_exit_codes() {
+        assert_eq!(
+            filters(&["status=exited".into(), "label=a=b".into()]).unwrap().unwrap(),
+            r#"{"label":{"a=b":true},"status":{"exited":true}}"#
+        );
+        assert!(filters(&["nonsense".into()]).is_err());
+        assert_eq!(start_failure_code("exec: \"x\": executable file not found in $PATH"), 127);
+        assert_eq!(start_failure_code("exec: \"/etc\": permission denied"), 126);
+        assert_eq!(start_failure_code("other"), 125);
+        assert_eq!(split_reference("busybox"), ("docker.io/library/busybox".into(), "latest".into()));
+        assert_eq!(split_reference("me/app:2"), ("docker.io/me/app".into(), "2".into()));
+        assert_eq!(split_reference("reg:5000/x:1"), ("reg:5000/x".into(), "1".into()));
+        assert_eq!(split_reference("reg:5000/x"), ("reg:5000/x".into(), "latest".into()));
+    }
+}

@@ -1,0 +1,259 @@
+//! Image commands.
+
+use std::collections::BTreeMap;
+
+use berth_client::Body;
+use serde_json::Value;
+
+use crate::cmd::*;
+use crate::container::{ellipsis, filters, short_id};
+use crate::template::{render_rows, Format, Row};
+use crate::units::{ago, go_time, human_size};
+use crate::{Ctx, Failure, Result};
+
+const IMAGES_TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+const IMAGES_DIGESTS_TABLE: &str =
+    "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+const IMAGES_HEADERS: &[(&str, &str)] = &[
+    ("Repository", "REPOSITORY"),
+    ("Tag", "TAG"),
+    ("Digest", "DIGEST"),
+    ("ID", "IMAGE ID"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("Size", "SIZE"),
+    ("Containers", "CONTAINERS"),
+    ("SharedSize", "SHARED SIZE"),
+    ("UniqueSize", "UNIQUE SIZE"),
+    ("VirtualSize", "SIZE"),
+];
+const HISTORY_TABLE: &str = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
+const HISTORY_HEADERS: &[(&str, &str)] = &[
+    ("ID", "IMAGE"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("CreatedBy", "CREATED BY"),
+    ("Size", "SIZE"),
+    ("Comment", "COMMENT"),
+];
+
+fn strs(v: &Value) -> Vec<String> {
+    v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+}
+
+fn image_rows(img: &Value, trunc: bool, now: i64) -> Vec<Row> {
+    let id = img["Id"].as_str().unwrap_or("");
+    let created = img["Created"].as_i64().unwrap_or(0);
+    let size = img["Size"].as_i64().unwrap_or(0);
+    let labels: BTreeMap<String, String> = img["Labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+        .collect();
+    let digests = strs(&img["RepoDigests"]);
+    let mut tags: Vec<(String, String)> = strs(&img["RepoTags"])
+        .into_iter()
+        .filter(|t| t != "<none>:<none>")
+        .map(|t| match t.rsplit_once(':') {
+            Some((r, tag)) if !tag.contains('/') => (r.to_string(), tag.to_string()),
+            _ => (t, "<none>".into()),
+        })
+        .collect();
+    if tags.is_empty() {
+        let repo = digests.first().and_then(|d| d.split('@').next()).unwrap_or("<none>");
+        tags.push((repo.to_string(), "<none>".into()));
+    }
+    let shown_id = if trunc { short_id(id) } else { id.to_string() };
+    let optional = |key: &str| match img[key].as_i64() {
+        Some(n) if n >= 0 => human_size(n as f64),
+        _ => "N/A".into(),
+    };
+    tags.into_iter()
+        .map(|(repo, tag)| {
+            let digest = digests
+                .iter()
+                .find(|d| d.split('@').next() == Some(repo.as_str()))
+                .and_then(|d| d.split('@').nth(1))
+                .unwrap_or("<none>")
+                .to_string();
+            Row {
+                fields: vec![
+                    ("Repository", repo),
+                    ("Tag", tag),
+                    ("Digest", digest),
+                    ("ID", shown_id.clone()),
+                    ("CreatedSince", ago(now, created)),
+                    ("CreatedAt", go_time(created)),
+                    ("Size", human_size(size as f64)),
+                    ("VirtualSize", crate::units::human_size_precision(size as f64, 4)),
+                    ("SharedSize", optional("SharedSize")),
+                    (
+                        "UniqueSize",
+                        match (img["Size"].as_i64(), img["SharedSize"].as_i64()) {
+                            (Some(s), Some(sh)) if sh >= 0 => human_size((s - sh) as f64),
+                            _ => "N/A".into(),
+                        },
+                    ),
+                    (
+                        "Containers",
+                        match img["Containers"].as_i64() {
+                            Some(n) if n >= 0 => n.to_string(),
+                            _ => "N/A".into(),
+                        },
+                    ),
+                ],
+                nulls: &[],
+                labels: labels.clone(),
+            }
+        })
+        .collect()
+}
+
+pub async fn images(ctx: &Ctx, a: ImagesArgs) -> Result {
+    let mut f = a.filter.clone();
+    if let Some(r) = &a.reference {
+        f.push(format!("reference={r}"));
+    }
+    let mut q = vec![];
+    if a.all {
+        q.push(("all", "1".to_string()));
+    }
+    if let Some(f) = filters(&f)? {
+        q.push(("filters", f));
+    }
+    let list = ctx.client.get("/images/json", &q).await?;
+    let mut items = list.as_array().cloned().unwrap_or_default();
+    items.sort_by_key(|i| std::cmp::Reverse(i["Created"].as_i64().unwrap_or(0)));
+    let trunc = !a.no_trunc;
+    if a.quiet {
+        // One line per row, as in the table (an image with two tags shows twice).
+        for i in &items {
+            let id = i["Id"].as_str().unwrap_or("");
+            let rows = i["RepoTags"].as_array().map_or(1, |t| t.len().max(1));
+            for _ in 0..rows {
+                println!("{}", if trunc { short_id(id) } else { id.to_string() });
+            }
+        }
+        return Ok(());
+    }
+    let now = chrono::Utc::now().timestamp();
+    let rows: Vec<Row> = items.iter().flat_map(|i| image_rows(i, trunc, now)).collect();
+    let format = match a.format.or_else(|| crate::system::config_key("imagesFormat")) {
+        Some(f) => Format::parse(&f),
+        None => Format::Table(None),
+    };
+    let default = if a.digests { IMAGES_DIGESTS_TABLE } else { IMAGES_TABLE };
+    print!("{}", render_rows(&format, default, IMAGES_HEADERS, &rows).map_err(|e| Failure::new(1, e))?);
+    Ok(())
+}
+
+pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
+    let mut q = vec![];
+    if a.force {
+        q.push(("force", "1".to_string()));
+    }
+    if a.no_prune {
+        q.push(("noprune", "1".to_string()));
+    }
+    let mut failed = false;
+    for name in &a.images {
+        match ctx.client.delete(&format!("/images/{name}"), &q).await {
+            Ok(v) => {
+                for item in v.as_array().into_iter().flatten() {
+                    if let Some(u) = item["Untagged"].as_str() {
+                        println!("Untagged: {u}");
+                    }
+                    if let Some(d) = item["Deleted"].as_str() {
+                        println!("Deleted: {d}");
+                    }
+                }
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if failed {
+        Err(Failure::exit(1))
+    } else {
+        Ok(())
+    }
+}
+
+pub async fn tag(ctx: &Ctx, a: TagArgs) -> Result {
+    let (repo, tag) = match a.target.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
+        _ => (a.target.clone(), "latest".to_string()),
+    };
+    ctx.client
+        .post(&format!("/images/{}/tag", a.source), &[("repo", repo), ("tag", tag)], Body::Empty)
+        .await?;
+    Ok(())
+}
+
+pub async fn history(ctx: &Ctx, a: HistoryArgs) -> Result {
+    let v = ctx.client.get(&format!("/images/{}/history", a.image), &[]).await?;
+    let items = v.as_array().cloned().unwrap_or_default();
+    let trunc = !a.no_trunc;
+    let shown = |id: &str| if id == "<missing>" || !trunc { id.to_string() } else { short_id(id) };
+    if a.quiet {
+        for h in &items {
+            println!("{}", shown(h["Id"].as_str().unwrap_or("")));
+        }
+        return Ok(());
+    }
+    let now = chrono::Utc::now().timestamp();
+    let rows: Vec<Row> = items
+        .iter()
+        .map(|h| {
+            let created = h["Created"].as_i64().unwrap_or(0);
+            let by = h["CreatedBy"].as_str().unwrap_or("").replace('\t', " ");
+            let size = h["Size"].as_i64().unwrap_or(0);
+            let created_at = chrono::DateTime::from_timestamp(created, 0)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default();
+            Row {
+                fields: vec![
+                    ("ID", shown(h["Id"].as_str().unwrap_or(""))),
+                    ("CreatedSince", if a.human { ago(now, created) } else { created_at.clone() }),
+                    ("CreatedAt", created_at),
+                    ("CreatedBy", if trunc { ellipsis(&by, 45) } else { by }),
+                    ("Size", if a.human { human_size(size as f64) } else { size.to_string() }),
+                    ("Comment", h["Comment"].as_str().unwrap_or("").to_string()),
+                ],
+                nulls: &[],
+                labels: BTreeMap::new(),
+            }
+        })
+        .collect();
+    let format = a.format.as_deref().map(Format::parse).unwrap_or(Format::Table(None));
+    print!(
+        "{}",
+        render_rows(&format, HISTORY_TABLE, HISTORY_HEADERS, &rows).map_err(|e| Failure::new(1, e))?
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn image_rows_as_dockers() {
+        let img = json!({"Id": "sha256:0123456789abcdef", "Created": 0, "Size": 4262912, "RepoTags": ["busybox:latest", "reg:5000/bb:1"], "RepoDigests": [], "SharedSize": -1, "Containers": -1});
+        let rows = image_rows(&img, true, 120);
+        let f: Vec<BTreeMap<_, _>> = rows.into_iter().map(|r| r.fields.into_iter().collect()).collect();
+        assert_eq!((f[0]["Repository"].as_str(), f[0]["Tag"].as_str()), ("busybox", "latest"));
+        assert_eq!((f[1]["Repository"].as_str(), f[1]["Tag"].as_str()), ("reg:5000/bb", "1"));
+        assert_eq!(f[0]["ID"], "0123456789ab");
+        assert_eq!(f[0]["Size"], "4.26MB");
+        assert_eq!(f[0]["CreatedSince"], "2 minutes ago");
+        assert_eq!((f[0]["SharedSize"].as_str(), f[0]["Containers"].as_str()), ("N/A", "N/A"));
+        let dangling = image_rows(&json!({"Id": "sha256:ab", "RepoTags": []}), true, 0);
+        let f: BTreeMap<_, _> = dangling[0].fields.iter().cloned().collect();
+        assert_eq!((f["Repository"].as_str(), f["Tag"].as_str()), ("<none>", "<none>"));
+    }
+}

@@ -1,0 +1,292 @@
+//! berth's command line: the docker CLI's commands, flags, output and exit codes, over the
+//! Engine API (berth-client). It never touches the data root.
+//!
+//! [`cmd`] is the command tree; [`container`], [`image`] and [`system`] run the commands;
+//! [`opts`] turns `run`/`create` flags into the create request; [`template`] and
+//! [`tabwriter`] give Docker's `--format` and tables; [`units`] its sizes and ages;
+//! [`terminal`] raw mode and resizing for `-t`.
+
+pub mod cmd;
+mod container;
+mod image;
+mod opts;
+mod streams;
+mod system;
+pub mod tabwriter;
+pub mod template;
+pub mod terminal;
+pub mod units;
+
+use berth_client::{Client, ClientError, Host};
+use clap::error::{ContextKind, ContextValue, ErrorKind as ClapKind};
+use clap::Parser;
+use cmd::{Cli, Cmd, ContainerCmd, ImageCmd, SystemCmd};
+
+/// What ended a command: the exit code, with the message to print (if any) on stderr.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Failure {
+        Failure { code, message: message.into() }
+    }
+    /// A silent exit with `code` (a container's own exit code).
+    pub fn exit(code: i32) -> Failure {
+        Failure { code, message: String::new() }
+    }
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Failure {
+        Failure::new(1, e.to_string())
+    }
+}
+
+pub type Result<T = ()> = std::result::Result<T, Failure>;
+
+/// What every command gets: the daemon and the program's name (for messages).
+pub struct Ctx {
+    pub client: Client,
+    pub prog: String,
+}
+
+/// Runs the command line and returns the process's exit code.
+pub fn main() -> i32 {
+    let args: Vec<String> = std::env::args().collect();
+    let prog = args
+        .first()
+        .and_then(|a| std::path::Path::new(a).file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "berth".into());
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(c) => c,
+        Err(e) => return usage_error(&prog, &args, e),
+    };
+    if cli.version {
+        println!("{prog} version {}, build berth", env!("CARGO_PKG_VERSION"));
+        return 0;
+    }
+    let Some(command) = cli.cmd else {
+        let _ = <Cli as clap::CommandFactory>::command().bin_name(prog.clone()).print_help();
+        return 0;
+    };
+    let host = match Host::from_env(cli.host.as_deref()) {
+        Ok(h) => h,
+        Err(e) => {
+            eprintln!("{e}");
+            return 1;
+        }
+    };
+    let client = match std::env::var("DOCKER_API_VERSION") {
+        Ok(v) if !v.is_empty() => Client::with_version(host, &v),
+        _ => Client::new(host),
+    };
+    let ctx = Ctx { client, prog };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(dispatch(&ctx, command)) {
+        Ok(()) => 0,
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("{}", f.message);
+            }
+            f.code
+        }
+    }
+}
+
+async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
+    match command {
+        Cmd::Container(c) => match c {
+            ContainerCmd::Ls(a) => container::ps(ctx, a).await,
+            ContainerCmd::Run(a) => container::run(ctx, a, true).await,
+            ContainerCmd::Create(a) => container::run(ctx, a, false).await,
+            ContainerCmd::Start(a) => container::start(ctx, a).await,
+            ContainerCmd::Stop(a) => container::stop(ctx, a, "stop").await,
+            ContainerCmd::Restart(a) => container::stop(ctx, a, "restart").await,
+            ContainerCmd::Kill(a) => container::kill(ctx, a).await,
+            ContainerCmd::Rm(a) => container::rm(ctx, a).await,
+            ContainerCmd::Logs(a) => container::logs(ctx, a).await,
+            ContainerCmd::Exec(a) => container::exec(ctx, a).await,
+            ContainerCmd::Wait(a) => container::wait(ctx, a).await,
+            ContainerCmd::Pause(a) => container::each(ctx, a, "pause").await,
+            ContainerCmd::Unpause(a) => container::each(ctx, a, "unpause").await,
+            ContainerCmd::Rename(a) => container::rename(ctx, a).await,
+            ContainerCmd::Top(a) => container::top(ctx, a).await,
+            ContainerCmd::Port(a) => container::port(ctx, a).await,
+            ContainerCmd::Inspect(a) => {
+                system::inspect(ctx, a.format, a.size, Some("container"), a.names).await
+            }
+        },
+        Cmd::Image(c) => match c {
+            ImageCmd::Ls(a) => image::images(ctx, a).await,
+            ImageCmd::Rm(a) => image::rmi(ctx, a).await,
+            ImageCmd::Tag(a) => image::tag(ctx, a).await,
+            ImageCmd::History(a) => image::history(ctx, a).await,
+            ImageCmd::Inspect(a) => system::inspect(ctx, a.format, a.size, Some("image"), a.names).await,
+        },
+        Cmd::System(SystemCmd::Info(a)) | Cmd::Info(a) => system::info(ctx, a).await,
+        Cmd::Ps(a) => container::ps(ctx, a).await,
+        Cmd::Run(a) => container::run(ctx, a, true).await,
+        Cmd::Create(a) => container::run(ctx, a, false).await,
+        Cmd::Start(a) => container::start(ctx, a).await,
+        Cmd::Stop(a) => container::stop(ctx, a, "stop").await,
+        Cmd::Restart(a) => container::stop(ctx, a, "restart").await,
+        Cmd::Kill(a) => container::kill(ctx, a).await,
+        Cmd::Rm(a) => container::rm(ctx, a).await,
+        Cmd::Logs(a) => container::logs(ctx, a).await,
+        Cmd::Exec(a) => container::exec(ctx, a).await,
+        Cmd::Wait(a) => container::wait(ctx, a).await,
+        Cmd::Pause(a) => container::each(ctx, a, "pause").await,
+        Cmd::Unpause(a) => container::each(ctx, a, "unpause").await,
+        Cmd::Rename(a) => container::rename(ctx, a).await,
+        Cmd::Top(a) => container::top(ctx, a).await,
+        Cmd::Port(a) => container::port(ctx, a).await,
+        Cmd::Inspect(a) => system::inspect(ctx, a.format, a.size, a.kind.as_deref(), a.names).await,
+        Cmd::Images(a) => image::images(ctx, a).await,
+        Cmd::Rmi(a) => image::rmi(ctx, a).await,
+        Cmd::Tag(a) => image::tag(ctx, a).await,
+        Cmd::History(a) => image::history(ctx, a).await,
+        Cmd::Version(a) => system::version(ctx, a).await,
+    }
+}
+
+/// The words after the program that name the command (`container ls`, `run`).
+fn command_path(args: &[String]) -> Vec<String> {
+    const GROUPS: [&str; 3] = ["container", "image", "system"];
+    let mut path = Vec::new();
+    let mut skip = false;
+    for a in args.iter().skip(1) {
+        if skip {
+            skip = false;
+            continue;
+        }
+        if a.starts_with('-') {
+            skip = matches!(a.as_str(), "-H" | "--host" | "--config" | "-l" | "--log-level");
+            continue;
+        }
+        path.push(a.clone());
+        if path.len() == 2 || !GROUPS.contains(&a.as_str()) {
+            break;
+        }
+    }
+    path
+}
+
+/// Docker's usage line of a command.
+fn usage(prog: &str, path: &str) -> String {
+    let tail = match path.rsplit(' ').next().unwrap_or("") {
+        "run" | "create" => "[OPTIONS] IMAGE [COMMAND] [ARG...]",
+        "exec" => "[OPTIONS] CONTAINER COMMAND [ARG...]",
+        "ps" | "ls" | "images" | "info" | "version" => "[OPTIONS]",
+        "logs" | "port" => "[OPTIONS] CONTAINER",
+        "rename" => "CONTAINER NEW_NAME",
+        "tag" => "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
+        "history" => "[OPTIONS] IMAGE",
+        "rmi" | "rm" if path.starts_with("image") || path == "rmi" => "[OPTIONS] IMAGE [IMAGE...]",
+        "inspect" => "[OPTIONS] NAME|ID [NAME|ID...]",
+        "top" => "CONTAINER [ps OPTIONS]",
+        _ => "[OPTIONS] CONTAINER [CONTAINER...]",
+    };
+    format!("Usage:  {prog} {path} {tail}")
+}
+
+/// A flag or argument error, in the docker CLI's words, with its exit code 125.
+fn usage_error(prog: &str, args: &[String], e: clap::Error) -> i32 {
+    match e.kind() {
+        ClapKind::DisplayHelp
+        | ClapKind::DisplayVersion
+        | ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return 0;
+        }
+        _ => {}
+    }
+    let path = command_path(args).join(" ");
+    let arg = || match e.get(ContextKind::InvalidArg) {
+        Some(ContextValue::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    let first = match e.kind() {
+        ClapKind::UnknownArgument => {
+            let a = arg();
+            let a = a.split('=').next().unwrap_or("").to_string();
+            match a.strip_prefix('-') {
+                Some(short) if !short.starts_with('-') && !short.is_empty() => {
+                    format!("unknown shorthand flag: '{}' in {a}", short.chars().next().unwrap_or('?'))
+                }
+                _ => format!("unknown flag: {a}"),
+            }
+        }
+        ClapKind::InvalidSubcommand => {
+            let a = match e.get(ContextKind::InvalidSubcommand) {
+                Some(ContextValue::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            eprintln!("{prog}: unknown command: {prog} {a}\n\nRun '{prog} --help' for more information");
+            return 1;
+        }
+        ClapKind::MissingRequiredArgument | ClapKind::TooFewValues | ClapKind::MissingSubcommand => {
+            // Cobra's words: "requires N arguments … Run" for exact counts, "at least … See"
+            // otherwise.
+            let (n, verb) = match path.rsplit(' ').next() {
+                Some("rename" | "tag") => ("2 arguments", "Run"),
+                Some("exec") => ("at least 2 arguments", "See"),
+                Some("logs" | "port" | "history" | "top") => ("1 argument", "Run"),
+                _ => ("at least 1 argument", "See"),
+            };
+            eprintln!(
+                "{prog}: '{prog} {path}' requires {n}\n\n{}\n\n{verb} '{prog} {path} --help' for more information",
+                usage(prog, &path)
+            );
+            return 1;
+        }
+        ClapKind::ValueValidation | ClapKind::InvalidValue => {
+            let value = match e.get(ContextKind::InvalidValue) {
+                Some(ContextValue::String(s)) => s.clone(),
+                _ => String::new(),
+            };
+            format!("invalid argument \"{value}\" for \"{}\" flag", arg())
+        }
+        _ => e.to_string().trim().trim_start_matches("error: ").to_string(),
+    };
+    eprintln!("{first}\n\n{}\n\nRun '{prog} {path} --help' for more information", usage(prog, &path));
+    125
+}
+
+/// A flag value the CLI checks itself, refused in Docker's words (exit 125).
+pub fn invalid_flag(prog: &str, path: &str, value: &str, flag: &str, why: &str) -> Failure {
+    Failure::new(
+        125,
+        format!(
+            "invalid argument \"{value}\" for \"{flag}\" flag: {why}\n\n{}\n\nRun '{prog} {path} --help' for more information",
+            usage(prog, path)
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
+    #[test]
+    fn command_paths() {
+        let v = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        assert_eq!(command_path(&v("berth run -d busybox")), ["run"]);
+        assert_eq!(command_path(&v("berth -H unix:///x container ls -a")), ["container", "ls"]);
+        assert_eq!(usage("berth", "run"), "Usage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]");
+    }
+}

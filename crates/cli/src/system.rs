@@ -1,0 +1,272 @@
+//! `inspect`, `version`, `info`, and the client's configuration file.
+
+use berth_client::ErrorKind;
+use serde_json::{json, Value};
+
+use crate::cmd::FormatOnly;
+use crate::template::{from_json, Tmpl};
+use crate::{Ctx, Failure, Result};
+
+/// A key of the client's `config.json` (`--config` or `DOCKER_CONFIG` directory, else
+/// `~/.docker`): `psFormat`, `imagesFormat`, `detachKeys`.
+pub fn config_key(key: &str) -> Option<String> {
+    let dir = match std::env::var("DOCKER_CONFIG") {
+        Ok(d) if !d.is_empty() => std::path::PathBuf::from(d),
+        _ => std::path::PathBuf::from(std::env::var("HOME").ok()?).join(".docker"),
+    };
+    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    v[key].as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// An I/O error in Go's words (`no such file or directory`).
+pub fn io_text(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    let s = s.split(" (os error").next().unwrap_or(&s).to_string();
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => s,
+    }
+}
+
+/// JSON the way the docker CLI prints it: four-space indents, Go's HTML-safe escapes.
+fn pretty(v: &Value) -> String {
+    use serde::Serialize;
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut out,
+        serde_json::ser::PrettyFormatter::with_indent(b"    "),
+    );
+    let _ = v.serialize(&mut ser);
+    String::from_utf8_lossy(&out).replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
+}
+
+pub async fn inspect(
+    ctx: &Ctx,
+    format: Option<String>,
+    size: bool,
+    kind: Option<&str>,
+    names: Vec<String>,
+) -> Result {
+    let tmpl = match format.as_deref().filter(|f| !f.is_empty()) {
+        Some("json") | None => None,
+        Some(f) => Some(Tmpl::new(f).map_err(|e| Failure::new(1, e))?),
+    };
+    let mut found = Vec::new();
+    let mut failed = false;
+    for name in &names {
+        let mut result = Err(format!("No such object: {name}"));
+        for k in ["container", "image"] {
+            if kind.is_some_and(|want| want != k) {
+                continue;
+            }
+            let path = if k == "container" {
+                format!("/containers/{name}/json")
+            } else {
+                format!("/images/{name}/json")
+            };
+            let q = if size && k == "container" { vec![("size", "1".to_string())] } else { vec![] };
+            match ctx.client.get(&path, &q).await {
+                Ok(v) => {
+                    result = Ok(v);
+                    break;
+                }
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    if kind.is_some() {
+                        result = Err(e.message());
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match result {
+            Ok(v) => found.push(v),
+            Err(m) => {
+                failed = true;
+                if tmpl.is_some() {
+                    eprintln!("Error: {m}");
+                } else {
+                    // Printed after the JSON, as the docker CLI does.
+                    found.push(json!({"__error": m}));
+                }
+            }
+        }
+    }
+    let errors: Vec<String> =
+        found.iter().filter_map(|v| v["__error"].as_str().map(str::to_string)).collect();
+    found.retain(|v| v.get("__error").is_none());
+    match &tmpl {
+        Some(t) => {
+            for v in &found {
+                println!("{}", t.render(&from_json(v)).map_err(|e| Failure::new(1, e))?);
+            }
+        }
+        None => println!("{}", pretty(&Value::Array(found))),
+    }
+    for m in errors {
+        eprintln!("Error: {m}");
+    }
+    if failed {
+        Err(Failure::exit(1))
+    } else {
+        Ok(())
+    }
+}
+
+fn client_version(api: &str) -> Value {
+    json!({
+        "Platform": {"Name": ""},
+        "Version": env!("CARGO_PKG_VERSION"),
+        "ApiVersion": api,
+        "DefaultAPIVersion": berth_client::API_VERSION.to_string(),
+        "GitCommit": "",
+        "GoVersion": "",
+        "Os": "linux",
+        "Arch": go_arch(),
+        "BuildTime": "",
+        "Context": "default",
+    })
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+pub async fn version(ctx: &Ctx, a: FormatOnly) -> Result {
+    let server = ctx.client.get("/version", &[]).await;
+    let api = ctx.client.version().await.unwrap_or(&berth_client::API_VERSION.to_string()).to_string();
+    let client = client_version(&api);
+    if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
+        let data = json!({"Client": client, "Server": server.as_ref().ok()});
+        let out = if f == "json" {
+            crate::template::go_json(&data)
+        } else {
+            Tmpl::new(f).and_then(|t| t.render(&from_json(&data))).map_err(|e| Failure::new(1, e))?
+        };
+        println!("{out}");
+        return server.map(|_| ()).map_err(Into::into);
+    }
+    println!("Client:");
+    println!(" Version:           {}", client["Version"].as_str().unwrap_or(""));
+    println!(" API version:       {api}");
+    println!(" OS/Arch:           linux/{}", go_arch());
+    println!(" Context:           default");
+    let s = server?;
+    println!();
+    println!("Server: {}", s["Platform"]["Name"].as_str().unwrap_or(""));
+    for c in s["Components"].as_array().into_iter().flatten() {
+        println!(" {}:", c["Name"].as_str().unwrap_or(""));
+        println!("  Version:          {}", c["Version"].as_str().unwrap_or(""));
+        let d = &c["Details"];
+        if let Some(api) = d["ApiVersion"].as_str() {
+            println!(
+                "  API version:      {api} (minimum version {})",
+                d["MinAPIVersion"].as_str().unwrap_or("")
+            );
+        }
+        if let Some(g) = d["GitCommit"].as_str() {
+            println!("  Git commit:       {g}");
+        }
+        if let (Some(os), Some(arch)) = (d["Os"].as_str(), d["Arch"].as_str()) {
+            println!("  OS/Arch:          {os}/{arch}");
+        }
+        if let Some(e) = d["Experimental"].as_str() {
+            println!("  Experimental:     {e}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn info(ctx: &Ctx, a: FormatOnly) -> Result {
+    let i = ctx.client.get("/info", &[]).await?;
+    if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
+        let out = if f == "json" {
+            crate::template::go_json(&i)
+        } else {
+            Tmpl::new(f).and_then(|t| t.render(&from_json(&i))).map_err(|e| Failure::new(1, e))?
+        };
+        println!("{out}");
+        return Ok(());
+    }
+    let s = |k: &str| match &i[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        v => v.to_string(),
+    };
+    println!("Client:");
+    println!(" Version:    {}", env!("CARGO_PKG_VERSION"));
+    println!(" Context:    default");
+    println!(" Debug Mode: false");
+    println!();
+    println!("Server:");
+    println!(" Containers: {}", s("Containers"));
+    println!("  Running: {}", s("ContainersRunning"));
+    println!("  Paused: {}", s("ContainersPaused"));
+    println!("  Stopped: {}", s("ContainersStopped"));
+    println!(" Images: {}", s("Images"));
+    println!(" Server Version: {}", s("ServerVersion"));
+    println!(" Storage Driver: {}", s("Driver"));
+    for pair in i["DriverStatus"].as_array().into_iter().flatten() {
+        if let [k, v] = pair.as_array().map(Vec::as_slice).unwrap_or(&[]) {
+            println!("  {}: {}", k.as_str().unwrap_or(""), v.as_str().unwrap_or(""));
+        }
+    }
+    println!(" Logging Driver: {}", s("LoggingDriver"));
+    println!(" Cgroup Driver: {}", s("CgroupDriver"));
+    println!(" Cgroup Version: {}", s("CgroupVersion"));
+    let runtimes: Vec<&String> = i["Runtimes"].as_object().into_iter().flatten().map(|(k, _)| k).collect();
+    println!(" Runtimes: {}", runtimes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(" "));
+    println!(" Default Runtime: {}", s("DefaultRuntime"));
+    println!(" Init Binary: {}", s("InitBinary"));
+    println!(" Security Options:");
+    for o in i["SecurityOptions"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        for (n, part) in o.split(',').enumerate() {
+            let text = part.strip_prefix("name=").unwrap_or(part);
+            if n == 0 {
+                println!("  {text}");
+            } else {
+                let (k, v) = text.split_once('=').unwrap_or((text, ""));
+                println!(
+                    "   {}: {v}",
+                    k.chars()
+                        .next()
+                        .map(|c| c.to_uppercase().collect::<String>() + &k[c.len_utf8()..])
+                        .unwrap_or_default()
+                );
+            }
+        }
+    }
+    println!(" Kernel Version: {}", s("KernelVersion"));
+    println!(" Operating System: {}", s("OperatingSystem"));
+    println!(" OSType: {}", s("OSType"));
+    println!(" Architecture: {}", s("Architecture"));
+    println!(" CPUs: {}", s("NCPU"));
+    println!(" Total Memory: {}", crate::units::bytes_size(i["MemTotal"].as_f64().unwrap_or(0.0)));
+    println!(" Name: {}", s("Name"));
+    println!(" ID: {}", s("ID"));
+    println!(" Docker Root Dir: {}", s("DockerRootDir"));
+    println!(" Debug Mode: {}", s("Debug"));
+    println!(" Experimental: {}", s("ExperimentalBuild"));
+    println!(" Live Restore Enabled: {}", s("LiveRestoreEnabled"));
+    println!();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_prints_as_the_docker_cli() {
+        assert_eq!(
+            pretty(&json!([{"A": {}, "B": [], "C": "<x>"}])),
+            "[\n    {\n        \"A\": {},\n        \"B\": [],\n        \"C\": \"\\u003cx\\u003e\"\n    }\n]"
+        );
+        assert_eq!(io_text(&std::io::Error::from_raw_os_error(2)), "no such file or directory");
+    }
+}

@@ -1,0 +1,146 @@
+//! Docker's units: sizes as `units.HumanSizeWithPrecision` and `RAMInBytes` parse them, and
+//! Go's `%g` that the former prints with.
+
+use berth_api::shape::human_duration;
+
+/// `units.HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits.
+pub fn human_size(size: f64) -> String {
+    human_size_precision(size, 3)
+}
+
+/// `units.HumanSizeWithPrecision`; `units.HumanSize` is precision 4.
+pub fn human_size_precision(size: f64, precision: usize) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut size = size;
+    let mut i = 0;
+    while size >= 1000.0 && i < UNITS.len() - 1 {
+        size /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(size, precision), UNITS[i])
+}
+
+/// `units.BytesSize`: binary units, four significant digits (`docker stats`, `info`).
+pub fn bytes_size(size: f64) -> String {
+    const UNITS: [&str; 9] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB", "ZiB", "YiB"];
+    let mut size = size;
+    let mut i = 0;
+    while size >= 1024.0 && i < UNITS.len() - 1 {
+        size /= 1024.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(size, 4), UNITS[i])
+}
+
+/// Go's `strconv.FormatFloat(v, 'g', precision, 64)`: `precision` significant digits, trailing
+/// zeros dropped, an exponent when it is below -4 or at least the precision.
+pub fn go_g(v: f64, precision: usize) -> String {
+    if v == 0.0 {
+        return "0".into();
+    }
+    let sci = format!("{:.*e}", precision.saturating_sub(1), v);
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if exp < -4 || exp >= precision as i32 {
+        let m = trim_zeros(mantissa);
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}e{sign}{:02}", exp.abs());
+    }
+    let decimals = (precision as i32 - 1 - exp).max(0) as usize;
+    trim_zeros(&format!("{v:.decimals$}")).to_string()
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// `units.RAMInBytes`: `4g`, `512m`, `1.5GB`, `100` (bytes); binary multiples.
+pub fn ram_in_bytes(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024f64.powi(4),
+        "p" | "pb" | "pib" => 1024f64.powi(5),
+        _ => return None,
+    };
+    Some((n * mult) as i64)
+}
+
+/// `units.HumanDuration(d) + " ago"`, the age columns of `ps` and `images`.
+pub fn ago(now_secs: i64, then_secs: i64) -> String {
+    format!("{} ago", human_duration((now_secs - then_secs).max(0) * 1_000_000_000))
+}
+
+/// Go's `time.Time.String()` for a Unix time in UTC: `2006-01-02 15:04:05 +0000 UTC`.
+pub fn go_time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S +0000 UTC").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_dockers() {
+        for (n, want) in [
+            (0.0, "0B"),
+            (123.0, "123B"),
+            (1000.0, "1kB"),
+            (1234.0, "1.23kB"),
+            (4_262_912.0, "4.26MB"),
+            (999_999.0, "1e+03kB"),
+            (2_000_000_000.0, "2GB"),
+        ] {
+            assert_eq!(human_size(n), want, "{n}");
+        }
+        assert_eq!(bytes_size(1536.0), "1.5KiB");
+        assert_eq!(bytes_size(0.0), "0B");
+        assert_eq!(bytes_size(64.0 * 1024.0 * 1024.0), "64MiB");
+    }
+
+    #[test]
+    fn go_g_formats() {
+        for (v, p, want) in [
+            (4.262912, 3, "4.26"),
+            (1.0, 3, "1"),
+            (0.0001234, 3, "0.000123"),
+            (0.00001234, 3, "1.23e-05"),
+            (12.5, 4, "12.5"),
+        ] {
+            assert_eq!(go_g(v, p), want, "{v}");
+        }
+    }
+
+    #[test]
+    fn ram_sizes_parse_as_dockers() {
+        for (t, want) in [
+            ("4g", Some(4 << 30)),
+            ("512m", Some(512 << 20)),
+            ("1.5GB", Some(3 << 29)),
+            ("100", Some(100)),
+            ("12x", None),
+            ("", None),
+            ("m", None),
+        ] {
+            assert_eq!(ram_in_bytes(t), want, "{t}");
+        }
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(go_time(0), "1970-01-01 00:00:00 +0000 UTC");
+        assert_eq!(ago(100, 40), "About a minute ago");
+    }
+}

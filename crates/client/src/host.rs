@@ -1,0 +1,179 @@
+//! Where the daemon listens: Docker's `-H` / `DOCKER_HOST` forms.
+
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpStream, UnixStream};
+
+use crate::ClientError;
+
+/// berthd's socket when neither `-H` nor `DOCKER_HOST` says otherwise.
+pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Host {
+    Unix(PathBuf),
+    /// `host:port`, plain HTTP.
+    Tcp(String),
+}
+
+impl Host {
+    /// Parses Docker's host forms: `unix:///path`, `tcp://host[:port]` (port 2375 when left
+    /// out), and `host:port` without a scheme, which is TCP.
+    pub fn parse(text: &str) -> Result<Host, ClientError> {
+        let text = text.trim();
+        let invalid = || ClientError::InvalidArgument(format!("Invalid bind address format: {text}"));
+        let (scheme, rest) = text.split_once("://").unwrap_or(("tcp", text));
+        match scheme.to_ascii_lowercase().as_str() {
+            "unix" => {
+                if rest.is_empty() {
+                    return Err(invalid());
+                }
+                Ok(Host::Unix(PathBuf::from(rest)))
+            }
+            "tcp" => {
+                let addr = rest.trim_end_matches('/');
+                if addr.is_empty() || addr.contains('/') {
+                    return Err(invalid());
+                }
+                let (host, port) = match addr.rsplit_once(':') {
+                    Some((h, p)) if !h.ends_with(':') && !p.contains(']') => (h, p),
+                    _ => (addr, ""),
+                };
+                let host = if host.is_empty() { "127.0.0.1" } else { host };
+                let port = if port.is_empty() { "2375" } else { port };
+                if port.parse::<u16>().is_err() {
+                    return Err(ClientError::InvalidArgument(format!(
+                        "Invalid bind address format: {text}: invalid port"
+                    )));
+                }
+                Ok(Host::Tcp(format!("{host}:{port}")))
+            }
+            "ssh" | "fd" | "npipe" => Err(ClientError::InvalidArgument(format!(
+                "{scheme}:// hosts are not supported by berth yet: use unix:// or tcp://"
+            ))),
+            _ => Err(invalid()),
+        }
+    }
+
+    /// The host from `-H` if given, else `DOCKER_HOST`, else berthd's socket.
+    pub fn from_env(flag: Option<&str>) -> Result<Host, ClientError> {
+        match flag {
+            Some(h) => Host::parse(h),
+            None => match std::env::var("DOCKER_HOST") {
+                Ok(h) if !h.is_empty() => Host::parse(&h),
+                _ => Host::parse(DEFAULT_HOST),
+            },
+        }
+    }
+
+    /// The `Host` header: Docker's CLI sends `api.moby.localhost` over a Unix socket.
+    pub(crate) fn http_host(&self) -> &str {
+        match self {
+            Host::Unix(_) => "api.moby.localhost",
+            Host::Tcp(a) => a,
+        }
+    }
+
+    pub(crate) async fn connect(&self) -> std::io::Result<Stream> {
+        Ok(TokioIo::new(match self {
+            Host::Unix(p) => Conn::Unix(UnixStream::connect(p).await?),
+            Host::Tcp(a) => {
+                let s = TcpStream::connect(a).await?;
+                let _ = s.set_nodelay(true);
+                Conn::Tcp(s)
+            }
+        }))
+    }
+
+    /// Docker's message for a daemon that cannot be reached (scripts match on it).
+    pub(crate) fn unreachable(&self, e: std::io::Error) -> ClientError {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            return ClientError::Connect(format!(
+                "permission denied while trying to connect to the Docker daemon socket at {self}: {e}"
+            ));
+        }
+        ClientError::Connect(format!(
+            "Cannot connect to the Docker daemon at {self}. Is the docker daemon running?"
+        ))
+    }
+}
+
+impl std::fmt::Display for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Host::Unix(p) => write!(f, "unix://{}", p.display()),
+            Host::Tcp(a) => write!(f, "tcp://{a}"),
+        }
+    }
+}
+
+pub(crate) type Stream = TokioIo<Conn>;
+
+/// One connection to the daemon, whichever way it listens.
+pub enum Conn {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Unix(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tcp(s) => Pin::new(s).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Conn::Unix(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_parse_as_dockers() {
+        let ok = [
+            ("unix:///run/berth/berth.sock", Host::Unix("/run/berth/berth.sock".into())),
+            ("tcp://10.0.0.1:2376", Host::Tcp("10.0.0.1:2376".into())),
+            ("tcp://example.org", Host::Tcp("example.org:2375".into())),
+            ("tcp://:2375", Host::Tcp("127.0.0.1:2375".into())),
+            ("localhost:4243", Host::Tcp("localhost:4243".into())),
+            ("tcp://[::1]:2375", Host::Tcp("[::1]:2375".into())),
+            ("TCP://h:1/", Host::Tcp("h:1".into())),
+        ];
+        for (text, want) in ok {
+            assert_eq!(Host::parse(text).unwrap(), want, "{text}");
+        }
+        for bad in ["unix://", "udp://x:1", "tcp://h:notaport", "tcp://h:1/path", "ssh://me@far"] {
+            assert!(Host::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(Host::parse("unix:///a b").unwrap().to_string(), "unix:///a b");
+    }
+}

@@ -1,0 +1,263 @@
+//! The golden comparison: one scenario against one berthd, through the real docker CLI
+//! (28.2.2) and through berth's CLI; what each prints (stdout, stderr) and its exit code must be
+//! the same once the program's own name is masked.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use berth_tests::daemon::Berthd;
+
+fn berth_cli() -> std::path::PathBuf {
+    berth_tests::env().bin_dir.join("berth")
+}
+
+/// Runs one CLI (`docker` or berth) against the daemon, with `stdin` as its input.
+fn run(d: &Berthd, program: &std::path::Path, args: &[&str], stdin: &[u8]) -> Output {
+    let mut c = Command::new(program)
+        .env("DOCKER_HOST", d.host())
+        .env("DOCKER_CONFIG", berth_tests::env().run_root.join("no-docker-config"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = c.stdin.take().unwrap();
+    input.write_all(stdin).unwrap();
+    drop(input);
+    c.wait_with_output().unwrap()
+}
+
+/// The program's name where a CLI prints it about itself (`docker: …`, `Usage:  docker run`,
+/// `'docker run --help'`), as `PROG`.
+fn mask(text: &[u8], prog: &str) -> String {
+    let t = String::from_utf8_lossy(text);
+    let mut out = String::new();
+    for line in t.split_inclusive('\n') {
+        let mut l = line.to_string();
+        if let Some(rest) = l.strip_prefix(&format!("{prog}: ")) {
+            l = format!("PROG: {rest}");
+        }
+        for (from, to) in [
+            (format!("Usage:  {prog} "), "Usage:  PROG ".to_string()),
+            (format!("'{prog} "), "'PROG ".to_string()),
+            (format!("\"{prog} "), "\"PROG ".to_string()),
+            (format!("command: {prog} "), "command: PROG ".to_string()),
+        ] {
+            l = l.replace(&from, &to);
+        }
+        out.push_str(&l);
+    }
+    out
+}
+
+/// What a user sees: (exit code, stdout, stderr), masked.
+fn seen(o: &Output, prog: &str) -> (Option<i32>, String, String) {
+    (o.status.code(), mask(&o.stdout, prog), mask(&o.stderr, prog))
+}
+
+/// Compares both CLIs on `args`. Output that shows ages ("2 seconds ago") may cross a second
+/// between the two runs: those cases get a few attempts.
+#[track_caller]
+fn same(d: &Berthd, args: &[&str], stdin: &[u8], ages: bool) {
+    let mut last = None;
+    for _ in 0..if ages { 4 } else { 1 } {
+        let theirs = seen(&run(d, std::path::Path::new("docker"), args, stdin), "docker");
+        let ours = seen(&run(d, &berth_cli(), args, stdin), "berth");
+        if theirs == ours {
+            return;
+        }
+        last = Some((theirs, ours));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let (theirs, ours) = last.unwrap();
+    panic!("`{}` differs\n--- docker ---\n{theirs:#?}\n--- berth ---\n{ours:#?}", args.join(" "));
+}
+
+#[test]
+fn docker_and_berth_print_the_same() {
+    let d = Berthd::start();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "-l",
+        "tier=front",
+        "-e",
+        "GREETING=hi",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let _ = d.docker(&["run", "--name", "done", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
+    d.ok(&["create", "--name", "fresh", "--memory", "64m", "busybox", "true"]);
+    d.ok(&["tag", "busybox", "example.org/team/bb:1"]);
+
+    // Listings, with and without ages.
+    for args in [
+        &["ps"][..],
+        &["ps", "-a"],
+        &["ps", "-a", "--no-trunc"],
+        &["ps", "-a", "-s"],
+        &["images"],
+        &["image", "ls"],
+        &["history", "busybox"],
+        &["ps", "-a", "--format", "json"],
+        &["ps", "-a", "--format", "{{json .}}"],
+        &["images", "--format", "{{json .}}"],
+    ] {
+        same(&d, args, b"", true);
+    }
+    for args in [
+        &["ps", "-q"][..],
+        &["ps", "-aq", "--no-trunc"],
+        &["ps", "-a", "--filter", "status=exited"],
+        &["ps", "-a", "--filter", "label=tier=front", "--format", "{{.Names}}"],
+        &["container", "ls", "-a", "--format", "{{.Names}} {{.Label \"tier\"}} {{.Command}} {{.State}}"],
+        &["ps", "-a", "--format", "table {{.ID}}\t{{.Names}}\t{{.Image}}"],
+        &[
+            "ps",
+            "-a",
+            "-n",
+            "1",
+            "--format",
+            "{{.Names}} {{upper .Names}} {{join (split .Names \"o\") \"+\"}}",
+        ],
+        &["images", "-q"],
+        &["images", "--format", "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}"],
+        &["history", "--no-trunc", "--format", "{{.ID}} {{.CreatedBy}} {{.Size}}", "busybox"],
+        &["history", "-q", "busybox"],
+        // inspect: the daemon's JSON as the CLI indents it, and templates over it.
+        &["inspect", "web"],
+        &["inspect", "busybox"],
+        &["container", "inspect", "fresh"],
+        &["image", "inspect", "-f", "{{.Id}} {{.Os}}", "busybox"],
+        &[
+            "inspect",
+            "-f",
+            "{{.State.Running}} {{.State.ExitCode}} {{.Name}} {{json .Config.Labels}} {{.HostConfig.Memory}}",
+            "web",
+            "done",
+            "fresh",
+        ],
+        &["inspect", "-f", "{{range .Config.Env}}{{println .}}{{end}}", "web"],
+        &[
+            "info",
+            "-f",
+            "{{.Containers}} {{.ContainersRunning}} {{.Images}} {{.Driver}} {{.OSType}} {{.ServerVersion}}",
+        ],
+        // Logs, exec, top, port, wait.
+        &["logs", "done"],
+        &["logs", "--tail", "1", "done"],
+        &["exec", "web", "sh", "-c", "echo o; echo e >&2; exit 5"],
+        &["exec", "-w", "/tmp", "-u", "1:2", "-e", "X=y", "web", "sh", "-c", "pwd; id; echo $X $GREETING"],
+        &["top", "web"],
+        &["port", "web"],
+        &["wait", "done"],
+        // Runs and their exit codes: 0, 42, 125, 126, 127.
+        &["run", "--rm", "busybox", "echo", "hello", "world"],
+        &["run", "--rm", "busybox", "sh", "-c", "exit 42"],
+        &["run", "--rm", "busybox", "nosuchcmd"],
+        &["run", "--rm", "busybox", "/etc"],
+        &[
+            "run",
+            "--rm",
+            "-w",
+            "/tmp",
+            "-u",
+            "1:2",
+            "-e",
+            "A=1",
+            "busybox",
+            "sh",
+            "-c",
+            "pwd; id; printenv A",
+        ],
+        &["run", "--rm", "--entrypoint", "echo", "busybox", "from", "entrypoint"],
+        // Bad input, in Docker's words.
+        &["run", "--memory", "12x", "busybox", "true"],
+        &["run", "-m", "abc", "busybox", "true"],
+        &["run", "--cpus", "x", "busybox", "true"],
+        &["run", "--foo", "busybox"],
+        &["ps", "--foo"],
+        &["run", "--name", "web", "busybox", "true"],
+        &["run", "nosuch"],
+        &["run"],
+        &["exec"],
+        &["rename", "web"],
+        &["nosuchcommand"],
+        &["rm", "nosuch"],
+        &["stop", "nosuch"],
+        &["start", "nosuch"],
+        &["rm", "web"],
+        &["inspect", "nosuch"],
+        &["inspect", "-f", "{{.Name}}", "web", "nosuch"],
+        &["rmi", "nosuch"],
+        &["tag", "nosuch", "x"],
+        &["history", "nosuch"],
+        &["logs", "nosuch"],
+    ] {
+        same(&d, args, b"", false);
+    }
+    // Stdin: -i streams it in, and the container ends when it ends.
+    same(&d, &["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z; echo done"], b"hello\n", false);
+    same(&d, &["exec", "-i", "web", "cat"], b"through exec\n", false);
+    // Changes through berth, checked through the daemon.
+    let berth = |args: &[&str]| run(&d, &berth_cli(), args, b"");
+    assert!(berth(&["rename", "fresh", "renamed"]).status.success());
+    assert_eq!(d.inspect("renamed", "{{.Name}}"), "/renamed");
+    assert!(berth(&["rename", "renamed", "fresh"]).status.success());
+    assert_eq!(String::from_utf8_lossy(&berth(&["stop", "-t", "1", "web"]).stdout), "web\n");
+    assert_eq!(String::from_utf8_lossy(&berth(&["start", "web"]).stdout), "web\n");
+    assert_eq!(String::from_utf8_lossy(&berth(&["pause", "web"]).stdout), "web\n");
+    assert_eq!(d.inspect("web", "{{.State.Status}}"), "paused");
+    assert_eq!(String::from_utf8_lossy(&berth(&["unpause", "web"]).stdout), "web\n");
+    let id = String::from_utf8(berth(&["run", "-d", "busybox", "sleep", "100"]).stdout).unwrap();
+    assert_eq!(id.trim().len(), 64, "run -d prints the full ID");
+    assert_eq!(String::from_utf8_lossy(&berth(&["rm", "-f", id.trim()]).stdout).trim(), id.trim());
+    assert_eq!(
+        String::from_utf8_lossy(&berth(&["rm", "-f", "web", "done", "fresh"]).stdout),
+        "web\ndone\nfresh\n"
+    );
+    same(&d, &["ps", "-a"], b"", true);
+}
+
+/// `run -it` and `exec -it` under a real pty (script gives berth one): the shell's prompt and
+/// output come back, and ctrl-p ctrl-q detaches, leaving the container running.
+#[test]
+fn terminals_and_detach_keys() {
+    let d = Berthd::start();
+    let pty = |command: String, input: &[&[u8]]| -> (Option<i32>, String) {
+        let mut c = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut i = c.stdin.take().unwrap();
+        for chunk in input {
+            std::thread::sleep(Duration::from_millis(700));
+            i.write_all(chunk).unwrap();
+            i.flush().unwrap();
+        }
+        let out = c.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let berth = format!("DOCKER_HOST={} {}", d.host(), berth_cli().display());
+    let (code, text) =
+        pty(format!("{berth} run -it --rm busybox sh"), &[b"echo tty=$(tty) sum=$((40+2)); exit 5\n"]);
+    assert!(text.contains("tty=/dev/pts/0 sum=42"), "{text}");
+    assert_eq!(code, Some(5), "{text}");
+    // Detach with ctrl-p ctrl-q: the CLI returns, the container keeps running.
+    let (code, text) =
+        pty(format!("{berth} run -it --name keep busybox sh"), &[b"echo before\n", b"\x10\x11"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("before"), "{text}");
+    assert_eq!(d.inspect("keep", "{{.State.Running}}"), "true");
+    let (code, text) = pty(format!("{berth} exec -it keep sh"), &[b"echo in exec $((6*7)); exit 3\n"]);
+    assert!(text.contains("in exec 42"), "{text}");
+    assert_eq!(code, Some(3), "{text}");
+    d.ok(&["rm", "-f", "keep"]);
+}
