@@ -94,6 +94,8 @@ fn docker_and_berth_print_the_same() {
     let _ = d.docker(&["run", "--name", "done", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3"]);
     d.ok(&["create", "--name", "fresh", "--memory", "64m", "busybox", "true"]);
     d.ok(&["tag", "busybox", "example.org/team/bb:1"]);
+    d.ok(&["exec", "web", "touch", "/tmp/mark"]);
+    let until = berth_tests::daemon::now_arg();
 
     // Listings, with and without ages.
     for args in [
@@ -198,9 +200,35 @@ fn docker_and_berth_print_the_same() {
         &["tag", "nosuch", "x"],
         &["history", "nosuch"],
         &["logs", "nosuch"],
+        // Files, images and live views.
+        &["diff", "web"],
+        &["container", "diff", "done"],
+        &["system", "df"],
+        &["stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}} {{.NetIO}} {{.BlockIO}}", "web"],
+        &["events", "--since", "0", "--until", &until, "--filter", "type=container"],
+        &[
+            "events",
+            "--since",
+            "0",
+            "--until",
+            &until,
+            "--format",
+            "{{.Type}} {{.Action}} {{.Actor.Attributes.name}}",
+        ],
+        &["update", "--memory", "12x", "web"],
+        &["update", "web"],
+        &["export", "nosuch"],
+        &["commit", "nosuch"],
+        &["cp", "web:/nosuch", "/tmp/berth-cp-nothing"],
+        &["attach", "nosuch"],
+        &["attach", "done"],
+        &["save", "nosuch", "-o", "/tmp/berth-save-nothing.tar"],
+        &["diff", "nosuch"],
     ] {
         same(&d, args, b"", false);
     }
+    // stats: the same columns and values that hold still.
+    same(&d, &["stats", "--no-stream", "--format", "table {{.ID}}\t{{.Name}}\t{{.PIDs}}", "web"], b"", false);
     // Stdin: -i streams it in, and the container ends when it ends.
     same(&d, &["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z; echo done"], b"hello\n", false);
     same(&d, &["exec", "-i", "web", "cat"], b"through exec\n", false);
@@ -214,13 +242,66 @@ fn docker_and_berth_print_the_same() {
     assert_eq!(String::from_utf8_lossy(&berth(&["pause", "web"]).stdout), "web\n");
     assert_eq!(d.inspect("web", "{{.State.Status}}"), "paused");
     assert_eq!(String::from_utf8_lossy(&berth(&["unpause", "web"]).stdout), "web\n");
+    let text = |o: Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    // export keeps busybox's hard links (a few MB, the same as Docker's), import takes it back.
+    let exported = berth(&["export", "web"]).stdout;
+    let theirs = d.docker(&["export", "web"]).stdout;
+    assert_eq!(exported.len(), theirs.len());
+    assert!(exported.len() < 10 << 20, "export is {} bytes", exported.len());
+    let imported = run(&d, &berth_cli(), &["import", "-", "imported:1"], &exported);
+    assert!(text(imported).starts_with("sha256:"));
+    assert_eq!(text(berth(&["run", "--rm", "imported:1", "ls", "/tmp/mark"])), "/tmp/mark\n");
+    // save, rmi, load.
+    let dir = berth_tests::env().run_root.join(format!("golden-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("bb.tar");
+    assert!(berth(&["save", "example.org/team/bb:1", "-o", saved.to_str().unwrap()]).status.success());
+    assert_eq!(text(berth(&["rmi", "example.org/team/bb:1"])), "Untagged: example.org/team/bb:1\n");
+    assert_eq!(
+        text(berth(&["load", "-i", saved.to_str().unwrap()])),
+        "Loaded image: example.org/team/bb:1\n"
+    );
+    // cp both ways: a file, a directory, contents with `/.`, a new name.
+    let local = dir.join("local");
+    std::fs::write(&local, "from the host\n").unwrap();
+    assert!(berth(&["cp", local.to_str().unwrap(), "web:/root/"]).status.success());
+    assert!(berth(&["cp", local.to_str().unwrap(), "web:/root/renamed"]).status.success());
+    assert_eq!(
+        text(berth(&["exec", "web", "cat", "/root/local", "/root/renamed"])),
+        "from the host\nfrom the host\n"
+    );
+    assert!(berth(&["cp", "web:/etc", dir.join("etc-copy").to_str().unwrap()]).status.success());
+    assert!(dir.join("etc-copy/passwd").exists());
+    assert!(berth(&["cp", "web:/etc/.", dir.join("etc-contents").to_str().unwrap()]).status.success());
+    assert!(dir.join("etc-contents/group").exists());
+    assert!(berth(&["cp", "web:/tmp/mark", dir.to_str().unwrap()]).status.success());
+    assert!(dir.join("mark").exists());
+    // commit with a change, then run what it made.
+    assert!(text(berth(&["commit", "-c", "CMD [\"echo\", \"committed\"]", "web", "committed:1"]))
+        .starts_with("sha256:"));
+    assert_eq!(text(berth(&["run", "--rm", "committed:1"])), "committed\n");
+    // attach to a running container: its output, then its exit code.
+    let late = text(berth(&["run", "-d", "busybox", "sh", "-c", "sleep 1; echo attached; exit 7"]));
+    let o = berth(&["attach", late.trim()]);
+    assert_eq!((text(o.clone()), o.status.code()), ("attached\n".to_string(), Some(7)));
+    // prune: every stopped container (done, fresh, late), listed by full ID.
+    let stopped: Vec<String> =
+        ["done", "fresh", late.trim()].iter().map(|n| d.inspect(n, "{{.Id}}")).collect();
+    let pruned = text(berth(&["container", "prune", "-f"]));
+    assert!(
+        pruned.starts_with("Deleted Containers:\n") && pruned.ends_with("\n\nTotal reclaimed space: 0B\n"),
+        "{pruned}"
+    );
+    let mut listed: Vec<&str> = pruned.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+    listed.sort();
+    let mut want: Vec<&str> = stopped.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(listed, want);
+    let _ = std::fs::remove_dir_all(&dir);
     let id = String::from_utf8(berth(&["run", "-d", "busybox", "sleep", "100"]).stdout).unwrap();
     assert_eq!(id.trim().len(), 64, "run -d prints the full ID");
     assert_eq!(String::from_utf8_lossy(&berth(&["rm", "-f", id.trim()]).stdout).trim(), id.trim());
-    assert_eq!(
-        String::from_utf8_lossy(&berth(&["rm", "-f", "web", "done", "fresh"]).stdout),
-        "web\ndone\nfresh\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&berth(&["rm", "-f", "web"]).stdout), "web\n");
     same(&d, &["ps", "-a"], b"", true);
 }
 

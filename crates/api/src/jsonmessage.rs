@@ -26,6 +26,7 @@ mod tests {
     #[test]
     fn lines_are_dockers() {
         assert_eq!(super::stream("Loaded image: a:b\n"), b"{\"stream\":\"Loaded image: a:b\\n\"}\n");
-        assert_eq!(super::error("bad"), b"{\"error\":\"bad\",\"errorDetail\":{\"message\":\"bad\"}}\n");
+        // Docker's field order: errorDetail, then error.
+        assert_eq!(super::error("bad"), b"{\"errorDetail\":{\"message\":\"bad\"},\"error\":\"bad\"}\n");
     }
 }

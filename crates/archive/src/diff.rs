@@ -38,6 +38,12 @@ pub fn diff_trees(parent: Option<&Path>, current: &Path, out: Option<&mut dyn Wr
     d.finish()
 }
 
+/// A whole tree as one tar, hard links kept as links and extended attributes as PAX records
+/// (`docker export`).
+pub fn pack_tree(root: &Path, out: &mut dyn Write) -> Result<()> {
+    diff_trees(None, root, Some(out)).map(|_| ())
+}
+
 struct Differ<'a> {
     changes: Vec<Change>,
     tar: Option<TarOut<'a>>,

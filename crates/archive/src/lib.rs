@@ -19,7 +19,7 @@ mod path;
 
 pub use apply::{apply, ApplyOptions, ApplyStats, Whiteouts};
 pub use compress::{decompress, Compression};
-pub use diff::{diff_overlay, diff_trees, Change, ChangeKind};
+pub use diff::{diff_overlay, diff_trees, pack_tree, Change, ChangeKind};
 pub use fs::open_in_root;
 pub use path::{clean_entry_path, CleanPath};
 

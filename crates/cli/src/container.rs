@@ -782,6 +782,99 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
     Ok(())
 }
 
+pub async fn attach(ctx: &Ctx, a: AttachArgs) -> Result {
+    let info = ctx.client.get(&format!("/containers/{}/json", a.container), &[]).await?;
+    if info["State"]["Running"] != true {
+        return Err(Failure::new(1, "You cannot attach to a stopped container, start it first"));
+    }
+    if info["State"]["Paused"] == true {
+        return Err(Failure::new(1, "You cannot attach to a paused container, unpause it first"));
+    }
+    let tty = info["Config"]["Tty"] == true;
+    let stdin = !a.no_stdin && info["Config"]["OpenStdin"] == true;
+    let mut q = vec![("stream", "1".to_string()), ("stdout", "1".into()), ("stderr", "1".into())];
+    if stdin {
+        q.push(("stdin", "1".into()));
+    }
+    let keys_text = a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys"));
+    if let Some(k) = &keys_text {
+        q.push(("detachKeys", k.clone()));
+    }
+    let cpath = format!("/containers/{}", a.container);
+    let conn = ctx.client.hijack(&format!("{cpath}/attach"), &q, Body::Empty).await?;
+    let raw = if tty && stdin { crate::terminal::RawMode::enter() } else { None };
+    if tty {
+        resize(ctx, &format!("{cpath}/resize")).await;
+    }
+    let keys = crate::streams::detach_sequence(keys_text.as_deref());
+    let ended = tokio::select! {
+        e = crate::streams::join(conn, tty, stdin, &keys) => e,
+        _ = proxy_signals(ctx, &cpath, a.sig_proxy && !tty) => Ok(crate::streams::Ended::Closed),
+    };
+    drop(raw);
+    if matches!(ended, Ok(crate::streams::Ended::Detached)) {
+        return Ok(());
+    }
+    let status = ctx.client.post(&format!("{cpath}/wait"), &[], Body::Empty).await?;
+    match status["StatusCode"].as_i64().unwrap_or(0) as i32 {
+        0 => Ok(()),
+        code => Err(Failure::exit(code)),
+    }
+}
+
+pub async fn update(ctx: &Ctx, a: UpdateArgs) -> Result {
+    use crate::opts::{int, restart_policy, size};
+    let bad = |b: crate::opts::BadFlag| invalid_flag(&ctx.prog, "update", &b.value, b.flag, &b.why);
+    let mut body = serde_json::Map::new();
+    for (key, v, flag) in [
+        ("Memory", &a.memory, "-m, --memory"),
+        ("MemoryReservation", &a.memory_reservation, "--memory-reservation"),
+    ] {
+        if let Some(v) = v {
+            body.insert(key.into(), size(v, flag).map_err(bad)?.into());
+        }
+    }
+    if let Some(v) = &a.memory_swap {
+        let n = if v.trim() == "-1" { -1 } else { size(v, "--memory-swap").map_err(bad)? };
+        body.insert("MemorySwap".into(), n.into());
+    }
+    if let Some(c) = &a.cpus {
+        let n: f64 = c.trim().parse().map_err(|_| {
+            bad(crate::opts::BadFlag {
+                value: c.clone(),
+                flag: "--cpus",
+                why: format!("failed to parse {c} as a rational number"),
+            })
+        })?;
+        body.insert("NanoCpus".into(), ((n * 1e9).round() as i64).into());
+    }
+    for (key, v, flag) in [
+        ("CpuShares", &a.cpu_shares, "-c, --cpu-shares"),
+        ("CpuQuota", &a.cpu_quota, "--cpu-quota"),
+        ("CpuPeriod", &a.cpu_period, "--cpu-period"),
+        ("PidsLimit", &a.pids_limit, "--pids-limit"),
+    ] {
+        if let Some(v) = v {
+            body.insert(key.into(), int(v, flag).map_err(bad)?.into());
+        }
+    }
+    if let Some(v) = &a.cpuset_cpus {
+        body.insert("CpusetCpus".into(), v.clone().into());
+    }
+    if let Some(r) = &a.restart {
+        body.insert("RestartPolicy".into(), restart_policy(r).map_err(bad)?);
+    }
+    if body.is_empty() {
+        return Err(Failure::new(1, "you must provide one or more flags when using this command"));
+    }
+    let body = Value::Object(body);
+    let body = &body;
+    for_each(&a.containers, |n| async move {
+        ctx.client.post(&format!("/containers/{n}/update"), &[], Body::Json(body.clone())).await.map(|_| ())
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 pub mod cmd;
 mod container;
+mod files;
 mod image;
 mod opts;
 mod streams;
@@ -16,6 +17,7 @@ pub mod tabwriter;
 pub mod template;
 pub mod terminal;
 pub mod units;
+mod watch;
 
 use berth_client::{Client, ClientError, Host};
 use clap::error::{ContextKind, ContextValue, ErrorKind as ClapKind};
@@ -125,6 +127,14 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
             ContainerCmd::Inspect(a) => {
                 system::inspect(ctx, a.format, a.size, Some("container"), a.names).await
             }
+            ContainerCmd::Diff(a) => files::diff(ctx, a).await,
+            ContainerCmd::Commit(a) => files::commit(ctx, a).await,
+            ContainerCmd::Export(a) => files::export(ctx, a).await,
+            ContainerCmd::Cp(a) => files::cp(ctx, a).await,
+            ContainerCmd::Attach(a) => container::attach(ctx, a).await,
+            ContainerCmd::Update(a) => container::update(ctx, a).await,
+            ContainerCmd::Stats(a) => watch::stats(ctx, a).await,
+            ContainerCmd::Prune(a) => system::prune(ctx, "containers", a).await,
         },
         Cmd::Image(c) => match c {
             ImageCmd::Ls(a) => image::images(ctx, a).await,
@@ -132,8 +142,24 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
             ImageCmd::Tag(a) => image::tag(ctx, a).await,
             ImageCmd::History(a) => image::history(ctx, a).await,
             ImageCmd::Inspect(a) => system::inspect(ctx, a.format, a.size, Some("image"), a.names).await,
+            ImageCmd::Save(a) => files::save(ctx, a).await,
+            ImageCmd::Load(a) => files::load(ctx, a).await,
+            ImageCmd::Import(a) => files::import(ctx, a).await,
+            ImageCmd::Prune(a) => system::prune(ctx, "images", a).await,
         },
         Cmd::System(SystemCmd::Info(a)) | Cmd::Info(a) => system::info(ctx, a).await,
+        Cmd::System(SystemCmd::Df(a)) => system::df(ctx, a).await,
+        Cmd::System(SystemCmd::Events(a)) | Cmd::Events(a) => watch::events(ctx, a).await,
+        Cmd::Diff(a) => files::diff(ctx, a).await,
+        Cmd::Commit(a) => files::commit(ctx, a).await,
+        Cmd::Export(a) => files::export(ctx, a).await,
+        Cmd::Save(a) => files::save(ctx, a).await,
+        Cmd::Load(a) => files::load(ctx, a).await,
+        Cmd::Import(a) => files::import(ctx, a).await,
+        Cmd::Cp(a) => files::cp(ctx, a).await,
+        Cmd::Attach(a) => container::attach(ctx, a).await,
+        Cmd::Update(a) => container::update(ctx, a).await,
+        Cmd::Stats(a) => watch::stats(ctx, a).await,
         Cmd::Ps(a) => container::ps(ctx, a).await,
         Cmd::Run(a) => container::run(ctx, a, true).await,
         Cmd::Create(a) => container::run(ctx, a, false).await,

@@ -37,7 +37,7 @@ fn bad(value: &str, flag: &'static str, why: impl Into<String>) -> BadFlag {
     BadFlag { value: value.into(), flag, why: why.into() }
 }
 
-fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
+pub(crate) fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
     ram_in_bytes(v).ok_or_else(|| {
         let t = v.trim();
         let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -49,7 +49,7 @@ fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
     })
 }
 
-fn int(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
+pub(crate) fn int(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
     v.trim().parse().map_err(|_| bad(v, flag, format!("strconv.ParseInt: parsing \"{v}\": invalid syntax")))
 }
 
@@ -95,7 +95,7 @@ fn key_values(items: &[String]) -> Map<String, Value> {
 }
 
 /// `--restart no|always|unless-stopped|on-failure[:N]`.
-fn restart_policy(v: &str) -> Result<Value, BadFlag> {
+pub(crate) fn restart_policy(v: &str) -> Result<Value, BadFlag> {
     let (name, max) = v.split_once(':').unwrap_or((v, ""));
     let max = if max.is_empty() {
         0

@@ -257,6 +257,162 @@ pub async fn info(ctx: &Ctx, a: FormatOnly) -> Result {
     Ok(())
 }
 
+/// `container prune` and `image prune`.
+pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
+    if !a.force {
+        let warning = match (what, a.all) {
+            ("containers", _) => "WARNING! This will remove all stopped containers.",
+            (_, true) => {
+                "WARNING! This will remove all images without at least one container associated to them."
+            }
+            _ => "WARNING! This will remove all dangling images.",
+        };
+        eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
+        let mut answer = String::new();
+        let _ = std::io::stdin().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+            return Err(Failure::new(1, "Total reclaimed space: 0B"));
+        }
+    }
+    let mut f = a.filter.clone();
+    if what == "images" {
+        f.push(format!("dangling={}", !a.all));
+    }
+    let mut q = vec![];
+    if let Some(f) = crate::container::filters(&f)? {
+        q.push(("filters", f));
+    }
+    let v = ctx.client.post(&format!("/{what}/prune"), &q, berth_client::Body::Empty).await?;
+    if what == "containers" {
+        let ids: Vec<&str> =
+            v["ContainersDeleted"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        if !ids.is_empty() {
+            println!("Deleted Containers:\n{}\n", ids.join("\n"));
+        }
+    } else {
+        let items = v["ImagesDeleted"].as_array().cloned().unwrap_or_default();
+        if !items.is_empty() {
+            println!("Deleted Images:");
+            for i in &items {
+                if let Some(u) = i["Untagged"].as_str() {
+                    println!("untagged: {u}");
+                }
+                if let Some(d) = i["Deleted"].as_str() {
+                    println!("deleted: {d}");
+                }
+            }
+            println!();
+        }
+    }
+    println!(
+        "Total reclaimed space: {}",
+        crate::units::human_size_precision(v["SpaceReclaimed"].as_f64().unwrap_or(0.0), 4)
+    );
+    Ok(())
+}
+
+/// `reclaimable (pct%)` as `system df` prints it.
+fn reclaimable(reclaim: i64, total: i64) -> String {
+    let r = crate::units::human_size_precision(reclaim as f64, 4);
+    if total > 0 {
+        format!("{r} ({}%)", reclaim * 100 / total)
+    } else {
+        r
+    }
+}
+
+pub async fn df(ctx: &Ctx, a: crate::cmd::DfArgs) -> Result {
+    use crate::template::{render_rows, Format, Row};
+    let v = ctx.client.get("/system/df", &[]).await?;
+    let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
+    let n = |x: &Value| x.as_i64().unwrap_or(0);
+    let hs = |x: i64| crate::units::human_size_precision(x as f64, 4);
+    let images = list("Images");
+    let layers = n(&v["LayersSize"]);
+    let used: i64 = images
+        .iter()
+        .filter(|i| n(&i["Containers"]) != 0 && n(&i["SharedSize"]) != -1 && n(&i["Size"]) != -1)
+        .map(|i| n(&i["Size"]) - n(&i["SharedSize"]))
+        .sum();
+    let containers = list("Containers");
+    let active = |c: &&Value| {
+        let s = c["State"].as_str().unwrap_or("");
+        s.contains("running") || s.contains("paused") || s.contains("restarting")
+    };
+    let c_size: i64 = containers.iter().map(|c| n(&c["SizeRw"])).sum();
+    let c_reclaim: i64 = containers.iter().filter(|c| !active(c)).map(|c| n(&c["SizeRw"])).sum();
+    let volumes = list("Volumes");
+    let v_size: i64 = volumes.iter().map(|x| n(&x["UsageData"]["Size"]).max(0)).sum();
+    let v_reclaim: i64 = volumes
+        .iter()
+        .filter(|x| n(&x["UsageData"]["RefCount"]) == 0)
+        .map(|x| n(&x["UsageData"]["Size"]).max(0))
+        .sum();
+    let cache = list("BuildCache");
+    let b_size: i64 = cache.iter().map(|x| n(&x["Size"])).sum();
+    let b_reclaim: i64 =
+        cache.iter().filter(|x| x["InUse"] != true && x["Shared"] != true).map(|x| n(&x["Size"])).sum();
+    let row = |t: &str, total: usize, act: usize, size: String, rec: String| Row {
+        fields: vec![
+            ("Type", t.to_string()),
+            ("TotalCount", total.to_string()),
+            ("Active", act.to_string()),
+            ("Size", size),
+            ("Reclaimable", rec),
+        ],
+        nulls: &[],
+        labels: Default::default(),
+    };
+    let rows = vec![
+        row(
+            "Images",
+            images.len(),
+            images.iter().filter(|i| n(&i["Containers"]) > 0).count(),
+            hs(layers),
+            reclaimable(layers - used, layers),
+        ),
+        row(
+            "Containers",
+            containers.len(),
+            containers.iter().filter(active).count(),
+            hs(c_size),
+            reclaimable(c_reclaim, c_size),
+        ),
+        row(
+            "Local Volumes",
+            volumes.len(),
+            volumes.iter().filter(|x| n(&x["UsageData"]["RefCount"]) > 0).count(),
+            hs(v_size),
+            reclaimable(v_reclaim, v_size),
+        ),
+        row(
+            "Build Cache",
+            cache.len(),
+            cache.iter().filter(|x| x["InUse"] == true).count(),
+            hs(b_size),
+            hs(b_reclaim),
+        ),
+    ];
+    let _ = a.verbose;
+    let format = a.format.as_deref().map(Format::parse).unwrap_or(Format::Table(None));
+    let headers = [
+        ("Type", "TYPE"),
+        ("TotalCount", "TOTAL"),
+        ("Active", "ACTIVE"),
+        ("Size", "SIZE"),
+        ("Reclaimable", "RECLAIMABLE"),
+    ];
+    let out = render_rows(
+        &format,
+        "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}",
+        &headers,
+        &rows,
+    )
+    .map_err(|e| Failure::new(1, e))?;
+    print!("{out}");
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -158,22 +158,12 @@ impl Engine {
     }
 
     /// Writes the container's whole filesystem as a tar. Blocking.
-    pub fn export(&self, c: &Arc<Container>, out: impl Write) -> Result<()> {
+    /// The container's filesystem as a tar; hard links stay links (busybox's hundreds of
+    /// names for one binary are one file, not hundreds of copies).
+    pub fn export(&self, c: &Arc<Container>, mut out: impl Write) -> Result<()> {
         let root = self.mount_root(c)?;
-        let mut b = tar::Builder::new(out);
-        b.follow_symlinks(false);
-        b.mode(tar::HeaderMode::Complete);
-        for e in std::fs::read_dir(&root.path)? {
-            let e = e?;
-            let name = e.file_name();
-            let p = e.path();
-            if e.file_type()?.is_dir() {
-                b.append_dir_all(&name, &p)?;
-            } else {
-                b.append_path_with_name(&p, &name)?;
-            }
-        }
-        b.finish()?;
+        berth_archive::pack_tree(&root.path, &mut out)
+            .map_err(|e| EngineError::Internal(format!("exporting the container: {e}")))?;
         Ok(())
     }
 

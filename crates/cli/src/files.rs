@@ -1,0 +1,423 @@
+//! Moving files and images in and out: diff, commit, export, save, load, import, cp.
+
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use berth_client::{Body, Method, Response};
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::cmd::*;
+use crate::{Ctx, Failure, Result};
+
+pub async fn diff(ctx: &Ctx, a: OneContainer) -> Result {
+    let v = ctx.client.get(&format!("/containers/{}/changes", a.container), &[]).await?;
+    for c in v.as_array().into_iter().flatten() {
+        let kind = match c["Kind"].as_i64() {
+            Some(1) => "A",
+            Some(2) => "D",
+            _ => "C",
+        };
+        println!("{kind} {}", c["Path"].as_str().unwrap_or(""));
+    }
+    Ok(())
+}
+
+/// `repo[:tag]` split as the API's `repo` and `tag` (an empty tag means the daemon's default).
+fn repo_tag(reference: &str) -> (String, String) {
+    match reference.rsplit_once(':') {
+        Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
+        _ => (reference.to_string(), String::new()),
+    }
+}
+
+pub async fn commit(ctx: &Ctx, a: CommitArgs) -> Result {
+    let mut q = vec![("container", a.container.clone()), ("pause", a.pause.to_string())];
+    if let Some(r) = &a.repository {
+        let (repo, tag) = repo_tag(r);
+        q.push(("repo", repo));
+        q.push(("tag", tag));
+    }
+    if let Some(m) = &a.message {
+        q.push(("comment", m.clone()));
+    }
+    if let Some(au) = &a.author {
+        q.push(("author", au.clone()));
+    }
+    for c in &a.change {
+        q.push(("changes", c.clone()));
+    }
+    let v = ctx.client.post("/commit", &q, Body::Json(serde_json::json!({}))).await?;
+    println!("{}", v["Id"].as_str().unwrap_or(""));
+    Ok(())
+}
+
+/// Where an archive goes: the named file, or stdout unless that is a terminal.
+fn output(path: Option<&str>, what: &str) -> std::result::Result<Box<dyn Write>, Failure> {
+    match path {
+        Some(p) => std::fs::File::create(p).map(|f| Box::new(f) as Box<dyn Write>).map_err(|e| {
+            Failure::new(1, format!("failed to {what}: open {p}: {}", crate::system::io_text(&e)))
+        }),
+        None if crate::terminal::is_tty(1) => {
+            Err(Failure::new(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect"))
+        }
+        None => Ok(Box::new(std::io::stdout())),
+    }
+}
+
+async fn copy_body(mut r: Response, out: &mut dyn Write) -> Result {
+    while let Some(chunk) = r.chunk().await? {
+        out.write_all(&chunk).map_err(|e| Failure::new(1, e.to_string()))?;
+    }
+    out.flush().map_err(|e| Failure::new(1, e.to_string()))
+}
+
+pub async fn export(ctx: &Ctx, a: ExportArgs) -> Result {
+    let mut out = output(a.output.as_deref(), "export container")?;
+    let r = ctx
+        .client
+        .request(Method::GET, &format!("/containers/{}/export", a.container), &[], Body::Empty)
+        .await?;
+    copy_body(r, &mut out).await
+}
+
+pub async fn save(ctx: &Ctx, a: SaveArgs) -> Result {
+    let mut out = output(a.output.as_deref(), "save image")?;
+    let q: Vec<(&str, String)> = a.images.iter().map(|i| ("names", i.clone())).collect();
+    let r = ctx.client.request(Method::GET, "/images/get", &q, Body::Empty).await?;
+    copy_body(r, &mut out).await
+}
+
+/// All of a file, or of stdin for `-`/none.
+fn input(path: Option<&str>) -> std::result::Result<Bytes, Failure> {
+    use std::io::Read;
+    let mut data = Vec::new();
+    match path {
+        Some(p) if p != "-" => {
+            std::fs::File::open(p)
+                .and_then(|mut f| f.read_to_end(&mut data))
+                .map_err(|e| Failure::new(1, format!("open {p}: {}", crate::system::io_text(&e))))?;
+        }
+        _ => {
+            if crate::terminal::is_tty(0) {
+                return Err(Failure::new(1, "requested load from stdin, but stdin is empty"));
+            }
+            std::io::stdin().read_to_end(&mut data).map_err(|e| Failure::new(1, e.to_string()))?;
+        }
+    }
+    Ok(Bytes::from(data))
+}
+
+/// Prints a JSON message stream (load, import): `stream` text as it is, `status` lines, and
+/// stops at an `error`.
+async fn messages(mut r: Response) -> Result {
+    let mut rest = Vec::new();
+    let mut out = std::io::stdout();
+    while let Some(chunk) = r.chunk().await? {
+        rest.extend_from_slice(&chunk);
+        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = rest.drain(..=i).collect();
+            let Ok(v) = serde_json::from_slice::<Value>(&line) else { continue };
+            if let Some(e) = v["errorDetail"]["message"].as_str().or(v["error"].as_str()) {
+                return Err(Failure::new(1, e.to_string()));
+            }
+            if let Some(s) = v["stream"].as_str() {
+                let _ = out.write_all(s.as_bytes());
+            } else if let Some(s) = v["status"].as_str() {
+                let _ = match v["id"].as_str() {
+                    Some(id) => writeln!(out, "{id}: {s}"),
+                    None => writeln!(out, "{s}"),
+                };
+            }
+            let _ = out.flush();
+        }
+    }
+    Ok(())
+}
+
+pub async fn load(ctx: &Ctx, a: LoadArgs) -> Result {
+    let data = input(a.input.as_deref())?;
+    if data.is_empty() {
+        return Err(Failure::new(1, "requested load from stdin, but stdin is empty"));
+    }
+    let q = if a.quiet { vec![("quiet", "1".to_string())] } else { vec![] };
+    let r = ctx.client.request(Method::POST, "/images/load", &q, Body::Tar(data)).await?;
+    messages(r).await
+}
+
+pub async fn import(ctx: &Ctx, a: ImportArgs) -> Result {
+    let data = input(Some(&a.source))?;
+    let mut q = vec![("fromSrc", "-".to_string())];
+    if let Some(r) = &a.reference {
+        let (repo, tag) = repo_tag(r);
+        q.push(("repo", repo));
+        q.push(("tag", tag));
+    }
+    if let Some(m) = &a.message {
+        q.push(("message", m.clone()));
+    }
+    for c in &a.change {
+        q.push(("changes", c.clone()));
+    }
+    let r = ctx.client.request(Method::POST, "/images/create", &q, Body::Tar(data)).await?;
+    messages(r).await
+}
+
+/// `CONTAINER:PATH` or a local path.
+fn split_cp(arg: &str) -> (Option<&str>, &str) {
+    if arg.starts_with('/') || arg.starts_with('.') || arg == "-" {
+        return (None, arg);
+    }
+    match arg.split_once(':') {
+        Some((c, p)) if !c.is_empty() => (Some(c), p),
+        _ => (None, arg),
+    }
+}
+
+/// The container's view of a path (`X-Docker-Container-Path-Stat`).
+async fn stat(ctx: &Ctx, container: &str, path: &str) -> std::result::Result<Option<Value>, Failure> {
+    match ctx
+        .client
+        .request(
+            Method::HEAD,
+            &format!("/containers/{container}/archive"),
+            &[("path", path.to_string())],
+            Body::Empty,
+        )
+        .await
+    {
+        Ok(r) => {
+            use base64::Engine;
+            let header = r.header("x-docker-container-path-stat").unwrap_or("");
+            let raw = base64::engine::general_purpose::STANDARD.decode(header).unwrap_or_default();
+            Ok(serde_json::from_slice(&raw).ok())
+        }
+        Err(e) if e.kind() == berth_client::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A relative path inside a tar that stays inside: no `..`, no root.
+fn inside(rel: &Path) -> bool {
+    rel.components().all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// Whether `path` (under `root`) can be written without going through a symbolic link that
+/// the archive itself, or anything else, put on the way.
+fn no_links_between(root: &Path, rel: &Path) -> bool {
+    let mut p = root.to_path_buf();
+    let parts: Vec<_> = rel.components().collect();
+    for c in &parts[..parts.len().saturating_sub(1)] {
+        p.push(c);
+        if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Unpacks a container's archive of `base` so that `base` lands at `dest`.
+fn unpack(data: &[u8], base: &str, dest: &Path) -> std::result::Result<(), String> {
+    let mut ar = tar::Archive::new(data);
+    ar.set_preserve_permissions(true);
+    ar.set_overwrite(true);
+    let root = dest.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."));
+    let root = if root.as_os_str().is_empty() { PathBuf::from(".") } else { root };
+    let new_base = dest.file_name().map(PathBuf::from).unwrap_or_else(|| PathBuf::from(base));
+    for entry in ar.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| e.to_string())?;
+        let path = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let mut comps = path.components();
+        // `SRC/.` copies the contents: every entry belongs under the destination.
+        if base != "." {
+            let first = comps.next();
+            if first.map(|c| c.as_os_str()) != Some(std::ffi::OsStr::new(base)) {
+                continue;
+            }
+        }
+        let rest: PathBuf = comps.filter(|c| *c != Component::CurDir).collect();
+        let rest = rest.as_path();
+        let rel = if rest.as_os_str().is_empty() { new_base.clone() } else { new_base.join(rest) };
+        if !inside(&rel) || !no_links_between(&root, &rel) {
+            return Err(format!("refusing to write {}: it leads outside {}", path.display(), root.display()));
+        }
+        let target = root.join(&rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        if entry.header().entry_type().is_hard_link() {
+            let Some(link) = entry.link_name().map_err(|e| e.to_string())? else { continue };
+            let mut lc = link.components();
+            if base != "." {
+                lc.next();
+            }
+            let link_rest: PathBuf = lc.filter(|c| *c != Component::CurDir).collect();
+            let link_rel =
+                if link_rest.as_os_str().is_empty() { new_base.clone() } else { new_base.join(link_rest) };
+            if !inside(&link_rel) {
+                return Err(format!("refusing the hard link {}", path.display()));
+            }
+            let _ = std::fs::remove_file(&target);
+            std::fs::hard_link(root.join(link_rel), &target).map_err(|e| e.to_string())?;
+            continue;
+        }
+        entry.unpack(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+    }
+    Ok(())
+}
+
+/// A local file or directory as a tar whose top entry is named `name`.
+fn pack(src: &Path, name: &str, follow: bool) -> std::io::Result<Vec<u8>> {
+    let mut b = tar::Builder::new(Vec::new());
+    b.follow_symlinks(follow);
+    b.mode(tar::HeaderMode::Complete);
+    let md = if follow { std::fs::metadata(src)? } else { std::fs::symlink_metadata(src)? };
+    if md.is_dir() {
+        b.append_dir_all(name, src)?;
+    } else {
+        b.append_path_with_name(src, name)?;
+    }
+    b.into_inner()
+}
+
+fn base_name(p: &str) -> String {
+    Path::new(p.trim_end_matches('/'))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "/".into())
+}
+
+pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
+    let (src_c, src) = split_cp(&a.source);
+    let (dst_c, dst) = split_cp(&a.destination);
+    match (src_c, dst_c) {
+        (Some(_), Some(_)) => Err(Failure::new(1, "copying between containers is not supported")),
+        (None, None) => Err(Failure::new(1, "must specify at least one container source")),
+        (Some(c), None) => {
+            let r = ctx
+                .client
+                .request(
+                    Method::GET,
+                    &format!("/containers/{c}/archive"),
+                    &[("path", src.to_string())],
+                    Body::Empty,
+                )
+                .await?;
+            if dst == "-" {
+                return copy_body(r, &mut std::io::stdout()).await;
+            }
+            let data = r.bytes().await?;
+            let base = base_name(src);
+            let dest = Path::new(dst);
+            let contents_only = src.ends_with("/.");
+            let target = if dest.is_dir() && !contents_only { dest.join(&base) } else { dest.to_path_buf() };
+            if dst.ends_with('/') && !dest.exists() {
+                return Err(Failure::new(1, format!("destination directory {dst} does not exist")));
+            }
+            let base = if contents_only { ".".to_string() } else { base };
+            unpack(&data, &base, &target).map_err(|e| Failure::new(1, e))?;
+            if !a.quiet && crate::terminal::is_tty(2) {
+                eprintln!("Successfully copied {} to {dst}", crate::units::human_size(data.len() as f64));
+            }
+            Ok(())
+        }
+        (None, Some(c)) => {
+            let local = Path::new(src);
+            if std::fs::symlink_metadata(local).is_err() {
+                return Err(Failure::new(1, format!("lstat {src}: no such file or directory")));
+            }
+            let contents_only = src.ends_with("/.");
+            let (dir, name) = match stat(ctx, c, dst).await? {
+                Some(st) if st["mode"].as_u64().is_some_and(|m| m & (1 << 31) != 0) => {
+                    (dst.to_string(), base_name(src))
+                }
+                Some(_) => (parent_of(dst), base_name(dst)),
+                None if dst.ends_with('/') => {
+                    return Err(Failure::new(
+                        1,
+                        format!("Error response from daemon: Could not find the file {dst} in container {c}"),
+                    ))
+                }
+                None => (parent_of(dst), base_name(dst)),
+            };
+            let data = if contents_only {
+                let mut b = tar::Builder::new(Vec::new());
+                b.mode(tar::HeaderMode::Complete);
+                b.follow_symlinks(a.follow_link);
+                b.append_dir_all(".", local).and_then(|_| b.into_inner())
+            } else {
+                pack(local, &name, a.follow_link)
+            }
+            .map_err(|e| Failure::new(1, e.to_string()))?;
+            let size = data.len();
+            let dir = if contents_only { dst.to_string() } else { dir };
+            ctx.client
+                .request(
+                    Method::PUT,
+                    &format!("/containers/{c}/archive"),
+                    &[("path", dir), ("noOverwriteDirNonDir", "true".into())],
+                    Body::Tar(Bytes::from(data)),
+                )
+                .await?;
+            if !a.quiet && crate::terminal::is_tty(2) {
+                eprintln!("Successfully copied {} to {c}:{dst}", crate::units::human_size(size as f64));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parent_of(p: &str) -> String {
+    match Path::new(p.trim_end_matches('/')).parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.display().to_string(),
+        _ => "/".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_arguments() {
+        assert_eq!(split_cp("web:/etc"), (Some("web"), "/etc"));
+        assert_eq!(split_cp("/tmp/x:y"), (None, "/tmp/x:y"));
+        assert_eq!(split_cp("./a:b"), (None, "./a:b"));
+        assert_eq!(split_cp("-"), (None, "-"));
+        assert_eq!(base_name("/etc/"), "etc");
+        assert_eq!(parent_of("/tmp/f"), "/tmp");
+        assert_eq!(parent_of("f"), "/");
+        assert_eq!(repo_tag("me/app:1"), ("me/app".into(), "1".into()));
+        assert_eq!(repo_tag("reg:5000/app"), ("reg:5000/app".into(), "".into()));
+    }
+
+    #[test]
+    fn unpacking_stays_inside() {
+        let dir = std::env::temp_dir().join(format!("berth-cp-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        // A link to / and then a file through it: refused.
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "x/escape", "/").unwrap();
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "x/escape/tmp/berth-cp-pwned", &b"hi"[..]).unwrap();
+        let data = b.into_inner().unwrap();
+        let err = unpack(&data, "x", &dir.join("out")).unwrap_err();
+        assert!(err.contains("leads outside"), "{err}");
+        assert!(!Path::new("/tmp/berth-cp-pwned").exists());
+        // A plain file lands under its new name.
+        let mut b = tar::Builder::new(Vec::new());
+        let mut h = tar::Header::new_gnu();
+        h.set_size(2);
+        h.set_mode(0o644);
+        b.append_data(&mut h, "f", &b"ok"[..]).unwrap();
+        unpack(&b.into_inner().unwrap(), "f", &dir.join("g")).unwrap();
+        assert_eq!(std::fs::read_to_string(dir.join("g")).unwrap(), "ok");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
