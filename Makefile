@@ -41,6 +41,7 @@ bench: deps build
 	./bench/runtime.sh $(CURDIR)/$(BIN)
 	./bench/images.sh
 	./bench/daemon.sh
+	./bench/cli.sh
 
 # Fuzz the layer extractor and the reference parser (nightly + cargo-fuzz; FUZZ_SECONDS each).
 # New inputs the fuzzer finds land in fuzz/corpus/; the archive tests replay that corpus.

@@ -232,6 +232,30 @@ fn docker_and_berth_print_the_same() {
     // Stdin: -i streams it in, and the container ends when it ends.
     same(&d, &["run", "--rm", "-i", "busybox", "sh", "-c", "tr a-z A-Z; echo done"], b"hello\n", false);
     same(&d, &["exec", "-i", "web", "cat"], b"through exec\n", false);
+    // Contexts: made by berth, read by both (the same store as Docker's).
+    let berth_ok = |args: &[&str]| assert!(run(&d, &berth_cli(), args, b"").status.success(), "{args:?}");
+    berth_ok(&[
+        "context",
+        "create",
+        "golden",
+        "--description",
+        "the test daemon",
+        "--docker",
+        &format!("host={}", d.host()),
+    ]);
+    for args in [
+        &["context", "ls"][..],
+        &["context", "ls", "-q"],
+        &["context", "inspect", "golden"],
+        &["context", "show"],
+        &["context", "create", "bad/name"],
+        &["context", "create", "golden"],
+        &["context", "use", "nosuch"],
+        &["--context", "golden", "ps", "-a", "--format", "{{.Names}}"],
+    ] {
+        same(&d, args, b"", false);
+    }
+    berth_ok(&["context", "rm", "golden"]);
     // Changes through berth, checked through the daemon.
     let berth = |args: &[&str]| run(&d, &berth_cli(), args, b"");
     assert!(berth(&["rename", "fresh", "renamed"]).status.success());
@@ -341,4 +365,50 @@ fn terminals_and_detach_keys() {
     assert!(text.contains("in exec 42"), "{text}");
     assert_eq!(code, Some(3), "{text}");
     d.ok(&["rm", "-f", "keep"]);
+}
+
+/// `ssh://` hosts: the client runs `ssh … berth system dial-stdio` and speaks HTTP through it.
+/// A stand-in `ssh` first on PATH runs the far side's command here.
+#[test]
+fn ssh_hosts_go_through_dial_stdio() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = Berthd::start();
+    let dir = berth_tests::env().run_root.join(format!("fake-ssh-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ssh = dir.join("ssh");
+    std::fs::write(
+        &ssh,
+        "#!/bin/sh\nwhile [ \"$1\" != \"--\" ]; do shift; done\nshift 2\nDOCKER_HOST=$FAR_DOCKER_HOST exec \"$@\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&ssh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(berth_cli(), dir.join("berth")).unwrap();
+    let path = format!("{}:{}", dir.display(), std::env::var("PATH").unwrap_or_default());
+    let over_ssh = |args: &[&str]| {
+        Command::new(berth_cli())
+            .env("PATH", &path)
+            .env("DOCKER_HOST", "ssh://me@far.example")
+            .env("FAR_DOCKER_HOST", d.host())
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let o = over_ssh(&["run", "--rm", "busybox", "echo", "over ssh"]);
+    assert_eq!((String::from_utf8_lossy(&o.stdout).as_ref(), o.status.code()), ("over ssh\n", Some(0)));
+    d.ok(&["run", "-d", "--name", "far", "busybox", "sleep", "100"]);
+    let o = over_ssh(&["ps", "--format", "{{.Names}} {{.Image}}"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "far busybox\n");
+    let o = over_ssh(&["exec", "far", "sh", "-c", "echo in far; exit 4"]);
+    assert_eq!((String::from_utf8_lossy(&o.stdout).as_ref(), o.status.code()), ("in far\n", Some(4)));
+    // The far side never relays into another ssh hop.
+    let o = Command::new(berth_cli())
+        .env("DOCKER_HOST", "ssh://me@far.example")
+        .args(["system", "dial-stdio"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("relays to a local daemon"));
+    d.ok(&["rm", "-f", "far"]);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -18,6 +18,9 @@ pub struct Cli {
     /// Set the logging level
     #[arg(short = 'l', long = "log-level")]
     pub log_level: Option<String>,
+    /// Name of the context to use to connect to the daemon
+    #[arg(short = 'c', long = "context")]
+    pub context: Option<String>,
     /// Print version information and quit
     #[arg(short = 'v', long = "version")]
     pub version: bool,
@@ -36,6 +39,11 @@ pub enum Cmd {
     /// Manage berth
     #[command(subcommand)]
     System(SystemCmd),
+    /// Manage contexts
+    #[command(subcommand)]
+    Context(ContextCmd),
+    /// Generate the autocompletion script for the specified shell
+    Completion(CompletionArgs),
     /// List containers
     Ps(PsArgs),
     /// Create and run a new container from an image
@@ -165,6 +173,9 @@ pub enum SystemCmd {
     /// Show docker disk usage
     Df(DfArgs),
     Events(EventsArgs),
+    /// Proxy the stdio stream to the daemon connection (what `ssh://` hosts run on the far side)
+    #[command(name = "dial-stdio", hide = true)]
+    DialStdio,
 }
 
 #[derive(Args, Debug)]
@@ -818,4 +829,52 @@ pub struct DfArgs {
     /// Show detailed information on space usage
     #[arg(short = 'v', long = "verbose")]
     pub verbose: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ContextCmd {
+    /// Create a context
+    Create(ContextCreateArgs),
+    /// Set the current docker context
+    Use { name: String },
+    /// Print the name of the current context
+    Show,
+    /// List contexts
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Format output using a custom template
+        #[arg(long = "format")]
+        format: Option<String>,
+        /// Only show context names
+        #[arg(short = 'q', long = "quiet")]
+        quiet: bool,
+    },
+    /// Remove one or more contexts
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// Force the removal of a context in use
+        #[arg(short = 'f', long = "force")]
+        force: bool,
+        #[arg(required = true)]
+        names: Vec<String>,
+    },
+    /// Display detailed information on one or more contexts
+    Inspect { names: Vec<String> },
+}
+
+#[derive(Args, Debug)]
+pub struct ContextCreateArgs {
+    /// Description of the context
+    #[arg(long = "description")]
+    pub description: Option<String>,
+    /// set the docker endpoint
+    #[arg(long = "docker")]
+    pub docker: Option<String>,
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct CompletionArgs {
+    /// The shell: bash, zsh or fish
+    pub shell: String,
 }

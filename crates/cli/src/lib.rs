@@ -8,6 +8,7 @@
 
 pub mod cmd;
 mod container;
+pub mod context;
 mod files;
 mod image;
 mod opts;
@@ -57,6 +58,12 @@ pub struct Ctx {
 
 /// Runs the command line and returns the process's exit code.
 pub fn main() -> i32 {
+    // Like any Unix tool (and the docker CLI), end quietly when the reader of our output goes
+    // away (`berth ps | head`), instead of failing on the write.
+    // SAFETY: restoring the default disposition of SIGPIPE touches no Rust state.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args: Vec<String> = std::env::args().collect();
     let prog = args
         .first()
@@ -75,7 +82,33 @@ pub fn main() -> i32 {
         let _ = <Cli as clap::CommandFactory>::command().bin_name(prog.clone()).print_help();
         return 0;
     };
-    let host = match Host::from_env(cli.host.as_deref()) {
+    if let Some(dir) = &cli.config {
+        // Set while the process is still single-threaded, before the runtime starts.
+        std::env::set_var("DOCKER_CONFIG", dir);
+    }
+    match command {
+        Cmd::Context(c) => return finish(context::run(c, cli.context.as_deref())),
+        Cmd::Completion(a) => return completion(&prog, &a.shell),
+        _ => {}
+    }
+    if cli.host.is_some() && cli.context.is_some() {
+        eprintln!("conflicting options: cannot specify both --host and --context");
+        return 1;
+    }
+    // Docker's order: -H, then --context, then DOCKER_HOST, then DOCKER_CONTEXT or the
+    // configuration's currentContext.
+    let env_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
+    let flag = if cli.host.is_some() {
+        cli.host.clone()
+    } else if cli.context.is_none() && env_host.is_some() {
+        None
+    } else {
+        match context::host_of(&context::current(cli.context.as_deref())) {
+            Ok(h) => h,
+            Err(f) => return finish(Err(f)),
+        }
+    };
+    let host = match Host::from_env(flag.as_deref()) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("{e}");
@@ -94,7 +127,15 @@ pub fn main() -> i32 {
             return 1;
         }
     };
-    match rt.block_on(dispatch(&ctx, command)) {
+    let result = rt.block_on(dispatch(&ctx, command));
+    // Stdin may still be read by a thread of the runtime's; it is not waited for.
+    rt.shutdown_background();
+    finish(result)
+}
+
+/// The exit code of a command's result, its message printed.
+fn finish(result: Result) -> i32 {
+    match result {
         Ok(()) => 0,
         Err(f) => {
             if !f.message.is_empty() {
@@ -103,6 +144,23 @@ pub fn main() -> i32 {
             f.code
         }
     }
+}
+
+/// `completion bash|zsh|fish`: the script on stdout.
+fn completion(prog: &str, shell: &str) -> i32 {
+    use clap_complete::Shell;
+    let sh = match shell {
+        "bash" => Shell::Bash,
+        "zsh" => Shell::Zsh,
+        "fish" => Shell::Fish,
+        other => {
+            eprintln!("unsupported shell {other:?}: use bash, zsh or fish");
+            return 1;
+        }
+    };
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(sh, &mut cmd, prog, &mut std::io::stdout());
+    0
 }
 
 async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
@@ -149,6 +207,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         },
         Cmd::System(SystemCmd::Info(a)) | Cmd::Info(a) => system::info(ctx, a).await,
         Cmd::System(SystemCmd::Df(a)) => system::df(ctx, a).await,
+        Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(ctx).await,
         Cmd::System(SystemCmd::Events(a)) | Cmd::Events(a) => watch::events(ctx, a).await,
         Cmd::Diff(a) => files::diff(ctx, a).await,
         Cmd::Commit(a) => files::commit(ctx, a).await,
@@ -160,6 +219,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         Cmd::Attach(a) => container::attach(ctx, a).await,
         Cmd::Update(a) => container::update(ctx, a).await,
         Cmd::Stats(a) => watch::stats(ctx, a).await,
+        Cmd::Context(_) | Cmd::Completion(_) => Ok(()),
         Cmd::Ps(a) => container::ps(ctx, a).await,
         Cmd::Run(a) => container::run(ctx, a, true).await,
         Cmd::Create(a) => container::run(ctx, a, false).await,

@@ -10,10 +10,7 @@ use crate::{Ctx, Failure, Result};
 /// A key of the client's `config.json` (`--config` or `DOCKER_CONFIG` directory, else
 /// `~/.docker`): `psFormat`, `imagesFormat`, `detachKeys`.
 pub fn config_key(key: &str) -> Option<String> {
-    let dir = match std::env::var("DOCKER_CONFIG") {
-        Ok(d) if !d.is_empty() => std::path::PathBuf::from(d),
-        _ => std::path::PathBuf::from(std::env::var("HOME").ok()?).join(".docker"),
-    };
+    let dir = crate::context::config_dir();
     let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     v[key].as_str().filter(|s| !s.is_empty()).map(str::to_string)
@@ -31,7 +28,7 @@ pub fn io_text(e: &std::io::Error) -> String {
 }
 
 /// JSON the way the docker CLI prints it: four-space indents, Go's HTML-safe escapes.
-fn pretty(v: &Value) -> String {
+pub(crate) fn pretty(v: &Value) -> String {
     use serde::Serialize;
     let mut out = Vec::new();
     let mut ser = serde_json::Serializer::with_formatter(
@@ -411,6 +408,31 @@ pub async fn df(ctx: &Ctx, a: crate::cmd::DfArgs) -> Result {
     .map_err(|e| Failure::new(1, e))?;
     print!("{out}");
     Ok(())
+}
+
+/// `system dial-stdio`: relays stdin and stdout to a connection to the daemon, both ways, until
+/// either side ends. An `ssh://` client runs this on the far side.
+pub async fn dial_stdio(ctx: &Ctx) -> Result {
+    // Relaying into another ssh hop would have that hop run dial-stdio again, and so on.
+    if matches!(ctx.client.host(), berth_client::Host::Ssh { .. }) {
+        return Err(Failure::new(1, "system dial-stdio relays to a local daemon: set -H or DOCKER_HOST to a unix:// or tcp:// address on this side"));
+    }
+    let conn = ctx.client.host().dial().await.map_err(|e| Failure::new(1, e.to_string()))?;
+    let (mut from_daemon, mut to_daemon) = tokio::io::split(conn);
+    // Stdin's end half-closes the connection; the daemon's end ends the relay (and with it our
+    // stdout, which is what tells the far client that the answer is complete).
+    tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut tokio::io::stdin(), &mut to_daemon).await;
+        let _ = tokio::io::AsyncWriteExt::shutdown(&mut to_daemon).await;
+    });
+    let mut out = tokio::io::stdout();
+    let r = tokio::io::copy(&mut from_daemon, &mut out).await;
+    let _ = tokio::io::AsyncWriteExt::flush(&mut out).await;
+    match r {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Failure::new(1, e.to_string())),
+    }
 }
 
 #[cfg(test)]

@@ -110,18 +110,14 @@ pub async fn stats(ctx: &Ctx, a: StatsArgs) -> Result {
     }
 }
 
-/// Go's RFC 3339 with nanoseconds (trailing zeros dropped) in UTC.
+/// The docker CLI's event time: RFC 3339 with all nine digits of nanoseconds, UTC.
 fn event_time(nanos: i64) -> String {
     let secs = nanos.div_euclid(1_000_000_000);
     let frac = nanos.rem_euclid(1_000_000_000);
     let base = chrono::DateTime::from_timestamp(secs, 0)
         .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
         .unwrap_or_default();
-    if frac == 0 {
-        return format!("{base}Z");
-    }
-    let f = format!("{frac:09}");
-    format!("{base}.{}Z", f.trim_end_matches('0'))
+    format!("{base}.{frac:09}Z")
 }
 
 /// The docker CLI's line for an event: time, type, action, actor and its sorted attributes.
@@ -210,7 +206,10 @@ mod tests {
     #[test]
     fn event_lines() {
         let e = json!({"Type": "container", "Action": "start", "Actor": {"ID": "abc", "Attributes": {"name": "web", "image": "busybox"}}, "timeNano": 1_700_000_000_500_000_000i64});
-        assert_eq!(event_line(&e), "2023-11-14T22:13:20.5Z container start abc (image=busybox, name=web)");
-        assert_eq!(event_time(1_000_000_000), "1970-01-01T00:00:01Z");
+        assert_eq!(
+            event_line(&e),
+            "2023-11-14T22:13:20.500000000Z container start abc (image=busybox, name=web)"
+        );
+        assert_eq!(event_time(1_000_000_000), "1970-01-01T00:00:01.000000000Z");
     }
 }

@@ -18,6 +18,12 @@ pub enum Host {
     Unix(PathBuf),
     /// `host:port`, plain HTTP.
     Tcp(String),
+    /// `ssh://[user@]host[:port]`: HTTP through `ssh … berth system dial-stdio`, as Docker does
+    /// with `docker system dial-stdio`.
+    Ssh {
+        target: String,
+        port: Option<u16>,
+    },
 }
 
 impl Host {
@@ -52,7 +58,25 @@ impl Host {
                 }
                 Ok(Host::Tcp(format!("{host}:{port}")))
             }
-            "ssh" | "fd" | "npipe" => Err(ClientError::InvalidArgument(format!(
+            "ssh" => {
+                let rest = rest.trim_end_matches('/');
+                if rest.is_empty() || rest.contains('/') || rest.contains('?') {
+                    return Err(ClientError::InvalidArgument(format!(
+                        "invalid SSH URL {text:?}: use ssh://[user@]host[:port]"
+                    )));
+                }
+                let (target, port) = match rest.rsplit_once(':') {
+                    Some((t, p)) => (
+                        t,
+                        Some(p.parse::<u16>().map_err(|_| {
+                            ClientError::InvalidArgument(format!("invalid SSH URL {text:?}: bad port {p:?}"))
+                        })?),
+                    ),
+                    None => (rest, None),
+                };
+                Ok(Host::Ssh { target: target.to_string(), port })
+            }
+            "fd" | "npipe" => Err(ClientError::InvalidArgument(format!(
                 "{scheme}:// hosts are not supported by berth yet: use unix:// or tcp://"
             ))),
             _ => Err(invalid()),
@@ -73,20 +97,42 @@ impl Host {
     /// The `Host` header: Docker's CLI sends `api.moby.localhost` over a Unix socket.
     pub(crate) fn http_host(&self) -> &str {
         match self {
-            Host::Unix(_) => "api.moby.localhost",
+            Host::Unix(_) | Host::Ssh { .. } => "api.moby.localhost",
             Host::Tcp(a) => a,
         }
     }
 
     pub(crate) async fn connect(&self) -> std::io::Result<Stream> {
-        Ok(TokioIo::new(match self {
+        self.dial().await.map(TokioIo::new)
+    }
+
+    /// A raw connection to the daemon (`system dial-stdio` relays one).
+    pub async fn dial(&self) -> std::io::Result<Conn> {
+        Ok(match self {
             Host::Unix(p) => Conn::Unix(UnixStream::connect(p).await?),
             Host::Tcp(a) => {
                 let s = TcpStream::connect(a).await?;
                 let _ = s.set_nodelay(true);
                 Conn::Tcp(s)
             }
-        }))
+            Host::Ssh { target, port } => {
+                let mut cmd = tokio::process::Command::new("ssh");
+                if let Some(p) = port {
+                    cmd.arg("-p").arg(p.to_string());
+                }
+                cmd.arg("-o").arg("ConnectTimeout=30").arg("-T").arg("--").arg(target);
+                cmd.args(["berth", "system", "dial-stdio"]);
+                let mut child = cmd
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .kill_on_drop(true)
+                    .spawn()?;
+                let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+                    return Err(std::io::Error::other("ssh gave no pipes"));
+                };
+                Conn::Ssh(Box::new(SshPipes { stdin, stdout, _child: child }))
+            }
+        })
     }
 
     /// Docker's message for a daemon that cannot be reached (scripts match on it).
@@ -107,6 +153,8 @@ impl std::fmt::Display for Host {
         match self {
             Host::Unix(p) => write!(f, "unix://{}", p.display()),
             Host::Tcp(a) => write!(f, "tcp://{a}"),
+            Host::Ssh { target, port: Some(p) } => write!(f, "ssh://{target}:{p}"),
+            Host::Ssh { target, port: None } => write!(f, "ssh://{target}"),
         }
     }
 }
@@ -117,6 +165,15 @@ pub(crate) type Stream = TokioIo<Conn>;
 pub enum Conn {
     Unix(UnixStream),
     Tcp(TcpStream),
+    /// The far side's `dial-stdio`, through ssh's stdin and stdout.
+    Ssh(Box<SshPipes>),
+}
+
+/// The pipes of an ssh child, which lives (and is killed on drop) with the connection.
+pub struct SshPipes {
+    stdin: tokio::process::ChildStdin,
+    stdout: tokio::process::ChildStdout,
+    _child: tokio::process::Child,
 }
 
 impl AsyncRead for Conn {
@@ -128,6 +185,7 @@ impl AsyncRead for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Ssh(p) => Pin::new(&mut p.stdout).poll_read(cx, buf),
         }
     }
 }
@@ -137,18 +195,21 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Ssh(p) => Pin::new(&mut p.stdin).poll_write(cx, buf),
         }
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_flush(cx),
             Conn::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Conn::Ssh(p) => Pin::new(&mut p.stdin).poll_flush(cx),
         }
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Ssh(p) => Pin::new(&mut p.stdin).poll_shutdown(cx),
         }
     }
 }
@@ -171,7 +232,17 @@ mod tests {
         for (text, want) in ok {
             assert_eq!(Host::parse(text).unwrap(), want, "{text}");
         }
-        for bad in ["unix://", "udp://x:1", "tcp://h:notaport", "tcp://h:1/path", "ssh://me@far"] {
+        assert_eq!(Host::parse("ssh://me@far").unwrap(), Host::Ssh { target: "me@far".into(), port: None });
+        assert_eq!(Host::parse("ssh://far:2222").unwrap().to_string(), "ssh://far:2222");
+        for bad in [
+            "unix://",
+            "udp://x:1",
+            "tcp://h:notaport",
+            "tcp://h:1/path",
+            "ssh://",
+            "ssh://h/path",
+            "ssh://h:x",
+        ] {
             assert!(Host::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(Host::parse("unix:///a b").unwrap().to_string(), "unix:///a b");

@@ -21,7 +21,7 @@ use hyper_util::rt::TokioIo;
 use tokio::sync::OnceCell;
 
 pub use error::{ClientError, ErrorKind};
-pub use host::{Host, DEFAULT_HOST};
+pub use host::{Conn, Host, DEFAULT_HOST};
 pub use hyper::Method;
 pub use stream::{demux, Frame, StreamKind};
 
