@@ -90,7 +90,7 @@ fn ports(list: &Value) -> String {
 }
 
 /// One row of `ps` from one item of `GET /containers/json`.
-fn ps_row(c: &Value, trunc: bool, now: i64) -> Row {
+pub(crate) fn ps_row(c: &Value, trunc: bool, now: i64) -> Row {
     let id = str_of(&c["Id"]);
     let mut image = str_of(&c["Image"]).to_string();
     if trunc && image.starts_with("sha256:") {

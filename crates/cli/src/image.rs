@@ -41,7 +41,7 @@ fn strs(v: &Value) -> Vec<String> {
     v.as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
 }
 
-fn image_rows(img: &Value, trunc: bool, now: i64) -> Vec<Row> {
+pub(crate) fn image_rows(img: &Value, trunc: bool, now: i64) -> Vec<Row> {
     let id = img["Id"].as_str().unwrap_or("");
     let created = img["Created"].as_i64().unwrap_or(0);
     let size = img["Size"].as_i64().unwrap_or(0);
@@ -66,7 +66,7 @@ fn image_rows(img: &Value, trunc: bool, now: i64) -> Vec<Row> {
     }
     let shown_id = if trunc { short_id(id) } else { id.to_string() };
     let optional = |key: &str| match img[key].as_i64() {
-        Some(n) if n >= 0 => human_size(n as f64),
+        Some(n) if n >= 0 => crate::units::human_size_precision(n as f64, 4),
         _ => "N/A".into(),
     };
     tags.into_iter()
@@ -91,7 +91,7 @@ fn image_rows(img: &Value, trunc: bool, now: i64) -> Vec<Row> {
                     (
                         "UniqueSize",
                         match (img["Size"].as_i64(), img["SharedSize"].as_i64()) {
-                            (Some(s), Some(sh)) if sh >= 0 => human_size((s - sh) as f64),
+                            (Some(s), Some(sh)) if sh >= 0 => crate::units::human_size_precision((s - sh) as f64, 4),
                             _ => "N/A".into(),
                         },
                     ),

@@ -308,6 +308,90 @@ pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
     Ok(())
 }
 
+/// `system df -v`: each kind of object on its own, as the docker CLI lays it out.
+fn df_verbose(v: &Value) -> std::result::Result<String, Failure> {
+    use crate::template::{render_rows, Format, Row};
+    let now = chrono::Utc::now().timestamp();
+    let table = |default: &str, headers: &[(&str, &str)], rows: &[Row]| {
+        render_rows(&Format::Table(None), default, headers, rows).map_err(|e| Failure::new(1, e))
+    };
+    let mut out = String::from("Images space usage:\n\n");
+    let images: Vec<Row> = v["Images"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|i| crate::image::image_rows(i, true, now))
+        .collect();
+    out.push_str(&table(
+        "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}\t{{.SharedSize}}\t{{.UniqueSize}}\t{{.Containers}}",
+        &[("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"), ("CreatedSince", "CREATED"), ("Size", "SIZE"), ("SharedSize", "SHARED SIZE"), ("UniqueSize", "UNIQUE SIZE"), ("Containers", "CONTAINERS")],
+        &images,
+    )?);
+    out.push_str("\nContainers space usage:\n\n");
+    let containers: Vec<Row> = v["Containers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let mut r = crate::container::ps_row(c, true, now);
+            // Here the size is the writable layer's alone.
+            let rw = crate::units::human_size(c["SizeRw"].as_f64().unwrap_or(0.0));
+            for (k, val) in &mut r.fields {
+                if *k == "Size" {
+                    *val = rw.clone();
+                }
+            }
+            r
+        })
+        .collect();
+    out.push_str(&table(
+        "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.LocalVolumes}}\t{{.Size}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}",
+        &[("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"), ("LocalVolumes", "LOCAL VOLUMES"), ("Size", "SIZE"), ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Names", "NAMES")],
+        &containers,
+    )?);
+    out.push_str("\nLocal Volumes space usage:\n\n");
+    let volumes: Vec<Row> = v["Volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|x| Row {
+            fields: vec![
+                ("Name", x["Name"].as_str().unwrap_or("").to_string()),
+                ("Links", x["UsageData"]["RefCount"].as_i64().unwrap_or(0).to_string()),
+                ("Size", crate::units::human_size_precision(x["UsageData"]["Size"].as_f64().unwrap_or(0.0).max(0.0), 4)),
+            ],
+            nulls: &[],
+            labels: Default::default(),
+        })
+        .collect();
+    out.push_str(&table("table {{.Name}}\t{{.Links}}\t{{.Size}}", &[("Name", "VOLUME NAME"), ("Links", "LINKS"), ("Size", "SIZE")], &volumes)?);
+    let cache = v["BuildCache"].as_array().cloned().unwrap_or_default();
+    let total: f64 = cache.iter().map(|c| c["Size"].as_f64().unwrap_or(0.0)).sum();
+    out.push_str(&format!("\nBuild cache usage: {}\n\n", crate::units::human_size_precision(total, 4)));
+    let rows: Vec<Row> = cache
+        .iter()
+        .map(|c| Row {
+            fields: vec![
+                ("ID", c["ID"].as_str().unwrap_or("").chars().take(12).collect()),
+                ("CacheType", c["Type"].as_str().unwrap_or("").to_string()),
+                ("Size", crate::units::human_size_precision(c["Size"].as_f64().unwrap_or(0.0), 4)),
+                ("CreatedSince", String::new()),
+                ("LastUsedSince", String::new()),
+                ("UsageCount", c["UsageCount"].as_i64().unwrap_or(0).to_string()),
+                ("Shared", c["Shared"].as_bool().unwrap_or(false).to_string()),
+            ],
+            nulls: &[],
+            labels: Default::default(),
+        })
+        .collect();
+    out.push_str(&table(
+        "table {{.ID}}\t{{.CacheType}}\t{{.Size}}\t{{.CreatedSince}}\t{{.LastUsedSince}}\t{{.UsageCount}}\t{{.Shared}}",
+        &[("ID", "CACHE ID"), ("CacheType", "CACHE TYPE"), ("Size", "SIZE"), ("CreatedSince", "CREATED"), ("LastUsedSince", "LAST USED"), ("UsageCount", "USAGE"), ("Shared", "SHARED")],
+        &rows,
+    )?);
+    Ok(out)
+}
+
 /// `reclaimable (pct%)` as `system df` prints it.
 fn reclaimable(reclaim: i64, total: i64) -> String {
     let r = crate::units::human_size_precision(reclaim as f64, 4);
@@ -390,7 +474,10 @@ pub async fn df(ctx: &Ctx, a: crate::cmd::DfArgs) -> Result {
             hs(b_reclaim),
         ),
     ];
-    let _ = a.verbose;
+    if a.verbose {
+        print!("{}", df_verbose(&v)?);
+        return Ok(());
+    }
     let format = a.format.as_deref().map(Format::parse).unwrap_or(Format::Table(None));
     let headers = [
         ("Type", "TYPE"),
