@@ -91,7 +91,9 @@ pub(crate) fn image_rows(img: &Value, trunc: bool, now: i64) -> Vec<Row> {
                     (
                         "UniqueSize",
                         match (img["Size"].as_i64(), img["SharedSize"].as_i64()) {
-                            (Some(s), Some(sh)) if sh >= 0 => crate::units::human_size_precision((s - sh) as f64, 4),
+                            (Some(s), Some(sh)) if sh >= 0 => {
+                                crate::units::human_size_precision((s - sh) as f64, 4)
+                            }
                             _ => "N/A".into(),
                         },
                     ),

@@ -358,13 +358,23 @@ fn df_verbose(v: &Value) -> std::result::Result<String, Failure> {
             fields: vec![
                 ("Name", x["Name"].as_str().unwrap_or("").to_string()),
                 ("Links", x["UsageData"]["RefCount"].as_i64().unwrap_or(0).to_string()),
-                ("Size", crate::units::human_size_precision(x["UsageData"]["Size"].as_f64().unwrap_or(0.0).max(0.0), 4)),
+                (
+                    "Size",
+                    crate::units::human_size_precision(
+                        x["UsageData"]["Size"].as_f64().unwrap_or(0.0).max(0.0),
+                        4,
+                    ),
+                ),
             ],
             nulls: &[],
             labels: Default::default(),
         })
         .collect();
-    out.push_str(&table("table {{.Name}}\t{{.Links}}\t{{.Size}}", &[("Name", "VOLUME NAME"), ("Links", "LINKS"), ("Size", "SIZE")], &volumes)?);
+    out.push_str(&table(
+        "table {{.Name}}\t{{.Links}}\t{{.Size}}",
+        &[("Name", "VOLUME NAME"), ("Links", "LINKS"), ("Size", "SIZE")],
+        &volumes,
+    )?);
     let cache = v["BuildCache"].as_array().cloned().unwrap_or_default();
     let total: f64 = cache.iter().map(|c| c["Size"].as_f64().unwrap_or(0.0)).sum();
     out.push_str(&format!("\nBuild cache usage: {}\n\n", crate::units::human_size_precision(total, 4)));
