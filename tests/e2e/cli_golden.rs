@@ -57,14 +57,33 @@ fn seen(o: &Output, prog: &str) -> (Option<i32>, String, String) {
     (o.status.code(), mask(&o.stdout, prog), mask(&o.stderr, prog))
 }
 
+/// The rows of a listing in a fixed order, its header line first: the docker CLI walks an
+/// image's tags through a Go map, so the order of an image's rows changes from run to run.
+fn rows_sorted(text: String) -> String {
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header =
+        if lines.first().is_some_and(|l| l.starts_with("REPOSITORY")) { Some(lines.remove(0)) } else { None };
+    lines.sort();
+    header.into_iter().chain(lines).map(|l| format!("{l}\n")).collect()
+}
+
 /// Compares both CLIs on `args`. Output that shows ages ("2 seconds ago") may cross a second
-/// between the two runs: those cases get a few attempts.
+/// between the two runs: those cases get a few attempts. Image listings compare their rows in
+/// any order (see `rows_sorted`).
 #[track_caller]
 fn same(d: &Berthd, args: &[&str], stdin: &[u8], ages: bool) {
+    let images = args.first().is_some_and(|a| *a == "images") || args.starts_with(&["image", "ls"]);
+    let listing = |(code, out, err): (Option<i32>, String, String)| {
+        if images {
+            (code, rows_sorted(out), err)
+        } else {
+            (code, out, err)
+        }
+    };
     let mut last = None;
     for _ in 0..if ages { 4 } else { 1 } {
-        let theirs = seen(&run(d, std::path::Path::new("docker"), args, stdin), "docker");
-        let ours = seen(&run(d, &berth_cli(), args, stdin), "berth");
+        let theirs = listing(seen(&run(d, std::path::Path::new("docker"), args, stdin), "docker"));
+        let ours = listing(seen(&run(d, &berth_cli(), args, stdin), "berth"));
         if theirs == ours {
             return;
         }

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use berth_client::{Body, ClientError, ErrorKind};
+use berth_client::{Body, ClientError, ErrorKind, Method};
 use serde_json::{json, Value};
 
 use crate::cmd::*;
@@ -239,7 +239,7 @@ async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), Cl
     let (name, tag) = split_reference(image);
     let mut r = ctx
         .client
-        .request(hyper_method("POST"), "/images/create", &[("fromImage", name), ("tag", tag)], Body::Empty)
+        .request(Method::POST, "/images/create", &[("fromImage", name), ("tag", tag)], Body::Empty)
         .await?;
     let mut rest = Vec::new();
     while let Some(chunk) = r.chunk().await? {
@@ -263,11 +263,9 @@ async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), Cl
     Ok(())
 }
 
-pub(crate) fn hyper_method(m: &str) -> berth_client::Method {
-    m.parse().unwrap_or(berth_client::Method::GET)
-}
-
-async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<String> {
+/// Creates the container (pulling its image first when it is missing): its ID, and the create
+/// request that says what to attach.
+async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
     let body = crate::opts::create_body(a, &crate::opts::Real)
         .map_err(|b| invalid_flag(&ctx.prog, path, &b.value, b.flag, &b.why))?;
     let mut q = vec![];
@@ -289,7 +287,7 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<String> {
         Err(e) if e.kind() == ErrorKind::NotFound && e.message().contains("image") && a.pull != "never" => {
             eprintln!("Unable to find image '{image_ref}' locally");
             pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
-            ctx.client.post("/containers/create", &q, Body::Json(body)).await
+            ctx.client.post("/containers/create", &q, Body::Json(body.clone())).await
         }
         other => other,
     }
@@ -297,7 +295,7 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<String> {
     for w in created["Warnings"].as_array().into_iter().flatten().filter_map(Value::as_str) {
         eprintln!("WARNING: {w}");
     }
-    Ok(str_of(&created["Id"]).to_string())
+    Ok((str_of(&created["Id"]).to_string(), body))
 }
 
 /// Tells the daemon the terminal's size (and again on every SIGWINCH while `id` runs).
@@ -312,13 +310,11 @@ pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
     if a.tty && a.interactive && !crate::terminal::is_tty(0) && run && !a.detach {
         return Err(Failure::new(1, "the input device is not a TTY"));
     }
-    let id = create(ctx, &a, path).await?;
+    let (id, body) = create(ctx, &a, path).await?;
     if !run {
         println!("{id}");
         return Ok(());
     }
-    let body = crate::opts::create_body(&a, &crate::opts::Real)
-        .map_err(|b| invalid_flag(&ctx.prog, path, &b.value, b.flag, &b.why))?;
     let attach = !a.detach
         && (body["AttachStdout"] == true || body["AttachStderr"] == true || body["AttachStdin"] == true);
     let cpath = format!("/containers/{id}");
@@ -350,7 +346,7 @@ pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
         let q = [("condition", condition.to_string())];
         Some(
             ctx.client
-                .request(hyper_method("POST"), &format!("{cpath}/wait"), &q, Body::Empty)
+                .request(Method::POST, &format!("{cpath}/wait"), &q, Body::Empty)
                 .await
                 .map_err(|e| run_failure(ctx, path, &e, 125))?,
         )
@@ -497,10 +493,8 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
         let conn = ctx.client.hijack(&format!("/containers/{name}/attach"), &q, Body::Empty).await?;
         let raw = if tty && a.interactive { crate::terminal::RawMode::enter() } else { None };
         let wq = [("condition", "next-exit".to_string())];
-        let wait = ctx
-            .client
-            .request(hyper_method("POST"), &format!("/containers/{name}/wait"), &wq, Body::Empty)
-            .await?;
+        let wait =
+            ctx.client.request(Method::POST, &format!("/containers/{name}/wait"), &wq, Body::Empty).await?;
         ctx.client.post(&format!("/containers/{name}/start"), &[], Body::Empty).await?;
         let keys = crate::streams::detach_sequence(a.detach_keys.as_deref());
         let ended = crate::streams::join(conn, tty, a.interactive, &keys).await;
@@ -687,7 +681,7 @@ pub async fn logs(ctx: &Ctx, a: LogsArgs) -> Result {
     }
     let mut r = ctx
         .client
-        .request(hyper_method("GET"), &format!("/containers/{}/logs", a.container), &q, Body::Empty)
+        .request(Method::GET, &format!("/containers/{}/logs", a.container), &q, Body::Empty)
         .await?;
     let mut pending = Vec::new();
     while let Some(chunk) = r.chunk().await? {

@@ -212,7 +212,7 @@ fn publish(
     Ok(())
 }
 
-/// The create request for `args`, and the container's name.
+/// The create request for `args` (the name goes in the query, not here).
 pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
     let mut env = Vec::new();
     for f in &a.env_file {
