@@ -286,6 +286,19 @@ fn docker_and_berth_print_the_same() {
     assert_eq!(d.inspect("web", "{{.State.Status}}"), "paused");
     assert_eq!(String::from_utf8_lossy(&berth(&["unpause", "web"]).stdout), "web\n");
     let text = |o: Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    // The environment in Docker's order (runc keeps the spec's; libcontainer's HashMap did not).
+    let keys =
+        |out: String| out.lines().map(|l| l.split('=').next().unwrap_or("").to_string()).collect::<Vec<_>>();
+    for _ in 0..3 {
+        assert_eq!(
+            keys(text(berth(&["run", "--rm", "-e", "A=1", "-e", "B=2", "-e", "C=3", "busybox", "env"]))),
+            ["PATH", "HOSTNAME", "A", "B", "C", "HOME"]
+        );
+        assert_eq!(
+            keys(text(berth(&["exec", "-e", "X=1", "-e", "Y=2", "web", "env"]))),
+            ["PATH", "HOSTNAME", "GREETING", "X", "Y", "HOME"]
+        );
+    }
     // export keeps busybox's hard links (a few MB, the same as Docker's), import takes it back.
     let exported = berth(&["export", "web"]).stdout;
     let theirs = d.docker(&["export", "web"]).stdout;

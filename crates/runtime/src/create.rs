@@ -29,7 +29,13 @@ impl Runtime {
         let bundle = std::fs::canonicalize(&opts.bundle)
             .map_err(RuntimeError::io(format!("bundle {}", opts.bundle.display())))?;
         check_cgroups_path(&bundle)?;
+        let env = std::fs::read(bundle.join("config.json"))
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .map(|spec| crate::executor::env_of(&spec["process"]))
+            .unwrap_or_default();
         let result = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_executor(crate::executor::SpecOrder::new(&env))
             .with_root_path(self.root.clone())?
             .with_pid_file(opts.pid_file.clone())?
             .with_console_socket(opts.console_socket.clone())

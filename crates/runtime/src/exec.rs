@@ -42,7 +42,16 @@ impl Runtime {
                 "exec: no command given; pass args or --process".into(),
             ));
         }
+        let env = match &opts.process {
+            Some(p) => std::fs::read(p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .map(|process| crate::executor::env_of(&process))
+                .unwrap_or_default(),
+            None => vec![],
+        };
         let pid = ContainerBuilder::new(id.to_string(), SyscallType::default())
+            .with_executor(crate::executor::SpecOrder::new(&env))
             .with_root_path(self.root.clone())?
             .with_console_socket(opts.console_socket.clone())
             .with_pid_file(opts.pid_file.clone())?

@@ -12,6 +12,7 @@ mod delete;
 mod error;
 mod events;
 mod exec;
+mod executor;
 mod kill;
 mod list;
 mod pause;
