@@ -452,17 +452,18 @@ async fn proxy_signals(ctx: &Ctx, cpath: &str, on: bool) {
     }
 }
 
-/// Runs `op` on each container, printing each name that worked and each error; exit 1 if any
-/// failed.
-async fn for_each<'a, F, Fut>(names: &'a [String], mut op: F) -> Result
+/// Runs `op` on each item, printing what each one that worked says (its name, an exit code,
+/// what was deleted) and each error; exit 1 if any failed.
+pub(crate) async fn for_each<'a, F, Fut>(items: &'a [String], mut op: F) -> Result
 where
     F: FnMut(&'a str) -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<(), ClientError>>,
+    Fut: std::future::Future<Output = std::result::Result<String, ClientError>>,
 {
     let mut failed = false;
-    for n in names {
+    for n in items {
         match op(n).await {
-            Ok(()) => println!("{n}"),
+            Ok(text) if text.is_empty() => {}
+            Ok(text) => println!("{text}"),
             Err(e) => {
                 eprintln!("{e}");
                 failed = true;
@@ -533,7 +534,7 @@ pub async fn stop(ctx: &Ctx, a: StopArgs, verb: &str) -> Result {
     }
     let q = &q;
     for_each(&a.containers, |n| async move {
-        ctx.client.post(&format!("/containers/{n}/{verb}"), q, Body::Empty).await.map(|_| ())
+        ctx.client.post(&format!("/containers/{n}/{verb}"), q, Body::Empty).await.map(|_| n.to_string())
     })
     .await
 }
@@ -542,14 +543,14 @@ pub async fn kill(ctx: &Ctx, a: KillArgs) -> Result {
     let q = a.signal.iter().map(|s| ("signal", s.clone())).collect::<Vec<_>>();
     let q = &q;
     for_each(&a.containers, |n| async move {
-        ctx.client.post(&format!("/containers/{n}/kill"), q, Body::Empty).await.map(|_| ())
+        ctx.client.post(&format!("/containers/{n}/kill"), q, Body::Empty).await.map(|_| n.to_string())
     })
     .await
 }
 
 pub async fn each(ctx: &Ctx, a: Names, verb: &'static str) -> Result {
     for_each(&a.containers, |n| async move {
-        ctx.client.post(&format!("/containers/{n}/{verb}"), &[], Body::Empty).await.map(|_| ())
+        ctx.client.post(&format!("/containers/{n}/{verb}"), &[], Body::Empty).await.map(|_| n.to_string())
     })
     .await
 }
@@ -566,29 +567,18 @@ pub async fn rm(ctx: &Ctx, a: RmArgs) -> Result {
         q.push(("link", "1".to_string()));
     }
     let q = &q;
-    for_each(
-        &a.containers,
-        |n| async move { ctx.client.delete(&format!("/containers/{n}"), q).await.map(|_| ()) },
-    )
+    for_each(&a.containers, |n| async move {
+        ctx.client.delete(&format!("/containers/{n}"), q).await.map(|_| n.to_string())
+    })
     .await
 }
 
 pub async fn wait(ctx: &Ctx, a: Names) -> Result {
-    let mut failed = false;
-    for n in &a.containers {
-        match ctx.client.post(&format!("/containers/{n}/wait"), &[], Body::Empty).await {
-            Ok(v) => println!("{}", v["StatusCode"].as_i64().unwrap_or(0)),
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        Err(Failure::exit(1))
-    } else {
-        Ok(())
-    }
+    for_each(&a.containers, |n| async move {
+        let v = ctx.client.post(&format!("/containers/{n}/wait"), &[], Body::Empty).await?;
+        Ok(v["StatusCode"].as_i64().unwrap_or(0).to_string())
+    })
+    .await
 }
 
 pub async fn rename(ctx: &Ctx, a: RenameArgs) -> Result {
@@ -864,7 +854,10 @@ pub async fn update(ctx: &Ctx, a: UpdateArgs) -> Result {
     let body = Value::Object(body);
     let body = &body;
     for_each(&a.containers, |n| async move {
-        ctx.client.post(&format!("/containers/{n}/update"), &[], Body::Json(body.clone())).await.map(|_| ())
+        ctx.client
+            .post(&format!("/containers/{n}/update"), &[], Body::Json(body.clone()))
+            .await
+            .map(|_| n.to_string())
     })
     .await
 }

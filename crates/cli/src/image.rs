@@ -158,30 +158,21 @@ pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
     if a.no_prune {
         q.push(("noprune", "1".to_string()));
     }
-    let mut failed = false;
-    for name in &a.images {
-        match ctx.client.delete(&format!("/images/{name}"), &q).await {
-            Ok(v) => {
-                for item in v.as_array().into_iter().flatten() {
-                    if let Some(u) = item["Untagged"].as_str() {
-                        println!("Untagged: {u}");
-                    }
-                    if let Some(d) = item["Deleted"].as_str() {
-                        println!("Deleted: {d}");
-                    }
-                }
+    let q = &q;
+    crate::container::for_each(&a.images, |name| async move {
+        let v = ctx.client.delete(&format!("/images/{name}"), q).await?;
+        let mut lines = Vec::new();
+        for item in v.as_array().into_iter().flatten() {
+            if let Some(u) = item["Untagged"].as_str() {
+                lines.push(format!("Untagged: {u}"));
             }
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
+            if let Some(d) = item["Deleted"].as_str() {
+                lines.push(format!("Deleted: {d}"));
             }
         }
-    }
-    if failed {
-        Err(Failure::exit(1))
-    } else {
-        Ok(())
-    }
+        Ok(lines.join("\n"))
+    })
+    .await
 }
 
 pub async fn tag(ctx: &Ctx, a: TagArgs) -> Result {
