@@ -283,6 +283,9 @@ fn docker_and_berth_print_the_same() {
     assert!(berth(&["rename", "renamed", "fresh"]).status.success());
     assert_eq!(String::from_utf8_lossy(&berth(&["stop", "-t", "1", "web"]).stdout), "web\n");
     assert_eq!(String::from_utf8_lossy(&berth(&["start", "web"]).stdout), "web\n");
+    let updated = berth(&["update", "--memory", "64m", "--memory-swap", "128m", "--cpus", "0.5", "web"]);
+    assert_eq!(String::from_utf8_lossy(&updated.stdout), "web\n");
+    assert_eq!(d.inspect("web", "{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}"), "67108864 500000000");
     assert_eq!(String::from_utf8_lossy(&berth(&["pause", "web"]).stdout), "web\n");
     assert_eq!(d.inspect("web", "{{.State.Status}}"), "paused");
     assert_eq!(String::from_utf8_lossy(&berth(&["unpause", "web"]).stdout), "web\n");

@@ -221,6 +221,8 @@ pub struct PsArgs {
 
 #[derive(Args, Debug, Default)]
 pub struct RunArgs {
+    #[command(flatten)]
+    pub resources: Resources,
     /// Run container in background and print container ID
     #[arg(short = 'd', long = "detach")]
     pub detach: bool,
@@ -278,36 +280,6 @@ pub struct RunArgs {
     /// Automatically remove the container and its associated anonymous volumes when it exits
     #[arg(long = "rm")]
     pub rm: bool,
-    /// Restart policy to apply when a container exits
-    #[arg(long = "restart")]
-    pub restart: Option<String>,
-    /// Memory limit
-    #[arg(short = 'm', long = "memory")]
-    pub memory: Option<String>,
-    /// Memory soft limit
-    #[arg(long = "memory-reservation")]
-    pub memory_reservation: Option<String>,
-    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Number of CPUs
-    #[arg(long = "cpus")]
-    pub cpus: Option<String>,
-    /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<String>,
-    /// Limit CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
-    pub cpu_quota: Option<String>,
-    /// Limit CPU CFS (Completely Fair Scheduler) period
-    #[arg(long = "cpu-period")]
-    pub cpu_period: Option<String>,
-    /// CPUs in which to allow execution (0-3, 0,1)
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<String>,
     /// Add Linux capabilities
     #[arg(long = "cap-add")]
     pub cap_add: Vec<String>,
@@ -741,36 +713,8 @@ pub struct AttachArgs {
 
 #[derive(Args, Debug)]
 pub struct UpdateArgs {
-    /// Memory limit
-    #[arg(short = 'm', long = "memory")]
-    pub memory: Option<String>,
-    /// Memory soft limit
-    #[arg(long = "memory-reservation")]
-    pub memory_reservation: Option<String>,
-    /// Swap limit equal to memory plus swap: -1 to enable unlimited swap
-    #[arg(long = "memory-swap", allow_hyphen_values = true)]
-    pub memory_swap: Option<String>,
-    /// Number of CPUs
-    #[arg(long = "cpus")]
-    pub cpus: Option<String>,
-    /// CPU shares (relative weight)
-    #[arg(short = 'c', long = "cpu-shares")]
-    pub cpu_shares: Option<String>,
-    /// Limit CPU CFS (Completely Fair Scheduler) quota
-    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
-    pub cpu_quota: Option<String>,
-    /// Limit CPU CFS (Completely Fair Scheduler) period
-    #[arg(long = "cpu-period")]
-    pub cpu_period: Option<String>,
-    /// CPUs in which to allow execution (0-3, 0,1)
-    #[arg(long = "cpuset-cpus")]
-    pub cpuset_cpus: Option<String>,
-    /// Tune container pids limit (set -1 for unlimited)
-    #[arg(long = "pids-limit", allow_hyphen_values = true)]
-    pub pids_limit: Option<String>,
-    /// Restart policy to apply when a container exits
-    #[arg(long = "restart")]
-    pub restart: Option<String>,
+    #[command(flatten)]
+    pub resources: Resources,
     #[arg(required = true, value_name = "CONTAINER")]
     pub containers: Vec<String>,
 }
@@ -877,4 +821,39 @@ pub struct ContextCreateArgs {
 pub struct CompletionArgs {
     /// The shell: bash, zsh or fish
     pub shell: String,
+}
+
+/// The resource flags `run`, `create` and `update` share.
+#[derive(Args, Debug, Default)]
+pub struct Resources {
+    /// Restart policy to apply when a container exits
+    #[arg(long = "restart")]
+    pub restart: Option<String>,
+    /// Memory limit
+    #[arg(short = 'm', long = "memory")]
+    pub memory: Option<String>,
+    /// Memory soft limit
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    /// Swap limit equal to memory plus swap: '-1' to enable unlimited swap
+    #[arg(long = "memory-swap", allow_hyphen_values = true)]
+    pub memory_swap: Option<String>,
+    /// Number of CPUs
+    #[arg(long = "cpus")]
+    pub cpus: Option<String>,
+    /// CPU shares (relative weight)
+    #[arg(short = 'c', long = "cpu-shares")]
+    pub cpu_shares: Option<String>,
+    /// Limit CPU CFS (Completely Fair Scheduler) quota
+    #[arg(long = "cpu-quota", allow_hyphen_values = true)]
+    pub cpu_quota: Option<String>,
+    /// Limit CPU CFS (Completely Fair Scheduler) period
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<String>,
+    /// CPUs in which to allow execution (0-3, 0,1)
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    /// Tune container pids limit (set -1 for unlimited)
+    #[arg(long = "pids-limit", allow_hyphen_values = true)]
+    pub pids_limit: Option<String>,
 }

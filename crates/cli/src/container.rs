@@ -220,10 +220,8 @@ fn run_failure(ctx: &Ctx, path: &str, e: &ClientError, code: i32) -> Failure {
 /// `name[:tag]` as `fromImage` and `tag` of a pull, the name made whole as Docker does
 /// (`busybox` → `docker.io/library/busybox`).
 fn split_reference(image: &str) -> (String, String) {
-    let (name, tag) = match image.rsplit_once(':') {
-        Some((n, t)) if !t.contains('/') => (n.to_string(), t.to_string()),
-        _ => (image.to_string(), "latest".to_string()),
-    };
+    let (name, tag) = crate::files::repo_tag(image);
+    let tag = if tag.is_empty() { "latest".to_string() } else { tag };
     let first = name.split('/').next().unwrap_or("");
     let has_domain =
         name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
@@ -698,18 +696,8 @@ pub async fn logs(ctx: &Ctx, a: LogsArgs) -> Result {
 }
 
 pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
-    let mut env = Vec::new();
-    for f in &a.env_file {
-        let text = std::fs::read_to_string(f)
-            .map_err(|e| Failure::new(125, format!("open {f}: {}", crate::system::io_text(&e))))?;
-        env.extend(
-            text.lines()
-                .map(str::trim_start)
-                .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                .map(str::to_string),
-        );
-    }
-    env.extend(a.env.iter().cloned());
+    let env = crate::opts::environment(&a.env_file, &a.env, &crate::opts::Real)
+        .map_err(|b| invalid_flag(&ctx.prog, "exec", &b.value, b.flag, &b.why))?;
     if a.tty && a.interactive && !crate::terminal::is_tty(0) {
         return Err(Failure::new(1, "the input device is not a TTY"));
     }
@@ -807,47 +795,8 @@ pub async fn attach(ctx: &Ctx, a: AttachArgs) -> Result {
 }
 
 pub async fn update(ctx: &Ctx, a: UpdateArgs) -> Result {
-    use crate::opts::{int, restart_policy, size};
-    let bad = |b: crate::opts::BadFlag| invalid_flag(&ctx.prog, "update", &b.value, b.flag, &b.why);
-    let mut body = serde_json::Map::new();
-    for (key, v, flag) in [
-        ("Memory", &a.memory, "-m, --memory"),
-        ("MemoryReservation", &a.memory_reservation, "--memory-reservation"),
-    ] {
-        if let Some(v) = v {
-            body.insert(key.into(), size(v, flag).map_err(bad)?.into());
-        }
-    }
-    if let Some(v) = &a.memory_swap {
-        let n = if v.trim() == "-1" { -1 } else { size(v, "--memory-swap").map_err(bad)? };
-        body.insert("MemorySwap".into(), n.into());
-    }
-    if let Some(c) = &a.cpus {
-        let n: f64 = c.trim().parse().map_err(|_| {
-            bad(crate::opts::BadFlag {
-                value: c.clone(),
-                flag: "--cpus",
-                why: format!("failed to parse {c} as a rational number"),
-            })
-        })?;
-        body.insert("NanoCpus".into(), ((n * 1e9).round() as i64).into());
-    }
-    for (key, v, flag) in [
-        ("CpuShares", &a.cpu_shares, "-c, --cpu-shares"),
-        ("CpuQuota", &a.cpu_quota, "--cpu-quota"),
-        ("CpuPeriod", &a.cpu_period, "--cpu-period"),
-        ("PidsLimit", &a.pids_limit, "--pids-limit"),
-    ] {
-        if let Some(v) = v {
-            body.insert(key.into(), int(v, flag).map_err(bad)?.into());
-        }
-    }
-    if let Some(v) = &a.cpuset_cpus {
-        body.insert("CpusetCpus".into(), v.clone().into());
-    }
-    if let Some(r) = &a.restart {
-        body.insert("RestartPolicy".into(), restart_policy(r).map_err(bad)?);
-    }
+    let body = crate::opts::resources(&a.resources)
+        .map_err(|b| invalid_flag(&ctx.prog, "update", &b.value, b.flag, &b.why))?;
     if body.is_empty() {
         return Err(Failure::new(1, "you must provide one or more flags when using this command"));
     }

@@ -24,7 +24,7 @@ pub async fn diff(ctx: &Ctx, a: OneContainer) -> Result {
 }
 
 /// `repo[:tag]` split as the API's `repo` and `tag` (an empty tag means the daemon's default).
-fn repo_tag(reference: &str) -> (String, String) {
+pub(crate) fn repo_tag(reference: &str) -> (String, String) {
     match reference.rsplit_once(':') {
         Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
         _ => (reference.to_string(), String::new()),

@@ -176,10 +176,8 @@ pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
 }
 
 pub async fn tag(ctx: &Ctx, a: TagArgs) -> Result {
-    let (repo, tag) = match a.target.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
-        _ => (a.target.clone(), "latest".to_string()),
-    };
+    let (repo, tag) = crate::files::repo_tag(&a.target);
+    let tag = if tag.is_empty() { "latest".to_string() } else { tag };
     ctx.client
         .post(&format!("/images/{}/tag", a.source), &[("repo", repo), ("tag", tag)], Body::Empty)
         .await?;

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::cmd::RunArgs;
+use crate::cmd::{Resources, RunArgs};
 use crate::units::ram_in_bytes;
 
 /// Where `-e NAME` (no value) and `--env-file`/`--label-file` look things up.
@@ -37,7 +37,7 @@ fn bad(value: &str, flag: &'static str, why: impl Into<String>) -> BadFlag {
     BadFlag { value: value.into(), flag, why: why.into() }
 }
 
-pub(crate) fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
+fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
     ram_in_bytes(v).ok_or_else(|| {
         let t = v.trim();
         let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -49,7 +49,7 @@ pub(crate) fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
     })
 }
 
-pub(crate) fn int(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
+fn int(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
     v.trim().parse().map_err(|_| bad(v, flag, format!("strconv.ParseInt: parsing \"{v}\": invalid syntax")))
 }
 
@@ -95,7 +95,7 @@ fn key_values(items: &[String]) -> Map<String, Value> {
 }
 
 /// `--restart no|always|unless-stopped|on-failure[:N]`.
-pub(crate) fn restart_policy(v: &str) -> Result<Value, BadFlag> {
+fn restart_policy(v: &str) -> Result<Value, BadFlag> {
     let (name, max) = v.split_once(':').unwrap_or((v, ""));
     let max = if max.is_empty() {
         0
@@ -212,13 +212,66 @@ fn publish(
     Ok(())
 }
 
-/// The create request for `args` (the name goes in the query, not here).
-pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
+/// `--env-file` files, then `-e` variables (`run`, `create`, `exec`).
+pub(crate) fn environment(
+    files: &[String],
+    vars: &[String],
+    src: &dyn Sources,
+) -> Result<Vec<String>, BadFlag> {
     let mut env = Vec::new();
-    for f in &a.env_file {
+    for f in files {
         env.extend(file_lines(f, src, "--env-file")?.iter().map(|l| env_entry(l, src)));
     }
-    env.extend(a.env.iter().map(|e| env_entry(e, src)));
+    env.extend(vars.iter().map(|e| env_entry(e, src)));
+    Ok(env)
+}
+
+/// The resource flags (`run`, `create`, `update`) as `HostConfig` fields.
+pub(crate) fn resources(r: &Resources) -> Result<Map<String, Value>, BadFlag> {
+    let mut out = Map::new();
+    if let Some(m) = &r.memory {
+        out.insert("Memory".into(), size(m, "-m, --memory")?.into());
+    }
+    if let Some(m) = &r.memory_reservation {
+        out.insert("MemoryReservation".into(), size(m, "--memory-reservation")?.into());
+    }
+    if let Some(m) = &r.memory_swap {
+        let v = if m.trim() == "-1" { -1 } else { size(m, "--memory-swap")? };
+        out.insert("MemorySwap".into(), v.into());
+    }
+    if let Some(c) = &r.cpus {
+        let n: f64 = c
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n: &f64| n.is_finite() && *n >= 0.0)
+            .ok_or_else(|| bad(c, "--cpus", format!("failed to parse {c} as a rational number")))?;
+        out.insert("NanoCpus".into(), ((n * 1e9).round() as i64).into());
+    }
+    if let Some(v) = &r.cpu_shares {
+        out.insert("CpuShares".into(), int(v, "-c, --cpu-shares")?.into());
+    }
+    if let Some(v) = &r.cpu_quota {
+        out.insert("CpuQuota".into(), int(v, "--cpu-quota")?.into());
+    }
+    if let Some(v) = &r.cpu_period {
+        out.insert("CpuPeriod".into(), int(v, "--cpu-period")?.into());
+    }
+    if let Some(v) = &r.cpuset_cpus {
+        out.insert("CpusetCpus".into(), v.clone().into());
+    }
+    if let Some(v) = &r.pids_limit {
+        out.insert("PidsLimit".into(), int(v, "--pids-limit")?.into());
+    }
+    if let Some(p) = &r.restart {
+        out.insert("RestartPolicy".into(), restart_policy(p)?);
+    }
+    Ok(out)
+}
+
+/// The create request for `args` (the name goes in the query, not here).
+pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
+    let env = environment(&a.env_file, &a.env, src)?;
     let mut labels = Vec::new();
     for f in &a.label_file {
         labels.extend(file_lines(f, src, "--label-file")?);
@@ -267,39 +320,8 @@ pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
             .collect();
         set("Tmpfs", t.into());
     }
-    if let Some(m) = &a.memory {
-        set("Memory", size(m, "-m, --memory")?.into());
-    }
-    if let Some(m) = &a.memory_reservation {
-        set("MemoryReservation", size(m, "--memory-reservation")?.into());
-    }
-    if let Some(m) = &a.memory_swap {
-        let v = if m.trim() == "-1" { -1 } else { size(m, "--memory-swap")? };
-        set("MemorySwap", v.into());
-    }
-    if let Some(c) = &a.cpus {
-        let n: f64 = c
-            .trim()
-            .parse()
-            .ok()
-            .filter(|n: &f64| n.is_finite() && *n >= 0.0)
-            .ok_or_else(|| bad(c, "--cpus", format!("failed to parse {c} as a rational number")))?;
-        set("NanoCpus", ((n * 1e9).round() as i64).into());
-    }
-    if let Some(v) = &a.cpu_shares {
-        set("CpuShares", int(v, "-c, --cpu-shares")?.into());
-    }
-    if let Some(v) = &a.cpu_quota {
-        set("CpuQuota", int(v, "--cpu-quota")?.into());
-    }
-    if let Some(v) = &a.cpu_period {
-        set("CpuPeriod", int(v, "--cpu-period")?.into());
-    }
-    if let Some(v) = &a.cpuset_cpus {
-        set("CpusetCpus", v.clone().into());
-    }
-    if let Some(v) = &a.pids_limit {
-        set("PidsLimit", int(v, "--pids-limit")?.into());
+    for (k, v) in resources(&a.resources)? {
+        set(&k, v);
     }
     if !a.cap_add.is_empty() {
         set("CapAdd", json!(a.cap_add));
@@ -358,9 +380,6 @@ pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
     }
     if !a.group_add.is_empty() {
         set("GroupAdd", json!(a.group_add));
-    }
-    if let Some(r) = &a.restart {
-        set("RestartPolicy", restart_policy(r)?);
     }
     set("AutoRemove", a.rm.into());
     let mut exposed = Map::new();

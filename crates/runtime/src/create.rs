@@ -28,12 +28,14 @@ impl Runtime {
             .map_err(RuntimeError::io(format!("create {}", self.root.display())))?;
         let bundle = std::fs::canonicalize(&opts.bundle)
             .map_err(RuntimeError::io(format!("bundle {}", opts.bundle.display())))?;
-        check_cgroups_path(&bundle)?;
-        let env = std::fs::read(bundle.join("config.json"))
+        // Read once for berth's own checks; a config that does not parse is left for
+        // libcontainer to report.
+        let spec: serde_json::Value = std::fs::read(bundle.join("config.json"))
             .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-            .map(|spec| crate::executor::env_of(&spec["process"]))
+            .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
+        check_cgroups_path(&spec)?;
+        let env = crate::executor::env_of(&spec["process"]);
         let result = ContainerBuilder::new(id.to_string(), SyscallType::default())
             .with_executor(crate::executor::SpecOrder::new(&env))
             .with_root_path(self.root.clone())?
@@ -61,16 +63,12 @@ impl Runtime {
 /// A container whose `cgroupsPath` names the root cgroup would share it with every process of
 /// the host, and `delete --force` (which kills the whole cgroup) would kill them all; a path with
 /// `..` leads out of the hierarchy. libcontainer takes both literally, so they are refused here.
-/// A missing `cgroupsPath` gets youki's default; a config that does not load is left for
-/// libcontainer to report.
-fn check_cgroups_path(bundle: &Path) -> Result<(), RuntimeError> {
-    let Ok(spec) = oci_spec::runtime::Spec::load(bundle.join("config.json")) else {
+/// A missing `cgroupsPath` gets youki's default.
+fn check_cgroups_path(spec: &serde_json::Value) -> Result<(), RuntimeError> {
+    let Some(path) = spec["linux"]["cgroupsPath"].as_str().map(Path::new) else {
         return Ok(());
     };
-    let Some(path) = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()) else {
-        return Ok(());
-    };
-    match cgroups_path_problem(&path) {
+    match cgroups_path_problem(path) {
         Some(problem) => Err(RuntimeError::InvalidArgument(format!(
             "linux.cgroupsPath {:?} {problem}: give the container a path of its own or leave the key out",
             path.display().to_string()
