@@ -114,6 +114,8 @@ fn docker_and_berth_print_the_same() {
     d.ok(&["create", "--name", "fresh", "--memory", "64m", "busybox", "true"]);
     d.ok(&["tag", "busybox", "example.org/team/bb:1"]);
     d.ok(&["exec", "web", "touch", "/tmp/mark"]);
+    d.ok(&["volume", "create", "--label", "tier=db", "-o", "type=tmpfs", "-o", "device=tmpfs", "golden-vol"]);
+    d.ok(&["volume", "create", "plain-vol"]);
     let until = berth_tests::daemon::now_arg();
 
     // Listings, with and without ages.
@@ -244,6 +246,23 @@ fn docker_and_berth_print_the_same() {
         &["attach", "done"],
         &["save", "nosuch", "-o", "/tmp/berth-save-nothing.tar"],
         &["diff", "nosuch"],
+        // Volumes.
+        &["volume", "ls"],
+        &["volume", "ls", "-q"],
+        &["volume", "ls", "--format", "{{.Name}} {{.Driver}} {{.Labels}} {{.Label \"tier\"}} {{.Scope}}"],
+        &["volume", "ls", "--format", "{{json .}}"],
+        &["volume", "ls", "-f", "label=tier"],
+        &["volume", "ls", "-f", "name=plain", "-f", "dangling=true"],
+        &["volume", "inspect", "golden-vol", "plain-vol"],
+        &["volume", "inspect", "-f", "{{.Name}} {{.Labels}} {{.Options}}", "golden-vol"],
+        &["inspect", "-f", "{{.Name}} {{.Driver}}", "plain-vol"],
+        &["volume", "create", "golden-vol"],
+        &["volume", "inspect", "nosuch"],
+        &["volume", "rm", "nosuch"],
+        &["volume", "create", "a/b"],
+        &["volume", "create", "-o", "foo=bar", "badopt"],
+        &["run", "--rm", "-v", "plain-vol:/etc", "busybox", "ls", "/etc"],
+        &["run", "--rm", "-v", "plain-vol:/etc:ro", "busybox", "touch", "/etc/x"],
     ] {
         same(&d, args, b"", false);
     }

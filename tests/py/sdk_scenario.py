@@ -132,6 +132,36 @@ c.containers.run("busybox", "true", name="sdk-stopped")
 pruned = c.containers.prune()
 assert len(pruned["ContainersDeleted"]) == 1, pruned
 assert c.containers.list(all=True) == []
+
+# volumes: create, use, in-use refusal, listing, inspect, prune
+vol = c.volumes.create(name="sdk-vol", labels={"app": "sdk"})
+assert vol.name == "sdk-vol" and vol.attrs["Driver"] == "local", vol.attrs
+out = c.containers.run("busybox", ["sh", "-c", "echo persisted > /data/f; ls /etc | grep -c passwd"],
+                       volumes={"sdk-vol": {"bind": "/data", "mode": "rw"}, "sdk-etc": {"bind": "/etc", "mode": "rw"}},
+                       remove=True, network_mode="none")
+assert out == b"1\n", out
+user = c.containers.run("busybox", ["sleep", "1000"], detach=True, network_mode="none",
+                        volumes=["sdk-vol:/data:ro"])
+assert user.exec_run(["cat", "/data/f"]).output == b"persisted\n"
+mounts = c.api.inspect_container(user.id)["Mounts"]
+assert [(m["Type"], m["Name"], m["RW"]) for m in mounts] == [("volume", "sdk-vol", False)], mounts
+try:
+    vol.remove()
+    raise AssertionError("removing a volume in use must fail")
+except APIError as e:
+    assert e.status_code == 409 and "volume is in use" in str(e), e
+assert [v.name for v in c.volumes.list(filters={"label": "app=sdk"})] == ["sdk-vol"]
+assert c.volumes.get("sdk-vol").attrs["Labels"] == {"app": "sdk"}
+try:
+    c.volumes.get("nope")
+    raise AssertionError("a missing volume must raise NotFound")
+except NotFound:
+    pass
+user.remove(force=True)
 df = c.df()
 assert df["LayersSize"] > 0 and df["Containers"] == [], df
+assert sorted(v["Name"] for v in df["Volumes"]) == ["sdk-etc", "sdk-vol"], df["Volumes"]
+pruned = c.volumes.prune(filters={"all": "true"})
+assert sorted(pruned["VolumesDeleted"]) == ["sdk-etc", "sdk-vol"], pruned
+assert c.volumes.list() == []
 print("sdk scenario: ok")

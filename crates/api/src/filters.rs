@@ -74,6 +74,16 @@ impl Filters {
         })
     }
 
+    /// The label filters of the prune endpoints: every `label` must hold and no `label!`
+    /// (`key` or `key=value`) may.
+    pub fn match_prune_labels<'a>(&self, labels: impl Fn(&str) -> Option<&'a str>) -> bool {
+        self.match_labels("label", &labels)
+            && self.get("label!").iter().all(|l| match l.split_once('=') {
+                Some((k, v)) => labels(k) != Some(v),
+                None => labels(l).is_none(),
+            })
+    }
+
     /// A boolean filter (`dangling=true`); an error names the filter when the value is not one.
     pub fn bool_value(&self, key: &str) -> Result<Option<bool>, ApiError> {
         match self.get(key).first().map(|s| s.to_ascii_lowercase()) {
@@ -88,6 +98,27 @@ impl Filters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prune_label_filters() {
+        let labels = |k: &str| match k {
+            "a" => Some("1"),
+            "b" => Some(""),
+            _ => None,
+        };
+        let table = [
+            (r#"{"label":["a"]}"#, true),
+            (r#"{"label":["a=2"]}"#, false),
+            (r#"{"label!":["a"]}"#, false),
+            (r#"{"label!":["a=2"]}"#, true),
+            (r#"{"label!":["c"]}"#, true),
+            (r#"{"label":["b"],"label!":["a=1"]}"#, false),
+            ("", true),
+        ];
+        for (text, want) in table {
+            assert_eq!(Filters::parse(text).unwrap().match_prune_labels(labels), want, "{text}");
+        }
+    }
 
     #[test]
     fn both_forms_parse_and_unknown_names_are_refused() {

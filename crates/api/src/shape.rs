@@ -130,17 +130,44 @@ pub struct MountPoint {
 }
 
 pub fn mount_point(m: &MountPoint) -> Value {
-    let mut v = json!({
-        "Type": m.kind, "Source": m.source, "Destination": m.destination, "Mode": m.mode,
-        "RW": m.rw, "Propagation": m.propagation,
-    });
+    let mut v = serde_json::Map::new();
+    v.insert("Type".into(), json!(m.kind));
     if let Some(n) = &m.name {
-        v["Name"] = json!(n);
+        v.insert("Name".into(), json!(n));
     }
+    v.insert("Source".into(), json!(m.source));
+    v.insert("Destination".into(), json!(m.destination));
     if let Some(d) = &m.driver {
-        v["Driver"] = json!(d);
+        v.insert("Driver".into(), json!(d));
     }
-    v
+    v.insert("Mode".into(), json!(m.mode));
+    v.insert("RW".into(), json!(m.rw));
+    v.insert("Propagation".into(), json!(m.propagation));
+    Value::Object(v)
+}
+
+/// A volume as `/volumes` shows it; `usage` (size, reference count) only for `system df`.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeView {
+    pub name: String,
+    pub driver: String,
+    pub created_at: String,
+    pub labels: BTreeMap<String, String>,
+    pub options: BTreeMap<String, String>,
+    pub mountpoint: String,
+    pub usage: Option<(i64, i64)>,
+}
+
+pub fn volume(v: &VolumeView) -> Value {
+    let map_or_null = |m: &BTreeMap<String, String>| if m.is_empty() { Value::Null } else { json!(m) };
+    let mut out = json!({
+        "CreatedAt": v.created_at, "Driver": v.driver, "Labels": map_or_null(&v.labels),
+        "Mountpoint": v.mountpoint, "Name": v.name, "Options": map_or_null(&v.options), "Scope": "local",
+    });
+    if let Some((size, refs)) = v.usage {
+        out["UsageData"] = json!({"Size": size, "RefCount": refs});
+    }
+    out
 }
 
 /// The network a container is attached to, by mode (`none`, `host`, `bridge`, …).

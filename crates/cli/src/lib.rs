@@ -18,12 +18,13 @@ pub mod tabwriter;
 pub mod template;
 pub mod terminal;
 pub mod units;
+mod volume;
 mod watch;
 
 use berth_client::{Client, ClientError, Host};
 use clap::error::{ContextKind, ContextValue, ErrorKind as ClapKind};
 use clap::Parser;
-use cmd::{Cli, Cmd, ContainerCmd, ImageCmd, SystemCmd};
+use cmd::{Cli, Cmd, ContainerCmd, ImageCmd, SystemCmd, VolumeCmd};
 
 /// What ended a command: the exit code, with the message to print (if any) on stderr.
 #[derive(Debug)]
@@ -205,6 +206,13 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
             ImageCmd::Import(a) => files::import(ctx, a).await,
             ImageCmd::Prune(a) => system::prune(ctx, "images", a).await,
         },
+        Cmd::Volume(c) => match c {
+            VolumeCmd::Create(a) => volume::create(ctx, a).await,
+            VolumeCmd::Ls(a) => volume::ls(ctx, a).await,
+            VolumeCmd::Inspect(a) => system::inspect(ctx, a.format, false, Some("volume"), a.names).await,
+            VolumeCmd::Rm(a) => volume::rm(ctx, a).await,
+            VolumeCmd::Prune(a) => volume::prune(ctx, a).await,
+        },
         Cmd::System(SystemCmd::Info(a)) | Cmd::Info(a) => system::info(ctx, a).await,
         Cmd::System(SystemCmd::Df(a)) => system::df(ctx, a).await,
         Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(ctx).await,
@@ -247,7 +255,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
 
 /// The words after the program that name the command (`container ls`, `run`).
 fn command_path(args: &[String]) -> Vec<String> {
-    const GROUPS: [&str; 3] = ["container", "image", "system"];
+    const GROUPS: [&str; 4] = ["container", "image", "system", "volume"];
     let mut path = Vec::new();
     let mut skip = false;
     for a in args.iter().skip(1) {

@@ -84,7 +84,7 @@ fn file_lines(path: &str, src: &dyn Sources, flag: &'static str) -> Result<Vec<S
         .collect())
 }
 
-fn key_values(items: &[String]) -> Map<String, Value> {
+pub(crate) fn key_values(items: &[String]) -> Map<String, Value> {
     items
         .iter()
         .map(|i| match i.split_once('=') {

@@ -53,15 +53,17 @@ pub async fn inspect(
     let mut found = Vec::new();
     let mut failed = false;
     for name in &names {
-        let mut result = Err(format!("No such object: {name}"));
-        for k in ["container", "image"] {
+        // Errors as whole lines: Docker words a missing container or image itself, and shows
+        // the daemon's answer for a volume.
+        let mut result = Err(format!("Error: No such object: {name}"));
+        for k in ["container", "image", "volume"] {
             if kind.is_some_and(|want| want != k) {
                 continue;
             }
-            let path = if k == "container" {
-                format!("/containers/{name}/json")
-            } else {
-                format!("/images/{name}/json")
+            let path = match k {
+                "container" => format!("/containers/{name}/json"),
+                "image" => format!("/images/{name}/json"),
+                _ => format!("/volumes/{name}"),
             };
             let q = if size && k == "container" { vec![("size", "1".to_string())] } else { vec![] };
             match ctx.client.get(&path, &q).await {
@@ -71,7 +73,11 @@ pub async fn inspect(
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     if kind.is_some() {
-                        result = Err(e.message());
+                        result = Err(if k == "volume" {
+                            e.to_string()
+                        } else {
+                            format!("Error: {}", e.message())
+                        });
                     }
                 }
                 Err(e) => return Err(e.into()),
@@ -82,7 +88,7 @@ pub async fn inspect(
             Err(m) => {
                 failed = true;
                 if tmpl.is_some() {
-                    eprintln!("Error: {m}");
+                    eprintln!("{m}");
                 } else {
                     // Printed after the JSON, as the docker CLI does.
                     found.push(json!({"__error": m}));
@@ -102,7 +108,7 @@ pub async fn inspect(
         None => println!("{}", pretty(&Value::Array(found))),
     }
     for m in errors {
-        eprintln!("Error: {m}");
+        eprintln!("{m}");
     }
     if failed {
         Err(Failure::exit(1))
@@ -254,6 +260,18 @@ pub async fn info(ctx: &Ctx, a: FormatOnly) -> Result {
     Ok(())
 }
 
+/// Docker's prompt before a prune; anything but yes cancels it.
+pub(crate) fn confirm(warning: &str) -> Result {
+    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
+        Ok(())
+    } else {
+        Err(Failure::new(1, "Total reclaimed space: 0B"))
+    }
+}
+
 /// `container prune` and `image prune`.
 pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
     if !a.force {
@@ -264,12 +282,7 @@ pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
             }
             _ => "WARNING! This will remove all dangling images.",
         };
-        eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
-        let mut answer = String::new();
-        let _ = std::io::stdin().read_line(&mut answer);
-        if !matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-            return Err(Failure::new(1, "Total reclaimed space: 0B"));
-        }
+        confirm(warning)?;
     }
     let mut f = a.filter.clone();
     if what == "images" {

@@ -462,9 +462,14 @@ fn merge_image_config(c: &mut ContainerConfig, img: Option<berth_image::Containe
     if c.exposed_ports.is_none() {
         c.exposed_ports = img.exposed_ports.clone();
     }
-    if c.volumes.is_none() {
-        c.volumes = img.volumes.clone();
+    // The image's volumes join the request's (Docker's union); none shows as null.
+    let mut volumes = c.volumes.take().unwrap_or_default();
+    for v in img.volumes.clone().unwrap_or_default() {
+        if !volumes.contains(&v) {
+            volumes.push(v);
+        }
     }
+    c.volumes = (!volumes.is_empty()).then_some(volumes);
     if empty(&c.stop_signal) {
         c.stop_signal = img.stop_signal.clone();
     }
@@ -547,13 +552,18 @@ impl Engine {
             hc.masked_paths = Some(Vec::new());
             hc.readonly_paths = Some(Vec::new());
         }
-        self.check_mounts(&hc)?;
-
         let id = new_id();
         if config.hostname.as_deref().unwrap_or_default().is_empty() {
             config.hostname = Some(id[..12].to_string());
         }
         let name = self.reserve_name(name, &id)?;
+        let mounts = match self.plan_mounts(&id, &hc, config.volumes.as_deref().unwrap_or_default()) {
+            Ok(m) => m,
+            Err(e) => {
+                self.reg().names.remove(&name);
+                return Err(e);
+            }
+        };
         let rec = ContainerRecord {
             id: id.clone(),
             name: name.clone(),
@@ -568,9 +578,11 @@ impl Engine {
             restart_count: 0,
             manually_stopped: false,
             runtime,
+            mounts: Some(mounts),
         };
         let made = (|| -> Result<()> {
             self.images.prepare_rootfs(&id, &rec.image_id)?;
+            self.populate_volumes(&rec)?;
             std::fs::create_dir_all(self.data_dir(&id))?;
             self.db.write(|tx| tx.put(&id, &rec))?;
             Ok(())
@@ -579,6 +591,7 @@ impl Engine {
             self.reg().names.remove(&name);
             let _ = self.images.remove_rootfs(&id);
             let _ = std::fs::remove_dir_all(self.data_dir(&id));
+            self.release_volumes(&rec, true);
             return Err(e);
         }
         let c = Container::new(rec);

@@ -92,7 +92,7 @@ fn split(path: &str) -> (PathBuf, String) {
 }
 
 /// The host path of `path` inside `root`, its parent resolved beneath the root.
-fn host_path(root: &Path, path: &str) -> Result<PathBuf> {
+pub(crate) fn host_path(root: &Path, path: &str) -> Result<PathBuf> {
     let (parent, name) = split(path);
     let dir = std::fs::File::open(root)?;
     let rel = parent.strip_prefix("/").unwrap_or(&parent).to_path_buf();

@@ -80,7 +80,7 @@ impl Engine {
                     w.exit_code = code;
                 });
                 if c.rec().host_config.auto_remove == Some(true) {
-                    let _ = self.remove(c, true, false).await;
+                    let _ = self.remove(c, true, true).await;
                 }
                 Err(err)
             }

@@ -1,6 +1,6 @@
 //! The engine: what berthd does, independent of HTTP. One file per group of operations
 //! (`create.rs`, `start.rs`, `lifecycle.rs`, `remove.rs`, `view.rs`, `logs.rs`, `attach.rs`,
-//! `exec.rs`, `stats.rs`, `health.rs`, `fs.rs`, `images.rs`, `system.rs`), all methods on
+//! `exec.rs`, `stats.rs`, `health.rs`, `fs.rs`, `images.rs`, `system.rs`, `mounts.rs`, `volumes.rs`), all methods on
 //! [`Engine`]. Containers are [`Container`]s in a registry (by ID and by name) whose records
 //! are kept in the metadata database; their processes belong to shims, which the engine reaches
 //! through [`berth_shim::ShimClient`] and which outlive it (`restore.rs` finds them again).
@@ -14,6 +14,7 @@ mod images;
 pub mod lifecycle;
 pub mod logs;
 mod monitor;
+pub mod mounts;
 pub mod record;
 mod remove;
 mod restore;
@@ -21,6 +22,7 @@ mod start;
 mod stats;
 mod system;
 mod view;
+mod volumes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
@@ -38,6 +40,7 @@ pub use exec::ExecEntry;
 pub use logs::LogOptions;
 pub use record::{ContainerRecord, RunState, Status};
 pub use view::ListOptions;
+pub use volumes::{VolumeCreate, VolumePruneReport};
 
 use crate::config::{Config, Flags};
 use crate::error::{EngineError, Result};
@@ -111,6 +114,7 @@ pub struct Engine {
     cfg: RwLock<Config>,
     flags: Flags,
     pub images: ImageStore,
+    pub volumes: berth_volume::VolumeStore,
     db: Db,
     host: berth_spec::HostInfo,
     shim_bin: PathBuf,
@@ -164,8 +168,11 @@ impl Engine {
         db.ensure::<ContainerRecord>()?;
         let init = cfg.init_path.clone().unwrap_or_else(|| crate::config::beside_exe("berth-init"));
         let host = berth_spec::host::detect(init, false);
+        let volumes = berth_volume::VolumeStore::open(&cfg.data_root.join("volumes"))?;
+        let recs: Vec<ContainerRecord> =
+            db.read(berth_metadata::Reader::all::<ContainerRecord>)?.into_iter().map(|(_, r)| r).collect();
         let mut reg = Registry::default();
-        for (_, rec) in db.read(berth_metadata::Reader::all::<ContainerRecord>)? {
+        for rec in recs.clone() {
             reg.names.insert(rec.name.clone(), rec.id.clone());
             reg.by_id.insert(rec.id.clone(), Container::new(rec));
         }
@@ -176,18 +183,21 @@ impl Engine {
                 let _ = berth_image::ImageStore::remove_rootfs(&images, &key);
             }
         }
-        Ok(Arc::new(Engine {
+        let engine = Arc::new(Engine {
             shim_bin: crate::config::beside_exe("berth-shim"),
             cfg: RwLock::new(cfg),
             flags,
             images,
+            volumes,
             db,
             host,
             events: Events::default(),
             reg: Mutex::new(reg),
             execs: Mutex::new(HashMap::new()),
             _lock: lock,
-        }))
+        });
+        engine.reference_volumes(&recs);
+        Ok(engine)
     }
 
     pub fn config(&self) -> Config {

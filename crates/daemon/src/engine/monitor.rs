@@ -158,7 +158,7 @@ impl Engine {
         } else if rec.host_config.auto_remove == Some(true) {
             let engine = self.clone();
             tokio::spawn(async move {
-                if let Err(e) = engine.remove(&c, true, false).await {
+                if let Err(e) = engine.remove(&c, true, true).await {
                     tracing::warn!(id = %c.id, error = %e, "auto-remove failed");
                 }
             });
@@ -169,6 +169,9 @@ impl Engine {
     pub(crate) fn cleanup_run(&self, id: &str) {
         let run = self.run_dir(id);
         super::start::unmount(&run.join("rootfs"));
+        if let Ok(c) = self.container(id) {
+            self.unmount_volumes(&c.snapshot());
+        }
         let _ = std::fs::remove_dir_all(&run);
     }
 
@@ -202,6 +205,7 @@ mod tests {
             restart_count: count,
             manually_stopped: stopped,
             runtime: String::new(),
+            mounts: None,
         }
     }
 

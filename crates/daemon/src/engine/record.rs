@@ -79,6 +79,10 @@ pub struct ContainerRecord {
     pub manually_stopped: bool,
     /// The runtime's name (a key of the daemon's runtimes).
     pub runtime: String,
+    /// Its mounts as planned at create (anonymous volumes named); `None` in records written
+    /// before mounts were recorded, whose mounts are planned from `host_config`.
+    #[serde(default)]
+    pub mounts: Option<Vec<super::mounts::MountEntry>>,
 }
 
 impl berth_metadata::Record for ContainerRecord {

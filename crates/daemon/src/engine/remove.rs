@@ -17,7 +17,7 @@ pub struct PruneReport {
 }
 
 impl Engine {
-    pub async fn remove(self: &Arc<Self>, c: &Arc<Container>, force: bool, _volumes: bool) -> Result<()> {
+    pub async fn remove(self: &Arc<Self>, c: &Arc<Container>, force: bool, volumes: bool) -> Result<()> {
         let _g = c.op.lock().await;
         let rec = c.snapshot();
         match rec.state.status {
@@ -49,6 +49,7 @@ impl Engine {
         self.fail_pending(c, "the container was removed");
         let (e, id) = (self.clone(), c.id.clone());
         blocking(move || e.remove_files(&id)).await?;
+        self.release_volumes(&rec, volumes);
         {
             let mut reg = self.reg();
             reg.by_id.remove(&c.id);
@@ -89,18 +90,7 @@ impl Engine {
                 continue;
             }
             let labels = rec.config.labels.clone().unwrap_or_default();
-            if !f.match_labels("label", |k| labels.get(k).map(String::as_str)) {
-                continue;
-            }
-            if !f.get("label!").is_empty()
-                && !f.get("label!").iter().all(|l| {
-                    let (k, v) = l.split_once('=').map(|(k, v)| (k, Some(v))).unwrap_or((l.as_str(), None));
-                    match v {
-                        Some(v) => labels.get(k).map(String::as_str) != Some(v),
-                        None => !labels.contains_key(k),
-                    }
-                })
-            {
+            if !f.match_prune_labels(|k| labels.get(k).map(String::as_str)) {
                 continue;
             }
             let size = self.images.rootfs_usage(&c.id).unwrap_or(0);

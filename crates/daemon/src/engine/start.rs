@@ -3,211 +3,18 @@
 //! creates the container through the runtime), waiting attaches connected, then started.
 
 use std::collections::BTreeMap;
+
+use berth_api::models::HostConfig;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use berth_api::models::{HostConfig, MountTypeEnum};
-use berth_api::shape::MountPoint;
 use berth_shim::logfile::{parse_size, Rotation};
 use berth_spec::{ContainerOptions, NamespaceMode};
 
 use super::record::{ContainerRecord, Status};
 use super::{Container, Engine};
 use crate::error::{EngineError, Result};
-
-/// A mount in both forms: for the spec, and as inspect shows it.
-#[derive(Debug)]
-pub(crate) struct PlannedMount {
-    pub spec: berth_spec::Mount,
-    pub view: MountPoint,
-    /// What to do when the bind source is missing: `-v` creates it, `--mount` refuses.
-    missing_source: MissingSource,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum MissingSource {
-    NotABind,
-    Create,
-    Refuse,
-}
-
-/// Creates the missing sources of `-v` binds and refuses missing `--mount` bind sources, as
-/// Docker does at create and at start. Kept apart from [`plan_mounts`], which is pure.
-pub(crate) fn prepare_sources(mounts: &[PlannedMount]) -> Result<()> {
-    for m in mounts {
-        let src = &m.spec.source;
-        if m.missing_source == MissingSource::NotABind || src.exists() {
-            continue;
-        }
-        if m.missing_source == MissingSource::Create {
-            std::fs::create_dir_all(src)?;
-        } else {
-            return Err(EngineError::InvalidArgument(format!(
-                "invalid mount config for type \"bind\": bind source path does not exist: {}",
-                src.display()
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// `Binds` (`src:dst[:opts]`) and `Mounts` (bind, tmpfs) → mounts. Bind sources must be
-/// absolute host paths; named volumes come with volume support. Pure: inspect and the list
-/// call it for every container.
-pub(crate) fn plan_mounts(hc: &HostConfig) -> Result<Vec<PlannedMount>> {
-    let mut out = Vec::new();
-    for b in hc.binds.clone().unwrap_or_default() {
-        let parts: Vec<&str> = b.split(':').collect();
-        let (src, dst, opts) = match parts.as_slice() {
-            [s, d] => (*s, *d, ""),
-            [s, d, o] => (*s, *d, *o),
-            _ => return Err(EngineError::InvalidArgument(format!("invalid volume specification: '{b}'"))),
-        };
-        if !dst.starts_with('/') {
-            return Err(EngineError::InvalidArgument(format!(
-                "invalid volume specification: '{b}': invalid mount config: mount path must be absolute"
-            )));
-        }
-        if !src.starts_with('/') {
-            return Err(EngineError::InvalidArgument(format!(
-                "invalid volume specification: '{b}': named volumes are not supported by this berth yet; bind an absolute host path"
-            )));
-        }
-        let mut rw = true;
-        let mut propagation = "rprivate".to_string();
-        for o in opts.split(',').filter(|o| !o.is_empty()) {
-            match o {
-                "ro" => rw = false,
-                "rw" => rw = true,
-                "z" | "Z" | "nocopy" | "consistent" | "cached" | "delegated" => {}
-                p @ ("private" | "rprivate" | "shared" | "rshared" | "slave" | "rslave") => {
-                    propagation = p.into()
-                }
-                other => {
-                    return Err(EngineError::InvalidArgument(format!(
-                        "invalid volume specification: '{b}': invalid mode: {other}"
-                    )))
-                }
-            }
-        }
-        let mut options = vec!["rbind".to_string(), propagation.clone()];
-        if !rw {
-            options.push("ro".into());
-        }
-        out.push(PlannedMount {
-            missing_source: MissingSource::Create,
-            spec: berth_spec::Mount {
-                destination: dst.into(),
-                kind: "bind".into(),
-                source: src.into(),
-                options,
-            },
-            view: MountPoint {
-                kind: "bind".into(),
-                source: src.into(),
-                destination: dst.into(),
-                mode: opts.into(),
-                rw,
-                propagation,
-                ..Default::default()
-            },
-        });
-    }
-    for m in hc.mounts.clone().unwrap_or_default() {
-        let target = m.target.clone().unwrap_or_default();
-        if !target.starts_with('/') {
-            return Err(EngineError::InvalidArgument(format!(
-                "invalid mount config: invalid mount path: '{target}' mount path must be absolute"
-            )));
-        }
-        let ro = m.read_only.unwrap_or(false);
-        match m.typ {
-            Some(MountTypeEnum::BIND) => {
-                let src = m.source.clone().unwrap_or_default();
-                let propagation = m
-                    .bind_options
-                    .as_ref()
-                    .and_then(|b| b.propagation.as_ref())
-                    .map(|p| p.to_string())
-                    .filter(|p| !p.is_empty())
-                    .unwrap_or_else(|| "rprivate".into());
-                let recursive = !m.bind_options.as_ref().and_then(|b| b.non_recursive).unwrap_or(false);
-                let mut options = vec![if recursive { "rbind" } else { "bind" }.to_string(), propagation.clone()];
-                if ro {
-                    options.push("ro".into());
-                }
-                out.push(PlannedMount {
-            missing_source: MissingSource::Refuse,
-                    spec: berth_spec::Mount {
-                        destination: target.clone().into(),
-                        kind: "bind".into(),
-                        source: src.clone().into(),
-                        options,
-                    },
-                    view: MountPoint {
-                        kind: "bind".into(),
-                        source: src,
-                        destination: target,
-                        rw: !ro,
-                        propagation,
-                        ..Default::default()
-                    },
-                });
-            }
-            Some(MountTypeEnum::TMPFS) => {
-                let mut options = vec!["nosuid".to_string(), "nodev".to_string(), "noexec".to_string()];
-                if let Some(t) = &m.tmpfs_options {
-                    if let Some(s) = t.size_bytes.filter(|s| *s > 0) {
-                        options.push(format!("size={s}"));
-                    }
-                    if let Some(mode) = t.mode.filter(|m| *m > 0) {
-                        options.push(format!("mode={mode:o}"));
-                    }
-                }
-                if ro {
-                    options.push("ro".into());
-                }
-                out.push(PlannedMount {
-            missing_source: MissingSource::NotABind,
-                    spec: berth_spec::Mount {
-                        destination: target.clone().into(),
-                        kind: "tmpfs".into(),
-                        source: "tmpfs".into(),
-                        options,
-                    },
-                    view: MountPoint {
-                        kind: "tmpfs".into(),
-                        destination: target,
-                        rw: !ro,
-                        ..Default::default()
-                    },
-                });
-            }
-            Some(MountTypeEnum::VOLUME) => {
-                return Err(EngineError::InvalidArgument(
-                    "invalid mount config: volumes are not supported by this berth yet; use type=bind or type=tmpfs".into(),
-                ))
-            }
-            other => {
-                return Err(EngineError::InvalidArgument(format!(
-                    "invalid mount config: mount type {:?} is not supported: use bind or tmpfs",
-                    other.map(|t| t.to_string()).unwrap_or_default()
-                )))
-            }
-        }
-    }
-    let mut seen = std::collections::HashSet::new();
-    for m in &out {
-        if !seen.insert(m.view.destination.clone()) {
-            return Err(EngineError::InvalidArgument(format!(
-                "Duplicate mount point: {}",
-                m.view.destination
-            )));
-        }
-    }
-    Ok(out)
-}
 
 /// Whether `p` is a mount point (its device differs from its parent's).
 pub(crate) fn is_mountpoint(p: &Path) -> bool {
@@ -316,11 +123,6 @@ fn devices(hc: &HostConfig) -> Result<Vec<berth_spec::DeviceMapping>> {
 }
 
 impl Engine {
-    /// Checks binds and mounts at create.
-    pub(crate) fn check_mounts(&self, hc: &HostConfig) -> Result<()> {
-        prepare_sources(&plan_mounts(hc)?)
-    }
-
     /// The spec options of a container, from its record.
     pub(crate) fn spec_options(&self, rec: &ContainerRecord, rootfs: PathBuf) -> Result<ContainerOptions> {
         let hc = &rec.host_config;
@@ -330,9 +132,16 @@ impl Engine {
             m if m.starts_with("container:") => namespace(self, Some(m), "net")?,
             _ => NamespaceMode::Private,
         };
-        let planned = plan_mounts(hc)?;
-        prepare_sources(&planned)?;
-        let mut mounts: Vec<berth_spec::Mount> = planned.into_iter().map(|m| m.spec).collect();
+        let entries = self.mount_entries(rec)?;
+        super::mounts::prepare_sources(&entries)?;
+        let mut mounts = Vec::new();
+        for m in &entries {
+            let dir = match m.kind {
+                super::mounts::MountKind::Volume => Some(self.volumes.mount(&m.source, &rec.id)?),
+                _ => None,
+            };
+            mounts.push(m.spec(dir));
+        }
         let dir = self.data_dir(&rec.id);
         for (file, dest) in
             [("hosts", "/etc/hosts"), ("hostname", "/etc/hostname"), ("resolv.conf", "/etc/resolv.conf")]
@@ -600,41 +409,5 @@ mod tests {
         );
         assert_eq!(resolv_conf(host, false), host);
         assert_eq!(resolv_conf("nameserver 10.0.0.1\n", true), "nameserver 10.0.0.1\n");
-    }
-
-    #[test]
-    fn binds_and_mounts_are_planned() {
-        let d = tempfile::tempdir().unwrap();
-        let src = d.path().display().to_string();
-        let hc = HostConfig { binds: Some(vec![format!("{src}:/data:ro")]), ..Default::default() };
-        let m = plan_mounts(&hc).unwrap();
-        assert_eq!(m[0].spec.options, vec!["rbind", "rprivate", "ro"]);
-        assert!(!m[0].view.rw);
-        let bad = |b: &str| plan_mounts(&HostConfig { binds: Some(vec![b.into()]), ..Default::default() });
-        assert!(bad("vol:/data").unwrap_err().to_string().contains("named volumes"));
-        assert!(bad(&format!("{src}:data")).unwrap_err().to_string().contains("must be absolute"));
-        assert!(bad(&format!("{src}:/d:bogus")).unwrap_err().to_string().contains("invalid mode: bogus"));
-        let dup =
-            HostConfig { binds: Some(vec![format!("{src}:/d"), format!("{src}:/d")]), ..Default::default() };
-        assert!(plan_mounts(&dup).unwrap_err().to_string().contains("Duplicate mount point"));
-        // Planning does nothing to the host; preparing creates `-v` sources and refuses
-        // missing `--mount` ones.
-        let missing = d.path().join("made-by-v");
-        let v = plan_mounts(&HostConfig {
-            binds: Some(vec![format!("{}:/m", missing.display())]),
-            ..Default::default()
-        })
-        .unwrap();
-        assert!(!missing.exists());
-        prepare_sources(&v).unwrap();
-        assert!(missing.is_dir());
-        let mount = berth_api::models::Mount {
-            target: Some("/m".into()),
-            source: Some(d.path().join("absent").display().to_string()),
-            typ: Some(MountTypeEnum::BIND),
-            ..Default::default()
-        };
-        let m = plan_mounts(&HostConfig { mounts: Some(vec![mount]), ..Default::default() }).unwrap();
-        assert!(prepare_sources(&m).unwrap_err().to_string().contains("bind source path does not exist"));
     }
 }

@@ -157,7 +157,8 @@ impl Engine {
                     "State": rec.state.status.as_str(),
                     "Status": berth_api::shape::status_text(&super::view::state_view(&rec), now),
                     "HostConfig": {"NetworkMode": rec.host_config.network_mode.clone().unwrap_or_default()},
-                    "NetworkSettings": {"Networks": {}}, "Mounts": [],
+                    "NetworkSettings": {"Networks": {}},
+                    "Mounts": self.mount_views(&rec).iter().map(berth_api::shape::mount_point).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -165,7 +166,7 @@ impl Engine {
             "LayersSize": du.layers_size,
             "Images": images,
             "Containers": containers,
-            "Volumes": [],
+            "Volumes": self.volume_usage()?.iter().map(berth_api::shape::volume).collect::<Vec<_>>(),
             "BuildCache": [],
         }))
     }

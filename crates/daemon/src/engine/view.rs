@@ -96,9 +96,7 @@ impl Engine {
         let mut graph = BTreeMap::new();
         graph.insert("MergedDir".to_string(), run.join("rootfs").display().to_string());
         let sizes = if size { Some(self.sizes(&rec)) } else { None };
-        let mounts = super::start::plan_mounts(&rec.host_config)
-            .map(|m| m.into_iter().map(|m| m.view).collect())
-            .unwrap_or_default();
+        let mounts = self.mount_views(&rec);
         let d = ContainerDetails {
             id: rec.id.clone(),
             created: rec.created.clone(),
@@ -212,9 +210,7 @@ impl Engine {
                 status: shape::status_text(&state_view(&rec), now),
                 network_mode: rec.host_config.network_mode.clone().unwrap_or_default(),
                 endpoints: endpoints(&rec),
-                mounts: super::start::plan_mounts(&rec.host_config)
-                    .map(|m| m.into_iter().map(|m| m.view).collect())
-                    .unwrap_or_default(),
+                mounts: self.mount_views(&rec),
                 size: if o.size { Some(self.sizes(&rec)) } else { None },
             };
             out.push(shape::container_row(&row));

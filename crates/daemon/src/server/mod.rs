@@ -9,6 +9,7 @@ mod containers;
 mod exec;
 mod images;
 mod system;
+mod volumes;
 
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
@@ -197,12 +198,7 @@ async fn route(ctx: Ctx, path: &str) -> HResult {
         ("exec", _) => exec::route(ctx, &segs).await,
         ("images", _) => images::route(ctx, &segs).await,
         // Volumes and networks come with their issue; until then there are none to find.
-        ("volumes", &Method::GET) if segs.len() == 1 => {
-            Ok(json(200, &serde_json::json!({"Volumes": [], "Warnings": []})))
-        }
-        ("volumes", _) if segs.len() == 2 => {
-            Err(ApiError::not_found(format!("get {}: no such volume", segs[1])))
-        }
+        ("volumes", _) => volumes::route(ctx, &segs).await,
         ("networks", _) if segs.len() >= 2 => {
             Err(ApiError::not_found(format!("network {} not found", segs[1])))
         }
