@@ -20,6 +20,8 @@ pub fn now_arg() -> String {
 }
 
 pub struct Berthd {
+    /// Its bridges' and firewall table's prefix (`bridge-prefix`).
+    pub prefix: String,
     pub data_root: PathBuf,
     pub exec_root: PathBuf,
     pub sock: PathBuf,
@@ -56,9 +58,16 @@ impl Berthd {
         std::fs::create_dir_all(&exec_root).unwrap();
         let mut cfg = config;
         cfg["init-path"] = serde_json::json!(env().init);
+        // Its own bridges, firewall table and default subnet, apart from other test daemons.
+        let prefix = format!("bt{n}");
+        cfg["bridge-prefix"] = serde_json::json!(prefix);
+        if cfg.get("bip").is_none() {
+            cfg["bip"] = serde_json::json!(format!("10.213.{}.1/24", (std::process::id() * 7 + n) % 250));
+        }
         let config = data_root.with_extension("json");
         std::fs::write(&config, serde_json::to_vec(&cfg).unwrap()).unwrap();
         let mut d = Berthd {
+            prefix,
             sock: exec_root.join("berth.sock"),
             log: data_root.with_extension("log"),
             data_root,
@@ -268,6 +277,12 @@ impl Drop for Berthd {
         for m in self.mounts().into_iter().rev() {
             let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
         }
+        // Its bridges (a container's veths went with its namespace) and its firewall table.
+        for l in berth_network::link::links_with_prefix(&self.prefix) {
+            let _ = berth_network::link::delete_link(&l);
+        }
+        let _ =
+            Command::new("nft").args(["delete", "table", "ip", &self.prefix]).stderr(Stdio::null()).status();
         let all_ids: Vec<String> = ids.into_iter().chain(self.container_dirs()).collect();
         for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             for id in &all_ids {

@@ -116,6 +116,33 @@ fn docker_and_berth_print_the_same() {
     d.ok(&["exec", "web", "touch", "/tmp/mark"]);
     d.ok(&["volume", "create", "--label", "tier=db", "-o", "type=tmpfs", "-o", "device=tmpfs", "golden-vol"]);
     d.ok(&["volume", "create", "plain-vol"]);
+    let k = std::process::id() % 200 + 20;
+    d.ok(&[
+        "network",
+        "create",
+        "--subnet",
+        &format!("10.221.{k}.0/24"),
+        "--label",
+        "tier=net",
+        "golden-net",
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "pubd",
+        "--network",
+        "golden-net",
+        "--network-alias",
+        "gold",
+        "-p",
+        "127.0.0.1::80",
+        "--expose",
+        "9000",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
     let until = berth_tests::daemon::now_arg();
 
     // Listings, with and without ages.
@@ -263,6 +290,32 @@ fn docker_and_berth_print_the_same() {
         &["volume", "create", "-o", "foo=bar", "badopt"],
         &["run", "--rm", "-v", "plain-vol:/etc", "busybox", "ls", "/etc"],
         &["run", "--rm", "-v", "plain-vol:/etc:ro", "busybox", "touch", "/etc/x"],
+        // Networks and ports.
+        &["network", "ls"],
+        &["network", "ls", "-q"],
+        &["network", "ls", "--no-trunc"],
+        &["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Scope}} {{.Internal}} {{.IPv6}} {{.Labels}}"],
+        &["network", "ls", "-f", "driver=bridge", "-f", "name=gold", "--format", "{{.Name}}"],
+        &["network", "ls", "--format", "{{json .}}"],
+        &["network", "inspect", "golden-net"],
+        &["network", "inspect", "-f", "{{.Name}} {{json .IPAM.Config}} {{.Internal}} {{len .Containers}}", "golden-net"],
+        &["network", "inspect", "nosuch"],
+        &["network", "rm", "nosuch"],
+        &["network", "rm", "bridge"],
+        &["network", "create", "golden-net"],
+        &["network", "create", "--ipv6", "v6"],
+        &["network", "connect", "golden-net", "pubd"],
+        &["network", "disconnect", "bridge", "pubd"],
+        &["port", "pubd"],
+        &["port", "pubd", "80"],
+        &["ps", "--format", "{{.Names}} {{.Ports}} {{.Networks}}"],
+        &["inspect", "-f", "{{json .NetworkSettings.Ports}} {{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.Aliases}} {{$v.DNSNames}}{{end}}", "pubd"],
+        &["run", "--rm", "--network", "golden-net", "busybox", "sh", "-c", "nslookup gold >/dev/null && echo ok; cat /etc/resolv.conf"],
+        &["run", "--rm", "--network", "nosuch", "busybox", "true"],
+        &["run", "--rm", "--network-alias", "x", "busybox", "true"],
+        &["run", "--rm", "--network", "golden-net", "--ip", "10.0.0.5", "busybox", "true"],
+        &["run", "--rm", "--dns", "10.0.0.9", "--dns-search", "example.org", "--dns-option", "ndots:3", "busybox", "cat", "/etc/resolv.conf"],
+        &["run", "--rm", "--add-host", "db.local:10.1.2.3", "--hostname", "h1", "busybox", "sh", "-c", "grep -v 172 /etc/hosts | grep -v 10.213"],
     ] {
         same(&d, args, b"", false);
     }

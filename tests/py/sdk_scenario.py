@@ -164,4 +164,48 @@ assert sorted(v["Name"] for v in df["Volumes"]) == ["sdk-etc", "sdk-vol"], df["V
 pruned = c.volumes.prune(filters={"all": "true"})
 assert sorted(pruned["VolumesDeleted"]) == ["sdk-etc", "sdk-vol"], pruned
 assert c.volumes.list() == []
+
+# networks: a user network with a subnet, DNS by name, a published port, connect/disconnect
+import socket
+import urllib.request
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+port = probe.getsockname()[1]
+probe.close()
+ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.220.77.0/24")])
+net = c.networks.create("sdk-net", driver="bridge", ipam=ipam, labels={"app": "sdk"})
+assert [n.name for n in c.networks.list(names=["sdk-net"])] == ["sdk-net"]
+srv = c.containers.run("busybox", ["sh", "-c", "mkdir -p /w && echo sdk > /w/index.html && exec httpd -f -p 80 -h /w"],
+                       detach=True, name="sdk-srv", network="sdk-net", ports={"80/tcp": ("127.0.0.1", port)})
+assert c.containers.run("busybox", ["wget", "-qO-", "http://sdk-srv/index.html"], network="sdk-net", remove=True) == b"sdk\n"
+body = b""
+deadline = time.time() + 10
+while time.time() < deadline and body != b"sdk\n":
+    try:
+        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html", timeout=3).read()
+    except OSError:
+        time.sleep(0.2)
+assert body == b"sdk\n", body
+srv.reload()
+assert srv.ports == {"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}, srv.ports
+assert srv.attrs["NetworkSettings"]["Networks"]["sdk-net"]["IPAddress"].startswith("10.220.77."), srv.attrs["NetworkSettings"]
+net.reload()
+assert [x.name for x in net.containers] == ["sdk-srv"], net.attrs["Containers"]
+side = c.containers.run("busybox", ["sleep", "1000"], detach=True, name="sdk-side")
+net.connect(side, aliases=["helper"])
+assert side.exec_run(["wget", "-qO-", "http://sdk-srv/index.html"]).output == b"sdk\n"
+net.disconnect(side)
+try:
+    net.remove()
+    raise AssertionError("removing a network in use must fail")
+except APIError as e:
+    assert e.status_code == 403 and "active endpoints" in str(e), e
+srv.remove(force=True)
+side.remove(force=True)
+net.remove()
+try:
+    c.networks.get("sdk-net")
+    raise AssertionError("a removed network must be gone")
+except NotFound:
+    pass
 print("sdk scenario: ok")

@@ -180,14 +180,29 @@ pub struct Endpoint {
     pub ip_address: String,
     pub ip_prefix_len: i64,
     pub mac_address: String,
+    pub aliases: Vec<String>,
+    /// `--ip`, shown as `IPAMConfig`.
+    pub ipv4_requested: String,
+    /// The names the embedded DNS answers for it (user-defined networks).
+    pub dns_names: Vec<String>,
+}
+
+fn list_or_null(v: &[String]) -> Value {
+    if v.is_empty() {
+        Value::Null
+    } else {
+        json!(v)
+    }
 }
 
 fn endpoint(e: &Endpoint) -> Value {
+    let ipam =
+        if e.ipv4_requested.is_empty() { Value::Null } else { json!({"IPv4Address": e.ipv4_requested}) };
     json!({
-        "IPAMConfig": null, "Links": null, "Aliases": null, "NetworkID": e.network_id,
-        "EndpointID": e.endpoint_id, "Gateway": e.gateway, "IPAddress": e.ip_address,
-        "IPPrefixLen": e.ip_prefix_len, "IPv6Gateway": "", "GlobalIPv6Address": "",
-        "GlobalIPv6PrefixLen": 0, "MacAddress": e.mac_address, "DriverOpts": null,
+        "IPAMConfig": ipam, "Links": null, "Aliases": list_or_null(&e.aliases), "MacAddress": e.mac_address,
+        "DriverOpts": null, "GwPriority": 0, "NetworkID": e.network_id, "EndpointID": e.endpoint_id,
+        "Gateway": e.gateway, "IPAddress": e.ip_address, "IPPrefixLen": e.ip_prefix_len, "IPv6Gateway": "",
+        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": list_or_null(&e.dns_names),
     })
 }
 
@@ -195,14 +210,101 @@ fn networks(eps: &[Endpoint]) -> Value {
     Value::Object(eps.iter().map(|e| (e.network.clone(), endpoint(e))).collect::<Map<_, _>>())
 }
 
-/// `NetworkSettings` of inspect.
-pub fn network_settings(sandbox_id: &str, sandbox_key: &str, eps: &[Endpoint]) -> Value {
+/// A container port: exposed only (`host` is `None`), or published on `host_ip:host_port`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortView {
+    pub private: u16,
+    pub proto: String,
+    pub host: Option<(String, u16)>,
+}
+
+/// `NetworkSettings.Ports`: `"80/tcp": [{"HostIp", "HostPort"}]`, or null when only exposed.
+fn ports_map(ports: &[PortView]) -> Value {
+    let mut m = Map::new();
+    for p in ports {
+        let key = format!("{}/{}", p.private, p.proto);
+        let entry = m.entry(key).or_insert(Value::Null);
+        if let Some((ip, port)) = &p.host {
+            if entry.is_null() {
+                *entry = json!([]);
+            }
+            if let Some(a) = entry.as_array_mut() {
+                a.push(json!({"HostIp": ip, "HostPort": port.to_string()}));
+            }
+        }
+    }
+    Value::Object(m)
+}
+
+/// The list's `Ports`: `{"IP", "PrivatePort", "PublicPort", "Type"}` or just the private side.
+fn ports_list(ports: &[PortView]) -> Value {
+    Value::Array(
+        ports
+            .iter()
+            .map(|p| match &p.host {
+                Some((ip, port)) => {
+                    json!({"IP": ip, "PrivatePort": p.private, "PublicPort": port, "Type": p.proto})
+                }
+                None => json!({"PrivatePort": p.private, "Type": p.proto}),
+            })
+            .collect(),
+    )
+}
+
+/// `NetworkSettings` of inspect; the top-level address fields are the default bridge's.
+pub fn network_settings(sandbox_id: &str, sandbox_key: &str, eps: &[Endpoint], ports: &[PortView]) -> Value {
+    let b = eps.iter().find(|e| e.network == "bridge").cloned().unwrap_or_default();
     json!({
-        "Bridge": "", "SandboxID": sandbox_id, "HairpinMode": false, "LinkLocalIPv6Address": "",
-        "LinkLocalIPv6PrefixLen": 0, "Ports": {}, "SandboxKey": sandbox_key,
-        "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null, "EndpointID": "", "Gateway": "",
-        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": "", "IPPrefixLen": 0,
-        "IPv6Gateway": "", "MacAddress": "", "Networks": networks(eps),
+        "Bridge": "", "SandboxID": sandbox_id, "SandboxKey": sandbox_key, "Ports": ports_map(ports),
+        "HairpinMode": false, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
+        "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null, "EndpointID": b.endpoint_id,
+        "Gateway": b.gateway, "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": b.ip_address,
+        "IPPrefixLen": b.ip_prefix_len, "IPv6Gateway": "", "MacAddress": b.mac_address, "Networks": networks(eps),
+    })
+}
+
+/// A network as `/networks` shows it.
+#[derive(Debug, Clone, Default)]
+pub struct NetworkView {
+    pub name: String,
+    pub id: String,
+    pub created: String,
+    pub driver: String,
+    pub subnet: String,
+    pub gateway: String,
+    pub ip_range: String,
+    pub internal: bool,
+    pub attachable: bool,
+    pub options: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    /// (container ID, name, endpoint ID, MAC, `address/prefix`).
+    pub containers: Vec<(String, String, String, String, String)>,
+}
+
+pub fn network(n: &NetworkView) -> Value {
+    let mut config = Vec::new();
+    if !n.subnet.is_empty() {
+        let mut c = json!({"Subnet": n.subnet});
+        if !n.ip_range.is_empty() {
+            c["IPRange"] = json!(n.ip_range);
+        }
+        c["Gateway"] = json!(n.gateway);
+        config.push(c);
+    }
+    let containers: Map<String, Value> = n
+        .containers
+        .iter()
+        .map(|(id, name, ep, mac, ip)| {
+            (id.clone(), json!({"Name": name, "EndpointID": ep, "MacAddress": mac, "IPv4Address": ip, "IPv6Address": ""}))
+        })
+        .collect();
+    json!({
+        "Name": n.name, "Id": n.id, "Created": n.created, "Scope": "local", "Driver": n.driver,
+        "EnableIPv4": true, "EnableIPv6": false,
+        "IPAM": {"Driver": "default", "Options": null, "Config": config},
+        "Internal": n.internal, "Attachable": n.attachable, "Ingress": false,
+        "ConfigFrom": {"Network": ""}, "ConfigOnly": false, "Containers": containers,
+        "Options": n.options, "Labels": n.labels,
     })
 }
 
@@ -230,6 +332,7 @@ pub struct ContainerDetails {
     pub sandbox_id: String,
     pub sandbox_key: String,
     pub endpoints: Vec<Endpoint>,
+    pub ports: Vec<PortView>,
     /// (SizeRw, SizeRootFs) when asked for.
     pub size: Option<(i64, i64)>,
 }
@@ -246,7 +349,7 @@ pub fn container_inspect(c: &ContainerDetails) -> Value {
         "GraphDriver": {"Data": c.graph_driver, "Name": c.driver},
         "Mounts": c.mounts.iter().map(mount_point).collect::<Vec<_>>(),
         "Config": config(&c.config),
-        "NetworkSettings": network_settings(&c.sandbox_id, &c.sandbox_key, &c.endpoints),
+        "NetworkSettings": network_settings(&c.sandbox_id, &c.sandbox_key, &c.endpoints, &c.ports),
     });
     if let Some((rw, root)) = c.size {
         v["SizeRw"] = json!(rw);
@@ -269,6 +372,7 @@ pub struct ContainerRow {
     pub status: String,
     pub network_mode: String,
     pub endpoints: Vec<Endpoint>,
+    pub ports: Vec<PortView>,
     pub mounts: Vec<MountPoint>,
     pub size: Option<(i64, i64)>,
 }
@@ -276,7 +380,7 @@ pub struct ContainerRow {
 pub fn container_row(r: &ContainerRow) -> Value {
     let mut v = json!({
         "Id": r.id, "Names": r.names, "Image": r.image, "ImageID": r.image_id, "Command": r.command,
-        "Created": r.created, "Ports": [], "Labels": r.labels, "State": r.state, "Status": r.status,
+        "Created": r.created, "Ports": ports_list(&r.ports), "Labels": r.labels, "State": r.state, "Status": r.status,
         "HostConfig": {"NetworkMode": r.network_mode},
         "NetworkSettings": {"Networks": networks(&r.endpoints)},
         "Mounts": r.mounts.iter().map(mount_point).collect::<Vec<_>>(),

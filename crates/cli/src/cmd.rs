@@ -42,6 +42,9 @@ pub enum Cmd {
     /// Manage volumes
     #[command(subcommand)]
     Volume(VolumeCmd),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCmd),
     /// Manage contexts
     #[command(subcommand)]
     Context(ContextCmd),
@@ -168,6 +171,115 @@ pub enum ImageCmd {
     Import(ImportArgs),
     /// Remove unused images
     Prune(PruneArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NetworkCmd {
+    /// Create a network
+    Create(NetworkCreateArgs),
+    /// List networks
+    #[command(visible_alias = "list")]
+    Ls(NetworkLsArgs),
+    /// Display detailed information on one or more networks
+    Inspect(VolumeInspectArgs),
+    /// Remove one or more networks
+    #[command(visible_alias = "remove")]
+    Rm(NetworkRmArgs),
+    /// Remove all unused networks
+    Prune(NetworkPruneArgs),
+    /// Connect a container to a network
+    Connect(NetworkConnectArgs),
+    /// Disconnect a container from a network
+    Disconnect(NetworkDisconnectArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkCreateArgs {
+    /// Driver to manage the Network
+    #[arg(short = 'd', long = "driver", default_value = "bridge")]
+    pub driver: String,
+    /// Subnet in CIDR format that represents a network segment
+    #[arg(long = "subnet")]
+    pub subnet: Vec<String>,
+    /// Allocate container ip from a sub-range
+    #[arg(long = "ip-range")]
+    pub ip_range: Vec<String>,
+    /// IPv4 or IPv6 Gateway for the master subnet
+    #[arg(long = "gateway")]
+    pub gateway: Vec<String>,
+    /// Restrict external access to the network
+    #[arg(long = "internal")]
+    pub internal: bool,
+    /// Enable manual container attachment
+    #[arg(long = "attachable")]
+    pub attachable: bool,
+    /// Enable or disable IPv6 networking
+    #[arg(long = "ipv6")]
+    pub ipv6: bool,
+    /// Set metadata on a network
+    #[arg(long = "label")]
+    pub label: Vec<String>,
+    /// Set driver specific options
+    #[arg(short = 'o', long = "opt")]
+    pub opt: Vec<String>,
+    #[arg(value_name = "NETWORK")]
+    pub name: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkLsArgs {
+    /// Provide filter values (e.g. "driver=bridge")
+    #[arg(short = 'f', long = "filter")]
+    pub filter: Vec<String>,
+    /// Format output using a custom template
+    #[arg(long = "format")]
+    pub format: Option<String>,
+    /// Do not truncate the output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// Only display network IDs
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkRmArgs {
+    /// Do not error if the network does not exist
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    #[arg(required = true, value_name = "NETWORK")]
+    pub names: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkPruneArgs {
+    /// Provide filter values (e.g. "until=<timestamp>")
+    #[arg(long = "filter")]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkConnectArgs {
+    /// Add network-scoped alias for the container
+    #[arg(long = "alias")]
+    pub alias: Vec<String>,
+    /// IPv4 address (e.g., "172.30.100.104")
+    #[arg(long = "ip")]
+    pub ip: Option<String>,
+    pub network: String,
+    pub container: String,
+}
+
+#[derive(Args, Debug)]
+pub struct NetworkDisconnectArgs {
+    /// Force the container to disconnect from a network
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    pub network: String,
+    pub container: String,
 }
 
 #[derive(Subcommand, Debug)]
@@ -412,6 +524,21 @@ pub struct RunArgs {
     /// Connect a container to a network
     #[arg(long = "network", visible_alias = "net")]
     pub network: Option<String>,
+    /// Add network-scoped alias for the container
+    #[arg(long = "network-alias", visible_alias = "net-alias")]
+    pub network_alias: Vec<String>,
+    /// IPv4 address (e.g., 172.30.100.104)
+    #[arg(long = "ip")]
+    pub ip: Option<String>,
+    /// Set custom DNS servers
+    #[arg(long = "dns")]
+    pub dns: Vec<String>,
+    /// Set custom DNS search domains
+    #[arg(long = "dns-search")]
+    pub dns_search: Vec<String>,
+    /// Set DNS options
+    #[arg(long = "dns-option", visible_alias = "dns-opt")]
+    pub dns_option: Vec<String>,
     /// Disable OOM Killer
     #[arg(long = "oom-kill-disable")]
     pub oom_kill_disable: bool,

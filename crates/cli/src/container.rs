@@ -66,26 +66,68 @@ fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
-/// Docker's `DisplayablePorts`.
+/// Docker's `DisplayablePorts`: sorted by private port, address, public port and type;
+/// unpublished ports (and ports published on the same number) grouped into ranges
+/// (`8000-8002/tcp`), then the host mappings (`127.0.0.1:8080->80/tcp`).
 fn ports(list: &Value) -> String {
-    let mut out: Vec<String> = list
+    struct P {
+        private: i64,
+        public: i64,
+        ip: String,
+        kind: String,
+    }
+    let mut ps: Vec<P> = list
         .as_array()
         .into_iter()
         .flatten()
-        .map(|p| {
-            let private = p["PrivatePort"].as_i64().unwrap_or(0);
-            let kind = p["Type"].as_str().unwrap_or("tcp");
-            match p["PublicPort"].as_i64() {
-                Some(public) if public > 0 => {
-                    let ip = p["IP"].as_str().unwrap_or("");
-                    let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
-                    format!("{ip}:{public}->{private}/{kind}")
-                }
-                _ => format!("{private}/{kind}"),
-            }
+        .map(|p| P {
+            private: p["PrivatePort"].as_i64().unwrap_or(0),
+            public: p["PublicPort"].as_i64().unwrap_or(0),
+            ip: p["IP"].as_str().unwrap_or("").to_string(),
+            kind: p["Type"].as_str().unwrap_or("tcp").to_string(),
         })
         .collect();
-    out.dedup();
+    ps.sort_by(|a, b| (a.private, &a.ip, a.public, &a.kind).cmp(&(b.private, &b.ip, b.public, &b.kind)));
+    let mut groups: Vec<(String, i64, i64)> = Vec::new();
+    let mut done: Vec<String> = Vec::new();
+    let mut mappings: Vec<String> = Vec::new();
+    let form = |key: &str, first: i64, last: i64| {
+        let range = if first == last { first.to_string() } else { format!("{first}-{last}") };
+        match key.rsplit_once('/') {
+            Some((ip, kind)) if !ip.is_empty() => {
+                let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
+                format!("{ip}:{range}->{range}/{kind}")
+            }
+            _ => format!("{range}/{}", key.trim_start_matches('/')),
+        }
+    };
+    for p in &ps {
+        let key = if p.ip.is_empty() {
+            format!("/{}", p.kind)
+        } else if p.public != p.private {
+            let ip = if p.ip.contains(':') { format!("[{}]", p.ip) } else { p.ip.clone() };
+            let m = format!("{ip}:{}->{}/{}", p.public, p.private, p.kind);
+            if !mappings.contains(&m) {
+                mappings.push(m);
+            }
+            continue;
+        } else {
+            format!("{}/{}", p.ip, p.kind)
+        };
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) if p.private == g.2 + 1 => g.2 = p.private,
+            Some(g) if p.private == g.2 => {}
+            Some(g) => {
+                done.push(form(&g.0, g.1, g.2));
+                g.1 = p.private;
+                g.2 = p.private;
+            }
+            None => groups.push((key, p.private, p.private)),
+        }
+    }
+    let mut out = done;
+    out.extend(groups.iter().map(|g| form(&g.0, g.1, g.2)));
+    out.extend(mappings);
     out.join(", ")
 }
 
@@ -830,7 +872,7 @@ mod tests {
         assert_eq!(f["Command"], "\"sleep 1000000000 an…\"");
         assert_eq!(f["Names"], "web");
         assert_eq!(f["RunningFor"], "About a minute ago");
-        assert_eq!(f["Ports"], "127.0.0.1:8080->80/tcp, 53/udp");
+        assert_eq!(f["Ports"], "53/udp, 127.0.0.1:8080->80/tcp");
         assert_eq!(f["Labels"], "a=1,b=2");
         assert_eq!(f["Size"], "1.23kB (virtual 4.26MB)");
         assert_eq!(f["Mounts"], "/a/very/long/h…");
@@ -838,6 +880,34 @@ mod tests {
         let f: BTreeMap<_, _> = ps_row(&c, false, 160).fields.into_iter().collect();
         assert_eq!(f["Names"], "web,other/link");
         assert_eq!(f["ID"], "0123456789abcdef0123");
+    }
+
+    #[test]
+    fn ports_display_as_dockers() {
+        let p = |v: serde_json::Value| ports(&v);
+        let table = [
+            (json!([]), ""),
+            (json!([{"PrivatePort": 80, "Type": "tcp"}]), "80/tcp"),
+            (
+                json!([{"PrivatePort": 8002, "Type": "tcp"}, {"PrivatePort": 8000, "Type": "tcp"}, {"PrivatePort": 8001, "Type": "tcp"}]),
+                "8000-8002/tcp",
+            ),
+            (
+                json!([{"IP": "0.0.0.0", "PrivatePort": 80, "PublicPort": 80, "Type": "tcp"}, {"IP": "0.0.0.0", "PrivatePort": 81, "PublicPort": 81, "Type": "tcp"}]),
+                "0.0.0.0:80-81->80-81/tcp",
+            ),
+            (
+                json!([{"IP": "127.0.0.1", "PrivatePort": 80, "PublicPort": 32768, "Type": "tcp"}, {"PrivatePort": 9000, "Type": "tcp"}, {"PrivatePort": 53, "Type": "udp"}]),
+                "53/udp, 9000/tcp, 127.0.0.1:32768->80/tcp",
+            ),
+            (
+                json!([{"IP": "::", "PrivatePort": 80, "PublicPort": 8080, "Type": "tcp"}]),
+                "[::]:8080->80/tcp",
+            ),
+        ];
+        for (input, want) in table {
+            assert_eq!(p(input.clone()), want, "{input}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod container;
 pub mod context;
 mod files;
 mod image;
+mod network;
 mod opts;
 mod streams;
 mod system;
@@ -24,7 +25,7 @@ mod watch;
 use berth_client::{Client, ClientError, Host};
 use clap::error::{ContextKind, ContextValue, ErrorKind as ClapKind};
 use clap::Parser;
-use cmd::{Cli, Cmd, ContainerCmd, ImageCmd, SystemCmd, VolumeCmd};
+use cmd::{Cli, Cmd, ContainerCmd, ImageCmd, NetworkCmd, SystemCmd, VolumeCmd};
 
 /// What ended a command: the exit code, with the message to print (if any) on stderr.
 #[derive(Debug)]
@@ -206,6 +207,15 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
             ImageCmd::Import(a) => files::import(ctx, a).await,
             ImageCmd::Prune(a) => system::prune(ctx, "images", a).await,
         },
+        Cmd::Network(c) => match c {
+            NetworkCmd::Create(a) => network::create(ctx, a).await,
+            NetworkCmd::Ls(a) => network::ls(ctx, a).await,
+            NetworkCmd::Inspect(a) => system::inspect(ctx, a.format, false, Some("network"), a.names).await,
+            NetworkCmd::Rm(a) => network::rm(ctx, a).await,
+            NetworkCmd::Prune(a) => network::prune(ctx, a).await,
+            NetworkCmd::Connect(a) => network::connect(ctx, a).await,
+            NetworkCmd::Disconnect(a) => network::disconnect(ctx, a).await,
+        },
         Cmd::Volume(c) => match c {
             VolumeCmd::Create(a) => volume::create(ctx, a).await,
             VolumeCmd::Ls(a) => volume::ls(ctx, a).await,
@@ -255,7 +265,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
 
 /// The words after the program that name the command (`container ls`, `run`).
 fn command_path(args: &[String]) -> Vec<String> {
-    const GROUPS: [&str; 4] = ["container", "image", "system", "volume"];
+    const GROUPS: [&str; 5] = ["container", "image", "system", "volume", "network"];
     let mut path = Vec::new();
     let mut skip = false;
     for a in args.iter().skip(1) {
@@ -358,6 +368,12 @@ fn usage_error(prog: &str, args: &[String], e: clap::Error) -> i32 {
 
 /// A flag value the CLI checks itself, refused in Docker's words (exit 125).
 pub fn invalid_flag(prog: &str, path: &str, value: &str, flag: &str, why: &str) -> Failure {
+    if flag.is_empty() {
+        return Failure::new(
+            125,
+            format!("{prog}: {why}\n\nRun '{prog} {path} --help' for more information"),
+        );
+    }
     Failure::new(
         125,
         format!(

@@ -33,6 +33,13 @@ pub struct BadFlag {
     pub why: String,
 }
 
+impl BadFlag {
+    /// A refusal that is not about one flag's value (printed without the usage).
+    pub fn message(why: impl Into<String>) -> BadFlag {
+        BadFlag { value: String::new(), flag: "", why: why.into() }
+    }
+}
+
 fn bad(value: &str, flag: &'static str, why: impl Into<String>) -> BadFlag {
     BadFlag { value: value.into(), flag, why: why.into() }
 }
@@ -367,7 +374,21 @@ pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
     if let Some(v) = &a.uts {
         set("UTSMode", v.clone().into());
     }
-    set("NetworkMode", a.network.clone().unwrap_or_else(|| "default".into()).into());
+    let network = a.network.clone().unwrap_or_else(|| "default".into());
+    set("NetworkMode", network.clone().into());
+    for (key, v) in [("Dns", &a.dns), ("DnsSearch", &a.dns_search), ("DnsOptions", &a.dns_option)] {
+        if !v.is_empty() {
+            set(key, json!(v));
+        }
+    }
+    if let Some(ip) = &a.ip {
+        if ip.parse::<std::net::Ipv4Addr>().is_err() {
+            return Err(bad(ip, "--ip", format!("invalid IPv4 address: {ip}")));
+        }
+    }
+    if !a.network_alias.is_empty() && matches!(network.as_str(), "default" | "bridge") {
+        return Err(BadFlag::message("network-scoped aliases are only supported for user-defined networks"));
+    }
     if a.oom_kill_disable {
         set("OomKillDisable", true.into());
     }
@@ -474,6 +495,18 @@ pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
         c.insert("Healthcheck".into(), h.into());
     }
     c.insert("HostConfig".into(), hc.into());
+    if !a.network_alias.is_empty() || a.ip.is_some() {
+        let mut ep = Map::new();
+        if !a.network_alias.is_empty() {
+            ep.insert("Aliases".into(), json!(a.network_alias));
+        }
+        if let Some(ip) = &a.ip {
+            ep.insert("IPAMConfig".into(), json!({"IPv4Address": ip}));
+        }
+        let mut eps = Map::new();
+        eps.insert(network, Value::Object(ep));
+        c.insert("NetworkingConfig".into(), json!({"EndpointsConfig": eps}));
+    }
     Ok(c.into())
 }
 

@@ -56,13 +56,14 @@ pub async fn inspect(
         // Errors as whole lines: Docker words a missing container or image itself, and shows
         // the daemon's answer for a volume.
         let mut result = Err(format!("Error: No such object: {name}"));
-        for k in ["container", "image", "volume"] {
+        for k in ["container", "image", "network", "volume"] {
             if kind.is_some_and(|want| want != k) {
                 continue;
             }
             let path = match k {
                 "container" => format!("/containers/{name}/json"),
                 "image" => format!("/images/{name}/json"),
+                "network" => format!("/networks/{name}"),
                 _ => format!("/volumes/{name}"),
             };
             let q = if size && k == "container" { vec![("size", "1".to_string())] } else { vec![] };
@@ -73,7 +74,7 @@ pub async fn inspect(
                 }
                 Err(e) if e.kind() == ErrorKind::NotFound => {
                     if kind.is_some() {
-                        result = Err(if k == "volume" {
+                        result = Err(if k == "volume" || k == "network" {
                             e.to_string()
                         } else {
                             format!("Error: {}", e.message())

@@ -169,12 +169,18 @@ pub fn to_json(v: &Value) -> String {
             Value::String(s) => s.to_string().into(),
             Value::List(l) => l.iter().map(conv).collect(),
             // `__`-keys are berth's own helpers (the label map of `.Label`), not Docker's fields.
-            Value::Map(m) => m
-                .iter()
-                .filter(|(k, _)| !k.starts_with("__"))
-                .map(|(k, v)| (k.to_string(), conv(v)))
-                .collect::<serde_json::Map<_, _>>()
-                .into(),
+            Value::Map(m) => {
+                let order = KEY_ORDER.with(|o| o.borrow().get(&(Arc::as_ptr(m) as usize)).cloned());
+                let keys: Vec<Arc<str>> = match order {
+                    Some(keys) => keys.to_vec(),
+                    None => m.keys().cloned().collect(),
+                };
+                keys.iter()
+                    .filter(|k| !k.starts_with("__"))
+                    .filter_map(|k| Some((k.to_string(), conv(m.get(k)?))))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into()
+            }
             Value::Function(_) => serde_json::Value::Null,
         }
     }
@@ -188,6 +194,14 @@ pub fn go_json(v: &serde_json::Value) -> String {
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
+}
+
+thread_local! {
+    /// The key order of the maps made by [`from_json`], by the address of their shared map:
+    /// template maps are sorted (as Go's are), but `{{json .X}}` of an object the daemon sent
+    /// must print its keys as sent, as Go prints a struct's fields in declaration order.
+    static KEY_ORDER: std::cell::RefCell<std::collections::HashMap<usize, Arc<[Arc<str>]>>> =
+        Default::default();
 }
 
 /// The daemon's JSON as template data.
@@ -207,7 +221,12 @@ pub fn from_json(v: &serde_json::Value) -> Value {
         serde_json::Value::String(s) => Value::String(s.as_str().into()),
         serde_json::Value::Array(a) => Value::List(a.iter().map(from_json).collect::<Vec<_>>().into()),
         serde_json::Value::Object(o) => {
-            Value::Map(Arc::new(o.iter().map(|(k, v)| (Arc::from(k.as_str()), from_json(v))).collect()))
+            let keys: Arc<[Arc<str>]> = o.keys().map(|k| Arc::from(k.as_str())).collect();
+            let map: BTreeMap<Arc<str>, Value> =
+                keys.iter().cloned().zip(o.values().map(from_json)).collect();
+            let map = Arc::new(map);
+            KEY_ORDER.with(|order| order.borrow_mut().insert(Arc::as_ptr(&map) as usize, keys));
+            Value::Map(map)
         }
     }
 }
@@ -289,6 +308,20 @@ mod tests {
             nulls: &[],
             labels: labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
         }
+    }
+
+    #[test]
+    fn json_of_daemon_objects_keeps_their_key_order() {
+        let v: serde_json::Value = serde_json::from_str(
+            r#"{"IPAM":{"Config":[{"Subnet":"10.0.0.0/24","Gateway":"10.0.0.1"}]},"B":1,"A":2}"#,
+        )
+        .unwrap();
+        let data = from_json(&v);
+        let t = Tmpl::new("{{json .IPAM.Config}} {{json .}} {{range $k, $v := .}}{{$k}}{{end}}").unwrap();
+        assert_eq!(
+            t.render(&data).unwrap(),
+            r#"[{"Subnet":"10.0.0.0/24","Gateway":"10.0.0.1"}] {"IPAM":{"Config":[{"Subnet":"10.0.0.0/24","Gateway":"10.0.0.1"}]},"B":1,"A":2} ABIPAM"#
+        );
     }
 
     #[test]

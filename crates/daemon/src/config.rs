@@ -41,6 +41,12 @@ pub struct FileConfig {
     pub debug: Option<bool>,
     pub init_path: Option<PathBuf>,
     pub storage_driver: Option<String>,
+    /// The default bridge's address and prefix (`172.17.0.1/16`).
+    pub bip: Option<String>,
+    /// berth's own: names the default bridge `<prefix>0`, user-defined bridges
+    /// `<prefix>-<id>` and the firewall table `<prefix>` (default: `berth0`, `br-<id>`, `berth`),
+    /// so that several daemons on one host keep out of each other's way.
+    pub bridge_prefix: Option<String>,
 }
 
 /// The flags that may also come from the file.
@@ -72,6 +78,8 @@ pub struct Config {
     pub init_path: Option<PathBuf>,
     pub storage_driver: Option<String>,
     pub config_file: PathBuf,
+    pub bip: Option<String>,
+    pub bridge_prefix: Option<String>,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
@@ -187,6 +195,8 @@ impl Config {
             init_path: file.init_path,
             storage_driver: flags.storage_driver.clone().or(file.storage_driver),
             config_file: flags.config_file.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
+            bip: file.bip,
+            bridge_prefix: file.bridge_prefix.filter(|p| !p.is_empty()),
         })
     }
 

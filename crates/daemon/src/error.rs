@@ -14,6 +14,9 @@ pub enum EngineError {
     /// Docker's 304: nothing to do (start a started container, stop a stopped one).
     #[error("{0}")]
     NotModified(String),
+    /// Docker's 403: an operation on a network that its state forbids.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -27,6 +30,7 @@ impl EngineError {
             EngineError::InvalidArgument(_) => ErrorKind::InvalidArgument,
             EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::NotModified(_) => ErrorKind::NotModified,
+            EngineError::Forbidden(_) => ErrorKind::Forbidden,
             EngineError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -53,6 +57,7 @@ impl From<ApiError> for EngineError {
             ErrorKind::InvalidArgument => EngineError::InvalidArgument(e.message),
             ErrorKind::Conflict => EngineError::Conflict(e.message),
             ErrorKind::NotModified => EngineError::NotModified(e.message),
+            ErrorKind::Forbidden => EngineError::Forbidden(e.message),
             _ => EngineError::Internal(e.message),
         }
     }

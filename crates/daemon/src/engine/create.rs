@@ -387,11 +387,6 @@ pub fn validate_host_config(hc: &HostConfig) -> Result<()> {
             crate::config::check_log_driver(t).map_err(EngineError::InvalidArgument)?;
         }
     }
-    match hc.network_mode.as_deref().unwrap_or("default") {
-        "" | "default" | "bridge" | "none" | "host" => {}
-        m if m.starts_with("container:") => {}
-        other => return Err(EngineError::NotFound(format!("network {other} not found"))),
-    }
     for (k, _) in hc.sysctls.clone().unwrap_or_default() {
         let ns = match hc.network_mode.as_deref() {
             Some("host") => berth_spec::NamespaceMode::Host,
@@ -556,6 +551,7 @@ impl Engine {
         if config.hostname.as_deref().unwrap_or_default().is_empty() {
             config.hostname = Some(id[..12].to_string());
         }
+        let networks = self.plan_endpoints(&hc, body.networking_config.as_ref())?;
         let name = self.reserve_name(name, &id)?;
         let mounts = match self.plan_mounts(&id, &hc, config.volumes.as_deref().unwrap_or_default()) {
             Ok(m) => m,
@@ -579,6 +575,8 @@ impl Engine {
             manually_stopped: false,
             runtime,
             mounts: Some(mounts),
+            networks,
+            ports: Vec::new(),
         };
         let made = (|| -> Result<()> {
             self.images.prepare_rootfs(&id, &rec.image_id)?;
@@ -680,10 +678,6 @@ mod tests {
                     ..Default::default()
                 },
                 "can't create 'AutoRemove' container with restart policy",
-            ),
-            (
-                HostConfig { network_mode: Some("mynet".into()), ..Default::default() },
-                "network mynet not found",
             ),
             (HostConfig { cpu_period: Some(10), ..Default::default() }, "CPU cfs period"),
         ];

@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod logs;
 mod monitor;
 pub mod mounts;
+pub mod network;
 pub mod record;
 mod remove;
 mod restore;
@@ -38,6 +39,7 @@ use tokio::sync::watch;
 pub use attach::{AttachOptions, Pending};
 pub use exec::ExecEntry;
 pub use logs::LogOptions;
+pub use network::{NetworkCreate, NetworkRecord};
 pub use record::{ContainerRecord, RunState, Status};
 pub use view::ListOptions;
 pub use volumes::{VolumeCreate, VolumePruneReport};
@@ -115,6 +117,9 @@ pub struct Engine {
     flags: Flags,
     pub images: ImageStore,
     pub volumes: berth_volume::VolumeStore,
+    net: network::Networking,
+    /// Serializes network creation (names and subnets are checked, then taken).
+    net_create_lock: Mutex<()>,
     db: Db,
     host: berth_spec::HostInfo,
     shim_bin: PathBuf,
@@ -183,12 +188,15 @@ impl Engine {
                 let _ = berth_image::ImageStore::remove_rootfs(&images, &key);
             }
         }
+        let cfg_prefix = cfg.bridge_prefix.clone();
         let engine = Arc::new(Engine {
             shim_bin: crate::config::beside_exe("berth-shim"),
             cfg: RwLock::new(cfg),
             flags,
             images,
             volumes,
+            net: network::Networking::new(cfg_prefix)?,
+            net_create_lock: Mutex::new(()),
             db,
             host,
             events: Events::default(),
@@ -197,6 +205,7 @@ impl Engine {
             _lock: lock,
         });
         engine.reference_volumes(&recs);
+        engine.open_networks(&recs)?;
         Ok(engine)
     }
 

@@ -170,6 +170,7 @@ impl Engine {
         let run = self.run_dir(id);
         super::start::unmount(&run.join("rootfs"));
         if let Ok(c) = self.container(id) {
+            self.teardown_networking(&c);
             self.unmount_volumes(&c.snapshot());
         }
         let _ = std::fs::remove_dir_all(&run);
@@ -206,6 +207,8 @@ mod tests {
             manually_stopped: stopped,
             runtime: String::new(),
             mounts: None,
+            networks: Default::default(),
+            ports: Vec::new(),
         }
     }
 

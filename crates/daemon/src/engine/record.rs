@@ -83,6 +83,12 @@ pub struct ContainerRecord {
     /// before mounts were recorded, whose mounts are planned from `host_config`.
     #[serde(default)]
     pub mounts: Option<Vec<super::mounts::MountEntry>>,
+    /// Network name → the container's endpoint there.
+    #[serde(default)]
+    pub networks: std::collections::BTreeMap<String, super::network::EndpointRecord>,
+    /// Ports bound while it runs.
+    #[serde(default)]
+    pub ports: Vec<super::network::PublishedPort>,
 }
 
 impl berth_metadata::Record for ContainerRecord {

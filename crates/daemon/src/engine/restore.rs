@@ -45,6 +45,7 @@ impl Engine {
                         });
                     }
                     tracing::info!(id = %rec.id, "restored a running container");
+                    self.restore_networking(&c);
                     self.after_start(&c);
                 }
                 Some(_) => {
@@ -76,6 +77,10 @@ impl Engine {
                     self.restart_at_boot(&c).await;
                 }
             }
+        }
+        // The published ports of the containers adopted above.
+        if let Err(e) = self.apply_firewall() {
+            tracing::warn!(error = %e, "applying the firewall failed");
         }
     }
 

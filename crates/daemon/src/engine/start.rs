@@ -47,27 +47,69 @@ pub(crate) fn read_in_root(root: &Path, path: &str) -> Option<String> {
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
 /// The container's `/etc/resolv.conf`: the host's, without loopback name servers for a
-/// container with its own network (Google's then, as Docker does, if none is left).
-pub(crate) fn resolv_conf(host: &str, own_network: bool) -> String {
-    if !own_network {
+/// container with its own network (Google's then, as Docker does, if none is left); the
+/// embedded resolver's `127.0.0.11` on user-defined networks (it forwards to the host's);
+/// `--dns`, `--dns-search` and `--dns-option` replace their lines.
+pub(crate) fn resolv_conf(
+    host: &str,
+    own_network: bool,
+    embedded: bool,
+    dns: &[String],
+    search: &[String],
+    options: &[String],
+) -> String {
+    let mut servers: Vec<String> = Vec::new();
+    let mut searches: Vec<String> = Vec::new();
+    let mut opts: Vec<String> = Vec::new();
+    let mut other: Vec<String> = Vec::new();
+    for line in host.lines() {
+        let t = line.trim();
+        if let Some(a) = t.strip_prefix("nameserver") {
+            servers.push(a.trim().to_string());
+        } else if let Some(a) = t.strip_prefix("search") {
+            searches.extend(a.split_whitespace().map(String::from));
+        } else if let Some(a) = t.strip_prefix("options") {
+            opts.extend(a.split_whitespace().map(String::from));
+        } else if !t.is_empty() {
+            other.push(line.to_string());
+        }
+    }
+    if !dns.is_empty() {
+        servers = dns.to_vec();
+    }
+    if !search.is_empty() {
+        searches = search.iter().filter(|s| s.as_str() != ".").cloned().collect();
+    }
+    if !options.is_empty() {
+        opts = options.to_vec();
+    }
+    if embedded {
+        servers = vec!["127.0.0.11".into()];
+        if !opts.iter().any(|o| o.starts_with("ndots:")) {
+            opts.push("ndots:0".into());
+        }
+    } else if own_network {
+        servers.retain(|s| !s.starts_with("127.") && s != "::1");
+        if servers.is_empty() {
+            servers = vec!["8.8.8.8".into(), "8.8.4.4".into()];
+        }
+    }
+    if !own_network && dns.is_empty() && search.is_empty() && options.is_empty() {
         return host.to_string();
     }
     let mut out = String::new();
-    let mut servers = 0;
-    for line in host.lines() {
-        let t = line.trim();
-        if let Some(ns) = t.strip_prefix("nameserver") {
-            let ns = ns.trim();
-            if ns.starts_with("127.") || ns == "::1" {
-                continue;
-            }
-            servers += 1;
-        }
-        out.push_str(line);
+    for l in other {
+        out.push_str(&l);
         out.push('\n');
     }
-    if servers == 0 {
-        out.push_str("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
+    if !searches.is_empty() {
+        out.push_str(&format!("search {}\n", searches.join(" ")));
+    }
+    for s in servers {
+        out.push_str(&format!("nameserver {s}\n"));
+    }
+    if !opts.is_empty() {
+        out.push_str(&format!("options {}\n", opts.join(" ")));
     }
     out
 }
@@ -202,8 +244,9 @@ impl Engine {
         })
     }
 
-    /// Writes the files the container sees as `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`.
-    fn write_etc(&self, rec: &ContainerRecord) -> Result<()> {
+    /// `/etc/hosts`: Docker's defaults (the host's file for `--network host`), the container's
+    /// own address and hostname on its first network, then `--add-host`s.
+    pub(crate) fn write_hosts(&self, rec: &ContainerRecord) -> Result<()> {
         let dir = self.data_dir(&rec.id);
         std::fs::create_dir_all(&dir)?;
         let hostname = rec.config.hostname.clone().unwrap_or_default();
@@ -214,12 +257,42 @@ impl Engine {
             let (name, ip) = h.split_once(':').ok_or_else(|| {
                 EngineError::InvalidArgument(format!("invalid extra host {h:?}: use name:address"))
             })?;
+            let ip = if ip == "host-gateway" { self.host_gateway(rec) } else { ip.to_string() };
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
+        let first = Self::ordered_endpoints(rec).first().and_then(|n| rec.networks.get(n)).cloned();
+        if let Some(ep) = first.filter(|e| !e.ip.is_empty()) {
+            hosts.push_str(&format!("{}\t{hostname}\n", ep.ip));
+        }
         std::fs::write(dir.join("hosts"), hosts)?;
-        std::fs::write(dir.join("hostname"), format!("{hostname}\n"))?;
+        Ok(())
+    }
+
+    /// Writes the files the container sees as `/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`.
+    fn write_etc(&self, rec: &ContainerRecord) -> Result<()> {
+        self.write_hosts(rec)?;
+        let hostname = rec.config.hostname.clone().unwrap_or_default();
+        std::fs::write(self.data_dir(&rec.id).join("hostname"), format!("{hostname}\n"))?;
+        self.write_resolv(rec)
+    }
+
+    /// `/etc/resolv.conf` (rewritten in place, so the container's bind mount sees it, when a
+    /// `network connect` brings the embedded resolver).
+    pub(crate) fn write_resolv(&self, rec: &ContainerRecord) -> Result<()> {
+        let dir = self.data_dir(&rec.id);
+        let host_net = rec.host_config.network_mode.as_deref() == Some("host");
         let host_resolv = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
-        std::fs::write(dir.join("resolv.conf"), resolv_conf(&host_resolv, !host_net))?;
+        let hc = &rec.host_config;
+        let user_network = rec.networks.keys().any(|n| n != "bridge");
+        let resolv = resolv_conf(
+            &host_resolv,
+            !host_net,
+            user_network,
+            &hc.dns.clone().unwrap_or_default(),
+            &hc.dns_search.clone().unwrap_or_default(),
+            &hc.dns_options.clone().unwrap_or_default(),
+        );
+        std::fs::write(dir.join("resolv.conf"), resolv)?;
         Ok(())
     }
 
@@ -247,9 +320,14 @@ impl Engine {
         std::fs::create_dir_all(&rootfs)?;
         let t0 = std::time::Instant::now();
         let launched = (|| -> Result<i64> {
+            let netns = self.setup_networking(c)?;
+            let rec = c.snapshot();
             self.write_etc(&rec)?;
             self.images.mount_rootfs(&rec.id, &rootfs)?;
-            let opts = self.spec_options(&rec, rootfs.clone())?;
+            let mut opts = self.spec_options(&rec, rootfs.clone())?;
+            if let Some(ns) = netns {
+                opts.network_mode = NamespaceMode::Path(ns);
+            }
             let files = berth_spec::RootfsFiles {
                 passwd: read_in_root(&rootfs, "etc/passwd").unwrap_or_default(),
                 group: read_in_root(&rootfs, "etc/group").unwrap_or_default(),
@@ -325,6 +403,7 @@ impl Engine {
                 // The shim may have created the container and failed to start it.
                 let _ = self.shim(&rec.id).signal(9, true);
                 unmount(&rootfs);
+                self.teardown_networking(c);
                 self.fail_pending(c, &e.to_string());
                 let msg = docker_start_error(&e.to_string());
                 let code = if msg.contains("executable file not found")
@@ -401,13 +480,28 @@ mod tests {
     }
 
     #[test]
-    fn resolv_conf_drops_loopback_servers() {
+    fn resolv_conf_follows_dockers_rules() {
         let host = "search x\nnameserver 127.0.0.53\noptions edns0\n";
-        assert_eq!(
-            resolv_conf(host, true),
-            "search x\noptions edns0\nnameserver 8.8.8.8\nnameserver 8.8.4.4\n"
-        );
-        assert_eq!(resolv_conf(host, false), host);
-        assert_eq!(resolv_conf("nameserver 10.0.0.1\n", true), "nameserver 10.0.0.1\n");
+        let none: &[String] = &[];
+        let v = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let table: Vec<(String, &str)> = vec![
+            (
+                resolv_conf(host, true, false, none, none, none),
+                "search x\nnameserver 8.8.8.8\nnameserver 8.8.4.4\noptions edns0\n",
+            ),
+            (resolv_conf(host, false, false, none, none, none), host),
+            (resolv_conf("nameserver 10.0.0.1\n", true, false, none, none, none), "nameserver 10.0.0.1\n"),
+            (
+                resolv_conf(host, true, true, none, none, none),
+                "search x\nnameserver 127.0.0.11\noptions edns0 ndots:0\n",
+            ),
+            (
+                resolv_conf(host, true, false, &v(&["1.1.1.1"]), &v(&["a.example"]), &v(&["ndots:2"])),
+                "search a.example\nnameserver 1.1.1.1\noptions ndots:2\n",
+            ),
+        ];
+        for (got, want) in table {
+            assert_eq!(got, want);
+        }
     }
 }

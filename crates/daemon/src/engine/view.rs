@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use berth_api::shape::{self, ContainerDetails, ContainerRow, Endpoint};
+use berth_api::shape::{self, ContainerDetails, ContainerRow};
 use berth_api::Filters;
 
 use super::record::{ContainerRecord, Status};
@@ -74,20 +74,6 @@ pub(crate) fn state_view(rec: &ContainerRecord) -> shape::State {
     }
 }
 
-fn endpoints(rec: &ContainerRecord) -> Vec<Endpoint> {
-    let mode = rec.host_config.network_mode.clone().unwrap_or_default();
-    if mode.starts_with("container:") || mode.is_empty() {
-        return Vec::new();
-    }
-    vec![Endpoint { network: mode.clone(), network_id: network_id(&mode), ..Default::default() }]
-}
-
-/// A stable ID for the built-in networks until networks are objects of their own.
-fn network_id(name: &str) -> String {
-    use sha2::Digest as _;
-    hex::encode(sha2::Sha256::digest(format!("berth-network-{name}").as_bytes()))
-}
-
 impl Engine {
     pub fn inspect(&self, c: &Arc<Container>, size: bool) -> Result<serde_json::Value> {
         let rec = c.snapshot();
@@ -121,12 +107,9 @@ impl Engine {
             mounts,
             config: rec.config.clone(),
             sandbox_id: String::new(),
-            sandbox_key: if rec.state.pid > 0 {
-                format!("/proc/{}/ns/net", rec.state.pid)
-            } else {
-                String::new()
-            },
-            endpoints: endpoints(&rec),
+            sandbox_key: self.sandbox_key(&rec),
+            endpoints: self.endpoint_views(&rec),
+            ports: self.port_views(&rec),
             size: sizes,
         };
         Ok(shape::container_inspect(&d))
@@ -209,7 +192,8 @@ impl Engine {
                 state: st.as_str().into(),
                 status: shape::status_text(&state_view(&rec), now),
                 network_mode: rec.host_config.network_mode.clone().unwrap_or_default(),
-                endpoints: endpoints(&rec),
+                endpoints: self.endpoint_views(&rec),
+                ports: self.port_views(&rec),
                 mounts: self.mount_views(&rec),
                 size: if o.size { Some(self.sizes(&rec)) } else { None },
             };

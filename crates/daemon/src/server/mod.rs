@@ -8,6 +8,7 @@ mod body;
 mod containers;
 mod exec;
 mod images;
+mod networks;
 mod system;
 mod volumes;
 
@@ -199,9 +200,7 @@ async fn route(ctx: Ctx, path: &str) -> HResult {
         ("images", _) => images::route(ctx, &segs).await,
         // Volumes and networks come with their issue; until then there are none to find.
         ("volumes", _) => volumes::route(ctx, &segs).await,
-        ("networks", _) if segs.len() >= 2 => {
-            Err(ApiError::not_found(format!("network {} not found", segs[1])))
-        }
+        ("networks", _) => networks::route(ctx, &segs).await,
         _ => Err(not_found_page()),
     }
 }

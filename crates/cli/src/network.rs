@@ -1,0 +1,174 @@
+//! Network commands.
+
+use berth_client::Body;
+use serde_json::{json, Value};
+
+use crate::cmd::*;
+use crate::container::{filters, for_each, short_id};
+use crate::template::{render_rows, Format, Row};
+use crate::{Ctx, Failure, Result};
+
+const NETWORKS_TABLE: &str = "table {{.ID}}\t{{.Name}}\t{{.Driver}}\t{{.Scope}}";
+const NETWORKS_HEADERS: &[(&str, &str)] = &[
+    ("ID", "NETWORK ID"),
+    ("Name", "NAME"),
+    ("Driver", "DRIVER"),
+    ("Scope", "SCOPE"),
+    ("IPv4", "IPV4"),
+    ("IPv6", "IPV6"),
+    ("Internal", "INTERNAL"),
+    ("Labels", "LABELS"),
+    ("CreatedAt", "CREATED AT"),
+];
+
+fn network_row(n: &Value, trunc: bool) -> Row {
+    let s = |k: &str| n[k].as_str().unwrap_or("").to_string();
+    let b = |k: &str| n[k].as_bool().unwrap_or(false).to_string();
+    let labels: std::collections::BTreeMap<String, String> = n["Labels"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or("").to_string()))
+        .collect();
+    let id = s("Id");
+    Row {
+        fields: vec![
+            ("CreatedAt", go_time_nanos(&s("Created"))),
+            ("Driver", s("Driver")),
+            ("ID", if trunc { short_id(&id) } else { id }),
+            ("IPv4", n["EnableIPv4"].as_bool().unwrap_or(true).to_string()),
+            ("IPv6", b("EnableIPv6")),
+            ("Internal", b("Internal")),
+            ("Labels", labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")),
+            ("Name", s("Name")),
+            ("Scope", s("Scope")),
+        ],
+        nulls: &[],
+        labels,
+    }
+}
+
+/// Go's `time.Time.String()` with its fraction (trailing zeros dropped), for an RFC 3339 time.
+fn go_time_nanos(rfc3339: &str) -> String {
+    let Ok(t) = chrono::DateTime::parse_from_rfc3339(rfc3339) else { return String::new() };
+    let t = t.with_timezone(&chrono::Utc);
+    let frac = format!("{:09}", t.timestamp_subsec_nanos());
+    let frac = frac.trim_end_matches('0');
+    let dot = if frac.is_empty() { "" } else { "." };
+    format!("{}{dot}{frac} +0000 UTC", t.format("%Y-%m-%d %H:%M:%S"))
+}
+
+fn key_values(items: &[String]) -> Value {
+    Value::Object(crate::opts::key_values(items))
+}
+
+pub async fn create(ctx: &Ctx, a: NetworkCreateArgs) -> Result {
+    let mut config = Vec::new();
+    for (i, subnet) in a.subnet.iter().enumerate() {
+        let mut c = json!({"Subnet": subnet});
+        if let Some(r) = a.ip_range.get(i) {
+            c["IPRange"] = json!(r);
+        }
+        if let Some(g) = a.gateway.get(i) {
+            c["Gateway"] = json!(g);
+        }
+        config.push(c);
+    }
+    if a.subnet.is_empty() && (!a.gateway.is_empty() || !a.ip_range.is_empty()) {
+        return Err(Failure::new(1, "Error: every ip-range or gateway must have a corresponding subnet"));
+    }
+    let body = json!({
+        "Name": a.name,
+        "Driver": a.driver,
+        "Internal": a.internal,
+        "Attachable": a.attachable,
+        "EnableIPv6": a.ipv6,
+        "IPAM": {"Driver": "default", "Config": config, "Options": {}},
+        "Options": key_values(&a.opt),
+        "Labels": key_values(&a.label),
+    });
+    let v = ctx.client.post("/networks/create", &[], Body::Json(body)).await?;
+    println!("{}", v["Id"].as_str().unwrap_or(""));
+    Ok(())
+}
+
+pub async fn ls(ctx: &Ctx, a: NetworkLsArgs) -> Result {
+    let mut q = vec![];
+    if let Some(f) = filters(&a.filter)? {
+        q.push(("filters", f));
+    }
+    let v = ctx.client.get("/networks", &q).await?;
+    let mut items = v.as_array().cloned().unwrap_or_default();
+    items.sort_by(|x, y| x["Name"].as_str().cmp(&y["Name"].as_str()));
+    let trunc = !a.no_trunc;
+    if a.quiet {
+        for n in &items {
+            let id = n["Id"].as_str().unwrap_or("");
+            println!("{}", if trunc { short_id(id) } else { id.to_string() });
+        }
+        return Ok(());
+    }
+    let rows: Vec<Row> = items.iter().map(|n| network_row(n, trunc)).collect();
+    let format = match a.format.or_else(|| crate::system::config_key("networksFormat")) {
+        Some(f) => Format::parse(&f),
+        None => Format::Table(None),
+    };
+    print!(
+        "{}",
+        render_rows(&format, NETWORKS_TABLE, NETWORKS_HEADERS, &rows).map_err(|e| Failure::new(1, e))?
+    );
+    Ok(())
+}
+
+pub async fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result {
+    let force = a.force;
+    for_each(&a.names, |name| async move {
+        match ctx.client.delete(&format!("/networks/{name}"), &[]).await {
+            Err(e) if force && e.kind() == berth_client::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(e),
+            Ok(_) => Ok(name.to_string()),
+        }
+    })
+    .await
+    // The docker CLI ends a failed `network rm` with this line.
+    .map_err(|_| Failure::new(1, "exit status 1"))
+}
+
+pub async fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result {
+    if !a.force {
+        crate::system::confirm(
+            "WARNING! This will remove all custom networks not used by at least one container.",
+        )
+        .map_err(|_| Failure::exit(1))?;
+    }
+    let mut q = vec![];
+    if let Some(f) = filters(&a.filter)? {
+        q.push(("filters", f));
+    }
+    let v = ctx.client.post("/networks/prune", &q, Body::Empty).await?;
+    let names: Vec<&str> =
+        v["NetworksDeleted"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    if !names.is_empty() {
+        println!("Deleted Networks:\n{}\n", names.join("\n"));
+    }
+    Ok(())
+}
+
+pub async fn connect(ctx: &Ctx, a: NetworkConnectArgs) -> Result {
+    let mut ep = json!({});
+    if !a.alias.is_empty() {
+        ep["Aliases"] = json!(a.alias);
+    }
+    if let Some(ip) = &a.ip {
+        ep["IPAMConfig"] = json!({"IPv4Address": ip});
+    }
+    let body = json!({"Container": a.container, "EndpointConfig": ep});
+    ctx.client.post(&format!("/networks/{}/connect", a.network), &[], Body::Json(body)).await?;
+    Ok(())
+}
+
+pub async fn disconnect(ctx: &Ctx, a: NetworkDisconnectArgs) -> Result {
+    let body = json!({"Container": a.container, "Force": a.force});
+    ctx.client.post(&format!("/networks/{}/disconnect", a.network), &[], Body::Json(body)).await?;
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! The kernel side of a bridge network, over netlink (`rtnetlink`): bridges, veth pairs,
+//! addresses, routes, and network namespaces kept as bind-mounted files. Every function here
+//! blocks: it runs its netlink conversation on a thread of its own with a small runtime, so a
+//! thread that enters a container's namespace (`setns`) is never one of the daemon's workers.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+
+use futures::TryStreamExt;
+use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
+
+use crate::NetworkError;
+
+fn nl(what: &str, e: impl std::fmt::Display) -> NetworkError {
+    NetworkError::Internal(format!("{what}: {e}"))
+}
+
+/// Runs `f` with a netlink handle on a fresh thread, first entering the network namespace
+/// `netns` when given.
+fn with_netlink<T: Send + 'static, F, Fut>(netns: Option<PathBuf>, f: F) -> Result<T, NetworkError>
+where
+    F: FnOnce(Handle) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, NetworkError>>,
+{
+    std::thread::spawn(move || {
+        if let Some(ns) = netns {
+            enter(&ns)?;
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .build()
+            .map_err(|e| nl("start a netlink runtime", e))?;
+        rt.block_on(async move {
+            let (conn, handle, _) =
+                rtnetlink::new_connection().map_err(|e| nl("open a netlink socket", e))?;
+            tokio::spawn(conn);
+            f(handle).await
+        })
+    })
+    .join()
+    .map_err(|_| NetworkError::Internal("a netlink thread panicked".into()))?
+}
+
+/// Moves the calling thread into the network namespace at `ns`.
+fn enter(ns: &Path) -> Result<(), NetworkError> {
+    let f = std::fs::File::open(ns).map_err(|e| nl(&format!("open {}", ns.display()), e))?;
+    nix::sched::setns(&f, nix::sched::CloneFlags::CLONE_NEWNET)
+        .map_err(|e| nl(&format!("enter the network namespace {}", ns.display()), e))
+}
+
+/// Runs `f` on a thread inside the network namespace at `ns` (sockets it opens stay there).
+pub fn in_netns<T: Send + 'static>(
+    ns: &Path,
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> Result<T, NetworkError> {
+    let ns = ns.to_path_buf();
+    std::thread::spawn(move || {
+        enter(&ns)?;
+        f().map_err(|e| nl(&format!("in {}", ns.display()), e))
+    })
+    .join()
+    .map_err(|_| NetworkError::Internal("a namespace thread panicked".into()))?
+}
+
+async fn index(h: &Handle, name: &str) -> Result<Option<u32>, NetworkError> {
+    let mut links = h.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(m)) => Ok(Some(m.header.index)),
+        Ok(None) => Ok(None),
+        Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => Ok(None),
+        Err(e) => Err(nl(&format!("look up link {name}"), e)),
+    }
+}
+
+async fn must_index(h: &Handle, name: &str) -> Result<u32, NetworkError> {
+    index(h, name).await?.ok_or_else(|| NetworkError::NotFound(format!("link {name} not found")))
+}
+
+fn exists_ok(r: Result<(), rtnetlink::Error>, what: &str) -> Result<(), NetworkError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::EEXIST => Ok(()),
+        Err(e) => Err(nl(what, e)),
+    }
+}
+
+/// Creates the bridge `name` with `gateway/prefix` if it is missing, and sets it up.
+pub fn ensure_bridge(name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), NetworkError> {
+    let name = name.to_string();
+    with_netlink(None, move |h| async move {
+        if index(&h, &name).await?.is_none() {
+            exists_ok(
+                h.link().add(LinkBridge::new(&name).build()).execute().await,
+                &format!("create bridge {name}"),
+            )?;
+        }
+        let idx = must_index(&h, &name).await?;
+        exists_ok(
+            h.address().add(idx, IpAddr::V4(gateway), prefix).execute().await,
+            &format!("address {gateway}/{prefix} on {name}"),
+        )?;
+        h.link()
+            .set(LinkUnspec::new_with_index(idx).up().build())
+            .execute()
+            .await
+            .map_err(|e| nl(&format!("set {name} up"), e))
+    })
+}
+
+/// Deletes a link (a bridge, a veth and its peer); a missing one is no error.
+pub fn delete_link(name: &str) -> Result<(), NetworkError> {
+    let name = name.to_string();
+    with_netlink(None, move |h| async move {
+        let Some(idx) = index(&h, &name).await? else { return Ok(()) };
+        match h.link().del(idx).execute().await {
+            Ok(()) => Ok(()),
+            Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code() == -libc::ENODEV => Ok(()),
+            Err(e) => Err(nl(&format!("delete link {name}"), e)),
+        }
+    })
+}
+
+/// The names of the host's links that start with `prefix`.
+pub fn links_with_prefix(prefix: &str) -> Vec<String> {
+    std::fs::read_dir("/sys/class/net")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(prefix))
+        .collect()
+}
+
+/// A new network namespace, kept alive by a bind mount on `path` (with its loopback up).
+pub fn create_netns(path: &Path) -> Result<(), NetworkError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| nl(&format!("create {}", dir.display()), e))?;
+    }
+    std::fs::File::create(path).map_err(|e| nl(&format!("create {}", path.display()), e))?;
+    let target = path.to_path_buf();
+    let made = std::thread::spawn(move || -> Result<(), NetworkError> {
+        nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
+            .map_err(|e| nl("create a network namespace", e))?;
+        let tid = nix::unistd::gettid();
+        let src = format!("/proc/self/task/{tid}/ns/net");
+        nix::mount::mount(
+            Some(src.as_str()),
+            &target,
+            None::<&str>,
+            nix::mount::MsFlags::MS_BIND,
+            None::<&str>,
+        )
+        .map_err(|e| nl(&format!("bind the network namespace to {}", target.display()), e))
+    })
+    .join()
+    .map_err(|_| NetworkError::Internal("a namespace thread panicked".into()))?;
+    if let Err(e) = made {
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    with_netlink(Some(path.to_path_buf()), |h| async move {
+        let lo = must_index(&h, "lo").await?;
+        h.link()
+            .set(LinkUnspec::new_with_index(lo).up().build())
+            .execute()
+            .await
+            .map_err(|e| nl("set lo up", e))
+    })
+}
+
+/// Unmounts and removes a namespace file; the namespace (and the veth ends in it) goes when
+/// no process is left in it.
+pub fn remove_netns(path: &Path) {
+    let _ = nix::mount::umount2(path, nix::mount::MntFlags::MNT_DETACH);
+    let _ = std::fs::remove_file(path);
+}
+
+/// A container's interface on a bridge.
+#[derive(Debug, Clone)]
+pub struct EndpointSpec {
+    pub bridge: String,
+    /// The host end's name (`veth` and 7 hex digits, as Docker names them).
+    pub host_ifname: String,
+    /// The name inside the container (`eth0`, `eth1`, …).
+    pub ifname: String,
+    pub ip: Ipv4Addr,
+    pub prefix: u8,
+    pub gateway: Ipv4Addr,
+    pub mac: [u8; 6],
+    /// Whether the gateway becomes the default route (the first network's does).
+    pub default_route: bool,
+}
+
+/// Creates a veth pair, puts one end on the bridge and the other into the namespace `netns`
+/// as `ifname`, with its address, MAC and (optionally) default route.
+pub fn attach(netns: &Path, ep: &EndpointSpec) -> Result<(), NetworkError> {
+    let ns_file = std::fs::File::open(netns).map_err(|e| nl(&format!("open {}", netns.display()), e))?;
+    let peer = format!("{}p", &ep.host_ifname[..ep.host_ifname.len().min(14)]);
+    let e = ep.clone();
+    let host_side = with_netlink(None, move |h| {
+        let peer = peer.clone();
+        async move {
+            let br = must_index(&h, &e.bridge).await?;
+            h.link()
+                .add(LinkVeth::new(&e.host_ifname, &peer).build())
+                .execute()
+                .await
+                .map_err(|err| nl(&format!("create veth {}", e.host_ifname), err))?;
+            let host = must_index(&h, &e.host_ifname).await?;
+            let p = must_index(&h, &peer).await?;
+            h.link()
+                .set(LinkUnspec::new_with_index(host).controller(br).up().build())
+                .execute()
+                .await
+                .map_err(|err| nl(&format!("attach {} to {}", e.host_ifname, e.bridge), err))?;
+            h.link()
+                .set(LinkUnspec::new_with_index(p).setns_by_fd(ns_file.as_raw_fd()).build())
+                .execute()
+                .await
+                .map_err(|err| nl("move the veth into the container's namespace", err))?;
+            Ok(peer)
+        }
+    });
+    let peer = match host_side {
+        Ok(p) => p,
+        Err(err) => {
+            let _ = delete_link(&ep.host_ifname);
+            return Err(err);
+        }
+    };
+    let e = ep.clone();
+    let inside = with_netlink(Some(netns.to_path_buf()), move |h| async move {
+        let idx = must_index(&h, &peer).await?;
+        h.link()
+            .set(LinkUnspec::new_with_index(idx).name(e.ifname.clone()).address(e.mac.to_vec()).up().build())
+            .execute()
+            .await
+            .map_err(|err| nl(&format!("set up {}", e.ifname), err))?;
+        h.address()
+            .add(idx, IpAddr::V4(e.ip), e.prefix)
+            .execute()
+            .await
+            .map_err(|err| nl(&format!("address {}/{}", e.ip, e.prefix), err))?;
+        if e.default_route {
+            h.route()
+                .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(e.gateway).output_interface(idx).build())
+                .execute()
+                .await
+                .map_err(|err| nl(&format!("default route via {}", e.gateway), err))?;
+        }
+        Ok(())
+    });
+    if inside.is_err() {
+        let _ = delete_link(&ep.host_ifname);
+    }
+    inside
+}
+
+/// Removes an interface from a container's namespace (`network disconnect`).
+pub fn detach(netns: &Path, ifname: &str) -> Result<(), NetworkError> {
+    let ifname = ifname.to_string();
+    with_netlink(Some(netns.to_path_buf()), move |h| async move {
+        let Some(idx) = index(&h, &ifname).await? else { return Ok(()) };
+        h.link().del(idx).execute().await.map_err(|e| nl(&format!("delete {ifname}"), e))
+    })
+}

@@ -1,0 +1,249 @@
+//! Bridge networking through berthd and the real docker CLI: the default bridge, user-defined
+//! networks with DNS by name, isolation between networks, internal networks, published ports
+//! (reachable from the host, conflicts refused, nothing left after removal), connect and
+//! disconnect, and a daemon restart. Outside addresses are simulated by a network namespace
+//! the test creates (`ip netns`), never real ones.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use berth_tests::daemon::Berthd;
+
+/// `GET /` from `addr` on the host, or the connection's error.
+fn http_get(addr: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(3))?;
+    s.set_read_timeout(Some(Duration::from_secs(3)))?;
+    s.write_all(b"GET /index.html HTTP/1.0\r\n\r\n")?;
+    let mut out = String::new();
+    s.read_to_string(&mut out)?;
+    Ok(out)
+}
+
+/// A free TCP port on the host's loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn table(d: &Berthd) -> String {
+    let out = Command::new("nft").args(["list", "table", "ip", &d.prefix]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const SERVE: &str = "mkdir -p /w && hostname > /w/index.html && exec httpd -f -p 80 -h /w";
+
+#[test]
+fn user_networks_resolve_names_and_are_isolated() {
+    let d = Berthd::start();
+    let k = std::process::id() % 200 + 20;
+    let front = format!("10.215.{k}.0/24");
+    let back = format!("10.216.{k}.0/24");
+    let inner = format!("10.217.{k}.0/24");
+    d.ok(&["network", "create", "--subnet", &front, "front"]);
+    d.ok(&["network", "create", "--subnet", &back, "back"]);
+    d.ok(&["network", "create", "--subnet", &inner, "--internal", "inner"]);
+    let ls = d.ok(&["network", "ls", "--format", "{{.Name}} {{.Driver}} {{.Internal}}"]);
+    assert_eq!(ls, "back bridge false\nbridge bridge false\nfront bridge false\nhost host false\ninner bridge true\nnone null false\n");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "api",
+        "--hostname",
+        "api-host",
+        "--network",
+        "front",
+        "--network-alias",
+        "svc",
+        "busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "api2",
+        "--hostname",
+        "api2-host",
+        "--network",
+        "front",
+        "--network-alias",
+        "svc",
+        "busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    d.ok(&["run", "-d", "--name", "other", "--network", "back", "busybox", "sleep", "1000"]);
+    let api_ip = d.inspect("api", "{{.NetworkSettings.Networks.front.IPAddress}}");
+    assert!(api_ip.starts_with(&format!("10.215.{k}.")), "{api_ip}");
+    // By name, by alias (both addresses), and HTTP between the two.
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "busybox",
+        "sh",
+        "-c",
+        "ping -c1 -W2 api >/dev/null && wget -qO- http://api/index.html && wget -qO- http://api2/index.html",
+    ]);
+    assert_eq!(out, "api-host\napi2-host\n");
+    let out = d.ok(&["run", "--rm", "--network", "front", "busybox", "nslookup", "svc"]);
+    assert_eq!(out.matches(&format!("Address: 10.215.{k}.")).count(), 2, "{out}");
+    let resolv = d.ok(&["exec", "api", "cat", "/etc/resolv.conf"]);
+    assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
+    // Names of one network do not resolve on another, and its addresses cannot be reached.
+    let (_, err) = d.fails(&["exec", "other", "ping", "-c1", "-W1", "api"]);
+    assert!(err.contains("bad address"), "{err}");
+    let (code, _) = d.fails(&["exec", "other", "ping", "-c1", "-W1", &api_ip]);
+    assert_eq!(code, 1);
+    // On the default bridge names do not resolve, as on Docker.
+    let (_, err) = d.fails(&["run", "--rm", "busybox", "ping", "-c1", "-W1", "api"]);
+    assert!(err.contains("bad address"), "{err}");
+    // An internal network has no way out: not even to the host's side of another network.
+    let gw = d.inspect("front", "{{(index .IPAM.Config 0).Gateway}}");
+    d.ok(&["run", "--rm", "--network", "back", "busybox", "ping", "-c1", "-W2", &gw]);
+    let (code, _) = d.fails(&["run", "--rm", "--network", "inner", "busybox", "ping", "-c1", "-W1", &gw]);
+    assert_eq!(code, 1);
+    // connect and disconnect on a running container.
+    d.ok(&["network", "connect", "--alias", "bridged", "front", "other"]);
+    assert_eq!(d.ok(&["exec", "other", "wget", "-qO-", "http://api/index.html"]), "api-host\n");
+    let names =
+        d.inspect("other", "{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}");
+    assert!(
+        names.starts_with(&format!("back=10.216.{k}.")) && names.contains(&format!("front=10.215.{k}.")),
+        "{names}"
+    );
+    assert_eq!(
+        d.ok(&[
+            "run",
+            "--rm",
+            "--network",
+            "front",
+            "busybox",
+            "sh",
+            "-c",
+            "nslookup bridged >/dev/null && echo found"
+        ]),
+        "found\n"
+    );
+    d.ok(&["network", "disconnect", "front", "other"]);
+    let (_, err) = d.fails(&["exec", "other", "ping", "-c1", "-W1", "api"]);
+    assert!(err.contains("bad address"), "{err}");
+    // Removal: refused while in use, then clean.
+    let (code, err) = d.fails(&["network", "rm", "front"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("has active endpoints"), "{err}");
+    let (_, err) = d.fails(&["network", "rm", "bridge"]);
+    assert!(err.contains("bridge is a pre-defined network and cannot be removed"), "{err}");
+    d.ok(&["rm", "-f", "api", "api2", "other"]);
+    let pruned = d.ok(&["network", "prune", "-f"]);
+    assert_eq!(pruned, "Deleted Networks:\nback\nfront\ninner\n\n");
+    let links = berth_network::link::links_with_prefix(&d.prefix);
+    assert_eq!(links, vec![format!("{}0", d.prefix)], "only the default bridge is left");
+    assert_eq!(std::fs::read_dir(d.exec_root.join("netns")).unwrap().count(), 0, "no namespace is left");
+}
+
+#[test]
+fn published_ports_answer_conflict_and_leave_nothing() {
+    let mut d = Berthd::start();
+    let baseline = table(&d);
+    let port = free_port();
+    let publish = format!("127.0.0.1:{port}:80");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--hostname",
+        "web-host",
+        "-p",
+        &publish,
+        "busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    let addr = format!("127.0.0.1:{port}");
+    d.wait_for(10, "the published port", || http_get(&addr).is_ok_and(|r| r.contains("web-host")));
+    assert_eq!(d.ok(&["port", "web"]), format!("80/tcp -> 127.0.0.1:{port}\n"));
+    assert_eq!(
+        d.inspect("web", "{{json .NetworkSettings.Ports}}"),
+        format!("{{\"80/tcp\":[{{\"HostIp\":\"127.0.0.1\",\"HostPort\":\"{port}\"}}]}}")
+    );
+    let ps = d.ok(&["ps", "--format", "{{.Ports}}"]);
+    assert_eq!(ps, format!("127.0.0.1:{port}->80/tcp\n"));
+    assert!(table(&d).contains(&format!("tcp dport {port} dnat to")), "{}", table(&d));
+    // The same host port again: Docker's refusal.
+    let (code, err) = d.fails(&["run", "-d", "--name", "second", "-p", &publish, "busybox", "sleep", "100"]);
+    assert_eq!(code, 125);
+    assert!(err.contains(&format!("Bind for 127.0.0.1:{port} failed: port is already allocated")), "{err}");
+    // -P: every exposed port on a free host port.
+    d.ok(&["run", "-d", "--name", "all", "-P", "--expose", "80", "busybox", "sh", "-c", SERVE]);
+    let line = d.ok(&["port", "all", "80"]);
+    let p: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
+    d.wait_for(10, "the -P port", || http_get(&format!("127.0.0.1:{p}")).is_ok());
+    // A daemon killed and restarted: the port still answers (proxy and rules are back).
+    d.kill9();
+    d.launch();
+    d.wait_for(10, "the port after a restart", || http_get(&addr).is_ok_and(|r| r.contains("web-host")));
+    // Removed: the port is free and the firewall is as before.
+    d.ok(&["rm", "-f", "web", "all", "second"]);
+    assert!(std::net::TcpListener::bind(&addr).is_ok(), "the port is free again");
+    assert_eq!(table(&d), baseline, "no rule is left");
+    assert_eq!(std::fs::read_dir(d.exec_root.join("netns")).unwrap().count(), 0);
+}
+
+/// A network namespace of the test's own, joined to the host by a veth pair: an "outside"
+/// address for containers to reach (or not).
+struct Outside {
+    ns: String,
+    host_if: String,
+}
+
+impl Outside {
+    fn new(k: u32) -> Outside {
+        let ns = format!("btout{k}");
+        let host_if = format!("btov{k}");
+        let run = |args: &[&str]| {
+            let st = Command::new("ip").args(args).stderr(Stdio::inherit()).status().unwrap();
+            assert!(st.success(), "ip {args:?}");
+        };
+        let o = Outside { ns: ns.clone(), host_if: host_if.clone() };
+        run(&["netns", "add", &ns]);
+        run(&["link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+        run(&["addr", "add", &format!("10.218.{k}.1/30"), "dev", &host_if]);
+        run(&["link", "set", &host_if, "up"]);
+        run(&["-n", &ns, "addr", "add", &format!("10.218.{k}.2/30"), "dev", "eth0"]);
+        run(&["-n", &ns, "link", "set", "eth0", "up"]);
+        run(&["-n", &ns, "link", "set", "lo", "up"]);
+        o
+    }
+}
+
+impl Drop for Outside {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.host_if]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+#[test]
+fn containers_reach_outside_through_masquerade_but_internal_ones_do_not() {
+    let d = Berthd::start();
+    let k = std::process::id() % 200 + 20;
+    let _out = Outside::new(k);
+    let outside = format!("10.218.{k}.2");
+    // The default bridge and a user network go out (masqueraded: the outside has no route back
+    // to the containers' subnets).
+    d.ok(&["run", "--rm", "busybox", "ping", "-c1", "-W2", &outside]);
+    d.ok(&["network", "create", "--subnet", &format!("10.219.{k}.0/24"), "--internal", "sealed"]);
+    let (code, _) =
+        d.fails(&["run", "--rm", "--network", "sealed", "busybox", "ping", "-c1", "-W1", &outside]);
+    assert_eq!(code, 1);
+    d.ok(&["network", "rm", "sealed"]);
+}
