@@ -85,6 +85,11 @@ fn exists_ok(r: Result<(), rtnetlink::Error>, what: &str) -> Result<(), NetworkE
     }
 }
 
+/// Whether the host has a link of that name.
+pub fn exists(name: &str) -> bool {
+    Path::new("/sys/class/net").join(name).exists()
+}
+
 /// Creates the bridge `name` with `gateway/prefix` if it is missing, and sets it up.
 pub fn ensure_bridge(name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), NetworkError> {
     let name = name.to_string();
@@ -132,7 +137,8 @@ pub fn links_with_prefix(prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// A new network namespace, kept alive by a bind mount on `path` (with its loopback up).
+/// A new network namespace, kept alive by a bind mount on `path` (its loopback comes up with
+/// the first [`attach`]).
 pub fn create_netns(path: &Path) -> Result<(), NetworkError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| nl(&format!("create {}", dir.display()), e))?;
@@ -159,14 +165,7 @@ pub fn create_netns(path: &Path) -> Result<(), NetworkError> {
         let _ = std::fs::remove_file(path);
         return Err(e);
     }
-    with_netlink(Some(path.to_path_buf()), |h| async move {
-        let lo = must_index(&h, "lo").await?;
-        h.link()
-            .set(LinkUnspec::new_with_index(lo).up().build())
-            .execute()
-            .await
-            .map_err(|e| nl("set lo up", e))
-    })
+    Ok(())
 }
 
 /// Unmounts and removes a namespace file; the namespace (and the veth ends in it) goes when
@@ -192,48 +191,52 @@ pub struct EndpointSpec {
     pub default_route: bool,
 }
 
-/// Creates a veth pair, puts one end on the bridge and the other into the namespace `netns`
-/// as `ifname`, with its address, MAC and (optionally) default route.
+/// Creates a veth pair whose container end is made directly inside the namespace `netns` as
+/// `ifname` with its MAC (moving a device between namespaces costs a network-wide RCU grace
+/// period, ~20 ms; creating it there does not), puts the host end on the bridge, and gives the
+/// container end its address and (optionally) the default route.
 pub fn attach(netns: &Path, ep: &EndpointSpec) -> Result<(), NetworkError> {
+    use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth};
+    use rtnetlink::LinkMessageBuilder;
     let ns_file = std::fs::File::open(netns).map_err(|e| nl(&format!("open {}", netns.display()), e))?;
-    let peer = format!("{}p", &ep.host_ifname[..ep.host_ifname.len().min(14)]);
     let e = ep.clone();
-    let host_side = with_netlink(None, move |h| {
-        let peer = peer.clone();
-        async move {
-            let br = must_index(&h, &e.bridge).await?;
-            h.link()
-                .add(LinkVeth::new(&e.host_ifname, &peer).build())
-                .execute()
-                .await
-                .map_err(|err| nl(&format!("create veth {}", e.host_ifname), err))?;
-            let host = must_index(&h, &e.host_ifname).await?;
-            let p = must_index(&h, &peer).await?;
-            h.link()
-                .set(LinkUnspec::new_with_index(host).controller(br).up().build())
-                .execute()
-                .await
-                .map_err(|err| nl(&format!("attach {} to {}", e.host_ifname, e.bridge), err))?;
-            h.link()
-                .set(LinkUnspec::new_with_index(p).setns_by_fd(ns_file.as_raw_fd()).build())
-                .execute()
-                .await
-                .map_err(|err| nl("move the veth into the container's namespace", err))?;
-            Ok(peer)
-        }
+    let host_side = with_netlink(None, move |h| async move {
+        let br = must_index(&h, &e.bridge).await?;
+        let peer = LinkUnspec::new_with_name(&e.ifname)
+            .address(e.mac.to_vec())
+            .setns_by_fd(ns_file.as_raw_fd())
+            .build();
+        let veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
+            .name(e.host_ifname.clone())
+            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
+            .build();
+        h.link()
+            .add(veth)
+            .execute()
+            .await
+            .map_err(|err| nl(&format!("create veth {}", e.host_ifname), err))?;
+        let host = must_index(&h, &e.host_ifname).await?;
+        h.link()
+            .set(LinkUnspec::new_with_index(host).controller(br).up().build())
+            .execute()
+            .await
+            .map_err(|err| nl(&format!("attach {} to {}", e.host_ifname, e.bridge), err))
     });
-    let peer = match host_side {
-        Ok(p) => p,
-        Err(err) => {
-            let _ = delete_link(&ep.host_ifname);
-            return Err(err);
-        }
-    };
+    if let Err(err) = host_side {
+        let _ = delete_link(&ep.host_ifname);
+        return Err(err);
+    }
     let e = ep.clone();
     let inside = with_netlink(Some(netns.to_path_buf()), move |h| async move {
-        let idx = must_index(&h, &peer).await?;
+        let lo = must_index(&h, "lo").await?;
         h.link()
-            .set(LinkUnspec::new_with_index(idx).name(e.ifname.clone()).address(e.mac.to_vec()).up().build())
+            .set(LinkUnspec::new_with_index(lo).up().build())
+            .execute()
+            .await
+            .map_err(|err| nl("set lo up", err))?;
+        let idx = must_index(&h, &e.ifname).await?;
+        h.link()
+            .set(LinkUnspec::new_with_index(idx).up().build())
             .execute()
             .await
             .map_err(|err| nl(&format!("set up {}", e.ifname), err))?;
