@@ -101,9 +101,13 @@ fn user_networks_resolve_names_and_are_isolated() {
     assert!(err.contains("bad address"), "{err}");
     let (code, _) = d.fails(&["exec", "other", "ping", "-c1", "-W1", &api_ip]);
     assert_eq!(code, 1);
-    // On the default bridge names do not resolve, as on Docker.
+    // On the default bridge names do not resolve, as on Docker, but --link names do.
     let (_, err) = d.fails(&["run", "--rm", "busybox", "ping", "-c1", "-W1", "api"]);
     assert!(err.contains("bad address"), "{err}");
+    d.ok(&["run", "-d", "--name", "old", "busybox", "sleep", "1000"]);
+    let out = d.ok(&["run", "--rm", "--link", "old:legacy", "busybox", "sh", "-c", "ping -c1 -W2 legacy >/dev/null && ping -c1 -W2 old >/dev/null && echo linked"]);
+    assert_eq!(out, "linked\n");
+    d.ok(&["rm", "-f", "old"]);
     // An internal network has no way out: not even to the host's side of another network.
     let gw = d.inspect("front", "{{(index .IPAM.Config 0).Gateway}}");
     d.ok(&["run", "--rm", "--network", "back", "busybox", "ping", "-c1", "-W2", &gw]);
@@ -191,6 +195,11 @@ fn published_ports_answer_conflict_and_leave_nothing() {
     d.kill9();
     d.launch();
     d.wait_for(10, "the port after a restart", || http_get(&addr).is_ok_and(|r| r.contains("web-host")));
+    // Rules flushed behind berth's back come back with a reload (SIGHUP).
+    Command::new("nft").args(["flush", "table", "ip", &d.prefix]).status().unwrap();
+    assert!(!table(&d).contains("dnat"));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.pid()), nix::sys::signal::Signal::SIGHUP).unwrap();
+    d.wait_for(10, "the rules after a reload", || table(&d).contains(&format!("tcp dport {port} dnat to")));
     // Removed: the port is free and the firewall is as before.
     d.ok(&["rm", "-f", "web", "all", "second"]);
     assert!(std::net::TcpListener::bind(&addr).is_ok(), "the port is free again");

@@ -217,8 +217,12 @@ impl Engine {
     pub fn reload(&self) -> std::result::Result<Vec<&'static str>, String> {
         let path = self.config().config_file;
         let file = crate::config::read_file(&path, false)?;
-        let mut cfg = self.cfg.write().unwrap_or_else(|e| e.into_inner());
-        cfg.reload(&self.flags, file)
+        let changed = self.cfg.write().unwrap_or_else(|e| e.into_inner()).reload(&self.flags, file)?;
+        // Bridges and firewall rules come back if something removed or flushed them.
+        if let Err(e) = self.reapply_networks() {
+            tracing::warn!(error = %e, "re-applying networks failed");
+        }
+        Ok(changed)
     }
 
     fn reg(&self) -> MutexGuard<'_, Registry> {

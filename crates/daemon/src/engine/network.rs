@@ -298,6 +298,14 @@ impl Engine {
         Ok(())
     }
 
+    /// Brings every bridge up (recreating missing ones) and rewrites the firewall (`SIGHUP`).
+    pub(crate) fn reapply_networks(&self) -> Result<()> {
+        for n in self.net_records()?.iter().filter(|n| n.driver == "bridge") {
+            self.bring_up(n)?;
+        }
+        self.apply_firewall()
+    }
+
     /// Makes the firewall match the networks and the ports of running containers.
     pub(crate) fn apply_firewall(&self) -> Result<()> {
         let bridges = self

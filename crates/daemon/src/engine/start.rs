@@ -260,6 +260,33 @@ impl Engine {
             let ip = if ip == "host-gateway" { self.host_gateway(rec) } else { ip.to_string() };
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
+        // `--link name:alias` on the default bridge: the linked container's address.
+        for l in rec.host_config.links.clone().unwrap_or_default() {
+            let (name, alias) = l.split_once(':').unwrap_or((&l, ""));
+            let name = name.trim_start_matches('/');
+            let alias = alias.rsplit('/').next().unwrap_or_default();
+            let other = self.container(name).map_err(|_| {
+                EngineError::InvalidArgument(format!("could not get container for {name}: no such container"))
+            })?;
+            let o = other.snapshot();
+            let ip = o.networks.get("bridge").map(|e| e.ip.clone()).filter(|ip| !ip.is_empty()).ok_or_else(
+                || {
+                    EngineError::InvalidArgument(format!(
+                        "cannot link to a non running container: /{} AS /{}/{}",
+                        o.name,
+                        rec.name,
+                        if alias.is_empty() { &o.name } else { alias }
+                    ))
+                },
+            )?;
+            let mut names = Vec::new();
+            if !alias.is_empty() && alias != o.name {
+                names.push(alias.to_string());
+            }
+            names.push(o.id[..12].to_string());
+            names.push(o.name.clone());
+            hosts.push_str(&format!("{ip}\t{}\n", names.join(" ")));
+        }
         let first = Self::ordered_endpoints(rec).first().and_then(|n| rec.networks.get(n)).cloned();
         if let Some(ep) = first.filter(|e| !e.ip.is_empty()) {
             hosts.push_str(&format!("{}\t{hostname}\n", ep.ip));
