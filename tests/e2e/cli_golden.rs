@@ -435,6 +435,23 @@ fn docker_and_berth_print_the_same() {
     assert_eq!(String::from_utf8_lossy(&berth(&["rm", "-f", id.trim()]).stdout).trim(), id.trim());
     assert_eq!(String::from_utf8_lossy(&berth(&["rm", "-f", "web"]).stdout), "web\n");
     same(&d, &["ps", "-a"], b"", true);
+    // system prune: a stopped container, an unused network, an anonymous volume (--volumes)
+    // and a dangling image go, section by section, as the docker CLI prints them; named
+    // volumes and used networks stay.
+    assert!(berth(&["rm", "-f", "pubd"]).status.success());
+    let gone = text(berth(&["create", "-v", "/scratch", "busybox", "true"]));
+    assert!(berth(&["network", "create", "spare"]).status.success());
+    let pruned = text(berth(&["system", "prune", "-f", "--volumes"]));
+    let sections: Vec<&str> = pruned.split("\n\n").collect();
+    assert!(
+        sections[0].starts_with("Deleted Containers:\n") && sections[0].contains(gone.trim()),
+        "{pruned}"
+    );
+    assert_eq!(sections[1], "Deleted Networks:\ngolden-net\nspare", "{pruned}");
+    assert!(sections[2].starts_with("Deleted Volumes:\n") && sections[2].lines().count() == 2, "{pruned}");
+    assert!(pruned.ends_with("Total reclaimed space: 0B\n"), "{pruned}");
+    assert_eq!(text(berth(&["volume", "ls", "-q"])), "golden-vol\nplain-vol\n");
+    assert_eq!(text(berth(&["network", "ls", "--format", "{{.Name}}"])), "bridge\nhost\nnone\n");
 }
 
 /// `run -it` and `exec -it` under a real pty (script gives berth one): the shell's prompt and

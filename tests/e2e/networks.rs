@@ -105,7 +105,16 @@ fn user_networks_resolve_names_and_are_isolated() {
     let (_, err) = d.fails(&["run", "--rm", "busybox", "ping", "-c1", "-W1", "api"]);
     assert!(err.contains("bad address"), "{err}");
     d.ok(&["run", "-d", "--name", "old", "busybox", "sleep", "1000"]);
-    let out = d.ok(&["run", "--rm", "--link", "old:legacy", "busybox", "sh", "-c", "ping -c1 -W2 legacy >/dev/null && ping -c1 -W2 old >/dev/null && echo linked"]);
+    let out = d.ok(&[
+        "run",
+        "--rm",
+        "--link",
+        "old:legacy",
+        "busybox",
+        "sh",
+        "-c",
+        "ping -c1 -W2 legacy >/dev/null && ping -c1 -W2 old >/dev/null && echo linked",
+    ]);
     assert_eq!(out, "linked\n");
     d.ok(&["rm", "-f", "old"]);
     // An internal network has no way out: not even to the host's side of another network.

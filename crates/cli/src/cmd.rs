@@ -360,9 +360,27 @@ pub struct VolumePruneArgs {
     pub force: bool,
 }
 
+#[derive(Args, Debug)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images not just dangling ones
+    #[arg(short = 'a', long = "all")]
+    pub all: bool,
+    /// Provide filter values (e.g. "label=<key>=<value>")
+    #[arg(long = "filter")]
+    pub filter: Vec<String>,
+    /// Do not prompt for confirmation
+    #[arg(short = 'f', long = "force")]
+    pub force: bool,
+    /// Prune anonymous volumes
+    #[arg(long = "volumes")]
+    pub volumes: bool,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum SystemCmd {
     Info(FormatOnly),
+    /// Remove unused data
+    Prune(SystemPruneArgs),
     /// Show docker disk usage
     Df(DfArgs),
     Events(EventsArgs),

@@ -225,6 +225,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         },
         Cmd::System(SystemCmd::Info(a)) | Cmd::Info(a) => system::info(ctx, a).await,
         Cmd::System(SystemCmd::Df(a)) => system::df(ctx, a).await,
+        Cmd::System(SystemCmd::Prune(a)) => system::system_prune(ctx, a).await,
         Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(ctx).await,
         Cmd::System(SystemCmd::Events(a)) | Cmd::Events(a) => watch::events(ctx, a).await,
         Cmd::Diff(a) => files::diff(ctx, a).await,

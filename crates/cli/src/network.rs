@@ -141,15 +141,9 @@ pub async fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result {
         )
         .map_err(|_| Failure::exit(1))?;
     }
-    let mut q = vec![];
-    if let Some(f) = filters(&a.filter)? {
-        q.push(("filters", f));
-    }
-    let v = ctx.client.post("/networks/prune", &q, Body::Empty).await?;
-    let names: Vec<&str> =
-        v["NetworksDeleted"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    if !names.is_empty() {
-        println!("Deleted Networks:\n{}\n", names.join("\n"));
+    let (_, out) = crate::system::prune_section(ctx, "networks", &a.filter).await?;
+    if !out.is_empty() {
+        println!("{out}");
     }
     Ok(())
 }

@@ -273,6 +273,46 @@ pub(crate) fn confirm(warning: &str) -> Result {
     }
 }
 
+/// One prune request (`containers`, `images`, `networks`, `volumes`): the space it reclaimed and
+/// the section the docker CLI prints for it (empty when nothing went).
+pub(crate) async fn prune_section(
+    ctx: &Ctx,
+    what: &str,
+    filters: &[String],
+) -> std::result::Result<(f64, String), Failure> {
+    let mut q = vec![];
+    if let Some(f) = crate::container::filters(filters)? {
+        q.push(("filters", f));
+    }
+    let v = ctx.client.post(&format!("/{what}/prune"), &q, berth_client::Body::Empty).await?;
+    let names = |key: &str| -> Vec<String> {
+        v[key].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+    };
+    let (title, lines) = match what {
+        "containers" => ("Deleted Containers:", names("ContainersDeleted")),
+        "networks" => ("Deleted Networks:", names("NetworksDeleted")),
+        "volumes" => ("Deleted Volumes:", names("VolumesDeleted")),
+        _ => {
+            let mut lines = Vec::new();
+            for i in v["ImagesDeleted"].as_array().into_iter().flatten() {
+                if let Some(u) = i["Untagged"].as_str() {
+                    lines.push(format!("untagged: {u}"));
+                }
+                if let Some(d) = i["Deleted"].as_str() {
+                    lines.push(format!("deleted: {d}"));
+                }
+            }
+            ("Deleted Images:", lines)
+        }
+    };
+    let out = if lines.is_empty() { String::new() } else { format!("{title}\n{}\n", lines.join("\n")) };
+    Ok((v["SpaceReclaimed"].as_f64().unwrap_or(0.0), out))
+}
+
+fn reclaimed_line(bytes: f64) -> String {
+    format!("Total reclaimed space: {}", crate::units::human_size_precision(bytes, 4))
+}
+
 /// `container prune` and `image prune`.
 pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
     if !a.force {
@@ -289,36 +329,47 @@ pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
     if what == "images" {
         f.push(format!("dangling={}", !a.all));
     }
-    let mut q = vec![];
-    if let Some(f) = crate::container::filters(&f)? {
-        q.push(("filters", f));
+    let (space, out) = prune_section(ctx, what, &f).await?;
+    if !out.is_empty() {
+        println!("{out}");
     }
-    let v = ctx.client.post(&format!("/{what}/prune"), &q, berth_client::Body::Empty).await?;
-    if what == "containers" {
-        let ids: Vec<&str> =
-            v["ContainersDeleted"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        if !ids.is_empty() {
-            println!("Deleted Containers:\n{}\n", ids.join("\n"));
+    println!("{}", reclaimed_line(space));
+    Ok(())
+}
+
+/// `system prune`: stopped containers, unused networks, (anonymous volumes,) dangling (or
+/// unused) images, one after the other, as the docker CLI does them.
+pub async fn system_prune(ctx: &Ctx, a: crate::cmd::SystemPruneArgs) -> Result {
+    if !a.force {
+        let mut w = String::from("WARNING! This will remove:\n  - all stopped containers\n  - all networks not used by at least one container\n");
+        if a.volumes {
+            w.push_str("  - all anonymous volumes not used by at least one container\n");
         }
-    } else {
-        let items = v["ImagesDeleted"].as_array().cloned().unwrap_or_default();
-        if !items.is_empty() {
-            println!("Deleted Images:");
-            for i in &items {
-                if let Some(u) = i["Untagged"].as_str() {
-                    println!("untagged: {u}");
-                }
-                if let Some(d) = i["Deleted"].as_str() {
-                    println!("deleted: {d}");
-                }
-            }
-            println!();
+        w.push_str(if a.all {
+            "  - all images without at least one container associated to them\n  - all build cache\n"
+        } else {
+            "  - all dangling images\n  - unused build cache\n"
+        });
+        confirm(&w)?;
+    }
+    let mut total = 0.0;
+    let mut kinds = vec!["containers", "networks"];
+    if a.volumes {
+        kinds.push("volumes");
+    }
+    kinds.push("images");
+    for what in kinds {
+        let mut f = a.filter.clone();
+        if what == "images" {
+            f.push(format!("dangling={}", !a.all));
+        }
+        let (space, out) = prune_section(ctx, what, &f).await?;
+        total += space;
+        if !out.is_empty() {
+            println!("{out}");
         }
     }
-    println!(
-        "Total reclaimed space: {}",
-        crate::units::human_size_precision(v["SpaceReclaimed"].as_f64().unwrap_or(0.0), 4)
-    );
+    println!("{}", reclaimed_line(total));
     Ok(())
 }
 

@@ -124,19 +124,10 @@ pub async fn prune(ctx: &Ctx, a: VolumePruneArgs) -> Result {
     if a.all {
         f.push("all=true".into());
     }
-    let mut q = vec![];
-    if let Some(f) = filters(&f)? {
-        q.push(("filters", f));
+    let (space, out) = crate::system::prune_section(ctx, "volumes", &f).await?;
+    if !out.is_empty() {
+        println!("{out}");
     }
-    let v = ctx.client.post("/volumes/prune", &q, Body::Empty).await?;
-    let names: Vec<&str> =
-        v["VolumesDeleted"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    if !names.is_empty() {
-        println!("Deleted Volumes:\n{}\n", names.join("\n"));
-    }
-    println!(
-        "Total reclaimed space: {}",
-        crate::units::human_size_precision(v["SpaceReclaimed"].as_f64().unwrap_or(0.0), 4)
-    );
+    println!("Total reclaimed space: {}", crate::units::human_size_precision(space, 4));
     Ok(())
 }

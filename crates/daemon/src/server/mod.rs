@@ -201,6 +201,10 @@ async fn route(ctx: Ctx, path: &str) -> HResult {
         // Volumes and networks come with their issue; until then there are none to find.
         ("volumes", _) => volumes::route(ctx, &segs).await,
         ("networks", _) => networks::route(ctx, &segs).await,
+        // berth has no builder yet, so no build cache: nothing to prune (`system prune` asks).
+        ("build", &Method::POST) if segs.get(1) == Some(&"prune") => {
+            Ok(json(200, &serde_json::json!({"CachesDeleted": null, "SpaceReclaimed": 0})))
+        }
         _ => Err(not_found_page()),
     }
 }
