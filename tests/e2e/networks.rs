@@ -259,6 +259,13 @@ fn containers_reach_outside_through_masquerade_but_internal_ones_do_not() {
     // The default bridge and a user network go out (masqueraded: the outside has no route back
     // to the containers' subnets).
     d.ok(&["run", "--rm", "busybox", "ping", "-c1", "-W2", &outside]);
+    // stats count the container's traffic on its interfaces.
+    d.ok(&["run", "-d", "--name", "talker", "busybox", "sh", "-c", &format!("ping -c2 {outside}; exec sleep 1000")]);
+    d.wait_for(10, "network counters", || {
+        let io = d.ok(&["stats", "--no-stream", "--format", "{{.NetIO}}", "talker"]);
+        !io.starts_with("0B / ") && !io.trim().ends_with("/ 0B")
+    });
+    d.ok(&["rm", "-f", "talker"]);
     d.ok(&["network", "create", "--subnet", &format!("10.219.{k}.0/24"), "--internal", "sealed"]);
     let (code, _) =
         d.fails(&["run", "--rm", "--network", "sealed", "busybox", "ping", "-c1", "-W1", &outside]);

@@ -447,6 +447,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn net_dev_counters_are_read() {
+        let text = "Inter-|   Receive                                                |  Transmit\n face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    lo:     100       2    0    0    0     0          0         0      100       2    0    0    0     0       0          0\n  eth0:    1234      10    1    2    0     0          0         0      5678      20    3    4    0     0       0          0\n";
+        let got = parse_net_dev(text);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, "eth0");
+        assert_eq!(
+            got[0].1,
+            NetDev {
+                rx_bytes: 1234,
+                rx_packets: 10,
+                rx_errors: 1,
+                rx_dropped: 2,
+                tx_bytes: 5678,
+                tx_packets: 20,
+                tx_errors: 3,
+                tx_dropped: 4
+            }
+        );
+    }
+
+    #[test]
     fn host_config_has_every_field_docker_sends() {
         let hc =
             HostConfig { memory: Some(1 << 20), network_mode: Some("none".into()), ..Default::default() };
@@ -562,6 +583,49 @@ pub struct StatsSample {
     pub online_cpus: u64,
     /// Host memory, reported as the limit when the container has none.
     pub host_memory: u64,
+    /// The container's interfaces (not `lo`) with their counters, from its `/proc/<pid>/net/dev`.
+    pub networks: Vec<(String, NetDev)>,
+}
+
+/// One interface's counters, as `/proc/net/dev` has them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetDev {
+    pub rx_bytes: u64,
+    pub rx_packets: u64,
+    pub rx_errors: u64,
+    pub rx_dropped: u64,
+    pub tx_bytes: u64,
+    pub tx_packets: u64,
+    pub tx_errors: u64,
+    pub tx_dropped: u64,
+}
+
+/// `/proc/<pid>/net/dev` → each interface but `lo` with its counters (pure).
+pub fn parse_net_dev(text: &str) -> Vec<(String, NetDev)> {
+    text.lines()
+        .skip(2)
+        .filter_map(|l| {
+            let (name, rest) = l.split_once(':')?;
+            let name = name.trim();
+            let f: Vec<u64> = rest.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+            if name == "lo" || f.len() < 12 {
+                return None;
+            }
+            Some((
+                name.to_string(),
+                NetDev {
+                    rx_bytes: f[0],
+                    rx_packets: f[1],
+                    rx_errors: f[2],
+                    rx_dropped: f[3],
+                    tx_bytes: f[8],
+                    tx_packets: f[9],
+                    tx_errors: f[10],
+                    tx_dropped: f[11],
+                },
+            ))
+        })
+        .collect()
 }
 
 fn cpu_stats(s: &StatsSample) -> Value {
@@ -619,9 +683,28 @@ pub fn stats(name: &str, id: &str, s: &StatsSample, pre: Option<&StatsSample>) -
         "io_service_time_recursive": null, "io_wait_time_recursive": null, "io_merged_recursive": null,
         "io_time_recursive": null, "sectors_recursive": null,
     });
-    json!({
+    let mut v = json!({
         "read": s.read, "preread": pre.read, "pids_stats": pids, "blkio_stats": blkio,
         "num_procs": 0, "storage_stats": {}, "cpu_stats": cpu_stats(s), "precpu_stats": cpu_stats(pre),
         "memory_stats": memory, "name": name, "id": id,
-    })
+    });
+    // Docker sends `networks` only for containers with interfaces of their own.
+    if !s.networks.is_empty() {
+        let nets: Map<String, Value> = s
+            .networks
+            .iter()
+            .map(|(n, d)| {
+                (
+                    n.clone(),
+                    json!({
+                        "rx_bytes": d.rx_bytes, "rx_packets": d.rx_packets, "rx_errors": d.rx_errors,
+                        "rx_dropped": d.rx_dropped, "tx_bytes": d.tx_bytes, "tx_packets": d.tx_packets,
+                        "tx_errors": d.tx_errors, "tx_dropped": d.tx_dropped,
+                    }),
+                )
+            })
+            .collect();
+        v["networks"] = Value::Object(nets);
+    }
+    v
 }

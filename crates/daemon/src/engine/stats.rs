@@ -42,7 +42,16 @@ impl Engine {
         } else {
             Default::default()
         };
+        let rec = c.snapshot();
+        let networks = if live && rec.state.pid > 0 && !rec.networks.is_empty() {
+            berth_api::shape::parse_net_dev(
+                &std::fs::read_to_string(format!("/proc/{}/net/dev", rec.state.pid)).unwrap_or_default(),
+            )
+        } else {
+            Vec::new()
+        };
         StatsSample {
+            networks,
             read: if live { berth_shim::now_rfc3339() } else { "0001-01-01T00:00:00Z".into() },
             data,
             system_cpu: system_cpu_nanos(&std::fs::read_to_string("/proc/stat").unwrap_or_default()),
