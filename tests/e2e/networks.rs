@@ -260,7 +260,16 @@ fn containers_reach_outside_through_masquerade_but_internal_ones_do_not() {
     // to the containers' subnets).
     d.ok(&["run", "--rm", "busybox", "ping", "-c1", "-W2", &outside]);
     // stats count the container's traffic on its interfaces.
-    d.ok(&["run", "-d", "--name", "talker", "busybox", "sh", "-c", &format!("ping -c2 {outside}; exec sleep 1000")]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "talker",
+        "busybox",
+        "sh",
+        "-c",
+        &format!("ping -c2 {outside}; exec sleep 1000"),
+    ]);
     d.wait_for(10, "network counters", || {
         let io = d.ok(&["stats", "--no-stream", "--format", "{{.NetIO}}", "talker"]);
         !io.starts_with("0B / ") && !io.trim().ends_with("/ 0B")
@@ -271,4 +280,24 @@ fn containers_reach_outside_through_masquerade_but_internal_ones_do_not() {
         d.fails(&["run", "--rm", "--network", "sealed", "busybox", "ping", "-c1", "-W1", &outside]);
     assert_eq!(code, 1);
     d.ok(&["network", "rm", "sealed"]);
+}
+
+#[test]
+fn subnets_come_from_the_configured_pools() {
+    let k = std::process::id() % 200 + 20;
+    let d = Berthd::start_with(
+        serde_json::json!({"default-address-pools": [{"base": format!("10.222.{k}.0/24"), "size": 28}]}),
+        &[],
+    );
+    d.ok(&["network", "create", "p1"]);
+    d.ok(&["network", "create", "p2"]);
+    let subnet =
+        |n: &str| d.inspect(n, "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}");
+    assert_eq!(subnet("p1"), format!("10.222.{k}.0/28 10.222.{k}.1"));
+    assert_eq!(subnet("p2"), format!("10.222.{k}.16/28 10.222.{k}.17"));
+    let ip = d.ok(&["run", "--rm", "--network", "p2", "busybox", "sh", "-c", "ip -o -4 addr show eth0"]);
+    assert!(ip.contains(&format!("inet 10.222.{k}.18/28")), "{ip}");
+    let (_, err) = d.fails(&["network", "create", "--subnet", &format!("10.222.{k}.0/29"), "p3"]);
+    assert!(err.contains("Pool overlaps with other one on this address space"), "{err}");
+    d.ok(&["network", "rm", "p1", "p2"]);
 }

@@ -43,6 +43,8 @@ pub struct FileConfig {
     pub storage_driver: Option<String>,
     /// The default bridge's address and prefix (`172.17.0.1/16`).
     pub bip: Option<String>,
+    /// Where networks' subnets come from: `[{"base": "10.10.0.0/16", "size": 24}]`.
+    pub default_address_pools: Option<Vec<AddressPool>>,
     /// berth's own: names the default bridge `<prefix>0`, user-defined bridges
     /// `<prefix>-<id>` and the firewall table `<prefix>` (default: `berth0`, `br-<id>`, `berth`),
     /// so that several daemons on one host keep out of each other's way.
@@ -80,6 +82,15 @@ pub struct Config {
     pub config_file: PathBuf,
     pub bip: Option<String>,
     pub bridge_prefix: Option<String>,
+    pub default_address_pools: Vec<AddressPool>,
+}
+
+/// One of `default-address-pools`: subnets of `size` bits cut from `base`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressPool {
+    pub base: String,
+    pub size: u8,
 }
 
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
@@ -196,6 +207,7 @@ impl Config {
             storage_driver: flags.storage_driver.clone().or(file.storage_driver),
             config_file: flags.config_file.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
             bip: file.bip,
+            default_address_pools: file.default_address_pools.unwrap_or_default(),
             bridge_prefix: file.bridge_prefix.filter(|p| !p.is_empty()),
         })
     }

@@ -195,6 +195,29 @@ pub struct NetworkCreate {
 }
 
 impl Engine {
+    /// The pools new subnets come from: `default-address-pools`, else Docker's defaults.
+    fn address_pools(&self) -> Result<Vec<(Ipv4Net, u8)>> {
+        let cfg = self.config();
+        if cfg.default_address_pools.is_empty() {
+            return Ok(ipam::default_pools());
+        }
+        cfg.default_address_pools
+            .iter()
+            .map(|p| {
+                let base = ipam::parse_subnet(&p.base)?;
+                if p.size < base.prefix_len() || p.size > 30 {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "default-address-pools: size {} does not fit base {}: give a size from {} to 30",
+                        p.size,
+                        p.base,
+                        base.prefix_len()
+                    )));
+                }
+                Ok((base.trunc(), p.size))
+            })
+            .collect()
+    }
+
     fn net_records(&self) -> Result<Vec<NetworkRecord>> {
         Ok(self.db.read(|tx| tx.all::<NetworkRecord>())?.into_iter().map(|(_, r)| r).collect())
     }
@@ -245,7 +268,7 @@ impl Engine {
                     None => {
                         let mut taken = host_routes();
                         taken.extend(all.iter().filter_map(|n| n.subnet.parse::<Ipv4Net>().ok()));
-                        let s = ipam::choose_subnet(&ipam::default_pools(), &taken).ok_or_else(|| {
+                        let s = ipam::choose_subnet(&self.address_pools()?, &taken).ok_or_else(|| {
                             EngineError::Internal(
                                 "no free subnet for the default bridge: set bip in daemon.json".into(),
                             )
@@ -357,7 +380,7 @@ impl Engine {
             None => {
                 let mut t = taken.clone();
                 t.extend(host_routes());
-                ipam::choose_subnet(&ipam::default_pools(), &t).ok_or_else(|| {
+                ipam::choose_subnet(&self.address_pools()?, &t).ok_or_else(|| {
                     EngineError::Forbidden(
                         "all predefined address pools have been fully subnetted: give the network a --subnet"
                             .into(),
