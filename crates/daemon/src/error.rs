@@ -76,6 +76,26 @@ impl From<berth_image::ImageError> for EngineError {
     }
 }
 
+/// `From` for the library errors whose kinds are not found, invalid argument, conflict or
+/// internal (the volume and network crates).
+macro_rules! from_kinded {
+    ($err:ty, $($kind:ident)::+) => {
+        impl From<$err> for EngineError {
+            fn from(e: $err) -> EngineError {
+                let m = e.to_string();
+                match e.kind() {
+                    $($kind)::+::NotFound => EngineError::NotFound(m),
+                    $($kind)::+::InvalidArgument => EngineError::InvalidArgument(m),
+                    $($kind)::+::Conflict => EngineError::Conflict(m),
+                    $($kind)::+::Internal => EngineError::Internal(m),
+                }
+            }
+        }
+    };
+}
+from_kinded!(berth_volume::VolumeError, berth_volume::ErrorKind);
+from_kinded!(berth_network::NetworkError, berth_network::ErrorKind);
+
 impl From<berth_shim::ShimError> for EngineError {
     fn from(e: berth_shim::ShimError) -> EngineError {
         use berth_shim::ShimError as S;

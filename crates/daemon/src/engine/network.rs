@@ -21,19 +21,6 @@ use super::record::ContainerRecord;
 use super::{Container, Engine};
 use crate::error::{EngineError, Result};
 
-impl From<berth_network::NetworkError> for EngineError {
-    fn from(e: berth_network::NetworkError) -> EngineError {
-        use berth_network::ErrorKind as K;
-        let m = e.to_string();
-        match e.kind() {
-            K::NotFound => EngineError::NotFound(m),
-            K::InvalidArgument => EngineError::InvalidArgument(m),
-            K::Conflict => EngineError::Conflict(m),
-            K::Internal => EngineError::Internal(m),
-        }
-    }
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NetworkRecord {
     pub id: String,
@@ -195,6 +182,24 @@ pub struct NetworkCreate {
 }
 
 impl Engine {
+    /// A `network` event with Docker's attributes (`name`, `type`, and `container` for
+    /// connect and disconnect).
+    fn network_event(&self, action: &str, n: &NetworkRecord, container: Option<&str>) {
+        let mut attrs: BTreeMap<String, String> =
+            [("name".to_string(), n.name.clone()), ("type".to_string(), n.driver.clone())].into();
+        if let Some(c) = container {
+            attrs.insert("container".into(), c.to_string());
+        }
+        self.events.publish("network", action, &n.id, attrs);
+    }
+
+    /// Gives an endpoint's address back to its network's pool.
+    fn release_ip(&self, ep: &EndpointRecord) {
+        if let (Some(p), Ok(ip)) = (self.net.lock().pools.get_mut(&ep.network_id), ep.ip.parse()) {
+            p.release(ip);
+        }
+    }
+
     /// The pools new subnets come from: `default-address-pools`, else Docker's defaults.
     fn address_pools(&self) -> Result<Vec<(Ipv4Net, u8)>> {
         let cfg = self.config();
@@ -422,12 +427,7 @@ impl Engine {
         self.db.write(|tx| tx.put(&id, &n))?;
         self.net.lock().pools.insert(id.clone(), pool);
         self.apply_firewall()?;
-        self.events.publish(
-            "network",
-            "create",
-            &id,
-            [("name".into(), n.name.clone()), ("type".into(), "bridge".into())].into(),
-        );
+        self.network_event("create", &n, None);
         Ok(n)
     }
 
@@ -461,12 +461,7 @@ impl Engine {
         self.net.lock().pools.remove(&n.id);
         link::delete_link(&n.bridge)?;
         self.apply_firewall()?;
-        self.events.publish(
-            "network",
-            "destroy",
-            &n.id,
-            [("name".into(), n.name.clone()), ("type".into(), "bridge".into())].into(),
-        );
+        self.network_event("destroy", &n, None);
         Ok(())
     }
 
@@ -974,9 +969,7 @@ impl Engine {
             if let Err(e) = attached {
                 if let Some(ep) = c.snapshot().networks.get(&n.name).filter(|e| !e.ifname.is_empty()) {
                     let _ = link::detach(&ns, &ep.ifname);
-                    if let (Some(p), Ok(ip)) = (self.net.lock().pools.get_mut(&n.id), ep.ip.parse()) {
-                        p.release(ip);
-                    }
+                    self.release_ip(ep);
                 }
                 let _ = self.update(&c, |r| {
                     r.networks.remove(&n.name);
@@ -987,17 +980,7 @@ impl Engine {
             self.write_hosts(&now)?;
             self.write_resolv(&now)?;
         }
-        self.events.publish(
-            "network",
-            "connect",
-            &n.id,
-            [
-                ("container".into(), rec.id.clone()),
-                ("name".into(), n.name.clone()),
-                ("type".into(), "bridge".into()),
-            ]
-            .into(),
-        );
+        self.network_event("connect", &n, Some(&rec.id));
         Ok(())
     }
 
@@ -1016,24 +999,12 @@ impl Engine {
         };
         if rec.state.status.is_live() && !ep.ifname.is_empty() {
             link::detach(&self.netns_path(&rec.id), &ep.ifname)?;
-            if let (Some(p), Ok(ip)) = (self.net.lock().pools.get_mut(&n.id), ep.ip.parse()) {
-                p.release(ip);
-            }
+            self.release_ip(&ep);
         }
         self.update(&c, |r| {
             r.networks.remove(&key);
         })?;
-        self.events.publish(
-            "network",
-            "disconnect",
-            &n.id,
-            [
-                ("container".into(), rec.id.clone()),
-                ("name".into(), n.name.clone()),
-                ("type".into(), "bridge".into()),
-            ]
-            .into(),
-        );
+        self.network_event("disconnect", &n, Some(&rec.id));
         Ok(())
     }
 }

@@ -15,19 +15,6 @@ use super::record::ContainerRecord;
 use super::Engine;
 use crate::error::{EngineError, Result};
 
-impl From<berth_volume::VolumeError> for EngineError {
-    fn from(e: berth_volume::VolumeError) -> EngineError {
-        use berth_volume::ErrorKind as K;
-        let m = e.to_string();
-        match e.kind() {
-            K::NotFound => EngineError::NotFound(m),
-            K::InvalidArgument => EngineError::InvalidArgument(m),
-            K::Conflict => EngineError::Conflict(m),
-            K::Internal => EngineError::Internal(m),
-        }
-    }
-}
-
 /// What `POST /volumes/create` asks for.
 #[derive(Debug, Default)]
 pub struct VolumeCreate {
