@@ -94,6 +94,18 @@ fn user_networks_resolve_names_and_are_isolated() {
     assert_eq!(out, "api-host\napi2-host\n");
     let out = d.ok(&["run", "--rm", "--network", "front", "busybox", "nslookup", "svc"]);
     assert_eq!(out.matches(&format!("Address: 10.215.{k}.")).count(), 2, "{out}");
+    // Round robin: successive answers start with different addresses.
+    let firsts = d.ok(&[
+        "run",
+        "--rm",
+        "--network",
+        "front",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3 4; do nslookup -type=a svc | grep -m1 '^Address: 10' ; done | sort -u | wc -l",
+    ]);
+    assert_eq!(firsts.trim(), "2", "both addresses come first in turn");
     let resolv = d.ok(&["exec", "api", "cat", "/etc/resolv.conf"]);
     assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
     // Names of one network do not resolve on another, and its addresses cannot be reached.
@@ -275,6 +287,46 @@ fn containers_reach_outside_through_masquerade_but_internal_ones_do_not() {
         !io.starts_with("0B / ") && !io.trim().ends_with("/ 0B")
     });
     d.ok(&["rm", "-f", "talker"]);
+    // A published port is reachable from another host (DNAT): the outside namespace asks the
+    // host's address on its link.
+    let port = free_port();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "served",
+        "--hostname",
+        "served-host",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    let host_addr = format!("10.218.{k}.1");
+    d.wait_for(10, "the port from outside", || {
+        let mut c = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &format!("btout{k}"),
+                "busybox",
+                "nc",
+                "-w",
+                "3",
+                &host_addr,
+                &port.to_string(),
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        c.stdin.take().unwrap().write_all(b"GET /index.html HTTP/1.0\r\n\r\n").unwrap();
+        String::from_utf8_lossy(&c.wait_with_output().unwrap().stdout).contains("served-host")
+    });
+    d.ok(&["rm", "-f", "served"]);
     d.ok(&["network", "create", "--subnet", &format!("10.219.{k}.0/24"), "--internal", "sealed"]);
     let (code, _) =
         d.fails(&["run", "--rm", "--network", "sealed", "busybox", "ping", "-c1", "-W1", &outside]);

@@ -806,7 +806,15 @@ impl Engine {
             tokio::net::UdpSocket::from_std(sock).map_err(|e| EngineError::internal("resolver socket", e))?;
         let weak: Weak<Engine> = Arc::downgrade(self);
         let id = rec.id.clone();
-        let lookup: dns::Lookup = Arc::new(move |name: &str| weak.upgrade()?.resolve(&id, name));
+        // Several containers under one name: each answer starts one further along (round robin).
+        let turn = std::sync::atomic::AtomicUsize::new(0);
+        let lookup: dns::Lookup = Arc::new(move |name: &str| {
+            let mut ips = weak.upgrade()?.resolve(&id, name)?;
+            let n = turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let len = ips.len();
+            ips.rotate_left(n % len);
+            Some(ips)
+        });
         let upstreams = dns::upstreams(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
         let task = tokio::spawn(dns::serve(sock, lookup, upstreams));
         if let Some(old) = self.net.lock().resolvers.insert(rec.id.clone(), task) {
