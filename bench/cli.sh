@@ -24,12 +24,15 @@ cleanup() {
   { grep -o " $work[^ ]*\| $exec_root[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work" "$exec_root"
   for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
+  # berthd's default bridge and firewall table (bridge-prefix bbc).
+  for l in $(ls /sys/class/net | grep '^bbc' || true); do ip link del "$l" 2>/dev/null || true; done
+  nft delete table ip bbc 2>/dev/null || true
 }
 trap cleanup EXIT
 
 "$here/scripts/busybox-image" "$work/busybox.tar" >/dev/null
 export DOCKER_HOST="unix://$exec_root/berth.sock"
-echo "{\"init-path\": \"$init\"}" > "$work/berthd.json"
+echo "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbc\"}" > "$work/berthd.json"
 "$bin/berthd" --data-root "$work/data" --exec-root "$exec_root" -H "$DOCKER_HOST" --config-file "$work/berthd.json" >"$work/berthd.log" 2>&1 &
 pid=$!
 for _ in $(seq 200); do docker version >/dev/null 2>&1 && break; sleep 0.1; done

@@ -29,6 +29,9 @@ cleanup() {
   { grep -o " $work[^ ]*\| $ref_exec[^ ]*\| $our_exec[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work" "$ref_exec" "$our_exec"
   for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
+  # berthd's default bridge and firewall table (bridge-prefix bbd).
+  for l in $(ls /sys/class/net | grep '^bbd' || true); do ip link del "$l" 2>/dev/null || true; done
+  nft delete table ip bbd 2>/dev/null || true
 }
 trap cleanup EXIT
 
@@ -38,7 +41,7 @@ ours="unix://$our_exec/berth.sock"
 dockerd --data-root "$work/ref" --exec-root "$ref_exec" --pidfile "$work/ref.pid" --host "$ref" \
   --bridge=none --iptables=false --ip6tables=false --storage-driver=overlay2 >"$work/ref.log" 2>&1 &
 pids+=($!); ref_pid=$!
-echo "{\"init-path\": \"$init\"}" > "$work/berthd.json"
+echo "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbd\"}" > "$work/berthd.json"
 "$bin/berthd" --data-root "$work/ours" --exec-root "$our_exec" -H "$ours" --config-file "$work/berthd.json" >"$work/berthd.log" 2>&1 &
 pids+=($!); our_pid=$!
 for h in "$ref" "$ours"; do
