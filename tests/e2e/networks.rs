@@ -352,4 +352,7 @@ fn subnets_come_from_the_configured_pools() {
     let (_, err) = d.fails(&["network", "create", "--subnet", &format!("10.222.{k}.0/29"), "p3"]);
     assert!(err.contains("Pool overlaps with other one on this address space"), "{err}");
     d.ok(&["network", "rm", "p1", "p2"]);
+    // A host interface is never taken over as a network's bridge.
+    let (_, err) = d.fails(&["network", "create", "-o", "com.docker.network.bridge.name=lo", "hijack"]);
+    assert!(err.contains("bridge name lo is already in use on this host"), "{err}");
 }

@@ -94,6 +94,9 @@ pub fn exists(name: &str) -> bool {
 pub fn ensure_bridge(name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), NetworkError> {
     let name = name.to_string();
     with_netlink(None, move |h| async move {
+        if exists(&name) && !Path::new("/sys/class/net").join(&name).join("bridge").exists() {
+            return Err(NetworkError::Conflict(format!("{name} exists on this host and is not a bridge")));
+        }
         if index(&h, &name).await?.is_none() {
             exists_ok(
                 h.link().add(LinkBridge::new(&name).build()).execute().await,

@@ -408,6 +408,12 @@ impl Engine {
                 "bridge name {bridge:?} is longer than 15 characters"
             )));
         }
+        // Never take over an interface of the host's (removing the network deletes its bridge).
+        if link::exists(&bridge) || all.iter().any(|n| n.bridge == bridge) {
+            return Err(EngineError::Conflict(format!(
+                "bridge name {bridge} is already in use on this host: choose another com.docker.network.bridge.name"
+            )));
+        }
         let n = NetworkRecord {
             id: id.clone(),
             name: req.name.clone(),
