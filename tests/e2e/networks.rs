@@ -233,6 +233,8 @@ fn published_ports_answer_conflict_and_leave_nothing() {
 struct Outside {
     ns: String,
     host_if: String,
+    /// `ip netns add` made `/run/netns` (a mount of its own): it goes again when empty.
+    made_run_netns: bool,
 }
 
 impl Outside {
@@ -243,7 +245,8 @@ impl Outside {
             let st = Command::new("ip").args(args).stderr(Stdio::inherit()).status().unwrap();
             assert!(st.success(), "ip {args:?}");
         };
-        let o = Outside { ns: ns.clone(), host_if: host_if.clone() };
+        let made_run_netns = !std::path::Path::new("/run/netns").exists();
+        let o = Outside { ns: ns.clone(), host_if: host_if.clone(), made_run_netns };
         run(&["netns", "add", &ns]);
         run(&["link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
         run(&["addr", "add", &format!("10.218.{k}.1/30"), "dev", &host_if]);
@@ -259,6 +262,11 @@ impl Drop for Outside {
     fn drop(&mut self) {
         let _ = Command::new("ip").args(["link", "del", &self.host_if]).status();
         let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+        let empty = std::fs::read_dir("/run/netns").map(|mut d| d.next().is_none()).unwrap_or(false);
+        if self.made_run_netns && empty {
+            while nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH).is_ok() {}
+            let _ = std::fs::remove_dir("/run/netns");
+        }
     }
 }
 
