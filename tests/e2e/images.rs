@@ -376,6 +376,7 @@ fn killing_a_load_at_any_point_leaves_a_consistent_store() {
     let full = t0.elapsed();
     assert!(run(&["rm", "many"]).status.success());
     let baseline = du(&root);
+    let before = Command::new("du").arg("-ab").arg(&root).output().unwrap().stdout;
     let mut rng = 0x9e3779b97f4a7c15u64;
     for round in 0..30 {
         rng ^= rng << 13;
@@ -411,7 +412,12 @@ fn killing_a_load_at_any_point_leaves_a_consistent_store() {
     assert!(ls.contains("many:latest") && ls.contains("busybox:latest"), "{ls}");
     assert!(run(&["prune", "-a"]).status.success());
     assert!(run(&["verify"]).status.success());
-    assert_eq!(du(&root), baseline);
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let leaked: Vec<&str> = mounts.lines().filter(|l| l.contains(root.to_str().unwrap())).collect();
+    assert!(leaked.is_empty(), "a killed load left mounts behind: {leaked:#?}");
+    let after = Command::new("du").arg("-ab").arg(&root).output().unwrap().stdout;
+    let (before, after) = (String::from_utf8_lossy(&before), String::from_utf8_lossy(&after));
+    assert_eq!(du(&root), baseline, "the data root is not back to its size\nbefore:\n{before}\nafter:\n{after}");
 }
 
 #[test]

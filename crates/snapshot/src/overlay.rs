@@ -31,17 +31,29 @@ impl Overlay {
         Ok(o)
     }
 
+    /// A test mount, made in a mount namespace private to one thread: the kernel drops it with
+    /// the thread, so a process killed mid-probe leaves no mount behind.
     fn probe(&self) -> Result<()> {
         let probe = self.root.join("probe");
+        // Probe mounts of older versions were made in the host's namespace.
+        while nix::mount::umount2(&probe.join("m"), nix::mount::MntFlags::MNT_DETACH).is_ok() {}
         let _ = std::fs::remove_dir_all(&probe);
         for d in ["l1", "l2", "u", "w", "m"] {
             create_dir(&probe.join(d))?;
         }
         let data = self.options("probe/l2:probe/l1", Some(("probe/u", "probe/w")));
-        let result = mount_in(&self.root, &data, &probe.join("m"));
-        if result.is_ok() {
-            let _ = crate::unmount(&probe.join("m"));
-        }
+        let (root, target) = (self.root.clone(), probe.join("m"));
+        let result = std::thread::spawn(move || -> std::io::Result<()> {
+            use nix::mount::{mount, MsFlags};
+            nix::sched::unshare(nix::sched::CloneFlags::CLONE_FS | nix::sched::CloneFlags::CLONE_NEWNS)?;
+            mount(None::<&str>, "/", None::<&str>, MsFlags::MS_REC | MsFlags::MS_PRIVATE, None::<&str>)?;
+            std::env::set_current_dir(&root)?;
+            mount(Some("overlay"), &target, Some("overlay"), MsFlags::empty(), Some(data.as_str()))?;
+            nix::mount::umount2(&target, nix::mount::MntFlags::MNT_DETACH)?;
+            Ok(())
+        })
+        .join()
+        .unwrap_or_else(|_| Err(std::io::Error::other("probe thread panicked")));
         let _ = std::fs::remove_dir_all(&probe);
         result.map_err(|e| SnapshotError::Unavailable(e.to_string()))
     }
