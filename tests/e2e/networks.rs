@@ -106,6 +106,15 @@ fn user_networks_resolve_names_and_are_isolated() {
         "for i in 1 2 3 4; do nslookup -type=a svc | grep -m1 '^Address: 10' ; done | sort -u | wc -l",
     ]);
     assert_eq!(firsts.trim(), "2", "both addresses come first in turn");
+    // The network's bridge deleted behind berth's back: a reload makes it again and puts the
+    // running containers back on it.
+    let id = d.ok(&["network", "inspect", "-f", "{{.Id}}", "front"]);
+    let bridge = format!("{}-{}", d.prefix, &id[..8]);
+    assert!(Command::new("ip").args(["link", "del", &bridge]).status().unwrap().success());
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.pid()), nix::sys::signal::Signal::SIGHUP).unwrap();
+    d.wait_for(10, "api2 reaching api after the bridge came back", || {
+        d.docker(&["exec", "api2", "wget", "-qO-", "-T", "2", "http://api/index.html"]).status.success()
+    });
     let resolv = d.ok(&["exec", "api", "cat", "/etc/resolv.conf"]);
     assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
     // Names of one network do not resolve on another, and its addresses cannot be reached.

@@ -218,12 +218,7 @@ pub fn attach(netns: &Path, ep: &EndpointSpec) -> Result<(), NetworkError> {
             .execute()
             .await
             .map_err(|err| nl(&format!("create veth {}", e.host_ifname), err))?;
-        let host = must_index(&h, &e.host_ifname).await?;
-        h.link()
-            .set(LinkUnspec::new_with_index(host).controller(br).up().build())
-            .execute()
-            .await
-            .map_err(|err| nl(&format!("attach {} to {}", e.host_ifname, e.bridge), err))
+        put_on_bridge(&h, &e.host_ifname, br, &e.bridge).await
     });
     if let Err(err) = host_side {
         let _ = delete_link(&ep.host_ifname);
@@ -261,6 +256,29 @@ pub fn attach(netns: &Path, ep: &EndpointSpec) -> Result<(), NetworkError> {
         let _ = delete_link(&ep.host_ifname);
     }
     inside
+}
+
+async fn put_on_bridge(h: &Handle, port: &str, br: u32, bridge: &str) -> Result<(), NetworkError> {
+    let idx = must_index(h, port).await?;
+    h.link()
+        .set(LinkUnspec::new_with_index(idx).controller(br).up().build())
+        .execute()
+        .await
+        .map_err(|err| nl(&format!("attach {port} to {bridge}"), err))
+}
+
+/// Puts the host end of a veth back on `bridge` if it is not there (the bridge was deleted and
+/// made again, which leaves its ports loose). A missing `port` is no error.
+pub fn reattach(port: &str, bridge: &str) -> Result<(), NetworkError> {
+    let on = std::fs::read_link(Path::new("/sys/class/net").join(port).join("master"));
+    if !exists(port) || on.is_ok_and(|m| m.file_name().is_some_and(|n| n == bridge)) {
+        return Ok(());
+    }
+    let (port, bridge) = (port.to_string(), bridge.to_string());
+    with_netlink(None, move |h| async move {
+        let br = must_index(&h, &bridge).await?;
+        put_on_bridge(&h, &port, br, &bridge).await
+    })
 }
 
 /// Removes an interface from a container's namespace (`network disconnect`).

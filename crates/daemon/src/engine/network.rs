@@ -328,8 +328,20 @@ impl Engine {
 
     /// Brings every bridge up (recreating missing ones) and rewrites the firewall (`SIGHUP`).
     pub(crate) fn reapply_networks(&self) -> Result<()> {
-        for n in self.net_records()?.iter().filter(|n| n.driver == "bridge") {
+        let nets = self.net_records()?;
+        for n in nets.iter().filter(|n| n.driver == "bridge") {
             self.bring_up(n)?;
+        }
+        // A bridge deleted and made again has lost its ports: running containers' veths go back.
+        for c in self.containers() {
+            let rec = c.snapshot();
+            for ep in rec.networks.values().filter(|e| !e.host_ifname.is_empty()) {
+                if let Some(n) = nets.iter().find(|n| n.id == ep.network_id && n.driver == "bridge") {
+                    if let Err(e) = link::reattach(&ep.host_ifname, &n.bridge) {
+                        tracing::warn!(container = %rec.id, error = %e, "putting a veth back on its bridge failed");
+                    }
+                }
+            }
         }
         self.apply_firewall()
     }
@@ -605,7 +617,7 @@ impl Engine {
     }
 
     /// `--add-host name:host-gateway`: the default bridge's gateway, as on Docker.
-    pub(crate) fn host_gateway(&self, _rec: &ContainerRecord) -> String {
+    pub(crate) fn host_gateway(&self) -> String {
         self.network("bridge").map(|n| n.gateway).unwrap_or_default()
     }
 
@@ -856,6 +868,9 @@ impl Engine {
     /// At stop: ports, resolver, addresses and the namespace (its veths go with it).
     pub(crate) fn teardown_networking(&self, c: &Container) {
         let rec = c.snapshot();
+        if rec.networks.is_empty() {
+            return;
+        }
         let had_ports = {
             let mut st = self.net.lock();
             for t in st.proxies.remove(&rec.id).unwrap_or_default() {

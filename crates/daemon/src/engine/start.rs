@@ -257,7 +257,7 @@ impl Engine {
             let (name, ip) = h.split_once(':').ok_or_else(|| {
                 EngineError::InvalidArgument(format!("invalid extra host {h:?}: use name:address"))
             })?;
-            let ip = if ip == "host-gateway" { self.host_gateway(rec) } else { ip.to_string() };
+            let ip = if ip == "host-gateway" { self.host_gateway() } else { ip.to_string() };
             hosts.push_str(&format!("{ip}\t{name}\n"));
         }
         // `--link name:alias` on the default bridge: the linked container's address.
