@@ -417,7 +417,11 @@ fn killing_a_load_at_any_point_leaves_a_consistent_store() {
     assert!(leaked.is_empty(), "a killed load left mounts behind: {leaked:#?}");
     let after = Command::new("du").arg("-ab").arg(&root).output().unwrap().stdout;
     let (before, after) = (String::from_utf8_lossy(&before), String::from_utf8_lossy(&after));
-    assert_eq!(du(&root), baseline, "the data root is not back to its size\nbefore:\n{before}\nafter:\n{after}");
+    assert_eq!(
+        du(&root),
+        baseline,
+        "the data root is not back to its size\nbefore:\n{before}\nafter:\n{after}"
+    );
 }
 
 #[test]
