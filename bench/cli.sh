@@ -26,7 +26,7 @@ cleanup() {
   for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
   # berthd's default bridge and firewall table (bridge-prefix bbc).
   for l in $(ls /sys/class/net | grep '^bbc' || true); do ip link del "$l" 2>/dev/null || true; done
-  nft delete table ip bbc 2>/dev/null || true
+  nft delete table inet bbc 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -31,7 +31,7 @@ cleanup() {
   for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
   # berthd's default bridge and firewall table (bridge-prefix bbd).
   for l in $(ls /sys/class/net | grep '^bbd' || true); do ip link del "$l" 2>/dev/null || true; done
-  nft delete table ip bbd 2>/dev/null || true
+  nft delete table inet bbd 2>/dev/null || true
 }
 trap cleanup EXIT
 

@@ -31,7 +31,7 @@ cleanup() {
   { grep -o " $work[^ ]*\| $ref_exec[^ ]*\| $our_exec[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
   rm -rf "$work" "$ref_exec" "$our_exec"
   for l in docker0 $(ls /sys/class/net | grep '^bbn' || true); do ip link del "$l" 2>/dev/null || true; done
-  nft delete table ip bbn 2>/dev/null || true
+  nft delete table inet bbn 2>/dev/null || true
   for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
 }
 trap cleanup EXIT

@@ -281,8 +281,10 @@ impl Drop for Berthd {
         for l in berth_network::link::links_with_prefix(&self.prefix) {
             let _ = berth_network::link::delete_link(&l);
         }
-        let _ =
-            Command::new("nft").args(["delete", "table", "ip", &self.prefix]).stderr(Stdio::null()).status();
+        let _ = Command::new("nft")
+            .args(["delete", "table", "inet", &self.prefix])
+            .stderr(Stdio::null())
+            .status();
         let all_ids: Vec<String> = ids.into_iter().chain(self.container_dirs()).collect();
         for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             for id in &all_ids {

@@ -27,7 +27,7 @@ fn free_port() -> u16 {
 }
 
 fn table(d: &Berthd) -> String {
-    let out = Command::new("nft").args(["list", "table", "ip", &d.prefix]).output().unwrap();
+    let out = Command::new("nft").args(["list", "table", "inet", &d.prefix]).output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -211,7 +211,7 @@ fn published_ports_answer_conflict_and_leave_nothing() {
     );
     let ps = d.ok(&["ps", "--format", "{{.Ports}}"]);
     assert_eq!(ps, format!("127.0.0.1:{port}->80/tcp\n"));
-    assert!(table(&d).contains(&format!("tcp dport {port} dnat to")), "{}", table(&d));
+    assert!(table(&d).contains(&format!("tcp dport {port} dnat ip to")), "{}", table(&d));
     // The same host port again: Docker's refusal.
     let (code, err) = d.fails(&["run", "-d", "--name", "second", "-p", &publish, "busybox", "sleep", "100"]);
     assert_eq!(code, 125);
@@ -226,10 +226,12 @@ fn published_ports_answer_conflict_and_leave_nothing() {
     d.launch();
     d.wait_for(10, "the port after a restart", || http_get(&addr).is_ok_and(|r| r.contains("web-host")));
     // Rules flushed behind berth's back come back with a reload (SIGHUP).
-    Command::new("nft").args(["flush", "table", "ip", &d.prefix]).status().unwrap();
+    Command::new("nft").args(["flush", "table", "inet", &d.prefix]).status().unwrap();
     assert!(!table(&d).contains("dnat"));
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.pid()), nix::sys::signal::Signal::SIGHUP).unwrap();
-    d.wait_for(10, "the rules after a reload", || table(&d).contains(&format!("tcp dport {port} dnat to")));
+    d.wait_for(10, "the rules after a reload", || {
+        table(&d).contains(&format!("tcp dport {port} dnat ip to"))
+    });
     // Removed: the port is free and the firewall is as before.
     d.ok(&["rm", "-f", "web", "all", "second"]);
     assert!(std::net::TcpListener::bind(&addr).is_ok(), "the port is free again");
@@ -372,4 +374,91 @@ fn subnets_come_from_the_configured_pools() {
     // A host interface is never taken over as a network's bridge.
     let (_, err) = d.fails(&["network", "create", "-o", "com.docker.network.bridge.name=lo", "hijack"]);
     assert!(err.contains("bridge name lo is already in use on this host"), "{err}");
+}
+
+#[test]
+fn ipv6_networks_give_containers_addresses_names_and_routes() {
+    let d = Berthd::start();
+    let k = std::process::id() % 200 + 20;
+    let sub6 = format!("fd00:b7:{k:x}::/64");
+    let addr = |n: u32| format!("fd00:b7:{k:x}::{n:x}");
+    // Docker's refusals: IPv6 parts without --ipv6.
+    let (code, err) = d.fails(&["network", "create", "--subnet", &sub6, "nosix"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("add --ipv6"), "{err}");
+    d.ok(&["network", "create", "--ipv6", "--subnet", &sub6, "six"]);
+    assert_eq!(d.ok(&["network", "inspect", "-f", "{{.EnableIPv6}}", "six"]).trim(), "true");
+    let config =
+        d.ok(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{.Gateway}};{{end}}", "six"]);
+    assert!(config.contains(&format!("{sub6} {};", addr(1))), "{config}");
+    assert!(config.starts_with("172.") || config.starts_with("192.168."), "an IPv4 subnet too: {config}");
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "alpha",
+        "--hostname",
+        "alpha-host",
+        "--network",
+        "six",
+        "busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "beta",
+        "--network",
+        "six",
+        "--ip6",
+        &addr(0x99),
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let net = |c: &str, f: &str| d.inspect(c, &format!("{{{{.NetworkSettings.Networks.six.{f}}}}}"));
+    assert_eq!(net("alpha", "GlobalIPv6Address"), addr(2));
+    assert_eq!(net("alpha", "GlobalIPv6PrefixLen"), "64");
+    assert_eq!(net("alpha", "IPv6Gateway"), addr(1));
+    assert_eq!(net("beta", "GlobalIPv6Address"), addr(0x99));
+    assert_eq!(net("beta", "IPAMConfig.IPv6Address"), addr(0x99));
+    let members =
+        d.ok(&["network", "inspect", "-f", "{{range .Containers}}{{.Name}}={{.IPv6Address}} {{end}}", "six"]);
+    assert!(members.contains(&format!("alpha={}/64", addr(2))), "{members}");
+    // Inside: the address, the default route, /etc/hosts, and traffic to the other container.
+    let routes = d.ok(&["exec", "alpha", "ip", "-6", "route"]);
+    assert!(routes.contains(&format!("default via {}", addr(1))), "{routes}");
+    let hosts = d.ok(&["exec", "alpha", "cat", "/etc/hosts"]);
+    assert!(hosts.contains(&format!("{}\talpha-host", addr(2))), "{hosts}");
+    d.ok(&["exec", "beta", "ping", "-6", "-c1", "-W2", &addr(2)]);
+    let page = d.ok(&[
+        "exec",
+        "beta",
+        "sh",
+        "-c",
+        &format!("printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc {} 80", addr(2)),
+    ]);
+    assert!(page.contains("alpha-host"), "{page}");
+    // The embedded DNS answers AAAA with the IPv6 address, and A with the IPv4 one.
+    let aaaa = d.ok(&["exec", "beta", "nslookup", "-type=aaaa", "alpha"]);
+    assert!(aaaa.contains(&addr(2)), "{aaaa}");
+    d.ok(&["exec", "beta", "ping", "-6", "-c1", "-W2", "alpha"]);
+    // The host reaches it through the bridge's gateway address.
+    let ping = Command::new("busybox").args(["ping", "-6", "-c1", "-W2", &addr(2)]).output().unwrap();
+    assert!(ping.status.success(), "{}", String::from_utf8_lossy(&ping.stdout));
+    assert!(table(&d).contains(&format!("ip6 saddr {sub6} oifname")), "{}", table(&d));
+    // --ip6 on a network without IPv6 is refused; --ipv6 without a subnet gets a ULA /64.
+    d.ok(&["network", "create", "four"]);
+    let (code, err) = d.fails(&["run", "--rm", "--network", "four", "--ip6", &addr(5), "busybox", "true"]);
+    assert_eq!(code, 125);
+    assert!(err.contains("--ip6 needs a network created with --ipv6"), "{err}");
+    d.ok(&["network", "create", "--ipv6", "auto6"]);
+    let auto = d.ok(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Subnet}} {{end}}", "auto6"]);
+    assert!(auto.split_whitespace().any(|s| s.starts_with("fd") && s.ends_with("::/64")), "{auto}");
+    d.ok(&["rm", "-f", "alpha", "beta"]);
+    d.ok(&["network", "rm", "six", "four", "auto6"]);
+    assert!(!table(&d).contains("ip6 saddr"), "{}", table(&d));
 }

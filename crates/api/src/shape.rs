@@ -181,8 +181,13 @@ pub struct Endpoint {
     pub ip_prefix_len: i64,
     pub mac_address: String,
     pub aliases: Vec<String>,
-    /// `--ip`, shown as `IPAMConfig`.
+    /// `--ip` and `--ip6`, shown as `IPAMConfig`.
     pub ipv4_requested: String,
+    pub ipv6_requested: String,
+    /// The endpoint's IPv6 address on an `--ipv6` network.
+    pub ipv6: String,
+    pub ipv6_prefix_len: i64,
+    pub ipv6_gateway: String,
     /// The names the embedded DNS answers for it (user-defined networks).
     pub dns_names: Vec<String>,
 }
@@ -196,13 +201,19 @@ fn list_or_null(v: &[String]) -> Value {
 }
 
 fn endpoint(e: &Endpoint) -> Value {
-    let ipam =
-        if e.ipv4_requested.is_empty() { Value::Null } else { json!({"IPv4Address": e.ipv4_requested}) };
+    let mut ipam = Map::new();
+    if !e.ipv4_requested.is_empty() {
+        ipam.insert("IPv4Address".into(), json!(e.ipv4_requested));
+    }
+    if !e.ipv6_requested.is_empty() {
+        ipam.insert("IPv6Address".into(), json!(e.ipv6_requested));
+    }
+    let ipam = if ipam.is_empty() { Value::Null } else { Value::Object(ipam) };
     json!({
         "IPAMConfig": ipam, "Links": null, "Aliases": list_or_null(&e.aliases), "MacAddress": e.mac_address,
         "DriverOpts": null, "GwPriority": 0, "NetworkID": e.network_id, "EndpointID": e.endpoint_id,
-        "Gateway": e.gateway, "IPAddress": e.ip_address, "IPPrefixLen": e.ip_prefix_len, "IPv6Gateway": "",
-        "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DNSNames": list_or_null(&e.dns_names),
+        "Gateway": e.gateway, "IPAddress": e.ip_address, "IPPrefixLen": e.ip_prefix_len, "IPv6Gateway": e.ipv6_gateway,
+        "GlobalIPv6Address": e.ipv6, "GlobalIPv6PrefixLen": e.ipv6_prefix_len, "DNSNames": list_or_null(&e.dns_names),
     })
 }
 
@@ -258,8 +269,8 @@ pub fn network_settings(sandbox_id: &str, sandbox_key: &str, eps: &[Endpoint], p
         "Bridge": "", "SandboxID": sandbox_id, "SandboxKey": sandbox_key, "Ports": ports_map(ports),
         "HairpinMode": false, "LinkLocalIPv6Address": "", "LinkLocalIPv6PrefixLen": 0,
         "SecondaryIPAddresses": null, "SecondaryIPv6Addresses": null, "EndpointID": b.endpoint_id,
-        "Gateway": b.gateway, "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "IPAddress": b.ip_address,
-        "IPPrefixLen": b.ip_prefix_len, "IPv6Gateway": "", "MacAddress": b.mac_address, "Networks": networks(eps),
+        "Gateway": b.gateway, "GlobalIPv6Address": b.ipv6, "GlobalIPv6PrefixLen": b.ipv6_prefix_len, "IPAddress": b.ip_address,
+        "IPPrefixLen": b.ip_prefix_len, "IPv6Gateway": b.ipv6_gateway, "MacAddress": b.mac_address, "Networks": networks(eps),
     })
 }
 
@@ -273,12 +284,16 @@ pub struct NetworkView {
     pub subnet: String,
     pub gateway: String,
     pub ip_range: String,
+    /// `--ipv6`, with its subnet and gateway.
+    pub ipv6: bool,
+    pub subnet6: String,
+    pub gateway6: String,
     pub internal: bool,
     pub attachable: bool,
     pub options: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
-    /// (container ID, name, endpoint ID, MAC, `address/prefix`).
-    pub containers: Vec<(String, String, String, String, String)>,
+    /// (container ID, name, endpoint ID, MAC, IPv4 `address/prefix`, IPv6 `address/prefix`).
+    pub containers: Vec<(String, String, String, String, String, String)>,
 }
 
 pub fn network(n: &NetworkView) -> Value {
@@ -291,16 +306,19 @@ pub fn network(n: &NetworkView) -> Value {
         c["Gateway"] = json!(n.gateway);
         config.push(c);
     }
+    if n.ipv6 && !n.subnet6.is_empty() {
+        config.push(json!({"Subnet": n.subnet6, "Gateway": n.gateway6}));
+    }
     let containers: Map<String, Value> = n
         .containers
         .iter()
-        .map(|(id, name, ep, mac, ip)| {
-            (id.clone(), json!({"Name": name, "EndpointID": ep, "MacAddress": mac, "IPv4Address": ip, "IPv6Address": ""}))
+        .map(|(id, name, ep, mac, ip, ip6)| {
+            (id.clone(), json!({"Name": name, "EndpointID": ep, "MacAddress": mac, "IPv4Address": ip, "IPv6Address": ip6}))
         })
         .collect();
     json!({
         "Name": n.name, "Id": n.id, "Created": n.created, "Scope": "local", "Driver": n.driver,
-        "EnableIPv4": true, "EnableIPv6": false,
+        "EnableIPv4": true, "EnableIPv6": n.ipv6,
         "IPAM": {"Driver": "default", "Options": null, "Config": config},
         "Internal": n.internal, "Attachable": n.attachable, "Ingress": false,
         "ConfigFrom": {"Network": ""}, "ConfigOnly": false, "Containers": containers,

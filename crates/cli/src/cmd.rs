@@ -269,6 +269,9 @@ pub struct NetworkConnectArgs {
     /// IPv4 address (e.g., "172.30.100.104")
     #[arg(long = "ip")]
     pub ip: Option<String>,
+    /// IPv6 address (e.g., "2001:db8::33")
+    #[arg(long = "ip6")]
+    pub ip6: Option<String>,
     pub network: String,
     pub container: String,
 }
@@ -548,6 +551,9 @@ pub struct RunArgs {
     /// IPv4 address (e.g., 172.30.100.104)
     #[arg(long = "ip")]
     pub ip: Option<String>,
+    /// IPv6 address (e.g., 2001:db8::33)
+    #[arg(long = "ip6")]
+    pub ip6: Option<String>,
     /// Set custom DNS servers
     #[arg(long = "dns")]
     pub dns: Vec<String>,

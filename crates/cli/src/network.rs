@@ -63,13 +63,29 @@ fn key_values(items: &[String]) -> Value {
 }
 
 pub async fn create(ctx: &Ctx, a: NetworkCreateArgs) -> Result {
+    // As Docker's CLI pairs them: each gateway and ip-range goes with the subnet holding it
+    // (with one subnet, that one).
+    let within = |subnet: &str, ip: &str| -> bool {
+        let (Ok(net), Ok(addr)) =
+            (subnet.parse::<ipnet::IpNet>(), ip.split('/').next().unwrap_or(ip).parse::<std::net::IpAddr>())
+        else {
+            return false;
+        };
+        net.contains(&addr)
+    };
     let mut config = Vec::new();
-    for (i, subnet) in a.subnet.iter().enumerate() {
+    for subnet in &a.subnet {
+        let pick = |items: &[String]| -> Option<String> {
+            if a.subnet.len() == 1 {
+                return items.first().cloned();
+            }
+            items.iter().find(|i| within(subnet, i)).cloned()
+        };
         let mut c = json!({"Subnet": subnet});
-        if let Some(r) = a.ip_range.get(i) {
+        if let Some(r) = pick(&a.ip_range) {
             c["IPRange"] = json!(r);
         }
-        if let Some(g) = a.gateway.get(i) {
+        if let Some(g) = pick(&a.gateway) {
             c["Gateway"] = json!(g);
         }
         config.push(c);
@@ -153,8 +169,8 @@ pub async fn connect(ctx: &Ctx, a: NetworkConnectArgs) -> Result {
     if !a.alias.is_empty() {
         ep["Aliases"] = json!(a.alias);
     }
-    if let Some(ip) = &a.ip {
-        ep["IPAMConfig"] = json!({"IPv4Address": ip});
+    if let Some(ipam) = crate::opts::ipam_config(a.ip.as_deref(), a.ip6.as_deref()) {
+        ep["IPAMConfig"] = ipam;
     }
     let body = json!({"Container": a.container, "EndpointConfig": ep});
     ctx.client.post(&format!("/networks/{}/connect", a.network), &[], Body::Json(body)).await?;

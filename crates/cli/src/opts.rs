@@ -495,13 +495,13 @@ pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
         c.insert("Healthcheck".into(), h.into());
     }
     c.insert("HostConfig".into(), hc.into());
-    if !a.network_alias.is_empty() || a.ip.is_some() {
+    if !a.network_alias.is_empty() || a.ip.is_some() || a.ip6.is_some() {
         let mut ep = Map::new();
         if !a.network_alias.is_empty() {
             ep.insert("Aliases".into(), json!(a.network_alias));
         }
-        if let Some(ip) = &a.ip {
-            ep.insert("IPAMConfig".into(), json!({"IPv4Address": ip}));
+        if let Some(ipam) = ipam_config(a.ip.as_deref(), a.ip6.as_deref()) {
+            ep.insert("IPAMConfig".into(), ipam);
         }
         let mut eps = Map::new();
         eps.insert(network, Value::Object(ep));
@@ -601,4 +601,16 @@ mod tests {
             assert_eq!((e.flag, e.why.as_str()), (flag, why), "{args}");
         }
     }
+}
+
+/// An endpoint's `IPAMConfig` for `--ip` and `--ip6`, or `None` when neither is given.
+pub fn ipam_config(ip: Option<&str>, ip6: Option<&str>) -> Option<Value> {
+    let mut m = Map::new();
+    if let Some(ip) = ip {
+        m.insert("IPv4Address".into(), json!(ip));
+    }
+    if let Some(ip6) = ip6 {
+        m.insert("IPv6Address".into(), json!(ip6));
+    }
+    (!m.is_empty()).then_some(Value::Object(m))
 }

@@ -4,22 +4,22 @@
 //! short IDs) are answered here, everything else is forwarded to the host's resolvers from the
 //! daemon's own namespace, as Docker's resolver does.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use hickory_proto::op::{Message, ResponseCode};
-use hickory_proto::rr::rdata::A;
+use hickory_proto::rr::rdata::{A, AAAA};
 use hickory_proto::rr::{RData, Record, RecordType};
 
 /// Names → addresses, for one container's view of its networks. `None`: not ours, forward.
-pub type Lookup = Arc<dyn Fn(&str) -> Option<Vec<Ipv4Addr>> + Send + Sync>;
+pub type Lookup = Arc<dyn Fn(&str) -> Option<Vec<IpAddr>> + Send + Sync>;
 
 /// Docker's answers live 600 seconds.
 const TTL: u32 = 600;
 
 /// The answer to `query` from `lookup`, or `None` when it must be forwarded. Pure.
-pub fn answer(query: &[u8], lookup: &dyn Fn(&str) -> Option<Vec<Ipv4Addr>>) -> Option<Vec<u8>> {
+pub fn answer(query: &[u8], lookup: &dyn Fn(&str) -> Option<Vec<IpAddr>>) -> Option<Vec<u8>> {
     let msg = Message::from_vec(query).ok()?;
     let q = msg.queries.first()?;
     if msg.queries.len() != 1 {
@@ -34,10 +34,14 @@ pub fn answer(query: &[u8], lookup: &dyn Fn(&str) -> Option<Vec<Ipv4Addr>>) -> O
     resp.metadata.authoritative = false;
     resp.metadata.response_code = ResponseCode::NoError;
     resp.add_query(q.clone());
-    if q.query_type() == RecordType::A {
-        for ip in addrs {
-            resp.add_answer(Record::from_rdata(q.name().clone(), TTL, RData::A(A(ip))));
-        }
+    // A name berth knows gets its addresses of the family asked for, or an empty answer.
+    for ip in addrs {
+        let data = match (q.query_type(), ip) {
+            (RecordType::A, IpAddr::V4(v4)) => RData::A(A(v4)),
+            (RecordType::AAAA, IpAddr::V6(v6)) => RData::AAAA(AAAA(v6)),
+            _ => continue,
+        };
+        resp.add_answer(Record::from_rdata(q.name().clone(), TTL, data));
     }
     resp.to_vec().ok()
 }
@@ -117,9 +121,11 @@ mod tests {
         m.to_vec().unwrap()
     }
 
-    fn lookup(name: &str) -> Option<Vec<Ipv4Addr>> {
+    fn lookup(name: &str) -> Option<Vec<IpAddr>> {
+        let ips = |l: &[&str]| Some(l.iter().map(|s| s.parse().unwrap()).collect());
         match name {
-            "web" => Some(vec![Ipv4Addr::new(172, 18, 0, 2), Ipv4Addr::new(172, 18, 0, 3)]),
+            "web" => ips(&["172.18.0.2", "172.18.0.3"]),
+            "six" => ips(&["172.19.0.2", "fd00:19::2"]),
             _ => None,
         }
     }
@@ -134,6 +140,13 @@ mod tests {
         // AAAA for a known name: an empty answer, not a forward.
         let r = Message::from_vec(&answer(&query("web", RecordType::AAAA), &lookup).unwrap()).unwrap();
         assert!(r.answers.is_empty());
+        // A name on an IPv6 network: each family answers its own.
+        let answers = |t| {
+            let r = Message::from_vec(&answer(&query("six", t), &lookup).unwrap()).unwrap();
+            r.answers.iter().map(|a| a.data.to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(answers(RecordType::A), ["172.19.0.2"]);
+        assert_eq!(answers(RecordType::AAAA), ["fd00:19::2"]);
         assert!(answer(&query("example.org", RecordType::A), &lookup).is_none());
         assert!(answer(b"garbage", &lookup).is_none());
         let r = Message::from_vec(&servfail(&query("x", RecordType::A)).unwrap()).unwrap();

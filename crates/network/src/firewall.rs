@@ -1,7 +1,7 @@
 //! The firewall: what berth needs (masquerade out of each bridge, isolation between bridges,
 //! internal networks sealed, published ports DNATed) as a [`Ruleset`], and a
 //! [`FirewallDriver`] that makes the kernel's rules match it. The nftables driver owns one
-//! table (`ip berth` by default) and nothing else; every change rewrites its chains in one
+//! table (`inet berth` by default: IPv4 and IPv6 alike) and nothing else; every change rewrites its chains in one
 //! `nft -f` transaction, so the rules are never half applied. The `user` chain is jumped to
 //! first from `forward` and never touched: the place for a user's own rules (Docker's
 //! `DOCKER-USER`).
@@ -10,7 +10,7 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::NetworkError;
 
@@ -18,6 +18,8 @@ use crate::NetworkError;
 pub struct BridgeRules {
     pub bridge: String,
     pub subnet: Ipv4Net,
+    /// The IPv6 subnet of an `--ipv6` network.
+    pub subnet6: Option<Ipv6Net>,
     /// `--internal`: no traffic in or out of the bridge.
     pub internal: bool,
 }
@@ -73,8 +75,9 @@ const OWN_CHAINS: [&str; 6] = ["prerouting", "output", "postrouting", "forward",
 
 /// The `nft -f` script that makes table `table` hold `rules` (pure).
 pub fn render_nft(table: &str, rules: &Ruleset) -> String {
-    let t = format!("ip {table}");
-    let mut s = format!("add table {t}\n");
+    let t = format!("inet {table}");
+    // The IPv4-only table of earlier versions goes in the same transaction.
+    let mut s = format!("add table ip {table}\ndelete table ip {table}\nadd table {t}\n");
     s +=
         &format!("add chain {t} prerouting {{ type nat hook prerouting priority dstnat; policy accept; }}\n");
     s += &format!("add chain {t} output {{ type nat hook output priority -100; policy accept; }}\n");
@@ -96,7 +99,7 @@ pub fn render_nft(table: &str, rules: &Ruleset) -> String {
         let daddr = p.host_ip.map(|ip| format!("ip daddr {ip} ")).unwrap_or_default();
         let proto = p.proto.as_str();
         s += &format!(
-            "add rule {t} publish {daddr}iifname != \"{}\" {proto} dport {} dnat to {}:{}\n",
+            "add rule {t} publish {daddr}iifname != \"{}\" {proto} dport {} dnat ip to {}:{}\n",
             p.bridge, p.host_port, p.container_ip, p.container_port
         );
         // Hairpin: a container reaching its own published port through the host.
@@ -115,6 +118,9 @@ pub fn render_nft(table: &str, rules: &Ruleset) -> String {
             continue;
         }
         s += &format!("add rule {t} postrouting ip saddr {} oifname != \"{name}\" masquerade\n", b.subnet);
+        if let Some(v6) = b.subnet6 {
+            s += &format!("add rule {t} postrouting ip6 saddr {v6} oifname != \"{name}\" masquerade\n");
+        }
         let others: Vec<String> = names.iter().filter(|n| **n != name).map(|n| format!("\"{n}\"")).collect();
         if !others.is_empty() {
             s += &format!(
@@ -156,7 +162,10 @@ impl FirewallDriver for Nftables {
     }
 
     fn remove_all(&self) -> Result<(), NetworkError> {
-        nft(&format!("add table ip {t}\ndelete table ip {t}\n", t = self.table))
+        nft(&format!(
+            "add table ip {t}\ndelete table ip {t}\nadd table inet {t}\ndelete table inet {t}\n",
+            t = self.table
+        ))
     }
 
     fn name(&self) -> &'static str {
@@ -175,16 +184,19 @@ mod tests {
                 BridgeRules {
                     bridge: "berth0".into(),
                     subnet: "172.17.0.0/16".parse().unwrap(),
+                    subnet6: None,
                     internal: false,
                 },
                 BridgeRules {
                     bridge: "br-a".into(),
                     subnet: "172.18.0.0/16".parse().unwrap(),
+                    subnet6: Some("fd00:18::/64".parse().unwrap()),
                     internal: false,
                 },
                 BridgeRules {
                     bridge: "br-i".into(),
                     subnet: "172.19.0.0/16".parse().unwrap(),
+                    subnet6: Some("fd00:19::/64".parse().unwrap()),
                     internal: true,
                 },
             ],
@@ -199,15 +211,19 @@ mod tests {
         };
         let s = render_nft("berth", &rules);
         let has = |line: &str| assert!(s.lines().any(|l| l == line), "missing {line:?} in\n{s}");
-        has("add table ip berth");
-        has("flush chain ip berth forward");
-        has("add rule ip berth forward jump user");
-        has("add rule ip berth publish ip daddr 127.0.0.1 iifname != \"br-a\" tcp dport 8080 dnat to 172.18.0.2:80");
-        has("add rule ip berth postrouting ip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade");
-        has("add rule ip berth isolation iifname \"berth0\" oifname { \"br-a\", \"br-i\" } drop");
-        has("add rule ip berth isolation iifname \"br-i\" oifname != \"br-i\" drop");
+        has("add table inet berth");
+        has("delete table ip berth");
+        has("flush chain inet berth forward");
+        has("add rule inet berth forward jump user");
+        has("add rule inet berth publish ip daddr 127.0.0.1 iifname != \"br-a\" tcp dport 8080 dnat ip to 172.18.0.2:80");
+        has("add rule inet berth postrouting ip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade");
+        has("add rule inet berth postrouting ip6 saddr fd00:18::/64 oifname != \"br-a\" masquerade");
+        // Isolation by interface holds for both families.
+        has("add rule inet berth isolation iifname \"berth0\" oifname { \"br-a\", \"br-i\" } drop");
+        has("add rule inet berth isolation iifname \"br-i\" oifname != \"br-i\" drop");
         assert!(!s.contains("saddr 172.19.0.0/16"), "an internal network is not masqueraded");
-        assert!(!s.contains("flush chain ip berth user"), "the user chain is the user's");
+        assert!(!s.contains("saddr fd00:19::/64"), "nor its IPv6 subnet");
+        assert!(!s.contains("flush chain inet berth user"), "the user chain is the user's");
         let empty = render_nft("b2", &Ruleset::default());
         assert!(!empty.contains("isolation iifname"));
     }

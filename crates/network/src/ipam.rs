@@ -4,9 +4,9 @@
 //! derived from IPv4 addresses as Docker does (`02:42:` and the four bytes).
 
 use std::collections::BTreeSet;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::NetworkError;
 
@@ -53,37 +53,124 @@ pub fn overlapping(subnet: &Ipv4Net, taken: &[Ipv4Net]) -> bool {
     taken.iter().any(|t| overlaps(t, subnet))
 }
 
-/// One network's addresses.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pool {
-    pub subnet: Ipv4Net,
-    pub range: Ipv4Net,
-    pub gateway: Ipv4Addr,
-    used: BTreeSet<Ipv4Addr>,
+/// An address family's arithmetic, for [`Pool`]: IPv4 reserves a subnet's first and last
+/// addresses (network, broadcast), IPv6 only the first (the subnet-router anycast).
+pub trait Family: Copy + Ord + std::fmt::Display + std::fmt::Debug {
+    type Net: Copy + Eq + std::fmt::Display + std::fmt::Debug;
+    const NAME: &'static str;
+    /// The longest prefix a network may have.
+    const MAX_PREFIX: u8;
+    fn bits(self) -> u128;
+    fn from_bits(b: u128) -> Self;
+    fn trunc(net: Self::Net) -> Self::Net;
+    fn prefix(net: &Self::Net) -> u8;
+    fn first(net: &Self::Net) -> Self;
+    fn last(net: &Self::Net) -> Self;
+    fn contains(net: &Self::Net, ip: &Self) -> bool;
+    fn net_contains(net: &Self::Net, other: &Self::Net) -> bool;
+    /// Whether `ip` is one no host may take (besides the gateway).
+    fn reserved(net: &Self::Net, ip: Self) -> bool;
 }
 
-impl Pool {
+impl Family for Ipv4Addr {
+    type Net = Ipv4Net;
+    const NAME: &'static str = "IPv4";
+    const MAX_PREFIX: u8 = 30;
+    fn bits(self) -> u128 {
+        u32::from(self) as u128
+    }
+    fn from_bits(b: u128) -> Self {
+        Ipv4Addr::from(b as u32)
+    }
+    fn trunc(net: Ipv4Net) -> Ipv4Net {
+        net.trunc()
+    }
+    fn prefix(net: &Ipv4Net) -> u8 {
+        net.prefix_len()
+    }
+    fn first(net: &Ipv4Net) -> Self {
+        net.network()
+    }
+    fn last(net: &Ipv4Net) -> Self {
+        net.broadcast()
+    }
+    fn contains(net: &Ipv4Net, ip: &Self) -> bool {
+        net.contains(ip)
+    }
+    fn net_contains(net: &Ipv4Net, other: &Ipv4Net) -> bool {
+        net.contains(other)
+    }
+    fn reserved(net: &Ipv4Net, ip: Self) -> bool {
+        ip == net.network() || ip == net.broadcast()
+    }
+}
+
+impl Family for Ipv6Addr {
+    type Net = Ipv6Net;
+    const NAME: &'static str = "IPv6";
+    const MAX_PREFIX: u8 = 126;
+    fn bits(self) -> u128 {
+        u128::from(self)
+    }
+    fn from_bits(b: u128) -> Self {
+        Ipv6Addr::from(b)
+    }
+    fn trunc(net: Ipv6Net) -> Ipv6Net {
+        net.trunc()
+    }
+    fn prefix(net: &Ipv6Net) -> u8 {
+        net.prefix_len()
+    }
+    fn first(net: &Ipv6Net) -> Self {
+        net.network()
+    }
+    fn last(net: &Ipv6Net) -> Self {
+        net.broadcast()
+    }
+    fn contains(net: &Ipv6Net, ip: &Self) -> bool {
+        net.contains(ip)
+    }
+    fn net_contains(net: &Ipv6Net, other: &Ipv6Net) -> bool {
+        net.contains(other)
+    }
+    fn reserved(net: &Ipv6Net, ip: Self) -> bool {
+        ip == net.network()
+    }
+}
+
+/// One network's addresses of one family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pool<A: Family = Ipv4Addr> {
+    pub subnet: A::Net,
+    pub range: A::Net,
+    pub gateway: A,
+    used: BTreeSet<A>,
+}
+
+/// A network's IPv6 addresses (`--ipv6`).
+pub type Pool6 = Pool<Ipv6Addr>;
+/// A network's IPv4 addresses.
+pub type Pool4 = Pool<Ipv4Addr>;
+
+impl<A: Family> Pool<A> {
     /// The gateway is the subnet's first host address unless given; it and the range must lie
     /// within the subnet.
-    pub fn new(
-        subnet: Ipv4Net,
-        range: Option<Ipv4Net>,
-        gateway: Option<Ipv4Addr>,
-    ) -> Result<Pool, NetworkError> {
-        let subnet = subnet.trunc();
-        if subnet.prefix_len() > 30 {
+    pub fn new(subnet: A::Net, range: Option<A::Net>, gateway: Option<A>) -> Result<Self, NetworkError> {
+        let subnet = A::trunc(subnet);
+        if A::prefix(&subnet) > A::MAX_PREFIX {
             return Err(NetworkError::InvalidArgument(format!(
-                "subnet {subnet} is too small for a network: give a prefix of /30 or shorter"
+                "subnet {subnet} is too small for a network: give a prefix of /{} or shorter",
+                A::MAX_PREFIX
             )));
         }
-        let range = range.map(|r| r.trunc()).unwrap_or(subnet);
-        if !subnet.contains(&range) {
+        let range = range.map(A::trunc).unwrap_or(subnet);
+        if !A::net_contains(&subnet, &range) {
             return Err(NetworkError::InvalidArgument(format!(
                 "ip-range {range} is not within subnet {subnet}"
             )));
         }
-        let gateway = gateway.unwrap_or_else(|| first_host(&subnet));
-        if !subnet.contains(&gateway) || gateway == subnet.network() || gateway == subnet.broadcast() {
+        let gateway = gateway.unwrap_or_else(|| A::from_bits(A::first(&subnet).bits() + 1));
+        if !A::contains(&subnet, &gateway) || A::reserved(&subnet, gateway) {
             return Err(NetworkError::InvalidArgument(format!(
                 "gateway {gateway} is not a host address of subnet {subnet}"
             )));
@@ -92,9 +179,9 @@ impl Pool {
     }
 
     /// Takes `want`, or the lowest free address of the range.
-    pub fn allocate(&mut self, want: Option<Ipv4Addr>) -> Result<Ipv4Addr, NetworkError> {
+    pub fn allocate(&mut self, want: Option<A>) -> Result<A, NetworkError> {
         if let Some(ip) = want {
-            if !self.subnet.contains(&ip) || ip == self.subnet.network() || ip == self.subnet.broadcast() {
+            if !A::contains(&self.subnet, &ip) || A::reserved(&self.subnet, ip) {
                 return Err(NetworkError::InvalidArgument(format!(
                     "invalid address {ip}: it does not belong to the network's subnet {}",
                     self.subnet
@@ -105,35 +192,56 @@ impl Pool {
             }
             return Ok(ip);
         }
-        let start = u32::from(self.range.network());
-        let end = u32::from(self.range.broadcast());
-        for n in start..=end {
-            let ip = Ipv4Addr::from(n);
-            if ip == self.subnet.network() || ip == self.subnet.broadcast() || ip == self.gateway {
-                continue;
-            }
-            if self.used.insert(ip) {
+        // Taken addresses are few: the walk from the range's start ends after at most
+        // `used.len() + 3` steps.
+        let (start, end) = (A::first(&self.range).bits(), A::last(&self.range).bits());
+        let mut n = start;
+        loop {
+            let ip = A::from_bits(n);
+            if !A::reserved(&self.subnet, ip) && ip != self.gateway && self.used.insert(ip) {
                 return Ok(ip);
             }
+            if n == end {
+                break;
+            }
+            n += 1;
         }
         Err(NetworkError::Conflict(format!(
-            "no available IPv4 addresses on this network's address pools: {}",
+            "no available {} addresses on this network's address pools: {}",
+            A::NAME,
             self.range
         )))
     }
 
     /// Marks an address taken (addresses recorded before a restart).
-    pub fn reserve(&mut self, ip: Ipv4Addr) {
+    pub fn reserve(&mut self, ip: A) {
         self.used.insert(ip);
     }
 
-    pub fn release(&mut self, ip: Ipv4Addr) {
+    pub fn release(&mut self, ip: A) {
         self.used.remove(&ip);
     }
 }
 
-fn first_host(net: &Ipv4Net) -> Ipv4Addr {
-    Ipv4Addr::from(u32::from(net.network()) + 1)
+pub fn parse_subnet6(s: &str) -> Result<Ipv6Net, NetworkError> {
+    s.parse().map_err(|_| NetworkError::InvalidArgument(format!("invalid CIDR address: {s}")))
+}
+
+pub fn parse_ip6(s: &str) -> Result<Ipv6Addr, NetworkError> {
+    s.parse().map_err(|_| NetworkError::InvalidArgument(format!("invalid IPv6 address: {s}")))
+}
+
+/// A `/64` for an IPv6 network given no subnet, as Docker makes one: inside a unique local
+/// `/48` that `seed` (the engine's ID) picks, the first `/64` none of `taken` overlaps.
+pub fn choose_subnet6(seed: &[u8], taken: &[Ipv6Net]) -> Option<Ipv6Net> {
+    let mut g = [0u8; 5];
+    for (i, b) in seed.iter().enumerate() {
+        g[i % 5] = g[i % 5].wrapping_mul(31).wrapping_add(*b);
+    }
+    let base = u128::from_be_bytes([0xfd, g[0], g[1], g[2], g[3], g[4], 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    (0..=u16::MAX as u128)
+        .map(|i| Ipv6Net::new(Ipv6Addr::from(base | (i << 64)), 64).expect("a /64 is valid"))
+        .find(|s| !taken.iter().any(|t| t.contains(s) || s.contains(t)))
 }
 
 /// Docker's MAC for an IPv4 address: `02:42:` and its four bytes.
@@ -175,7 +283,7 @@ mod tests {
 
     #[test]
     fn addresses_skip_network_gateway_and_broadcast() {
-        let mut p = Pool::new(net("10.9.0.0/29"), None, None).unwrap();
+        let mut p = Pool4::new(net("10.9.0.0/29"), None, None).unwrap();
         assert_eq!(p.gateway, Ipv4Addr::new(10, 9, 0, 1));
         let got: Vec<Ipv4Addr> = (0..5).map(|_| p.allocate(None).unwrap()).collect();
         assert_eq!(got, (2..=6).map(|n| Ipv4Addr::new(10, 9, 0, n)).collect::<Vec<_>>());
@@ -183,7 +291,7 @@ mod tests {
         p.release(Ipv4Addr::new(10, 9, 0, 4));
         assert_eq!(p.allocate(None).unwrap(), Ipv4Addr::new(10, 9, 0, 4));
         let mut p =
-            Pool::new(net("10.9.0.0/24"), Some(net("10.9.0.128/25")), Some(Ipv4Addr::new(10, 9, 0, 254)))
+            Pool4::new(net("10.9.0.0/24"), Some(net("10.9.0.128/25")), Some(Ipv4Addr::new(10, 9, 0, 254)))
                 .unwrap();
         assert_eq!(p.allocate(None).unwrap(), Ipv4Addr::new(10, 9, 0, 128));
         assert_eq!(p.allocate(Some(Ipv4Addr::new(10, 9, 0, 7))).unwrap(), Ipv4Addr::new(10, 9, 0, 7));
@@ -193,9 +301,35 @@ mod tests {
         );
         assert!(p.allocate(Some(Ipv4Addr::new(10, 9, 0, 254))).is_err());
         assert!(p.allocate(Some(Ipv4Addr::new(10, 8, 0, 7))).is_err());
-        assert!(Pool::new(net("10.9.0.0/24"), Some(net("10.10.0.0/25")), None).is_err());
-        assert!(Pool::new(net("10.9.0.0/24"), None, Some(Ipv4Addr::new(10, 9, 1, 1))).is_err());
-        assert!(Pool::new(net("10.9.0.0/31"), None, None).is_err());
+        assert!(Pool4::new(net("10.9.0.0/24"), Some(net("10.10.0.0/25")), None).is_err());
+        assert!(Pool4::new(net("10.9.0.0/24"), None, Some(Ipv4Addr::new(10, 9, 1, 1))).is_err());
+        assert!(Pool4::new(net("10.9.0.0/31"), None, None).is_err());
+    }
+
+    #[test]
+    fn ipv6_addresses_skip_only_the_anycast_and_the_gateway() {
+        let n6 = |s: &str| -> Ipv6Net { s.parse().unwrap() };
+        let ip6 = |s: &str| -> Ipv6Addr { s.parse().unwrap() };
+        let mut p = Pool6::new(n6("fd00:1:2:3::/64"), None, None).unwrap();
+        assert_eq!(p.gateway, ip6("fd00:1:2:3::1"));
+        assert_eq!(p.allocate(None).unwrap(), ip6("fd00:1:2:3::2"));
+        assert_eq!(p.allocate(Some(ip6("fd00:1:2:3::99"))).unwrap(), ip6("fd00:1:2:3::99"));
+        assert_eq!(p.allocate(None).unwrap(), ip6("fd00:1:2:3::3"));
+        assert!(p.allocate(Some(ip6("fd00:1:2:4::9"))).is_err());
+        assert!(p.allocate(Some(ip6("fd00:1:2:3::"))).is_err(), "the subnet-router anycast");
+        let mut tiny = Pool6::new(n6("fd00::/126"), None, None).unwrap();
+        let got: Vec<Ipv6Addr> = (0..2).map(|_| tiny.allocate(None).unwrap()).collect();
+        assert_eq!(got, [ip6("fd00::2"), ip6("fd00::3")], "no broadcast in IPv6");
+        assert!(tiny.allocate(None).unwrap_err().to_string().contains("no available IPv6 addresses"));
+        assert!(Pool6::new(n6("fd00::/127"), None, None).is_err());
+        // Generated subnets: a ULA /64 the seed picks, never one already taken.
+        let a = choose_subnet6(b"engine-a", &[]).unwrap();
+        assert_eq!(a.prefix_len(), 64);
+        assert_eq!(a.network().octets()[0], 0xfd);
+        assert_eq!(choose_subnet6(b"engine-a", &[]), Some(a), "the same seed, the same subnet");
+        let b = choose_subnet6(b"engine-a", &[a]).unwrap();
+        assert_ne!(a, b);
+        assert_ne!(choose_subnet6(b"engine-b", &[]), Some(a));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! blocks: it runs its netlink conversation on a thread of its own with a small runtime, so a
 //! thread that enters a container's namespace (`setns`) is never one of the daemon's workers.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
@@ -77,6 +77,17 @@ async fn must_index(h: &Handle, name: &str) -> Result<u32, NetworkError> {
     index(h, name).await?.ok_or_else(|| NetworkError::NotFound(format!("link {name} not found")))
 }
 
+/// Adds an address to link `idx`; IPv6 ones skip duplicate address detection (the address is
+/// berth's to give, and waiting for DAD would keep it unusable for a second or more).
+async fn add_address(h: &Handle, idx: u32, ip: IpAddr, prefix: u8) -> Result<(), NetworkError> {
+    use rtnetlink::packet_route::address::{AddressAttribute, AddressFlags};
+    let mut req = h.address().add(idx, ip, prefix);
+    if ip.is_ipv6() {
+        req.message_mut().attributes.push(AddressAttribute::Flags(AddressFlags::Nodad));
+    }
+    exists_ok(req.execute().await, &format!("address {ip}/{prefix}"))
+}
+
 fn exists_ok(r: Result<(), rtnetlink::Error>, what: &str) -> Result<(), NetworkError> {
     match r {
         Ok(()) => Ok(()),
@@ -90,8 +101,14 @@ pub fn exists(name: &str) -> bool {
     Path::new("/sys/class/net").join(name).exists()
 }
 
-/// Creates the bridge `name` with `gateway/prefix` if it is missing, and sets it up.
-pub fn ensure_bridge(name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), NetworkError> {
+/// Creates the bridge `name` with `gateway/prefix` (and the IPv6 gateway `v6`) if it is
+/// missing, and sets it up.
+pub fn ensure_bridge(
+    name: &str,
+    gateway: Ipv4Addr,
+    prefix: u8,
+    v6: Option<(Ipv6Addr, u8)>,
+) -> Result<(), NetworkError> {
     let name = name.to_string();
     with_netlink(None, move |h| async move {
         if exists(&name) && !Path::new("/sys/class/net").join(&name).join("bridge").exists() {
@@ -104,10 +121,10 @@ pub fn ensure_bridge(name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<(), Ne
             )?;
         }
         let idx = must_index(&h, &name).await?;
-        exists_ok(
-            h.address().add(idx, IpAddr::V4(gateway), prefix).execute().await,
-            &format!("address {gateway}/{prefix} on {name}"),
-        )?;
+        add_address(&h, idx, IpAddr::V4(gateway), prefix).await?;
+        if let Some((gw6, prefix6)) = v6 {
+            add_address(&h, idx, IpAddr::V6(gw6), prefix6).await?;
+        }
         h.link()
             .set(LinkUnspec::new_with_index(idx).up().build())
             .execute()
@@ -190,6 +207,8 @@ pub struct EndpointSpec {
     pub prefix: u8,
     pub gateway: Ipv4Addr,
     pub mac: [u8; 6],
+    /// On an IPv6 network: the address, its prefix length and the gateway.
+    pub v6: Option<(Ipv6Addr, u8, Ipv6Addr)>,
     /// Whether the gateway becomes the default route (the first network's does).
     pub default_route: bool,
 }
@@ -238,17 +257,23 @@ pub fn attach(netns: &Path, ep: &EndpointSpec) -> Result<(), NetworkError> {
             .execute()
             .await
             .map_err(|err| nl(&format!("set up {}", e.ifname), err))?;
-        h.address()
-            .add(idx, IpAddr::V4(e.ip), e.prefix)
-            .execute()
-            .await
-            .map_err(|err| nl(&format!("address {}/{}", e.ip, e.prefix), err))?;
+        add_address(&h, idx, IpAddr::V4(e.ip), e.prefix).await?;
+        if let Some((ip6, prefix6, _)) = e.v6 {
+            add_address(&h, idx, IpAddr::V6(ip6), prefix6).await?;
+        }
         if e.default_route {
             h.route()
                 .add(RouteMessageBuilder::<Ipv4Addr>::new().gateway(e.gateway).output_interface(idx).build())
                 .execute()
                 .await
                 .map_err(|err| nl(&format!("default route via {}", e.gateway), err))?;
+            if let Some((_, _, gw6)) = e.v6 {
+                h.route()
+                    .add(RouteMessageBuilder::<Ipv6Addr>::new().gateway(gw6).output_interface(idx).build())
+                    .execute()
+                    .await
+                    .map_err(|err| nl(&format!("default route via {gw6}"), err))?;
+            }
         }
         Ok(())
     });

@@ -7,14 +7,14 @@
 //! recomputed from the records and the running containers whenever either changes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use berth_metadata::Reader;
 use berth_network::firewall::{BridgeRules, FirewallDriver, Nftables, PortRule, Proto, Ruleset};
 use berth_network::{dns, ipam, link, proxy};
-use ipnet::Ipv4Net;
+use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
 use super::record::ContainerRecord;
@@ -48,6 +48,13 @@ pub struct NetworkRecord {
     /// The bridge's interface name; empty for `host` and `none`.
     #[serde(default)]
     pub bridge: String,
+    /// `--ipv6`: the network's IPv6 subnet and gateway too.
+    #[serde(default)]
+    pub ipv6: bool,
+    #[serde(default)]
+    pub subnet6: String,
+    #[serde(default)]
+    pub gateway6: String,
 }
 
 impl berth_metadata::Record for NetworkRecord {
@@ -83,6 +90,15 @@ pub struct EndpointRecord {
     pub ifname: String,
     #[serde(default)]
     pub host_ifname: String,
+    /// `--ip6`.
+    #[serde(default)]
+    pub ipv6_requested: String,
+    #[serde(default)]
+    pub ip6: String,
+    #[serde(default)]
+    pub prefix6: u8,
+    #[serde(default)]
+    pub gateway6: String,
 }
 
 /// A published port as it was bound.
@@ -94,9 +110,41 @@ pub struct PublishedPort {
     pub host_port: u16,
 }
 
+impl NetState {
+    /// Marks an endpoint's addresses taken (running containers, after a restart).
+    fn reserve(&mut self, ep: &EndpointRecord) {
+        if let (Some(p), Ok(ip)) = (self.pools.get_mut(&ep.network_id), ep.ip.parse()) {
+            p.reserve(ip);
+        }
+        if let (Some(p), Ok(ip)) = (self.pools6.get_mut(&ep.network_id), ep.ip6.parse()) {
+            p.reserve(ip);
+        }
+    }
+
+    fn release(&mut self, ep: &EndpointRecord) {
+        if let (Some(p), Ok(ip)) = (self.pools.get_mut(&ep.network_id), ep.ip.parse()) {
+            p.release(ip);
+        }
+        if let (Some(p), Ok(ip)) = (self.pools6.get_mut(&ep.network_id), ep.ip6.parse()) {
+            p.release(ip);
+        }
+    }
+
+    fn insert_pools(&mut self, n: &NetworkRecord) -> Result<()> {
+        self.pools.insert(n.id.clone(), pool_of(n)?);
+        if n.ipv6 {
+            let subnet = ipam::parse_subnet6(&n.subnet6)?;
+            let gw = (!n.gateway6.is_empty()).then(|| ipam::parse_ip6(&n.gateway6)).transpose()?;
+            self.pools6.insert(n.id.clone(), ipam::Pool6::new(subnet, None, gw)?);
+        }
+        Ok(())
+    }
+}
+
 #[derive(Default)]
 pub(crate) struct NetState {
     pools: HashMap<String, ipam::Pool>,
+    pools6: HashMap<String, ipam::Pool6>,
     proxies: HashMap<String, Vec<tokio::task::JoinHandle<()>>>,
     resolvers: HashMap<String, tokio::task::JoinHandle<()>>,
     ports: HashMap<String, Vec<PortRule>>,
@@ -104,6 +152,9 @@ pub(crate) struct NetState {
 
 pub(crate) struct Networking {
     state: Mutex<NetState>,
+    /// Held from reading the state to the firewall's apply: two applies may not interleave,
+    /// or the older ruleset could land last.
+    apply: Mutex<()>,
     firewall: Box<dyn FirewallDriver>,
     prefix: Option<String>,
 }
@@ -120,6 +171,7 @@ impl Networking {
         let table = prefix.clone().unwrap_or_else(|| "berth".into());
         Ok(Networking {
             state: Mutex::new(NetState::default()),
+            apply: Mutex::new(()),
             firewall: Box::new(Nftables { table }),
             prefix,
         })
@@ -177,6 +229,9 @@ pub struct NetworkCreate {
     pub subnet: Option<String>,
     pub ip_range: Option<String>,
     pub gateway: Option<String>,
+    /// The IPv6 entry of `IPAM.Config`.
+    pub subnet6: Option<String>,
+    pub gateway6: Option<String>,
     pub labels: BTreeMap<String, String>,
     pub options: BTreeMap<String, String>,
 }
@@ -195,9 +250,7 @@ impl Engine {
 
     /// Gives an endpoint's address back to its network's pool.
     fn release_ip(&self, ep: &EndpointRecord) {
-        if let (Some(p), Ok(ip)) = (self.net.lock().pools.get_mut(&ep.network_id), ep.ip.parse()) {
-            p.release(ip);
-        }
+        self.net.lock().release(ep);
     }
 
     /// The pools new subnets come from: `default-address-pools`, else Docker's defaults.
@@ -293,14 +346,11 @@ impl Engine {
         {
             let mut st = self.net.lock();
             for n in all.iter().filter(|n| n.driver == "bridge") {
-                let pool = pool_of(n)?;
-                st.pools.insert(n.id.clone(), pool);
+                st.insert_pools(n)?;
             }
             for rec in recs.iter().filter(|r| r.state.status.is_live()) {
                 for ep in rec.networks.values() {
-                    if let (Some(pool), Ok(ip)) = (st.pools.get_mut(&ep.network_id), ep.ip.parse()) {
-                        pool.reserve(ip);
-                    }
+                    st.reserve(ep);
                 }
             }
         }
@@ -322,7 +372,14 @@ impl Engine {
             .gateway
             .parse()
             .map_err(|_| EngineError::Internal(format!("network {}: bad gateway", n.name)))?;
-        link::ensure_bridge(&n.bridge, gw, subnet.prefix_len())?;
+        let v6 = if n.ipv6 {
+            let bad = |what: &str| EngineError::Internal(format!("network {}: bad IPv6 {what}", n.name));
+            let subnet6: Ipv6Net = n.subnet6.parse().map_err(|_| bad("subnet"))?;
+            Some((n.gateway6.parse().map_err(|_| bad("gateway"))?, subnet6.prefix_len()))
+        } else {
+            None
+        };
+        link::ensure_bridge(&n.bridge, gw, subnet.prefix_len(), v6)?;
         Ok(())
     }
 
@@ -348,12 +405,18 @@ impl Engine {
 
     /// Makes the firewall match the networks and the ports of running containers.
     pub(crate) fn apply_firewall(&self) -> Result<()> {
+        let _serial = self.net.apply.lock().unwrap_or_else(|e| e.into_inner());
         let bridges = self
             .net_records()?
             .into_iter()
             .filter(|n| n.driver == "bridge")
             .filter_map(|n| {
-                Some(BridgeRules { subnet: n.subnet.parse().ok()?, bridge: n.bridge, internal: n.internal })
+                Some(BridgeRules {
+                    subnet: n.subnet.parse().ok()?,
+                    subnet6: n.subnet6.parse().ok(),
+                    bridge: n.bridge,
+                    internal: n.internal,
+                })
             })
             .collect();
         let ports = self.net.lock().ports.values().flatten().cloned().collect();
@@ -373,9 +436,9 @@ impl Engine {
                 "could not find plugin {driver} in v1 plugin registry: plugin not found"
             )));
         }
-        if req.ipv6 {
+        if !req.ipv6 && (req.subnet6.is_some() || req.gateway6.is_some()) {
             return Err(EngineError::InvalidArgument(
-                "IPv6 networks are not supported by this berth yet: create the network without --ipv6".into(),
+                "an IPv6 subnet or gateway was given for a network without IPv6: add --ipv6".into(),
             ));
         }
         let _g = self.net_create_lock.lock().unwrap_or_else(|e| e.into_inner());
@@ -407,7 +470,8 @@ impl Engine {
         };
         let range = req.ip_range.as_deref().map(ipam::parse_subnet).transpose()?;
         let gateway = req.gateway.as_deref().map(ipam::parse_ip).transpose()?;
-        let pool = ipam::Pool::new(subnet, range, gateway)?;
+        let pool = ipam::Pool4::new(subnet, range, gateway)?;
+        let pool6 = if req.ipv6 { Some(self.new_pool6(&req, &all)?) } else { None };
         let id = super::create::new_id();
         let bridge = req
             .options
@@ -440,13 +504,44 @@ impl Engine {
             labels: req.labels,
             options: req.options,
             bridge,
+            ipv6: req.ipv6,
+            subnet6: pool6.as_ref().map(|p| p.subnet.to_string()).unwrap_or_default(),
+            gateway6: pool6.as_ref().map(|p| p.gateway.to_string()).unwrap_or_default(),
         };
         self.bring_up(&n)?;
         self.db.write(|tx| tx.put(&id, &n))?;
-        self.net.lock().pools.insert(id.clone(), pool);
+        {
+            let mut st = self.net.lock();
+            st.pools.insert(id.clone(), pool);
+            if let Some(p) = pool6 {
+                st.pools6.insert(id.clone(), p);
+            }
+        }
         self.apply_firewall()?;
         self.network_event("create", &n, None);
         Ok(n)
+    }
+
+    /// A new network's IPv6 addresses: the user's subnet unless it overlaps another network's,
+    /// else a `/64` of a unique local prefix the engine's ID picks (as Docker does).
+    fn new_pool6(&self, req: &NetworkCreate, all: &[NetworkRecord]) -> Result<ipam::Pool6> {
+        let taken: Vec<Ipv6Net> = all.iter().filter_map(|n| n.subnet6.parse().ok()).collect();
+        let subnet = match &req.subnet6 {
+            Some(s) => {
+                let s = ipam::parse_subnet6(s)?;
+                if taken.iter().any(|t| t.contains(&s) || s.contains(t)) {
+                    return Err(EngineError::Forbidden(
+                        "invalid pool request: Pool overlaps with other one on this address space".into(),
+                    ));
+                }
+                s
+            }
+            None => ipam::choose_subnet6(self.daemon_id().as_bytes(), &taken).ok_or_else(|| {
+                EngineError::Forbidden("no free IPv6 subnet left: give the network an IPv6 --subnet".into())
+            })?,
+        };
+        let gateway = req.gateway6.as_deref().map(ipam::parse_ip6).transpose()?;
+        Ok(ipam::Pool6::new(subnet, None, gateway)?)
     }
 
     /// The containers attached to a network (recorded endpoints), with their endpoints.
@@ -476,7 +571,11 @@ impl Engine {
             )));
         }
         self.db.write(|tx| tx.delete::<NetworkRecord>(&n.id))?;
-        self.net.lock().pools.remove(&n.id);
+        {
+            let mut st = self.net.lock();
+            st.pools.remove(&n.id);
+            st.pools6.remove(&n.id);
+        }
         link::delete_link(&n.bridge)?;
         self.apply_firewall()?;
         self.network_event("destroy", &n, None);
@@ -496,6 +595,7 @@ impl Engine {
                     e.endpoint_id.clone(),
                     e.mac.clone(),
                     format!("{}/{}", e.ip, e.prefix),
+                    if e.ip6.is_empty() { String::new() } else { format!("{}/{}", e.ip6, e.prefix6) },
                 )
             })
             .collect();
@@ -507,6 +607,9 @@ impl Engine {
             subnet: n.subnet.clone(),
             gateway: n.gateway.clone(),
             ip_range: n.ip_range.clone(),
+            ipv6: n.ipv6,
+            subnet6: n.subnet6.clone(),
+            gateway6: n.gateway6.clone(),
             internal: n.internal,
             attachable: n.attachable,
             options: n.options.clone(),
@@ -600,6 +703,7 @@ impl Engine {
     ) -> Result<EndpointRecord> {
         let aliases = cfg.aliases.clone().unwrap_or_default();
         let ip = cfg.ipam_config.as_ref().and_then(|i| i.ipv4_address.clone()).unwrap_or_default();
+        let ip6 = cfg.ipam_config.as_ref().and_then(|i| i.ipv6_address.clone()).unwrap_or_default();
         if n.name == "bridge" && !aliases.is_empty() {
             return Err(EngineError::InvalidArgument(
                 "network-scoped alias is supported only for containers in user defined networks".into(),
@@ -613,7 +717,22 @@ impl Engine {
             }
             ipam::parse_ip(&ip)?;
         }
-        Ok(EndpointRecord { network_id: n.id.clone(), aliases, ipv4_requested: ip, ..Default::default() })
+        if !ip6.is_empty() {
+            if !n.ipv6 {
+                return Err(EngineError::InvalidArgument(format!(
+                    "network {} has no IPv6: --ip6 needs a network created with --ipv6",
+                    n.name
+                )));
+            }
+            ipam::parse_ip6(&ip6)?;
+        }
+        Ok(EndpointRecord {
+            network_id: n.id.clone(),
+            aliases,
+            ipv4_requested: ip,
+            ipv6_requested: ip6,
+            ..Default::default()
+        })
     }
 
     /// `--add-host name:host-gateway`: the default bridge's gateway, as on Docker.
@@ -681,6 +800,27 @@ impl Engine {
                 .ok_or_else(|| EngineError::NotFound(format!("network {name} not found")))?;
             (pool.allocate(want)?, pool.gateway, pool.subnet.prefix_len())
         };
+        let v6 = if n.ipv6 {
+            let want6: Option<Ipv6Addr> = ep.ipv6_requested.parse().ok();
+            let mut st = self.net.lock();
+            let got = match st.pools6.get_mut(&n.id) {
+                Some(p) => p.allocate(want6).map(|a| (a, p.subnet.prefix_len(), p.gateway)),
+                None => {
+                    Err(berth_network::NetworkError::NotFound(format!("network {name} has no IPv6 pool")))
+                }
+            };
+            match got {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    if let Some(p) = st.pools.get_mut(&n.id) {
+                        p.release(ip);
+                    }
+                    return Err(e.into());
+                }
+            }
+        } else {
+            None
+        };
         let mac = ipam::mac_for(ip);
         let spec = link::EndpointSpec {
             bridge: n.bridge.clone(),
@@ -690,6 +830,7 @@ impl Engine {
             prefix,
             gateway,
             mac,
+            v6,
             // An internal network has no way out, not even a default route.
             default_route: i == 0 && !n.internal,
         };
@@ -697,8 +838,12 @@ impl Engine {
         let up = if link::exists(&n.bridge) { Ok(()) } else { self.bring_up(&n) };
         let attached = up.and_then(|()| link::attach(ns, &spec).map_err(EngineError::from));
         if let Err(e) = attached {
-            if let Some(p) = self.net.lock().pools.get_mut(&n.id) {
+            let mut st = self.net.lock();
+            if let Some(p) = st.pools.get_mut(&n.id) {
                 p.release(ip);
+            }
+            if let (Some(p), Some((ip6, _, _))) = (st.pools6.get_mut(&n.id), v6) {
+                p.release(ip6);
             }
             return Err(e);
         }
@@ -711,6 +856,11 @@ impl Engine {
                 e.endpoint_id = super::create::new_id();
                 e.ifname = spec.ifname.clone();
                 e.host_ifname = spec.host_ifname.clone();
+                if let Some((ip6, prefix6, gw6)) = v6 {
+                    e.ip6 = ip6.to_string();
+                    e.prefix6 = prefix6;
+                    e.gateway6 = gw6.to_string();
+                }
             }
         })?;
         Ok(())
@@ -843,7 +993,7 @@ impl Engine {
 
     /// Addresses of `name` on the user-defined networks container `id` is on: container names,
     /// aliases and short IDs of the running containers there.
-    fn resolve(&self, id: &str, name: &str) -> Option<Vec<Ipv4Addr>> {
+    fn resolve(&self, id: &str, name: &str) -> Option<Vec<IpAddr>> {
         let me = self.container(id).ok()?.snapshot();
         let nets: Vec<String> =
             me.networks.iter().filter(|(n, _)| *n != "bridge").map(|(_, e)| e.network_id.clone()).collect();
@@ -857,8 +1007,9 @@ impl Engine {
                 let matches = rec.name.eq_ignore_ascii_case(name)
                     || rec.id[..12].eq_ignore_ascii_case(name)
                     || ep.aliases.iter().any(|a| a.eq_ignore_ascii_case(name));
-                if let (true, Ok(ip)) = (matches, ep.ip.parse()) {
-                    out.push(ip);
+                if matches {
+                    out.extend(ep.ip.parse::<IpAddr>().ok());
+                    out.extend(ep.ip6.parse::<IpAddr>().ok());
                 }
             }
         }
@@ -880,9 +1031,7 @@ impl Engine {
                 t.abort();
             }
             for ep in rec.networks.values() {
-                if let (Some(p), Ok(ip)) = (st.pools.get_mut(&ep.network_id), ep.ip.parse()) {
-                    p.release(ip);
-                }
+                st.release(ep);
             }
             st.ports.remove(&rec.id).is_some_and(|p| !p.is_empty())
         };
@@ -901,12 +1050,11 @@ impl Engine {
             let mut r = c.rec();
             r.ports.clear();
             for e in r.networks.values_mut() {
-                let requested = std::mem::take(&mut e.ipv4_requested);
-                let (id, aliases) = (std::mem::take(&mut e.network_id), std::mem::take(&mut e.aliases));
                 *e = EndpointRecord {
-                    network_id: id,
-                    aliases,
-                    ipv4_requested: requested,
+                    network_id: std::mem::take(&mut e.network_id),
+                    aliases: std::mem::take(&mut e.aliases),
+                    ipv4_requested: std::mem::take(&mut e.ipv4_requested),
+                    ipv6_requested: std::mem::take(&mut e.ipv6_requested),
                     ..Default::default()
                 };
             }
@@ -923,9 +1071,7 @@ impl Engine {
         {
             let mut st = self.net.lock();
             for ep in rec.networks.values() {
-                if let (Some(pool), Ok(ip)) = (st.pools.get_mut(&ep.network_id), ep.ip.parse()) {
-                    pool.reserve(ip);
-                }
+                st.reserve(ep);
             }
         }
         let ports = rec.ports.clone();
@@ -1070,6 +1216,10 @@ impl Engine {
                     mac_address: ep.mac.clone(),
                     aliases: ep.aliases.clone(),
                     ipv4_requested: ep.ipv4_requested.clone(),
+                    ipv6_requested: ep.ipv6_requested.clone(),
+                    ipv6: ep.ip6.clone(),
+                    ipv6_prefix_len: if ep.ip6.is_empty() { 0 } else { ep.prefix6 as i64 },
+                    ipv6_gateway: ep.gateway6.clone(),
                     dns_names,
                 }
             })
@@ -1117,5 +1267,5 @@ fn pool_of(n: &NetworkRecord) -> Result<ipam::Pool> {
     let subnet = ipam::parse_subnet(&n.subnet)?;
     let range = (!n.ip_range.is_empty()).then(|| ipam::parse_subnet(&n.ip_range)).transpose()?;
     let gw = (!n.gateway.is_empty()).then(|| ipam::parse_ip(&n.gateway)).transpose()?;
-    Ok(ipam::Pool::new(subnet, range, gw)?)
+    Ok(ipam::Pool4::new(subnet, range, gw)?)
 }

@@ -290,6 +290,9 @@ impl Engine {
         let first = Self::ordered_endpoints(rec).first().and_then(|n| rec.networks.get(n)).cloned();
         if let Some(ep) = first.filter(|e| !e.ip.is_empty()) {
             hosts.push_str(&format!("{}\t{hostname}\n", ep.ip));
+            if !ep.ip6.is_empty() {
+                hosts.push_str(&format!("{}\t{hostname}\n", ep.ip6));
+            }
         }
         std::fs::write(dir.join("hosts"), hosts)?;
         Ok(())

@@ -116,7 +116,7 @@ impl Engine {
     }
 
     /// A stable ID for this data root.
-    fn daemon_id(&self) -> String {
+    pub(crate) fn daemon_id(&self) -> String {
         let p = self.config().data_root.join("engine-id");
         if let Ok(id) = std::fs::read_to_string(&p) {
             return id.trim().to_string();

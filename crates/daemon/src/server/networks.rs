@@ -57,8 +57,14 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
         }
         (&Method::POST, ["create"]) => {
             let b: CreateBody = ctx.json().await?;
-            let ipam =
-                b.ipam.and_then(|i| i.config).unwrap_or_default().into_iter().next().unwrap_or_default();
+            // One IPAM entry per family; an IPv6 one is told by its subnet (or gateway).
+            let configs = b.ipam.and_then(|i| i.config).unwrap_or_default();
+            let is_v6 = |c: &IpamConfig| {
+                c.subnet.as_deref().or(c.gateway.as_deref()).is_some_and(|s| s.contains(':'))
+            };
+            let (v6, v4): (Vec<IpamConfig>, Vec<IpamConfig>) = configs.into_iter().partition(is_v6);
+            let ipam = v4.into_iter().next().unwrap_or_default();
+            let ipam6 = v6.into_iter().next().unwrap_or_default();
             let req = NetworkCreate {
                 name: b.name,
                 driver: b.driver.unwrap_or_default(),
@@ -68,6 +74,8 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                 subnet: ipam.subnet.filter(|s| !s.is_empty()),
                 ip_range: ipam.ip_range.filter(|s| !s.is_empty()),
                 gateway: ipam.gateway.filter(|s| !s.is_empty()),
+                subnet6: ipam6.subnet.filter(|s| !s.is_empty()),
+                gateway6: ipam6.gateway.filter(|s| !s.is_empty()),
                 labels: b.labels.unwrap_or_default(),
                 options: b.options.unwrap_or_default(),
             };
