@@ -29,6 +29,29 @@ pub struct Berthd {
     pub log: PathBuf,
     child: Option<Child>,
     extra_args: Vec<String>,
+    /// The network slot this daemon holds (see [`network_slot`]); released when dropped.
+    _slot: std::fs::File,
+}
+
+/// A network slot no other test daemon holds, in this process or another (`cargo test` runs
+/// while CI runs): an exclusive lock on `/run/berth-test/slots/<k>`. Slot `k` owns the bridge
+/// prefix `bt<k>` and the default subnet `10.213.<k>.0/24`.
+fn network_slot() -> (u32, std::fs::File) {
+    let dir = Path::new("/run/berth-test/slots");
+    std::fs::create_dir_all(dir).unwrap();
+    for k in 0..250 {
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(k.to_string()))
+            .unwrap();
+        // SAFETY: flock on a descriptor this function owns; the lock lives as long as `f`.
+        if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&f), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return (k, f);
+        }
+    }
+    panic!("all 250 test network slots are taken");
 }
 
 /// The busybox fixture archive, written once per test process.
@@ -59,10 +82,11 @@ impl Berthd {
         let mut cfg = config;
         cfg["init-path"] = serde_json::json!(env().init);
         // Its own bridges, firewall table and default subnet, apart from other test daemons.
-        let prefix = format!("bt{n}");
+        let (slot, slot_lock) = network_slot();
+        let prefix = format!("bt{slot}");
         cfg["bridge-prefix"] = serde_json::json!(prefix);
         if cfg.get("bip").is_none() {
-            cfg["bip"] = serde_json::json!(format!("10.213.{}.1/24", (std::process::id() * 7 + n) % 250));
+            cfg["bip"] = serde_json::json!(format!("10.213.{slot}.1/24"));
         }
         let config = data_root.with_extension("json");
         std::fs::write(&config, serde_json::to_vec(&cfg).unwrap()).unwrap();
@@ -75,6 +99,7 @@ impl Berthd {
             config,
             child: None,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            _slot: slot_lock,
         };
         d.launch();
         d.ok(&["load", "-i", busybox_tar().to_str().unwrap()]);
@@ -278,7 +303,10 @@ impl Drop for Berthd {
             let _ = nix::mount::umount2(m.as_str(), nix::mount::MntFlags::MNT_DETACH);
         }
         // Its bridges (a container's veths went with its namespace) and its firewall table.
-        for l in berth_network::link::links_with_prefix(&self.prefix) {
+        // Only its own: `bt1`'s are `bt10` and `bt1-…`, never `bt10-…` or `bt100` (`bt10`'s).
+        let own =
+            |l: &String| *l == format!("{}0", self.prefix) || l.starts_with(&format!("{}-", self.prefix));
+        for l in berth_network::link::links_with_prefix(&self.prefix).into_iter().filter(own) {
             let _ = berth_network::link::delete_link(&l);
         }
         let _ = Command::new("nft")
