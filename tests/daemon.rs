@@ -29,6 +29,8 @@ pub struct Berthd {
     pub log: PathBuf,
     child: Option<Child>,
     extra_args: Vec<String>,
+    /// A network namespace the daemon runs in instead of the host's (`Berthd::start_in`).
+    netns: Option<PathBuf>,
     /// The network slot this daemon holds (see [`network_slot`]); released when dropped.
     _slot: std::fs::File,
 }
@@ -72,6 +74,13 @@ impl Berthd {
 
     /// Starts a daemon with extra daemon.json keys and flags, busybox loaded.
     pub fn start_with(config: serde_json::Value, args: &[&str]) -> Berthd {
+        Berthd::start_in(None, config, args)
+    }
+
+    /// Starts a daemon inside the network namespace `netns` (a bind-mounted namespace file,
+    /// such as `/run/netns/<name>`) when given: its bridges, firewall rules and published ports
+    /// are then that namespace's, not the host's.
+    pub fn start_in(netns: Option<&Path>, config: serde_json::Value, args: &[&str]) -> Berthd {
         *LIVE.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let n = crate::seq();
         let id = format!("{}-{n}", std::process::id());
@@ -99,6 +108,7 @@ impl Berthd {
             config,
             child: None,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
+            netns: netns.map(Path::to_path_buf),
             _slot: slot_lock,
         };
         d.launch();
@@ -114,7 +124,18 @@ impl Berthd {
     pub fn launch(&mut self) {
         let _ = std::fs::remove_file(&self.sock);
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let child = Command::new(env().bin_dir.join("berthd"))
+        let mut cmd = Command::new(env().bin_dir.join("berthd"));
+        if let Some(ns) = &self.netns {
+            use std::os::unix::process::CommandExt;
+            let ns = std::fs::File::open(ns).unwrap();
+            // SAFETY: setns on a descriptor opened before the fork; nothing else runs in the child.
+            unsafe {
+                cmd.pre_exec(move || {
+                    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+                });
+            }
+        }
+        let child = cmd
             .arg("--data-root")
             .arg(&self.data_root)
             .arg("--exec-root")

@@ -127,6 +127,29 @@ fn docker_and_berth_print_the_same() {
         "golden-net",
     ]);
     d.ok(&[
+        "network",
+        "create",
+        "--ipv6",
+        "--subnet",
+        &format!("10.222.{k}.0/24"),
+        "--subnet",
+        &format!("fd00:9:{k:x}::/64"),
+        "golden-v6",
+    ]);
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "six",
+        "--network",
+        "golden-v6",
+        "--ip6",
+        &format!("fd00:9:{k:x}::9"),
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    d.ok(&[
         "run",
         "-d",
         "--name",
@@ -304,7 +327,10 @@ fn docker_and_berth_print_the_same() {
         &["network", "rm", "nosuch"],
         &["network", "rm", "bridge"],
         &["network", "create", "golden-net"],
-        &["network", "create", "--ipv6", "v6"],
+        &["network", "create", "--subnet", "fd00:9::/64", "v6"],
+        &["network", "inspect", "-f", "{{.EnableIPv6}} {{json .IPAM.Config}} {{range .Containers}}{{.IPv6Address}}{{end}}", "golden-v6"],
+        &["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.GlobalIPv6Address}}/{{.GlobalIPv6PrefixLen}} {{.IPv6Gateway}} {{json .IPAMConfig}}{{end}}", "six"],
+        &["run", "--rm", "--ip6", "fd00:9::5", "busybox", "true"],
         &["network", "connect", "golden-net", "pubd"],
         &["network", "disconnect", "bridge", "pubd"],
         &["port", "pubd"],
@@ -439,7 +465,7 @@ fn docker_and_berth_print_the_same() {
     // system prune: a stopped container, an unused network, an anonymous volume (--volumes)
     // and a dangling image go, section by section, as the docker CLI prints them; named
     // volumes and used networks stay.
-    assert!(berth(&["rm", "-f", "pubd"]).status.success());
+    assert!(berth(&["rm", "-f", "pubd", "six"]).status.success());
     let gone = text(berth(&["create", "-v", "/scratch", "busybox", "true"]));
     assert!(berth(&["network", "create", "spare"]).status.success());
     let pruned = text(berth(&["system", "prune", "-f", "--volumes"]));
@@ -448,7 +474,7 @@ fn docker_and_berth_print_the_same() {
         sections[0].starts_with("Deleted Containers:\n") && sections[0].contains(gone.trim()),
         "{pruned}"
     );
-    assert_eq!(sections[1], "Deleted Networks:\ngolden-net\nspare", "{pruned}");
+    assert_eq!(sections[1], "Deleted Networks:\ngolden-net\ngolden-v6\nspare", "{pruned}");
     assert!(sections[2].starts_with("Deleted Volumes:\n") && sections[2].lines().count() == 2, "{pruned}");
     assert!(pruned.ends_with("Total reclaimed space: 0B\n"), "{pruned}");
     assert_eq!(text(berth(&["volume", "ls", "-q"])), "golden-vol\nplain-vol\n");

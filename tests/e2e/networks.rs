@@ -462,3 +462,130 @@ fn ipv6_networks_give_containers_addresses_names_and_routes() {
     d.ok(&["network", "rm", "six", "four", "auto6"]);
     assert!(!table(&d).contains("ip6 saddr"), "{}", table(&d));
 }
+
+/// A network namespace of the test's own for a whole daemon to run in: loopback up and IPv4
+/// forwarding on (a fresh namespace forwards nothing, which would hide missing isolation).
+struct DaemonNetns {
+    name: String,
+    made_run_netns: bool,
+}
+
+impl DaemonNetns {
+    fn new(name: String) -> DaemonNetns {
+        let made_run_netns = !std::path::Path::new("/run/netns").exists();
+        let ns = DaemonNetns { name, made_run_netns };
+        assert!(Command::new("ip").args(["netns", "add", &ns.name]).status().unwrap().success());
+        ns.exec(&["ip", "link", "set", "lo", "up"]);
+        ns.exec(&["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+        ns
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        std::path::Path::new("/run/netns").join(&self.name)
+    }
+
+    /// Runs a command in the namespace; returns its stdout, panicking unless it succeeds.
+    #[track_caller]
+    fn exec(&self, args: &[&str]) -> String {
+        let out = Command::new("ip").args(["netns", "exec", &self.name]).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for DaemonNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let empty = std::fs::read_dir("/run/netns").map(|mut d| d.next().is_none()).unwrap_or(false);
+        if self.made_run_netns && empty {
+            while nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH).is_ok() {}
+            let _ = std::fs::remove_dir("/run/netns");
+        }
+    }
+}
+
+#[test]
+fn the_iptables_backend_publishes_masquerades_and_isolates_in_chains_of_its_own() {
+    let k = std::process::id() % 200 + 20;
+    // The daemon runs in a namespace of the test's: the host's own chains are never touched.
+    let ns = DaemonNetns::new(format!("btfw{k}"));
+    let d = Berthd::start_in(Some(&ns.path()), serde_json::json!({"firewall-backend": "iptables"}), &[]);
+    let chain = d.prefix.to_ascii_uppercase();
+    let save = || ns.exec(&["iptables-save"]);
+    assert_eq!(d.ok(&["info", "-f", "{{.FirewallBackend.Driver}}"]).trim(), "iptables");
+    let rules = save();
+    for jump in [
+        format!("-A PREROUTING -m addrtype --dst-type LOCAL -j {chain}-PUBLISH"),
+        format!("-A OUTPUT ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j {chain}-PUBLISH"),
+        format!("-A POSTROUTING -j {chain}-POSTROUTING"),
+        format!("-A FORWARD -j {chain}-FORWARD"),
+        format!("-A {chain}-FORWARD -j {chain}-USER"),
+    ] {
+        assert_eq!(rules.matches(&jump).count(), 1, "{jump:?} once in\n{rules}");
+    }
+    let front = format!("10.219.{k}.0/24");
+    d.ok(&["network", "create", "--subnet", &front, "front"]);
+    d.ok(&["network", "create", "--subnet", &format!("10.220.{k}.0/24"), "back"]);
+    let port = free_port();
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--hostname",
+        "web-host",
+        "--network",
+        "front",
+        "-p",
+        &format!("{port}:80"),
+        "busybox",
+        "sh",
+        "-c",
+        SERVE,
+    ]);
+    d.ok(&["run", "-d", "--name", "other", "--network", "back", "busybox", "sleep", "1000"]);
+    let web_ip = d.inspect("web", "{{.NetworkSettings.Networks.front.IPAddress}}");
+    let id = d.ok(&["network", "inspect", "-f", "{{.Id}}", "front"]);
+    let bridge = format!("{}-{}", d.prefix, &id[..8]);
+    let rules = save();
+    let dnat = format!(
+        "-A {chain}-PUBLISH ! -i {bridge} -p tcp -m tcp --dport {port} -j DNAT --to-destination {web_ip}:80"
+    );
+    assert!(rules.contains(&dnat), "{dnat:?} in\n{rules}");
+    assert!(
+        rules.contains(&format!("-A {chain}-POSTROUTING -s {front} ! -o {bridge} -j MASQUERADE")),
+        "{rules}"
+    );
+    // The host (the namespace) reaches the port on its own bridge address: DNAT in OUTPUT, as
+    // the rule's counter shows.
+    let gateway = d.ok(&["network", "inspect", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}", "bridge"]);
+    let url = format!("http://{}:{port}/index.html", gateway.trim());
+    d.wait_for(10, "the published port", || {
+        Command::new("ip")
+            .args(["netns", "exec", &ns.name, "curl", "-s", "--max-time", "3", &url])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("web-host"))
+    });
+    let counters = ns.exec(&["iptables", "-t", "nat", "-L", &format!("{chain}-PUBLISH"), "-v", "-n", "-x"]);
+    let hits: u64 = counters
+        .lines()
+        .find(|l| l.contains("DNAT"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(hits > 0, "{counters}");
+    // The same network flows; another network is cut off though the namespace forwards.
+    let out =
+        d.ok(&["run", "--rm", "--network", "front", "busybox", "wget", "-qO-", "http://web/index.html"]);
+    assert_eq!(out, "web-host\n");
+    let (code, _) = d.fails(&["exec", "other", "nc", "-w", "2", &web_ip, "80"]);
+    assert_eq!(code, 1);
+    // Removed: no DNAT is left, and the networks' rules go with them.
+    d.ok(&["rm", "-f", "web", "other"]);
+    assert!(!save().contains("DNAT"), "{}", save());
+    d.ok(&["network", "rm", "front", "back"]);
+    let rules = save();
+    assert!(!rules.contains(&front) && !rules.contains(&bridge), "{rules}");
+    assert_eq!(rules.matches(&format!("-j {chain}-PUBLISH")).count(), 2, "the jumps stay, once each");
+}

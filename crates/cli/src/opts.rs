@@ -510,6 +510,18 @@ pub fn create_body(a: &RunArgs, src: &dyn Sources) -> Result<Value, BadFlag> {
     Ok(c.into())
 }
 
+/// An endpoint's `IPAMConfig` for `--ip` and `--ip6`, or `None` when neither is given.
+pub fn ipam_config(ip: Option<&str>, ip6: Option<&str>) -> Option<Value> {
+    let mut m = Map::new();
+    if let Some(ip) = ip {
+        m.insert("IPv4Address".into(), json!(ip));
+    }
+    if let Some(ip6) = ip6 {
+        m.insert("IPv6Address".into(), json!(ip6));
+    }
+    (!m.is_empty()).then_some(Value::Object(m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -601,16 +613,4 @@ mod tests {
             assert_eq!((e.flag, e.why.as_str()), (flag, why), "{args}");
         }
     }
-}
-
-/// An endpoint's `IPAMConfig` for `--ip` and `--ip6`, or `None` when neither is given.
-pub fn ipam_config(ip: Option<&str>, ip6: Option<&str>) -> Option<Value> {
-    let mut m = Map::new();
-    if let Some(ip) = ip {
-        m.insert("IPv4Address".into(), json!(ip));
-    }
-    if let Some(ip6) = ip6 {
-        m.insert("IPv6Address".into(), json!(ip6));
-    }
-    (!m.is_empty()).then_some(Value::Object(m))
 }

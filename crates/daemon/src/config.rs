@@ -49,6 +49,9 @@ pub struct FileConfig {
     /// `<prefix>-<id>` and the firewall table `<prefix>` (default: `berth0`, `br-<id>`, `berth`),
     /// so that several daemons on one host keep out of each other's way.
     pub bridge_prefix: Option<String>,
+    /// `nftables` (the default: a table of berth's own) or `iptables` (chains of berth's own,
+    /// jumped to from the built-in ones), as Docker's key of that name.
+    pub firewall_backend: Option<String>,
 }
 
 /// The flags that may also come from the file.
@@ -82,6 +85,7 @@ pub struct Config {
     pub config_file: PathBuf,
     pub bip: Option<String>,
     pub bridge_prefix: Option<String>,
+    pub firewall_backend: String,
     pub default_address_pools: Vec<AddressPool>,
 }
 
@@ -209,6 +213,10 @@ impl Config {
             bip: file.bip,
             default_address_pools: file.default_address_pools.unwrap_or_default(),
             bridge_prefix: file.bridge_prefix.filter(|p| !p.is_empty()),
+            firewall_backend: file
+                .firewall_backend
+                .filter(|b| !b.is_empty())
+                .unwrap_or_else(|| "nftables".into()),
         })
     }
 

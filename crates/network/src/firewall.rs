@@ -173,6 +173,176 @@ impl FirewallDriver for Nftables {
     }
 }
 
+/// The iptables driver (`firewall-backend: iptables`): chains of berth's own (`BERTH-PUBLISH`,
+/// `-POSTROUTING`, `-FORWARD`, `-ISOLATION`, `-USER`; the upper-cased bridge prefix instead of
+/// `BERTH` when one is set), each table's rewritten with one `iptables-restore --noflush`, and
+/// one jump to them from each built-in chain they serve (added once, at the top). IPv6 rules go
+/// through `ip6tables` when a network has IPv6.
+pub struct Iptables {
+    pub prefix: String,
+}
+
+/// Where berth's chains are entered from: (table, built-in chain, match, own chain).
+fn iptables_jumps(p: &str, v6: bool) -> Vec<(&'static str, &'static str, String, String)> {
+    let mut j = vec![
+        ("nat", "POSTROUTING", String::new(), format!("{p}-POSTROUTING")),
+        ("filter", "FORWARD", String::new(), format!("{p}-FORWARD")),
+    ];
+    if !v6 {
+        j.push(("nat", "PREROUTING", "-m addrtype --dst-type LOCAL".into(), format!("{p}-PUBLISH")));
+        j.push((
+            "nat",
+            "OUTPUT",
+            "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL".into(),
+            format!("{p}-PUBLISH"),
+        ));
+    }
+    j
+}
+
+/// The `iptables-restore --noflush` input that makes berth's chains hold `rules`, for IPv4 or
+/// (`v6`) IPv6 (pure). Declaring a chain flushes it; the user chain is never declared.
+pub fn render_iptables(p: &str, rules: &Ruleset, v6: bool) -> String {
+    let mut s = String::from("*nat\n");
+    if !v6 {
+        s += &format!(":{p}-PUBLISH - [0:0]\n");
+    }
+    s += &format!(":{p}-POSTROUTING - [0:0]\n");
+    if !v6 {
+        for r in &rules.ports {
+            let daddr = r.host_ip.map(|ip| format!("-d {ip}/32 ")).unwrap_or_default();
+            let proto = r.proto.as_str();
+            s += &format!(
+                "-A {p}-PUBLISH {daddr}! -i {} -p {proto} -m {proto} --dport {} -j DNAT --to-destination {}:{}\n",
+                r.bridge, r.host_port, r.container_ip, r.container_port
+            );
+            s += &format!(
+                "-A {p}-POSTROUTING -s {ip}/32 -d {ip}/32 -p {proto} -m {proto} --dport {} -j MASQUERADE\n",
+                r.container_port,
+                ip = r.container_ip
+            );
+        }
+    }
+    for b in rules.bridges.iter().filter(|b| !b.internal) {
+        let subnet = if v6 { b.subnet6.map(|n| n.to_string()) } else { Some(b.subnet.to_string()) };
+        if let Some(subnet) = subnet {
+            s += &format!("-A {p}-POSTROUTING -s {subnet} ! -o {} -j MASQUERADE\n", b.bridge);
+        }
+    }
+    s += "COMMIT\n*filter\n";
+    s += &format!(":{p}-FORWARD - [0:0]\n:{p}-ISOLATION - [0:0]\n");
+    s += &format!("-A {p}-FORWARD -j {p}-USER\n-A {p}-FORWARD -j {p}-ISOLATION\n");
+    for b in &rules.bridges {
+        let name = &b.bridge;
+        if b.internal {
+            s += &format!("-A {p}-ISOLATION -i {name} ! -o {name} -j DROP\n");
+            s += &format!("-A {p}-ISOLATION -o {name} ! -i {name} -j DROP\n");
+            continue;
+        }
+        for o in rules.bridges.iter().filter(|o| o.bridge != *name) {
+            s += &format!("-A {p}-ISOLATION -i {name} -o {} -j DROP\n", o.bridge);
+        }
+    }
+    s + "COMMIT\n"
+}
+
+fn run_tool(tool: &str, args: &[&str], stdin: Option<&str>) -> Result<std::process::Output, NetworkError> {
+    let mut child = Command::new(tool)
+        .args(args)
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| NetworkError::Internal(format!("run {tool} (install iptables): {e}")))?;
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.as_bytes())
+            .map_err(|e| NetworkError::Internal(format!("write to {tool}: {e}")))?;
+    }
+    child.wait_with_output().map_err(|e| NetworkError::Internal(format!("{tool}: {e}")))
+}
+
+impl Iptables {
+    fn chain_prefix(&self) -> String {
+        self.prefix.to_ascii_uppercase()
+    }
+
+    fn apply_family(&self, rules: &Ruleset, v6: bool) -> Result<(), NetworkError> {
+        let (tool, restore) =
+            if v6 { ("ip6tables", "ip6tables-restore") } else { ("iptables", "iptables-restore") };
+        let p = self.chain_prefix();
+        // The user's chain: made once, never flushed.
+        let _ = run_tool(tool, &["-w", "-t", "filter", "-N", &format!("{p}-USER")], None)?;
+        let out = run_tool(restore, &["-w", "--noflush"], Some(&render_iptables(&p, rules, v6)))?;
+        if !out.status.success() {
+            return Err(NetworkError::Internal(format!(
+                "applying firewall rules with {restore}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        for (table, chain, m, target) in iptables_jumps(&p, v6) {
+            let spec: Vec<&str> = m.split_whitespace().chain(["-j", target.as_str()]).collect();
+            let check = [&["-w", "-t", table, "-C", chain][..], &spec].concat();
+            if run_tool(tool, &check, None)?.status.success() {
+                continue;
+            }
+            let insert = [&["-w", "-t", table, "-I", chain, "1"][..], &spec].concat();
+            let out = run_tool(tool, &insert, None)?;
+            if !out.status.success() {
+                return Err(NetworkError::Internal(format!(
+                    "adding the jump to {target} in {chain}: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn remove_family(&self, v6: bool) {
+        let tool = if v6 { "ip6tables" } else { "iptables" };
+        let p = self.chain_prefix();
+        for (table, chain, m, target) in iptables_jumps(&p, v6) {
+            let spec: Vec<&str> = m.split_whitespace().chain(["-j", target.as_str()]).collect();
+            let del = [&["-w", "-t", table, "-D", chain][..], &spec].concat();
+            while run_tool(tool, &del, None).is_ok_and(|o| o.status.success()) {}
+        }
+        for (table, chain) in [
+            ("nat", "PUBLISH"),
+            ("nat", "POSTROUTING"),
+            ("filter", "FORWARD"),
+            ("filter", "ISOLATION"),
+            ("filter", "USER"),
+        ] {
+            let c = format!("{p}-{chain}");
+            let _ = run_tool(tool, &["-w", "-t", table, "-F", &c], None);
+            let _ = run_tool(tool, &["-w", "-t", table, "-X", &c], None);
+        }
+    }
+}
+
+impl FirewallDriver for Iptables {
+    fn apply(&self, rules: &Ruleset) -> Result<(), NetworkError> {
+        self.apply_family(rules, false)?;
+        if rules.bridges.iter().any(|b| b.subnet6.is_some()) {
+            self.apply_family(rules, true)?;
+        }
+        Ok(())
+    }
+
+    fn remove_all(&self) -> Result<(), NetworkError> {
+        self.remove_family(false);
+        self.remove_family(true);
+        Ok(())
+    }
+
+    fn name(&self) -> &'static str {
+        "iptables"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,5 +396,30 @@ mod tests {
         assert!(!s.contains("flush chain inet berth user"), "the user chain is the user's");
         let empty = render_nft("b2", &Ruleset::default());
         assert!(!empty.contains("isolation iifname"));
+
+        // The same rules for iptables, IPv4 and IPv6.
+        let s = render_iptables("BERTH", &rules, false);
+        let has = |line: &str| assert!(s.lines().any(|l| l == line), "missing {line:?} in\n{s}");
+        has("*nat");
+        has(":BERTH-PUBLISH - [0:0]");
+        has("-A BERTH-PUBLISH -d 127.0.0.1/32 ! -i br-a -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.18.0.2:80");
+        has("-A BERTH-POSTROUTING -s 172.18.0.2/32 -d 172.18.0.2/32 -p tcp -m tcp --dport 80 -j MASQUERADE");
+        has("-A BERTH-POSTROUTING -s 172.17.0.0/16 ! -o berth0 -j MASQUERADE");
+        has("-A BERTH-FORWARD -j BERTH-USER");
+        has("-A BERTH-ISOLATION -i berth0 -o br-a -j DROP");
+        has("-A BERTH-ISOLATION -i br-i ! -o br-i -j DROP");
+        assert!(!s.contains(":BERTH-USER"), "declaring the user chain would flush it");
+        assert!(!s.contains("-s 172.19.0.0/16"), "an internal network is not masqueraded");
+        assert_eq!(s.matches("COMMIT").count(), 2);
+        let s6 = render_iptables("BERTH", &rules, true);
+        assert!(
+            s6.lines().any(|l| l == "-A BERTH-POSTROUTING -s fd00:18::/64 ! -o br-a -j MASQUERADE"),
+            "{s6}"
+        );
+        assert!(!s6.contains("PUBLISH") && !s6.contains("172."), "ports are IPv4 only: {s6}");
+        assert!(s6.contains("-A BERTH-ISOLATION -i berth0 -o br-a -j DROP"), "{s6}");
+        let jumps = iptables_jumps("BERTH", false);
+        assert!(jumps.iter().any(|(t, c, m, j)| (*t, *c, m.as_str(), j.as_str())
+            == ("nat", "OUTPUT", "! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL", "BERTH-PUBLISH")));
     }
 }

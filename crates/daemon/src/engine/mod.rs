@@ -188,14 +188,14 @@ impl Engine {
                 let _ = berth_image::ImageStore::remove_rootfs(&images, &key);
             }
         }
-        let cfg_prefix = cfg.bridge_prefix.clone();
+        let (cfg_prefix, backend) = (cfg.bridge_prefix.clone(), cfg.firewall_backend.clone());
         let engine = Arc::new(Engine {
             shim_bin: crate::config::beside_exe("berth-shim"),
             cfg: RwLock::new(cfg),
             flags,
             images,
             volumes,
-            net: network::Networking::new(cfg_prefix)?,
+            net: network::Networking::new(cfg_prefix, &backend)?,
             net_create_lock: Mutex::new(()),
             db,
             host,

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use berth_metadata::Reader;
-use berth_network::firewall::{BridgeRules, FirewallDriver, Nftables, PortRule, Proto, Ruleset};
+use berth_network::firewall::{BridgeRules, FirewallDriver, Iptables, Nftables, PortRule, Proto, Ruleset};
 use berth_network::{dns, ipam, link, proxy};
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
@@ -160,7 +160,7 @@ pub(crate) struct Networking {
 }
 
 impl Networking {
-    pub(crate) fn new(prefix: Option<String>) -> Result<Networking> {
+    pub(crate) fn new(prefix: Option<String>, backend: &str) -> Result<Networking> {
         if let Some(p) = &prefix {
             if p.is_empty() || p.len() > 6 || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
                 return Err(EngineError::InvalidArgument(format!(
@@ -169,12 +169,21 @@ impl Networking {
             }
         }
         let table = prefix.clone().unwrap_or_else(|| "berth".into());
-        Ok(Networking {
-            state: Mutex::new(NetState::default()),
-            apply: Mutex::new(()),
-            firewall: Box::new(Nftables { table }),
-            prefix,
-        })
+        let firewall: Box<dyn FirewallDriver> = match backend {
+            "nftables" => Box::new(Nftables { table }),
+            "iptables" => Box::new(Iptables { prefix: table }),
+            other => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "invalid firewall-backend {other:?}: use nftables or iptables"
+                )))
+            }
+        };
+        Ok(Networking { state: Mutex::new(NetState::default()), apply: Mutex::new(()), firewall, prefix })
+    }
+
+    /// `nftables` or `iptables` (`/info`'s `FirewallBackend`).
+    pub(crate) fn firewall_name(&self) -> &'static str {
+        self.firewall.name()
     }
 
     fn lock(&self) -> MutexGuard<'_, NetState> {

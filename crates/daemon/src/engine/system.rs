@@ -103,6 +103,7 @@ impl Engine {
             "ServerVersion": VERSION,
             "Runtimes": runtimes,
             "DefaultRuntime": cfg.default_runtime,
+            "FirewallBackend": {"Driver": self.net.firewall_name()},
             "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive", "ControlAvailable": false, "Error": "", "RemoteManagers": null},
             "LiveRestoreEnabled": cfg.live_restore,
             "Isolation": "",
