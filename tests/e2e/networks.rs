@@ -221,6 +221,31 @@ fn published_ports_answer_conflict_and_leave_nothing() {
     let line = d.ok(&["port", "all", "80"]);
     let p: u16 = line.trim().rsplit(':').next().unwrap().parse().unwrap();
     d.wait_for(10, "the -P port", || http_get(&format!("127.0.0.1:{p}")).is_ok());
+    // UDP on the host's loopback: the proxy relays datagrams there and the replies back.
+    let uport = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let probe = format!("{}:/probe:ro", berth_tests::env().probe.display());
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "udp",
+        "-v",
+        &probe,
+        "-p",
+        &format!("127.0.0.1:{uport}:5000/udp"),
+        "busybox",
+        "/probe",
+        "udp-echo",
+        "5000",
+    ]);
+    let client = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    client.set_read_timeout(Some(Duration::from_millis(300))).unwrap();
+    d.wait_for(10, "an answer through the UDP proxy", || {
+        let _ = client.send_to(b"over-udp", ("127.0.0.1", uport));
+        let mut buf = [0u8; 64];
+        client.recv(&mut buf).is_ok_and(|n| &buf[..n] == b"echo:over-udp")
+    });
+    d.ok(&["rm", "-f", "udp"]);
     // A daemon killed and restarted: the port still answers (proxy and rules are back).
     d.kill9();
     d.launch();

@@ -1,9 +1,19 @@
 //! `berth-probe keyctl|unshare-user|mount-tmpfs DIR`: makes one syscall and prints `ok` (exit 0)
 //! or `errno N` (exit 1). Linked statically and bind-mounted into test containers to tell what
-//! seccomp and capabilities allow.
+//! seccomp and capabilities allow. `berth-probe udp-echo PORT` answers each datagram on that
+//! UDP port with `echo:` and the datagram (busybox has no UDP server).
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("udp-echo") {
+        let port: u16 = args.get(1).and_then(|p| p.parse().ok()).unwrap_or(5000);
+        let sock = std::net::UdpSocket::bind(("0.0.0.0", port)).expect("bind the UDP port");
+        let mut buf = [0u8; 2048];
+        while let Ok((n, from)) = sock.recv_from(&mut buf) {
+            let _ = sock.send_to(&[&b"echo:"[..], &buf[..n]].concat(), from);
+        }
+        return;
+    }
     // SAFETY: each arm is one raw syscall with constant arguments or a NUL-terminated CString.
     let rc = unsafe {
         match args.first().map(String::as_str) {
@@ -17,7 +27,7 @@ fn main() {
                 libc::mount(c"none".as_ptr(), dir.as_ptr(), c"tmpfs".as_ptr(), 0, std::ptr::null()) as i64
             }
             _ => {
-                eprintln!("usage: berth-probe keyctl|unshare-user|mount-tmpfs DIR");
+                eprintln!("usage: berth-probe keyctl|unshare-user|mount-tmpfs DIR|udp-echo PORT");
                 std::process::exit(2)
             }
         }
