@@ -264,45 +264,77 @@ fn published_ports_answer_conflict_and_leave_nothing() {
     assert_eq!(std::fs::read_dir(d.exec_root.join("netns")).unwrap().count(), 0);
 }
 
+/// A network namespace of the test's own (`ip netns add`), loopback up and IPv4 forwarding on
+/// (a fresh namespace forwards nothing, which would hide missing isolation). `/run/netns`
+/// (a mount of its own) goes again with the last one when a test made it.
+struct TestNetns {
+    name: String,
+    made_run_netns: bool,
+}
+
+impl TestNetns {
+    fn new(name: String) -> TestNetns {
+        let made_run_netns = !std::path::Path::new("/run/netns").exists();
+        let ns = TestNetns { name, made_run_netns };
+        assert!(Command::new("ip").args(["netns", "add", &ns.name]).status().unwrap().success());
+        ns.exec(&["ip", "link", "set", "lo", "up"]);
+        ns.exec(&["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
+        ns
+    }
+
+    fn path(&self) -> std::path::PathBuf {
+        std::path::Path::new("/run/netns").join(&self.name)
+    }
+
+    /// Runs a command in the namespace; returns its stdout, panicking unless it succeeds.
+    #[track_caller]
+    fn exec(&self, args: &[&str]) -> String {
+        let out = Command::new("ip").args(["netns", "exec", &self.name]).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for TestNetns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
+        let empty = std::fs::read_dir("/run/netns").map(|mut d| d.next().is_none()).unwrap_or(false);
+        if self.made_run_netns && empty {
+            while nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH).is_ok() {}
+            let _ = std::fs::remove_dir("/run/netns");
+        }
+    }
+}
+
 /// A network namespace of the test's own, joined to the host by a veth pair: an "outside"
 /// address for containers to reach (or not).
 struct Outside {
-    ns: String,
+    ns: TestNetns,
     host_if: String,
-    /// `ip netns add` made `/run/netns` (a mount of its own): it goes again when empty.
-    made_run_netns: bool,
 }
 
 impl Outside {
     fn new(k: u32) -> Outside {
-        let ns = format!("btout{k}");
         let host_if = format!("btov{k}");
         let run = |args: &[&str]| {
             let st = Command::new("ip").args(args).stderr(Stdio::inherit()).status().unwrap();
             assert!(st.success(), "ip {args:?}");
         };
-        let made_run_netns = !std::path::Path::new("/run/netns").exists();
-        let o = Outside { ns: ns.clone(), host_if: host_if.clone(), made_run_netns };
-        run(&["netns", "add", &ns]);
+        let o = Outside { ns: TestNetns::new(format!("btout{k}")), host_if: host_if.clone() };
+        let ns = o.ns.name.clone();
         run(&["link", "add", &host_if, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
         run(&["addr", "add", &format!("10.218.{k}.1/30"), "dev", &host_if]);
         run(&["link", "set", &host_if, "up"]);
         run(&["-n", &ns, "addr", "add", &format!("10.218.{k}.2/30"), "dev", "eth0"]);
         run(&["-n", &ns, "link", "set", "eth0", "up"]);
-        run(&["-n", &ns, "link", "set", "lo", "up"]);
         o
     }
 }
 
 impl Drop for Outside {
     fn drop(&mut self) {
+        // The namespace itself goes with `ns`, after this.
         let _ = Command::new("ip").args(["link", "del", &self.host_if]).status();
-        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
-        let empty = std::fs::read_dir("/run/netns").map(|mut d| d.next().is_none()).unwrap_or(false);
-        if self.made_run_netns && empty {
-            while nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH).is_ok() {}
-            let _ = std::fs::remove_dir("/run/netns");
-        }
     }
 }
 
@@ -488,52 +520,11 @@ fn ipv6_networks_give_containers_addresses_names_and_routes() {
     assert!(!table(&d).contains("ip6 saddr"), "{}", table(&d));
 }
 
-/// A network namespace of the test's own for a whole daemon to run in: loopback up and IPv4
-/// forwarding on (a fresh namespace forwards nothing, which would hide missing isolation).
-struct DaemonNetns {
-    name: String,
-    made_run_netns: bool,
-}
-
-impl DaemonNetns {
-    fn new(name: String) -> DaemonNetns {
-        let made_run_netns = !std::path::Path::new("/run/netns").exists();
-        let ns = DaemonNetns { name, made_run_netns };
-        assert!(Command::new("ip").args(["netns", "add", &ns.name]).status().unwrap().success());
-        ns.exec(&["ip", "link", "set", "lo", "up"]);
-        ns.exec(&["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
-        ns
-    }
-
-    fn path(&self) -> std::path::PathBuf {
-        std::path::Path::new("/run/netns").join(&self.name)
-    }
-
-    /// Runs a command in the namespace; returns its stdout, panicking unless it succeeds.
-    #[track_caller]
-    fn exec(&self, args: &[&str]) -> String {
-        let out = Command::new("ip").args(["netns", "exec", &self.name]).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for DaemonNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
-        let empty = std::fs::read_dir("/run/netns").map(|mut d| d.next().is_none()).unwrap_or(false);
-        if self.made_run_netns && empty {
-            while nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH).is_ok() {}
-            let _ = std::fs::remove_dir("/run/netns");
-        }
-    }
-}
-
 #[test]
 fn the_iptables_backend_publishes_masquerades_and_isolates_in_chains_of_its_own() {
     let k = std::process::id() % 200 + 20;
     // The daemon runs in a namespace of the test's: the host's own chains are never touched.
-    let ns = DaemonNetns::new(format!("btfw{k}"));
+    let ns = TestNetns::new(format!("btfw{k}"));
     let d = Berthd::start_in(Some(&ns.path()), serde_json::json!({"firewall-backend": "iptables"}), &[]);
     let chain = d.prefix.to_ascii_uppercase();
     let save = || ns.exec(&["iptables-save"]);
