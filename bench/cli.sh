@@ -7,26 +7,19 @@
 #
 #   bench/cli.sh [RUNS]        (make bench)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${1:-20}
-bin="$here/target/release"
-triple=$(rustc -vV | sed -n 's/^host: //p')
-init="$here/target/$triple/release/berth-init"
-for t in docker hyperfine python3; do command -v "$t" >/dev/null || { echo "bench: $t is missing (scripts/install-deps)"; exit 1; }; done
-[ -x "$bin/berthd" ] && [ -x "$bin/berth" ] && [ -x "$init" ] || { echo "bench: build first (make build)"; exit 1; }
+need docker hyperfine python3
+built "$bin/berthd" "$bin/berth" "$init"
 work=$(mktemp -d /var/tmp/berth-bench-cli.XXXXXX)
 exec_root=/run/bbc-$$
 pid=
 cleanup() {
-  ids=$(DOCKER_HOST="unix://$exec_root/berth.sock" docker ps -aq 2>/dev/null || true)
-  [ -n "$ids" ] && DOCKER_HOST="unix://$exec_root/berth.sock" docker rm -f $ids >/dev/null 2>&1 || true
-  [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
-  { grep -o " $work[^ ]*\| $exec_root[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work" "$exec_root"
-  for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
-  # berthd's default bridge and firewall table (bridge-prefix bbc).
-  for l in $(ls /sys/class/net | grep '^bbc' || true); do ip link del "$l" 2>/dev/null || true; done
-  nft delete table inet bbc 2>/dev/null || true
+  rm_containers "unix://$exec_root/berth.sock"
+  [ -n "$pid" ] && stop_pids "$pid"
+  remove_roots "$work" "$exec_root"
+  drop_cgroup_parent
+  drop_berth_net bbc
 }
 trap cleanup EXIT
 

@@ -9,29 +9,20 @@
 #
 #   bench/daemon.sh [RUNS]        (make bench)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${1:-20}
-bin="$here/target/release"
-triple=$(rustc -vV | sed -n 's/^host: //p')
-init="$here/target/$triple/release/berth-init"
-for t in dockerd docker hyperfine python3; do command -v "$t" >/dev/null || { echo "bench: $t is missing (scripts/install-deps)"; exit 1; }; done
-[ -x "$bin/berthd" ] && [ -x "$init" ] || { echo "bench: build first (make build)"; exit 1; }
+need dockerd docker hyperfine python3
+built "$bin/berthd" "$init"
 work=$(mktemp -d /var/tmp/berth-bench-daemon.XXXXXX)
 ref_exec=/run/bbd-ref-$$
 our_exec=/run/bbd-$$
 pids=()
 cleanup() {
-  for h in "unix://$work/ref.sock" "unix://$our_exec/berth.sock"; do
-    ids=$(DOCKER_HOST=$h docker ps -aq 2>/dev/null || true)
-    [ -n "$ids" ] && DOCKER_HOST=$h docker rm -f $ids >/dev/null 2>&1 || true
-  done
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  { grep -o " $work[^ ]*\| $ref_exec[^ ]*\| $our_exec[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work" "$ref_exec" "$our_exec"
-  for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
-  # berthd's default bridge and firewall table (bridge-prefix bbd).
-  for l in $(ls /sys/class/net | grep '^bbd' || true); do ip link del "$l" 2>/dev/null || true; done
-  nft delete table inet bbd 2>/dev/null || true
+  rm_containers "unix://$work/ref.sock" "unix://$our_exec/berth.sock"
+  stop_pids "${pids[@]}"
+  remove_roots "$work" "$ref_exec" "$our_exec"
+  drop_cgroup_parent
+  drop_berth_net bbd
 }
 trap cleanup EXIT
 

@@ -9,30 +9,25 @@
 #
 #   bench/network.sh [RUNS]        (make bench)
 set -euo pipefail
-here=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 runs=${1:-20}
-bin="$here/target/release"
-triple=$(rustc -vV | sed -n 's/^host: //p')
-init="$here/target/$triple/release/berth-init"
-for t in dockerd docker hyperfine python3 nft ip; do command -v "$t" >/dev/null || { echo "bench: $t is missing (scripts/install-deps)"; exit 1; }; done
-[ -x "$bin/berthd" ] && [ -x "$init" ] || { echo "bench: build first (make build)"; exit 1; }
+need dockerd docker hyperfine python3 nft ip
+built "$bin/berthd" "$init"
 if [ -e /sys/class/net/docker0 ]; then echo "bench: docker0 exists (another dockerd?): stop it first"; exit 1; fi
 work=$(mktemp -d /var/tmp/berth-bench-net.XXXXXX)
 ref_exec=/run/bbn-ref-$$
 our_exec=/run/bbn-$$
 pids=()
 cleanup() {
+  rm_containers "unix://$work/ref.sock" "unix://$our_exec/berth.sock"
   for h in "unix://$work/ref.sock" "unix://$our_exec/berth.sock"; do
-    ids=$(DOCKER_HOST=$h docker ps -aq 2>/dev/null || true)
-    [ -n "$ids" ] && DOCKER_HOST=$h docker rm -f $ids >/dev/null 2>&1 || true
     DOCKER_HOST=$h docker network rm benchnet >/dev/null 2>&1 || true
   done
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
-  { grep -o " $work[^ ]*\| $ref_exec[^ ]*\| $our_exec[^ ]*" /proc/self/mounts 2>/dev/null || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  rm -rf "$work" "$ref_exec" "$our_exec"
-  for l in docker0 $(ls /sys/class/net | grep '^bbn' || true); do ip link del "$l" 2>/dev/null || true; done
-  nft delete table inet bbn 2>/dev/null || true
-  for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
+  stop_pids "${pids[@]}"
+  remove_roots "$work" "$ref_exec" "$our_exec"
+  ip link del docker0 2>/dev/null || true
+  drop_berth_net bbn
+  drop_cgroup_parent
 }
 trap cleanup EXIT
 

@@ -306,7 +306,7 @@ pub fn network(n: &NetworkView) -> Value {
         c["Gateway"] = json!(n.gateway);
         config.push(c);
     }
-    if n.ipv6 && !n.subnet6.is_empty() {
+    if n.ipv6 {
         config.push(json!({"Subnet": n.subnet6, "Gateway": n.gateway6}));
     }
     let containers: Map<String, Value> = n

@@ -1,6 +1,6 @@
 //! Bridge networking for berth: [`ipam`] (pure address management), [`link`] (bridges, veths
 //! and network namespaces over netlink), [`firewall`] (the rules berth owns, behind the
-//! [`firewall::FirewallDriver`] trait; nftables today), [`dns`] (the embedded resolver of
+//! [`firewall::FirewallDriver`] trait, with nftables and iptables drivers), [`dns`] (the embedded resolver of
 //! user-defined networks) and [`proxy`] (the userland proxy of published ports). What networks
 //! exist and who is attached is the daemon's business; this crate does what it is told.
 

@@ -48,9 +48,7 @@ pub struct NetworkRecord {
     /// The bridge's interface name; empty for `host` and `none`.
     #[serde(default)]
     pub bridge: String,
-    /// `--ipv6`: the network's IPv6 subnet and gateway too.
-    #[serde(default)]
-    pub ipv6: bool,
+    /// The IPv6 subnet and gateway of an `--ipv6` network; empty otherwise.
     #[serde(default)]
     pub subnet6: String,
     #[serde(default)]
@@ -62,6 +60,11 @@ impl berth_metadata::Record for NetworkRecord {
 }
 
 impl NetworkRecord {
+    /// Whether the network has IPv6 (`--ipv6`).
+    pub fn ipv6(&self) -> bool {
+        !self.subnet6.is_empty()
+    }
+
     pub fn builtin(&self) -> bool {
         matches!(self.name.as_str(), "bridge" | "host" | "none")
     }
@@ -132,7 +135,7 @@ impl NetState {
 
     fn insert_pools(&mut self, n: &NetworkRecord) -> Result<()> {
         self.pools.insert(n.id.clone(), pool_of(n)?);
-        if n.ipv6 {
+        if n.ipv6() {
             let subnet = ipam::parse_subnet6(&n.subnet6)?;
             let gw = (!n.gateway6.is_empty()).then(|| ipam::parse_ip6(&n.gateway6)).transpose()?;
             self.pools6.insert(n.id.clone(), ipam::Pool6::new(subnet, None, gw)?);
@@ -381,7 +384,7 @@ impl Engine {
             .gateway
             .parse()
             .map_err(|_| EngineError::Internal(format!("network {}: bad gateway", n.name)))?;
-        let v6 = if n.ipv6 {
+        let v6 = if n.ipv6() {
             let bad = |what: &str| EngineError::Internal(format!("network {}: bad IPv6 {what}", n.name));
             let subnet6: Ipv6Net = n.subnet6.parse().map_err(|_| bad("subnet"))?;
             Some((n.gateway6.parse().map_err(|_| bad("gateway"))?, subnet6.prefix_len()))
@@ -513,7 +516,6 @@ impl Engine {
             labels: req.labels,
             options: req.options,
             bridge,
-            ipv6: req.ipv6,
             subnet6: pool6.as_ref().map(|p| p.subnet.to_string()).unwrap_or_default(),
             gateway6: pool6.as_ref().map(|p| p.gateway.to_string()).unwrap_or_default(),
         };
@@ -616,7 +618,7 @@ impl Engine {
             subnet: n.subnet.clone(),
             gateway: n.gateway.clone(),
             ip_range: n.ip_range.clone(),
-            ipv6: n.ipv6,
+            ipv6: n.ipv6(),
             subnet6: n.subnet6.clone(),
             gateway6: n.gateway6.clone(),
             internal: n.internal,
@@ -727,7 +729,7 @@ impl Engine {
             ipam::parse_ip(&ip)?;
         }
         if !ip6.is_empty() {
-            if !n.ipv6 {
+            if !n.ipv6() {
                 return Err(EngineError::InvalidArgument(format!(
                     "network {} has no IPv6: --ip6 needs a network created with --ipv6",
                     n.name
@@ -809,7 +811,7 @@ impl Engine {
                 .ok_or_else(|| EngineError::NotFound(format!("network {name} not found")))?;
             (pool.allocate(want)?, pool.gateway, pool.subnet.prefix_len())
         };
-        let v6 = if n.ipv6 {
+        let v6 = if n.ipv6() {
             let want6: Option<Ipv6Addr> = ep.ipv6_requested.parse().ok();
             let mut st = self.net.lock();
             let got = match st.pools6.get_mut(&n.id) {
