@@ -11,7 +11,11 @@ use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 
 #[derive(Parser)]
-#[command(name = "berthd", version, about = "The berth daemon: the Docker Engine API on a Unix socket")]
+#[command(
+    name = "berthd",
+    version,
+    about = "The berth daemon: the Docker Engine API on Unix sockets (and TCP, behind mutual TLS)"
+)]
 struct Cli {
     /// Where images, containers and their metadata live.
     #[arg(long)]
@@ -19,9 +23,25 @@ struct Cli {
     /// Where runtime state (bundles, shim sockets) lives.
     #[arg(long)]
     exec_root: Option<PathBuf>,
-    /// A socket to serve on (repeatable): unix:///path.
+    /// An address to serve on (repeatable): unix:///path, or tcp://address:port with
+    /// --tlsverify.
     #[arg(short = 'H', long = "host")]
     hosts: Vec<String>,
+    /// Use TLS (implied by --tlsverify).
+    #[arg(long)]
+    tls: bool,
+    /// Use TLS and require client certificates signed by --tlscacert (required for tcp://).
+    #[arg(long)]
+    tlsverify: bool,
+    /// The CA that client certificates must be signed by [default: ~/.docker/ca.pem].
+    #[arg(long, value_name = "PATH")]
+    tlscacert: Option<PathBuf>,
+    /// The daemon's TLS certificate [default: ~/.docker/cert.pem].
+    #[arg(long, value_name = "PATH")]
+    tlscert: Option<PathBuf>,
+    /// The daemon's TLS key [default: ~/.docker/key.pem].
+    #[arg(long, value_name = "PATH")]
+    tlskey: Option<PathBuf>,
     /// The daemon configuration file.
     #[arg(long, default_value = berth_daemon::config::DEFAULT_CONFIG_FILE)]
     config_file: PathBuf,
@@ -69,6 +89,11 @@ fn main() -> anyhow::Result<()> {
         live_restore: cli.live_restore,
         storage_driver: cli.storage_driver,
         config_file: Some(cli.config_file.clone()),
+        tls: cli.tls,
+        tlsverify: cli.tlsverify,
+        tlscacert: cli.tlscacert,
+        tlscert: cli.tlscert,
+        tlskey: cli.tlskey,
     };
     let required =
         cli.config_file.as_path() != std::path::Path::new(berth_daemon::config::DEFAULT_CONFIG_FILE);

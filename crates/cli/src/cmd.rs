@@ -24,6 +24,21 @@ pub struct Cli {
     /// Print version information and quit
     #[arg(short = 'v', long = "version")]
     pub version: bool,
+    /// Use TLS; implied by --tlsverify
+    #[arg(long = "tls", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tls: Option<bool>,
+    /// Trust certs signed only by this CA
+    #[arg(long = "tlscacert", value_name = "string")]
+    pub tlscacert: Option<String>,
+    /// Path to TLS certificate file
+    #[arg(long = "tlscert", value_name = "string")]
+    pub tlscert: Option<String>,
+    /// Path to TLS key file
+    #[arg(long = "tlskey", value_name = "string")]
+    pub tlskey: Option<String>,
+    /// Use TLS and verify the remote
+    #[arg(long = "tlsverify", num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub tlsverify: Option<bool>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }
@@ -1035,7 +1050,12 @@ pub enum ContextCmd {
         names: Vec<String>,
     },
     /// Display detailed information on one or more contexts
-    Inspect { names: Vec<String> },
+    Inspect {
+        /// Format output using a custom template
+        #[arg(short = 'f', long = "format")]
+        format: Option<String>,
+        names: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug)]

@@ -98,19 +98,38 @@ pub fn main() -> i32 {
         return 1;
     }
     // Docker's order: -H, then --context, then DOCKER_HOST, then DOCKER_CONTEXT or the
-    // configuration's currentContext.
+    // configuration's currentContext. The `default` context takes TLS from the --tls* flags
+    // and the environment, a named one from its own material.
     let env_host = std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty());
-    let flag = if cli.host.is_some() {
-        cli.host.clone()
-    } else if cli.context.is_none() && env_host.is_some() {
+    let named = if cli.host.is_some() || (cli.context.is_none() && env_host.is_some()) {
         None
     } else {
-        match context::host_of(&context::current(cli.context.as_deref())) {
-            Ok(h) => h,
-            Err(f) => return finish(Err(f)),
-        }
+        Some(context::current(cli.context.as_deref())).filter(|c| c != "default")
     };
-    let host = match Host::from_env(flag.as_deref()) {
+    let endpoint = match &named {
+        None => {
+            let flags = context::TlsFlags {
+                tls: cli.tls,
+                verify: cli.tlsverify,
+                ca: cli.tlscacert.clone(),
+                cert: cli.tlscert.clone(),
+                key: cli.tlskey.clone(),
+            };
+            let tls = context::default_tls(
+                &flags,
+                |k| std::env::var(k).ok(),
+                &context::config_dir(),
+                std::path::Path::exists,
+            );
+            Ok((cli.host.clone(), tls))
+        }
+        Some(name) => context::host_of(name).and_then(|h| Ok((h, context::context_tls(name)?))),
+    };
+    let (flag, tls) = match endpoint {
+        Ok(e) => e,
+        Err(f) => return finish(Err(f)),
+    };
+    let host = match Host::from_env(flag.as_deref(), tls.is_some()) {
         Ok(h) => h,
         Err(e) => {
             eprintln!("{e}");
@@ -120,6 +139,17 @@ pub fn main() -> i32 {
     let client = match std::env::var("DOCKER_API_VERSION") {
         Ok(v) if !v.is_empty() => Client::with_version(host, &v),
         _ => Client::new(host),
+    };
+    // TLS is for TCP only; a Unix socket ignores the flags, as with Docker.
+    let client = match tls {
+        Some(t) if matches!(client.host(), Host::Tcp(_)) => match client.with_tls(&t.files, t.verify) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("{e}");
+                return 1;
+            }
+        },
+        _ => client,
     };
     let ctx = Ctx { client, prog };
     let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -275,7 +305,18 @@ fn command_path(args: &[String]) -> Vec<String> {
             continue;
         }
         if a.starts_with('-') {
-            skip = matches!(a.as_str(), "-H" | "--host" | "--config" | "-l" | "--log-level");
+            skip = matches!(
+                a.as_str(),
+                "-H" | "--host"
+                    | "--config"
+                    | "-l"
+                    | "--log-level"
+                    | "-c"
+                    | "--context"
+                    | "--tlscacert"
+                    | "--tlscert"
+                    | "--tlskey"
+            );
             continue;
         }
         path.push(a.clone());

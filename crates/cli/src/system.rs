@@ -579,7 +579,7 @@ pub async fn dial_stdio(ctx: &Ctx) -> Result {
     if matches!(ctx.client.host(), berth_client::Host::Ssh { .. }) {
         return Err(Failure::new(1, "system dial-stdio relays to a local daemon: set -H or DOCKER_HOST to a unix:// or tcp:// address on this side"));
     }
-    let conn = ctx.client.host().dial().await.map_err(|e| Failure::new(1, e.to_string()))?;
+    let conn = ctx.client.dial().await?;
     let (mut from_daemon, mut to_daemon) = tokio::io::split(conn);
     // Stdin's end half-closes the connection; the daemon's end ends the relay (and with it our
     // stdout, which is what tells the far client that the answer is complete).

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpStream, UnixStream};
 
@@ -30,6 +30,11 @@ impl Host {
     /// Parses Docker's host forms: `unix:///path`, `tcp://host[:port]` (port 2375 when left
     /// out), and `host:port` without a scheme, which is TCP.
     pub fn parse(text: &str) -> Result<Host, ClientError> {
+        Host::parse_for(text, false)
+    }
+
+    /// As [`Host::parse`]; with `tls`, a TCP port left out is 2376, Docker's port for TLS.
+    pub fn parse_for(text: &str, tls: bool) -> Result<Host, ClientError> {
         let text = text.trim();
         let invalid = || ClientError::InvalidArgument(format!("Invalid bind address format: {text}"));
         let (scheme, rest) = text.split_once("://").unwrap_or(("tcp", text));
@@ -50,7 +55,11 @@ impl Host {
                     _ => (addr, ""),
                 };
                 let host = if host.is_empty() { "127.0.0.1" } else { host };
-                let port = if port.is_empty() { "2375" } else { port };
+                let port = match port {
+                    "" if tls => "2376",
+                    "" => "2375",
+                    p => p,
+                };
                 if port.parse::<u16>().is_err() {
                     return Err(ClientError::InvalidArgument(format!(
                         "Invalid bind address format: {text}: invalid port"
@@ -84,11 +93,11 @@ impl Host {
     }
 
     /// The host from `-H` if given, else `DOCKER_HOST`, else berthd's socket.
-    pub fn from_env(flag: Option<&str>) -> Result<Host, ClientError> {
+    pub fn from_env(flag: Option<&str>, tls: bool) -> Result<Host, ClientError> {
         match flag {
-            Some(h) => Host::parse(h),
+            Some(h) => Host::parse_for(h, tls),
             None => match std::env::var("DOCKER_HOST") {
-                Ok(h) if !h.is_empty() => Host::parse(&h),
+                Ok(h) if !h.is_empty() => Host::parse_for(&h, tls),
                 _ => Host::parse(DEFAULT_HOST),
             },
         }
@@ -102,12 +111,23 @@ impl Host {
         }
     }
 
-    pub(crate) async fn connect(&self) -> std::io::Result<Stream> {
-        self.dial().await.map(TokioIo::new)
+    /// A connection to the daemon; over TLS when `tls` is given and the host is TCP (TLS is
+    /// for TCP only, as with Docker).
+    pub(crate) async fn dial(&self, tls: Option<&Arc<berth_tls::ClientConfig>>) -> Result<Conn, ClientError> {
+        let (Host::Tcp(addr), Some(config)) = (self, tls) else {
+            return self.dial_plain().await.map_err(|e| self.unreachable(e));
+        };
+        let name = berth_tls::server_name(addr).map_err(|e| ClientError::InvalidArgument(e.to_string()))?;
+        let tcp = TcpStream::connect(addr).await.map_err(|e| self.unreachable(e))?;
+        let _ = tcp.set_nodelay(true);
+        let tls = berth_tls::TlsConnector::from(config.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| ClientError::Protocol(format!("tls: {e}")))?;
+        Ok(Conn::Tls(Box::new(tls)))
     }
 
-    /// A raw connection to the daemon (`system dial-stdio` relays one).
-    pub async fn dial(&self) -> std::io::Result<Conn> {
+    async fn dial_plain(&self) -> std::io::Result<Conn> {
         Ok(match self {
             Host::Unix(p) => Conn::Unix(UnixStream::connect(p).await?),
             Host::Tcp(a) => {
@@ -159,12 +179,11 @@ impl std::fmt::Display for Host {
     }
 }
 
-pub(crate) type Stream = TokioIo<Conn>;
-
 /// One connection to the daemon, whichever way it listens.
 pub enum Conn {
     Unix(UnixStream),
     Tcp(TcpStream),
+    Tls(Box<berth_tls::client::TlsStream<TcpStream>>),
     /// The far side's `dial-stdio`, through ssh's stdin and stdout.
     Ssh(Box<SshPipes>),
 }
@@ -185,6 +204,7 @@ impl AsyncRead for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            Conn::Tls(s) => Pin::new(s).poll_read(cx, buf),
             Conn::Ssh(p) => Pin::new(&mut p.stdout).poll_read(cx, buf),
         }
     }
@@ -195,6 +215,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            Conn::Tls(s) => Pin::new(s).poll_write(cx, buf),
             Conn::Ssh(p) => Pin::new(&mut p.stdin).poll_write(cx, buf),
         }
     }
@@ -202,6 +223,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_flush(cx),
             Conn::Tcp(s) => Pin::new(s).poll_flush(cx),
+            Conn::Tls(s) => Pin::new(s).poll_flush(cx),
             Conn::Ssh(p) => Pin::new(&mut p.stdin).poll_flush(cx),
         }
     }
@@ -209,6 +231,7 @@ impl AsyncWrite for Conn {
         match self.get_mut() {
             Conn::Unix(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Tcp(s) => Pin::new(s).poll_shutdown(cx),
+            Conn::Tls(s) => Pin::new(s).poll_shutdown(cx),
             Conn::Ssh(p) => Pin::new(&mut p.stdin).poll_shutdown(cx),
         }
     }
@@ -232,6 +255,8 @@ mod tests {
         for (text, want) in ok {
             assert_eq!(Host::parse(text).unwrap(), want, "{text}");
         }
+        assert_eq!(Host::parse_for("tcp://example.org", true).unwrap(), Host::Tcp("example.org:2376".into()));
+        assert_eq!(Host::parse_for("tcp://h:2375", true).unwrap(), Host::Tcp("h:2375".into()));
         assert_eq!(Host::parse("ssh://me@far").unwrap(), Host::Ssh { target: "me@far".into(), port: None });
         assert_eq!(Host::parse("ssh://far:2222").unwrap().to_string(), "ssh://far:2222");
         for bad in [

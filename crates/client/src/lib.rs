@@ -11,6 +11,7 @@ mod error;
 mod host;
 mod stream;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,6 +21,7 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::OnceCell;
 
+pub use berth_tls::TlsFiles;
 pub use error::{ClientError, ErrorKind};
 pub use host::{Conn, Host, DEFAULT_HOST};
 pub use hyper::Method;
@@ -75,13 +77,29 @@ pub type Hijacked = TokioIo<hyper::upgrade::Upgraded>;
 /// A client of one daemon.
 pub struct Client {
     host: Host,
+    /// TLS for a TCP host (`--tls`, `--tlsverify`, a context's TLS material).
+    tls: Option<Arc<berth_tls::ClientConfig>>,
     version: OnceCell<String>,
     user_agent: String,
 }
 
 impl Client {
     pub fn new(host: Host) -> Client {
-        Client { host, version: OnceCell::new(), user_agent: format!("berth/{}", env!("CARGO_PKG_VERSION")) }
+        Client {
+            host,
+            tls: None,
+            version: OnceCell::new(),
+            user_agent: format!("berth/{}", env!("CARGO_PKG_VERSION")),
+        }
+    }
+
+    /// This client, speaking TLS to a TCP host: the daemon's certificate checked against
+    /// `files.ca` when `verify`, the client's own certificate presented when given.
+    pub fn with_tls(mut self, files: &TlsFiles, verify: bool) -> Result<Client, ClientError> {
+        let config = berth_tls::client_config(files, verify)
+            .map_err(|e| ClientError::InvalidArgument(e.to_string()))?;
+        self.tls = Some(config);
+        Ok(self)
     }
 
     /// A client that speaks one API version, without negotiating (`DOCKER_API_VERSION`).
@@ -93,6 +111,11 @@ impl Client {
 
     pub fn host(&self) -> &Host {
         &self.host
+    }
+
+    /// A raw connection to the daemon, TLS included (`system dial-stdio` relays one).
+    pub async fn dial(&self) -> Result<Conn, ClientError> {
+        self.host.dial(self.tls.as_ref()).await
     }
 
     /// The API version requests use: the daemon's if older than ours, asked once with `/_ping`.
@@ -250,15 +273,16 @@ impl Client {
     ) -> Result<
         (
             hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-            hyper::client::conn::http1::Connection<host::Stream, Full<Bytes>>,
+            hyper::client::conn::http1::Connection<TokioIo<Conn>, Full<Bytes>>,
         ),
         ClientError,
     > {
-        let stream = tokio::time::timeout(Duration::from_secs(30), self.host.connect())
+        let conn = tokio::time::timeout(Duration::from_secs(30), self.dial())
             .await
-            .map_err(|_| self.host.unreachable(std::io::Error::from(std::io::ErrorKind::TimedOut)))?
-            .map_err(|e| self.host.unreachable(e))?;
-        hyper::client::conn::http1::handshake(stream).await.map_err(|e| ClientError::Protocol(e.to_string()))
+            .map_err(|_| self.host.unreachable(std::io::Error::from(std::io::ErrorKind::TimedOut)))??;
+        hyper::client::conn::http1::handshake(TokioIo::new(conn))
+            .await
+            .map_err(|e| ClientError::Protocol(e.to_string()))
     }
 }
 

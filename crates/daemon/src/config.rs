@@ -52,6 +52,13 @@ pub struct FileConfig {
     /// `nftables` (the default: a table of berth's own) or `iptables` (chains of berth's own,
     /// jumped to from the built-in ones), as Docker's key of that name.
     pub firewall_backend: Option<String>,
+    /// TLS on `tcp://` listeners, Docker's keys: `tls`, `tlsverify` (client certificates
+    /// signed by `tlscacert` required; implies `tls`), and the PEM files.
+    pub tls: Option<bool>,
+    pub tlsverify: Option<bool>,
+    pub tlscacert: Option<PathBuf>,
+    pub tlscert: Option<PathBuf>,
+    pub tlskey: Option<PathBuf>,
 }
 
 /// The flags that may also come from the file.
@@ -65,6 +72,21 @@ pub struct Flags {
     pub live_restore: bool,
     pub storage_driver: Option<String>,
     pub config_file: Option<PathBuf>,
+    pub tls: bool,
+    pub tlsverify: bool,
+    pub tlscacert: Option<PathBuf>,
+    pub tlscert: Option<PathBuf>,
+    pub tlskey: Option<PathBuf>,
+}
+
+/// TLS for `tcp://` listeners.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// `--tls` or `--tlsverify`.
+    pub enabled: bool,
+    /// `--tlsverify`: clients must present a certificate signed by `files.ca`.
+    pub verify: bool,
+    pub files: berth_tls::TlsFiles,
 }
 
 /// The daemon's settled configuration.
@@ -87,6 +109,7 @@ pub struct Config {
     pub bridge_prefix: Option<String>,
     pub firewall_backend: String,
     pub default_address_pools: Vec<AddressPool>,
+    pub tls: Tls,
 }
 
 /// One of `default-address-pools`: subnets of `size` bits cut from `base`.
@@ -159,6 +182,17 @@ impl Config {
         if flags.storage_driver.is_some() && file.storage_driver.is_some() {
             both.push("storage-driver");
         }
+        for (name, flag, in_file) in [
+            ("tls", flags.tls, file.tls.is_some()),
+            ("tlsverify", flags.tlsverify, file.tlsverify.is_some()),
+            ("tlscacert", flags.tlscacert.is_some(), file.tlscacert.is_some()),
+            ("tlscert", flags.tlscert.is_some(), file.tlscert.is_some()),
+            ("tlskey", flags.tlskey.is_some(), file.tlskey.is_some()),
+        ] {
+            if flag && in_file {
+                both.push(name);
+            }
+        }
         if !both.is_empty() {
             return Err(format!(
                 "the following directives are specified both as a flag and in the configuration file: {}",
@@ -192,14 +226,41 @@ impl Config {
         }
         let log_driver = file.log_driver.unwrap_or_else(|| "json-file".into());
         check_log_driver(&log_driver)?;
+        // Docker's defaults for the PEM files: ca.pem, cert.pem and key.pem in
+        // $DOCKER_CERT_PATH, else in ~/.docker.
+        let cert_dir =
+            std::env::var_os("DOCKER_CERT_PATH").filter(|d| !d.is_empty()).map(PathBuf::from).unwrap_or_else(
+                || std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".docker"),
+            );
+        let verify = flags.tlsverify || file.tlsverify.unwrap_or(false);
+        let tls = Tls {
+            enabled: verify || flags.tls || file.tls.unwrap_or(false),
+            verify,
+            files: berth_tls::TlsFiles {
+                ca: Some(
+                    flags.tlscacert.clone().or(file.tlscacert).unwrap_or_else(|| cert_dir.join("ca.pem")),
+                ),
+                cert: Some(
+                    flags.tlscert.clone().or(file.tlscert).unwrap_or_else(|| cert_dir.join("cert.pem")),
+                ),
+                key: Some(flags.tlskey.clone().or(file.tlskey).unwrap_or_else(|| cert_dir.join("key.pem"))),
+            },
+        };
+        let hosts = if flags.hosts.is_empty() {
+            file.hosts.unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
+        } else {
+            flags.hosts.clone()
+        };
+        // The API is as powerful as root: over TCP only to clients holding a certificate.
+        if let Some(h) = hosts.iter().find(|h| h.starts_with("tcp://")).filter(|_| !tls.verify) {
+            return Err(format!(
+                "listener {h}: a TCP listener requires mutual TLS: start berthd with --tlsverify, --tlscacert (the CA of client certificates), --tlscert and --tlskey"
+            ));
+        }
         Ok(Config {
             data_root: flags.data_root.clone().or(file.data_root).unwrap_or_else(|| "/var/lib/berth".into()),
             exec_root: flags.exec_root.clone().or(file.exec_root).unwrap_or_else(|| "/run/berth".into()),
-            hosts: if flags.hosts.is_empty() {
-                file.hosts.unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
-            } else {
-                flags.hosts.clone()
-            },
+            hosts,
             log_driver,
             log_opts: file.log_opts.unwrap_or_default(),
             default_ulimits: file.default_ulimits.unwrap_or_default().into_values().collect(),
@@ -217,6 +278,7 @@ impl Config {
                 .firewall_backend
                 .filter(|b| !b.is_empty())
                 .unwrap_or_else(|| "nftables".into()),
+            tls,
         })
     }
 
@@ -258,6 +320,39 @@ pub fn check_log_driver(name: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_settings_from_flags_and_file() {
+        let f = parse_file(r#"{"tlsverify": true, "tlscacert": "/pki/ca.pem"}"#).unwrap();
+        let flags = Flags { tlscert: Some("/pki/server.pem".into()), ..Default::default() };
+        let c = Config::merge(&flags, f).unwrap();
+        assert!(c.tls.enabled && c.tls.verify, "tlsverify implies tls");
+        assert_eq!(c.tls.files.ca.as_deref(), Some(Path::new("/pki/ca.pem")));
+        assert_eq!(c.tls.files.cert.as_deref(), Some(Path::new("/pki/server.pem")));
+        assert!(c.tls.files.key.unwrap().ends_with(".docker/key.pem"), "Docker's default place");
+        let c = Config::merge(&Flags { tls: true, ..Default::default() }, FileConfig::default()).unwrap();
+        assert!(c.tls.enabled && !c.tls.verify);
+        // TCP only with client certificates.
+        for flags in [
+            Flags { hosts: vec!["tcp://127.0.0.1:2376".into()], ..Default::default() },
+            Flags { hosts: vec!["tcp://127.0.0.1:2376".into()], tls: true, ..Default::default() },
+        ] {
+            let err = Config::merge(&flags, FileConfig::default()).unwrap_err();
+            assert!(
+                err.starts_with("listener tcp://127.0.0.1:2376: a TCP listener requires mutual TLS"),
+                "{err}"
+            );
+        }
+        let f = parse_file(r#"{"hosts": ["tcp://:2376"], "tlsverify": true}"#).unwrap();
+        assert_eq!(Config::merge(&Flags::default(), f).unwrap().hosts, ["tcp://:2376"]);
+        assert!(!Config::merge(&Flags::default(), FileConfig::default()).unwrap().tls.enabled);
+        let both = Flags { tlsverify: true, tlskey: Some("/k".into()), ..Default::default() };
+        let f = parse_file(r#"{"tlsverify": true, "tlskey": "/k"}"#).unwrap();
+        assert_eq!(
+            Config::merge(&both, f).unwrap_err(),
+            "the following directives are specified both as a flag and in the configuration file: tlsverify, tlskey"
+        );
+    }
 
     #[test]
     fn file_keys_and_conflicts() {

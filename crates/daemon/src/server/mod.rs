@@ -1,4 +1,4 @@
-//! The HTTP side: listeners (Unix sockets, root-only), one hyper connection per client with
+//! The HTTP side: listeners (Unix sockets, root-only; TCP behind mutual TLS), one hyper connection per client with
 //! upgrades (attach and exec hijack the connection), version prefixes, and the router, which
 //! hands each request to the handler of its resource (`system.rs`, `containers.rs`,
 //! `exec.rs`, `images.rs`). Handlers only translate: parameters in, an engine call, Docker's
@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::UnixListener;
+use tokio::net::{TcpListener, TcpStream, UnixListener};
 
 pub use body::{Body, BodyReader};
 
@@ -213,60 +213,163 @@ pub fn not_found_page() -> ApiError {
     ApiError::not_found("page not found")
 }
 
+/// One address to serve on.
+enum Listener {
+    /// A Unix socket (root-only), removed again at shutdown.
+    Unix(UnixListener, PathBuf),
+    /// `tcp://`, always behind mutual TLS.
+    Tls(TcpListener, berth_tls::TlsAcceptor),
+}
+
+/// Where a `tcp://` address listens: `tcp://:2376` is every interface; the port defaults to
+/// 2376, Docker's port for TLS.
+fn tcp_address(h: &str, rest: &str) -> Result<String, String> {
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) if !p.contains(']') => (h, p),
+        _ => (rest, ""),
+    };
+    let host = if host.is_empty() { "0.0.0.0" } else { host };
+    let port = if port.is_empty() { "2376" } else { port };
+    if port.parse::<u16>().is_err() || rest.contains('/') {
+        return Err(format!("invalid host {h:?}: use tcp://address:port"));
+    }
+    Ok(format!("{host}:{port}"))
+}
+
+/// Opens one `-H` address. A TCP listener always demands client certificates: the API is as
+/// powerful as root (the configuration refuses `tcp://` without `--tlsverify`).
+async fn listen(h: &str, tls: &crate::config::Tls) -> Result<Listener, String> {
+    if let Some(rest) = h.strip_prefix("tcp://") {
+        let config = berth_tls::server_config(&tls.files, true).map_err(|e| format!("listener {h}: {e}"))?;
+        let addr = tcp_address(h, rest)?;
+        let l = TcpListener::bind(&addr).await.map_err(|e| format!("listen on {addr}: {e}"))?;
+        tracing::info!(address = %addr, "API listening (mutual TLS)");
+        return Ok(Listener::Tls(l, berth_tls::TlsAcceptor::from(config)));
+    }
+    let path = if let Some(p) = h.strip_prefix("unix://") {
+        PathBuf::from(p)
+    } else if h.starts_with('/') {
+        PathBuf::from(h)
+    } else {
+        return Err(format!("invalid host {h:?}: use unix:///path/to/socket or tcp://address:port"));
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    }
+    let _ = std::fs::remove_file(&path);
+    let l = UnixListener::bind(&path).map_err(|e| format!("listen on {}: {e}", path.display()))?;
+    // Root-only: the socket is as powerful as root.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
+        .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+    tracing::info!(socket = %path.display(), "API listening");
+    Ok(Listener::Unix(l, path))
+}
+
+/// Serves HTTP (with upgrades, for attach and exec) on one connection.
+async fn serve_connection<I>(engine: Arc<Engine>, io: I)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |req| handle(engine.clone(), req));
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(io), svc)
+        .with_upgrades()
+        .await;
+}
+
+/// A TLS connection: the handshake (bounded in time), then HTTP. A client speaking plain HTTP
+/// gets the answer Go's servers give, which Docker's users know.
+async fn serve_tls(engine: Arc<Engine>, stream: TcpStream, acceptor: berth_tls::TlsAcceptor) {
+    let _ = stream.set_nodelay(true);
+    let mut first = [0u8; 1];
+    let peeked = tokio::time::timeout(std::time::Duration::from_secs(10), stream.peek(&mut first)).await;
+    if !matches!(peeked, Ok(Ok(1))) {
+        return;
+    }
+    // Every TLS connection opens with a handshake record (content type 22).
+    if first[0] != 0x16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = stream;
+        let mut request = [0u8; 4096];
+        let _ = stream.read(&mut request).await;
+        let _ = stream
+            .write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+            .await;
+        let _ = stream.shutdown().await;
+        // Read what else the client sent until it closes: closing with unread bytes would
+        // reset the connection and lose the answer.
+        let drain = async { while matches!(stream.read(&mut request).await, Ok(n) if n > 0) {} };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(2), drain).await;
+        return;
+    }
+    match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => serve_connection(engine, tls).await,
+        Ok(Err(e)) => tracing::info!(error = %e, "TLS handshake refused"),
+        Err(_) => tracing::info!("TLS handshake timed out"),
+    }
+}
+
 /// Serves the API on every `-H` address until `shutdown` resolves.
 pub async fn serve(
     engine: Arc<Engine>,
     hosts: &[String],
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
+    let tls = engine.config().tls;
     let mut listeners = Vec::new();
     for h in hosts {
-        let path = if let Some(p) = h.strip_prefix("unix://") {
-            PathBuf::from(p)
-        } else if h.starts_with("tcp://") || h.starts_with("fd://") {
-            return Err(format!(
-                "listener {h}: this berthd serves Unix sockets only; a TCP listener requires mutual TLS, which is not built yet"
-            ));
-        } else if h.starts_with('/') {
-            PathBuf::from(h)
-        } else {
-            return Err(format!("invalid host {h:?}: use unix:///path/to/socket"));
-        };
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
-        }
-        let _ = std::fs::remove_file(&path);
-        let l = UnixListener::bind(&path).map_err(|e| format!("listen on {}: {e}", path.display()))?;
-        // Root-only: the socket is as powerful as root.
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
-            .map_err(|e| format!("chmod {}: {e}", path.display()))?;
-        tracing::info!(socket = %path.display(), "API listening");
-        listeners.push((l, path));
+        listeners.push(listen(h, &tls).await?);
     }
     let mut tasks = Vec::new();
-    for (l, path) in listeners {
+    let mut sockets = Vec::new();
+    for l in listeners {
         let engine = engine.clone();
-        tasks.push((
-            tokio::spawn(async move {
+        tasks.push(match l {
+            Listener::Unix(l, path) => {
+                sockets.push(path);
+                tokio::spawn(async move {
+                    loop {
+                        let Ok((stream, _)) = l.accept().await else { continue };
+                        tokio::spawn(serve_connection(engine.clone(), stream));
+                    }
+                })
+            }
+            Listener::Tls(l, acceptor) => tokio::spawn(async move {
                 loop {
                     let Ok((stream, _)) = l.accept().await else { continue };
-                    let engine = engine.clone();
-                    tokio::spawn(async move {
-                        let svc = hyper::service::service_fn(move |req| handle(engine.clone(), req));
-                        let _ = hyper::server::conn::http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .with_upgrades()
-                            .await;
-                    });
+                    tokio::spawn(serve_tls(engine.clone(), stream, acceptor.clone()));
                 }
             }),
-            path,
-        ));
+        });
     }
     shutdown.await;
-    for (t, path) in tasks {
+    for t in tasks {
         t.abort();
+    }
+    for path in sockets {
         let _ = std::fs::remove_file(path);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tcp_addresses_default_to_every_interface_and_port_2376() {
+        for (h, want) in [
+            ("tcp://127.0.0.1:4243", "127.0.0.1:4243"),
+            ("tcp://:2376", "0.0.0.0:2376"),
+            ("tcp://127.0.0.1", "127.0.0.1:2376"),
+            ("tcp://[::1]:2376", "[::1]:2376"),
+            ("tcp://0.0.0.0:2376/", "0.0.0.0:2376"),
+        ] {
+            assert_eq!(tcp_address(h, h.strip_prefix("tcp://").unwrap()).unwrap(), want, "{h}");
+        }
+        for bad in ["tcp://h:port", "tcp://h:1/x"] {
+            assert!(tcp_address(bad, bad.strip_prefix("tcp://").unwrap()).is_err(), "{bad}");
+        }
+    }
 }
