@@ -519,6 +519,56 @@ fn terminals_and_detach_keys() {
     d.ok(&["rm", "-f", "keep"]);
 }
 
+/// `load` on a terminal: a progress bar per layer, redrawn in place, the same bytes from both
+/// CLIs (the daemon sends the progress, each CLI draws it); off a terminal, only the result.
+#[test]
+fn load_shows_per_layer_progress_on_a_terminal() {
+    use berth_tests::images::{docker_archive, image, layer, Entry};
+    let d = Berthd::start();
+    let layers = (0..3u8)
+        .map(|i| {
+            let data: Vec<u8> = (0..1_500_000u32).map(|j| (j as u8).wrapping_mul(17) ^ i).collect();
+            layer(&[Entry::File(&format!("layer{i}"), &data, 0o644)])
+        })
+        .collect();
+    let img = image(layers, &["layered:1"], "2024-05-01T00:00:00Z", serde_json::json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("layered.tar");
+    std::fs::write(&archive, docker_archive(&[&img])).unwrap();
+    // A terminal of 150 columns: wide enough for bars (Docker draws them past 110).
+    let on_tty = |program: &str| {
+        d.ok(&["rmi", "-f", "layered:1"]);
+        let command = format!(
+            "stty cols 150 rows 40; DOCKER_HOST={} {program} load -i {}",
+            d.host(),
+            archive.display()
+        );
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{program}: {}", String::from_utf8_lossy(&out.stdout));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    d.ok(&["load", "-i", archive.to_str().unwrap()]);
+    let docker = on_tty("docker");
+    let berth = on_tty(berth_cli().to_str().unwrap());
+    assert_eq!(berth, docker, "berth's terminal output is the docker CLI's");
+    for diff_id in img.diff_ids() {
+        let id = &diff_id.trim_start_matches("sha256:")[..12];
+        let bar = format!("{id}: Loading layer [{}>]", "=".repeat(50));
+        assert!(berth.contains(&bar), "a full bar for {id}: {berth:?}");
+    }
+    // Each layer's line is redrawn in place as it goes (every 512 KiB of 1.5 MB, then full).
+    assert!(berth.matches("\x1b[1A\x1b[2K\r").count() >= 6, "lines are redrawn in place: {berth:?}");
+    assert!(berth.ends_with("Loaded image: layered:1\r\n"), "{berth:?}");
+    // Piped: no progress, as with the docker CLI.
+    d.ok(&["rmi", "layered:1"]);
+    let out = run(&d, &berth_cli(), &["load", "-i", archive.to_str().unwrap()], b"");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Loaded image: layered:1\n");
+}
+
 /// `ssh://` hosts: the client runs `ssh … berth system dial-stdio` and speaks HTTP through it.
 /// A stand-in `ssh` first on PATH runs the far side's command here.
 #[test]

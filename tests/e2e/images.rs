@@ -363,6 +363,31 @@ fn load_tag_remove_prune_returns_the_data_root_to_its_size() {
 }
 
 #[test]
+fn a_load_reports_each_layer_it_extracts() {
+    let scratch = store_dir();
+    let img = many_layers(3, 1_200_000, 7);
+    let archive = docker_archive(&[&img]);
+    let store = ImageStore::open(&scratch.path().join("store"), None).unwrap();
+    let mut seen: Vec<(String, u64, u64)> = Vec::new();
+    store
+        .load_with_progress(&archive[..], &mut |p| seen.push((p.diff_id.to_string(), p.current, p.total)))
+        .unwrap();
+    // Per layer: at least every 512 KiB of its 1.2 MB blob, rising, ending with a full bar.
+    for diff_id in img.diff_ids() {
+        let mine: Vec<_> = seen.iter().filter(|(d, _, _)| *d == diff_id).collect();
+        assert!(mine.len() >= 3, "{diff_id}: {mine:?}");
+        assert!(mine.windows(2).all(|w| w[0].1 < w[1].1), "{mine:?}");
+        let (_, current, total) = mine.last().unwrap();
+        assert!(*total > 1_200_000 && current == total, "{mine:?}");
+    }
+    assert_eq!(seen.len(), seen.iter().filter(|(d, _, _)| img.diff_ids().contains(d)).count());
+    // Layers already there are not extracted again, so nothing is reported.
+    let mut again = 0;
+    store.load_with_progress(&archive[..], &mut |_| again += 1).unwrap();
+    assert_eq!(again, 0);
+}
+
+#[test]
 fn killing_a_load_at_any_point_leaves_a_consistent_store() {
     let scratch = store_dir();
     let (busybox, _) = fixture(scratch.path());

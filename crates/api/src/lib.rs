@@ -4,7 +4,8 @@
 //! [`models`], pinned to one release), the shapes Docker sends where those types would drop
 //! fields ([`shape`]), API version negotiation ([`version`]), error kinds and their HTTP status
 //! codes ([`error`]), the `filters` query parameter ([`filters`]), Docker's time arguments
-//! ([`time`]) and the JSON message stream of load and import ([`jsonmessage`]).
+//! ([`time`]), the JSON message stream of load and import with its progress bars
+//! ([`jsonmessage`]) and Docker's number formatting ([`units`]).
 //!
 //! Everything here is pure: no I/O.
 
@@ -13,6 +14,7 @@ pub mod filters;
 pub mod jsonmessage;
 pub mod shape;
 pub mod time;
+pub mod units;
 pub mod version;
 
 pub use bollard_stubs::models;

@@ -111,25 +111,17 @@ fn input(path: Option<&str>) -> std::result::Result<Bytes, Failure> {
 /// Prints a JSON message stream (load, import): `stream` text as it is, `status` lines, and
 /// stops at an `error`.
 async fn messages(mut r: Response) -> Result {
+    let tty = crate::terminal::is_tty(1);
+    // Docker draws for the terminal's width (a bar only past 110 columns), else for 200.
+    let width = crate::terminal::columns().filter(|_| tty).unwrap_or(200);
+    let mut display = crate::progress::Display::new(std::io::stdout(), tty, width);
     let mut rest = Vec::new();
-    let mut out = std::io::stdout();
     while let Some(chunk) = r.chunk().await? {
         rest.extend_from_slice(&chunk);
         while let Some(i) = rest.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = rest.drain(..=i).collect();
             let Ok(v) = serde_json::from_slice::<Value>(&line) else { continue };
-            if let Some(e) = v["errorDetail"]["message"].as_str().or(v["error"].as_str()) {
-                return Err(Failure::new(1, e.to_string()));
-            }
-            if let Some(s) = v["stream"].as_str() {
-                let _ = out.write_all(s.as_bytes());
-            } else if let Some(s) = v["status"].as_str() {
-                let _ = match v["id"].as_str() {
-                    Some(id) => writeln!(out, "{id}: {s}"),
-                    None => writeln!(out, "{s}"),
-                };
-            }
-            let _ = out.flush();
+            display.show(&v).map_err(|e| Failure::new(1, e))?;
         }
     }
     Ok(())
@@ -140,7 +132,9 @@ pub async fn load(ctx: &Ctx, a: LoadArgs) -> Result {
     if data.is_empty() {
         return Err(Failure::new(1, "requested load from stdin, but stdin is empty"));
     }
-    let q = if a.quiet { vec![("quiet", "1".to_string())] } else { vec![] };
+    // Progress only for a terminal, as the docker CLI asks.
+    let quiet = a.quiet || !crate::terminal::is_tty(1);
+    let q = if quiet { vec![("quiet", "1".to_string())] } else { vec![] };
     let r = ctx.client.request(Method::POST, "/images/load", &q, Body::Tar(data)).await?;
     messages(r).await
 }

@@ -4,7 +4,7 @@
 //! [`cmd`] is the command tree; [`container`], [`image`] and [`system`] run the commands;
 //! [`opts`] turns `run`/`create` flags into the create request; [`template`] and
 //! [`tabwriter`] give Docker's `--format` and tables; [`units`] its sizes and ages;
-//! [`terminal`] raw mode and resizing for `-t`.
+//! [`terminal`] raw mode and resizing for `-t`; [`progress`] the daemon's progress stream.
 
 pub mod cmd;
 mod container;
@@ -13,6 +13,7 @@ mod files;
 mod image;
 mod network;
 mod opts;
+mod progress;
 mod streams;
 mod system;
 pub mod tabwriter;

@@ -19,6 +19,15 @@ pub fn size() -> Option<(u16, u16)> {
     (r == 0 && ws.ws_row > 0).then_some((ws.ws_row, ws.ws_col))
 }
 
+/// Stdout's terminal width in columns (0 for a terminal that was never given a size), as
+/// progress bars measure it; `None` off a terminal.
+pub fn columns() -> Option<usize> {
+    let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
+    let r = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+    (r == 0).then_some(ws.ws_col as usize)
+}
+
 /// Raw mode on stdin until dropped.
 pub struct RawMode {
     saved: Termios,

@@ -2,22 +2,11 @@
 //! Go's `%g` that the former prints with.
 
 use berth_api::shape::human_duration;
+pub use berth_api::units::{go_g, human_size_precision};
 
 /// `units.HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits.
 pub fn human_size(size: f64) -> String {
     human_size_precision(size, 3)
-}
-
-/// `units.HumanSizeWithPrecision`; `units.HumanSize` is precision 4.
-pub fn human_size_precision(size: f64, precision: usize) -> String {
-    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
-    let mut size = size;
-    let mut i = 0;
-    while size >= 1000.0 && i < UNITS.len() - 1 {
-        size /= 1000.0;
-        i += 1;
-    }
-    format!("{}{}", go_g(size, precision), UNITS[i])
 }
 
 /// `units.BytesSize`: binary units, four significant digits (`docker stats`, `info`).
@@ -30,32 +19,6 @@ pub fn bytes_size(size: f64) -> String {
         i += 1;
     }
     format!("{}{}", go_g(size, 4), UNITS[i])
-}
-
-/// Go's `strconv.FormatFloat(v, 'g', precision, 64)`: `precision` significant digits, trailing
-/// zeros dropped, an exponent when it is below -4 or at least the precision.
-pub fn go_g(v: f64, precision: usize) -> String {
-    if v == 0.0 {
-        return "0".into();
-    }
-    let sci = format!("{:.*e}", precision.saturating_sub(1), v);
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if exp < -4 || exp >= precision as i32 {
-        let m = trim_zeros(mantissa);
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{m}e{sign}{:02}", exp.abs());
-    }
-    let decimals = (precision as i32 - 1 - exp).max(0) as usize;
-    trim_zeros(&format!("{v:.decimals$}")).to_string()
-}
-
-fn trim_zeros(s: &str) -> &str {
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.')
-    } else {
-        s
-    }
 }
 
 /// `units.RAMInBytes`: `4g`, `512m`, `1.5GB`, `100` (bytes); binary multiples.
@@ -108,19 +71,6 @@ mod tests {
         assert_eq!(bytes_size(1536.0), "1.5KiB");
         assert_eq!(bytes_size(0.0), "0B");
         assert_eq!(bytes_size(64.0 * 1024.0 * 1024.0), "64MiB");
-    }
-
-    #[test]
-    fn go_g_formats() {
-        for (v, p, want) in [
-            (4.262912, 3, "4.26"),
-            (1.0, 3, "1"),
-            (0.0001234, 3, "0.000123"),
-            (0.00001234, 3, "1.23e-05"),
-            (12.5, 4, "12.5"),
-        ] {
-            assert_eq!(go_g(v, p), want, "{v}");
-        }
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub use config::{apply_changes, chain_ids, ContainerConfig, History, ImageConfig
 pub use error::{ErrorKind, ImageError, Result};
 pub use import::ImportOptions;
 pub use inspect::{DiskUsage, HistoryItem, ImageDiskUsage, ImageInspect, ImageSummary};
-pub use load::{LoadReport, LoadedImage};
+pub use load::{LayerProgress, LoadReport, LoadedImage};
 pub use reference::{Reference, ReferenceError};
 pub use save::SaveFormat;
 pub use store::{DeleteItem, GcStats, ImageStore, ImageUser, ListFilters, PruneReport};

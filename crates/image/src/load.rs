@@ -107,8 +107,17 @@ impl ImageStore {
     /// Loads every image in the archive. Nothing of a failed load stays behind, nor any member
     /// no image needs.
     pub fn load(&self, reader: impl Read) -> Result<LoadReport> {
+        self.load_with_progress(reader, &mut |_| {})
+    }
+
+    /// [`ImageStore::load`], telling `progress` how far each layer it extracts has come.
+    pub fn load_with_progress(
+        &self,
+        reader: impl Read,
+        progress: &mut dyn FnMut(LayerProgress<'_>),
+    ) -> Result<LoadReport> {
         let lease = self.lease()?;
-        let result = self.load_leased(&lease, reader);
+        let result = self.load_leased(&lease, reader, progress);
         drop(lease);
         // Members no image uses (legacy `json` and `VERSION` files, a failed load's blobs and
         // layers) go now.
@@ -116,7 +125,12 @@ impl ImageStore {
         result
     }
 
-    fn load_leased(&self, lease: &Lease<'_>, reader: impl Read) -> Result<LoadReport> {
+    fn load_leased(
+        &self,
+        lease: &Lease<'_>,
+        reader: impl Read,
+        progress: &mut dyn FnMut(LayerProgress<'_>),
+    ) -> Result<LoadReport> {
         let (_, plain) = decompress(reader).map_err(|e| bad(format!("reading: {e}")))?;
         let files = self.read_members(lease, plain)?;
         let mut report = LoadReport::default();
@@ -140,14 +154,14 @@ impl ImageStore {
                     .collect::<Result<Vec<_>, _>>()?;
                 let config_digest = Digest::of(&config);
                 let manifest = index.iter().find(|(_, cfg)| *cfg == config_digest).map(|(d, _)| d.clone());
-                self.load_image(lease, &config, layers, manifest, tags, &mut report)?;
+                self.load_image(lease, &config, layers, manifest, tags, &mut report, progress)?;
             }
         } else if files.files.contains_key("index.json") {
             let index: ImageIndex = serde_json::from_slice(&files.bytes("index.json")?)
                 .map_err(|e| bad(format!("invalid index.json: {e}")))?;
             for desc in index.manifests() {
                 let names = descriptor_names(desc.annotations().as_ref())?;
-                self.load_descriptor(lease, desc, names, &mut report, 0)?;
+                self.load_descriptor(lease, desc, names, &mut report, progress, 0)?;
             }
         } else {
             return Err(bad("neither manifest.json nor index.json found: not a docker save archive or an OCI image layout"));
@@ -224,6 +238,7 @@ impl ImageStore {
         desc: &oci_spec::image::Descriptor,
         names: Vec<Reference>,
         report: &mut LoadReport,
+        progress: &mut dyn FnMut(LayerProgress<'_>),
         depth: usize,
     ) -> Result<()> {
         if depth > 4 {
@@ -243,7 +258,7 @@ impl ImageStore {
             let index: ImageIndex =
                 serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid index {digest}: {e}")))?;
             for d in index.manifests() {
-                self.load_descriptor(lease, d, names.clone(), report, depth + 1)?;
+                self.load_descriptor(lease, d, names.clone(), report, progress, depth + 1)?;
             }
             return Ok(());
         }
@@ -262,7 +277,7 @@ impl ImageStore {
             layers.push((BlobInfo { digest: d, size }, l.media_type().to_string()));
         }
         let manifest = Descriptor { digest, media_type: desc.media_type().to_string(), size: desc.size() };
-        self.load_image(lease, &config, layers, Some(manifest), names, report)
+        self.load_image(lease, &config, layers, Some(manifest), names, report, progress)
     }
 
     pub(crate) fn layer_media_type(&self, blob: &Digest) -> Result<String> {
@@ -286,6 +301,7 @@ impl ImageStore {
         manifest: Option<Descriptor>,
         tags: Vec<Reference>,
         report: &mut LoadReport,
+        progress: &mut dyn FnMut(LayerProgress<'_>),
     ) -> Result<()> {
         let id = lease.put_bytes(config)?;
         let cfg = ImageConfig::parse(config)?;
@@ -306,12 +322,14 @@ impl ImageStore {
                 Some(r) => r,
                 None => {
                     let file = self.content.open_blob(&blob.digest)?;
+                    let mut counted = Counted::new(file, blob.size, &diff_ids[i], progress);
                     let r = self.unpack_layer(
                         lease,
                         parent.as_ref(),
                         Some(&diff_ids[i]),
-                        io::BufReader::new(file),
+                        io::BufReader::new(&mut counted),
                     )?;
+                    counted.finish();
                     lease.hold_layer(&r.chain_id)?;
                     r
                 }
@@ -352,6 +370,60 @@ impl ImageStore {
         }
         report.images.push(LoadedImage { id, tags });
         Ok(())
+    }
+}
+
+/// How far the extraction of one layer has come: bytes of its blob read of `total`.
+#[derive(Debug, Clone, Copy)]
+pub struct LayerProgress<'a> {
+    pub diff_id: &'a Digest,
+    pub current: u64,
+    pub total: u64,
+}
+
+/// A layer's blob, its reading reported every 512 KiB (Docker's pace) and once at the end.
+struct Counted<'a, 'p, R> {
+    inner: R,
+    current: u64,
+    reported: u64,
+    total: u64,
+    diff_id: &'a Digest,
+    progress: &'p mut dyn FnMut(LayerProgress<'_>),
+}
+
+impl<'a, 'p, R> Counted<'a, 'p, R> {
+    const EVERY: u64 = 512 * 1024;
+
+    fn new(
+        inner: R,
+        total: u64,
+        diff_id: &'a Digest,
+        progress: &'p mut dyn FnMut(LayerProgress<'_>),
+    ) -> Self {
+        Counted { inner, current: 0, reported: 0, total, diff_id, progress }
+    }
+
+    fn report(&mut self) {
+        self.reported = self.current;
+        (self.progress)(LayerProgress { diff_id: self.diff_id, current: self.current, total: self.total });
+    }
+
+    /// The full bar, as Docker shows it when the extractor stops before the blob's end
+    /// (a tar's trailing padding is not read).
+    fn finish(mut self) {
+        self.current = self.current.max(self.total);
+        self.report();
+    }
+}
+
+impl<R: Read> Read for Counted<'_, '_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.current += n as u64;
+        if self.current - self.reported >= Self::EVERY {
+            self.report();
+        }
+        Ok(n)
     }
 }
 

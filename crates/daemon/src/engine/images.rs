@@ -98,8 +98,13 @@ impl Engine {
     }
 
     /// Loads a `docker save` archive or OCI layout; returns Docker's messages.
-    pub fn image_load(&self, reader: impl Read) -> Result<Vec<String>> {
-        let report = self.images.load(reader)?;
+    /// Loads an archive; `progress` hears of each layer's extraction (`docker load`'s bars).
+    pub fn image_load(
+        &self,
+        reader: impl Read,
+        progress: &mut dyn FnMut(berth_image::LayerProgress<'_>),
+    ) -> Result<Vec<String>> {
+        let report = self.images.load_with_progress(reader, progress)?;
         for img in &report.images {
             let name = img.tags.first().map(|t| t.to_string()).unwrap_or_else(|| img.id.to_string());
             self.image_event("load", &img.id.to_string(), &name);

@@ -30,10 +30,20 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
             Ok(json(200, &blocking(move || e.image_list(all, &f)).await?))
         }
         (&Method::POST, ["load"]) => {
+            let quiet = ctx.flag("quiet");
             let mut body = ctx.body_reader()?;
             let (tx, rx) = mpsc::channel(16);
             tokio::task::spawn_blocking(move || {
-                let loaded = e.image_load(&mut body);
+                // Docker's "Loading layer" lines, by the layer's short diff ID, unless quiet.
+                let mut progress = |p: berth_image::LayerProgress<'_>| {
+                    if !quiet {
+                        let detail = berth_api::jsonmessage::Progress { current: p.current, total: p.total };
+                        let id = &p.diff_id.hex()[..12];
+                        let _ =
+                            tx.blocking_send(berth_api::jsonmessage::progress(id, "Loading layer", detail));
+                    }
+                };
+                let loaded = e.image_load(&mut body, &mut progress);
                 body.drain();
                 let out = match loaded {
                     Ok(msgs) => msgs
