@@ -519,6 +519,71 @@ fn terminals_and_detach_keys() {
     d.ok(&["rm", "-f", "keep"]);
 }
 
+/// `--help` in the docker CLI's layout: usage, description, the command's other forms, the
+/// flags with Docker's types, defaults and wrapping, a group's commands. Compared whole for
+/// commands whose flags berth has all of (no daemon needed).
+#[test]
+fn help_is_laid_out_as_the_docker_clis() {
+    let commands: &[&[&str]] = &[
+        &["rename"],
+        &["container"],
+        &["network"],
+        &["wait"],
+        &["pause"],
+        &["unpause"],
+        &["port"],
+        &["rm"],
+        &["container", "rm"],
+        &["stop"],
+        &["kill"],
+        &["restart"],
+        &["top"],
+        &["diff"],
+        &["tag"],
+        &["export"],
+        &["exec"],
+        &["attach"],
+        &["ps"],
+        &["container", "ls"],
+        &["container", "inspect"],
+        &["network", "ls"],
+        &["volume", "inspect"],
+        &["volume", "prune"],
+        &["image", "prune"],
+        &["system", "prune"],
+        &["system", "df"],
+        &["context", "ls"],
+        &["commit"],
+        &["import"],
+        &["stats"],
+        &["events"],
+        &["info"],
+    ];
+    for args in commands {
+        let mut with_help = args.to_vec();
+        with_help.push("--help");
+        let shown = |program: &std::path::Path, name: &str| {
+            let out = Command::new(program).args(&with_help).stdin(Stdio::null()).output().unwrap();
+            assert!(out.status.success(), "{name} {with_help:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).replace(&format!("{name} "), "PROG ")
+        };
+        let docker = shown(std::path::Path::new("docker"), "docker");
+        assert_eq!(shown(&berth_cli(), "berth"), docker, "{args:?} --help");
+    }
+    // The top level: Docker's sections, berth's commands.
+    let top = Command::new(berth_cli()).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&top.stdout);
+    for section in [
+        "Usage:  berth [OPTIONS] COMMAND\n",
+        "\nCommon Commands:\n  run ",
+        "\nManagement Commands:\n",
+        "\nGlobal Options:\n",
+        "      --tlsverify          Use TLS and verify the remote\n",
+    ] {
+        assert!(text.contains(section), "{section:?} in {text}");
+    }
+}
+
 /// `load` on a terminal: a progress bar per layer, redrawn in place, the same bytes from both
 /// CLIs (the daemon sends the progress, each CLI draws it); off a terminal, only the result.
 #[test]

@@ -142,31 +142,54 @@ pub enum ContainerCmd {
     /// List containers
     #[command(visible_aliases = ["list", "ps"])]
     Ls(PsArgs),
+    /// Create and run a new container from an image
     #[command(disable_help_flag = true)]
     Run(RunArgs),
+    /// Create a new container
     #[command(disable_help_flag = true)]
     Create(RunArgs),
+    /// Start one or more stopped containers
     Start(StartArgs),
+    /// Stop one or more running containers
     Stop(StopArgs),
+    /// Restart one or more containers
     Restart(StopArgs),
+    /// Kill one or more running containers
     Kill(KillArgs),
+    /// Remove one or more containers
     #[command(visible_alias = "remove")]
     Rm(RmArgs),
+    /// Fetch the logs of a container
     Logs(LogsArgs),
+    /// Execute a command in a running container
     Exec(ExecArgs),
+    /// Block until one or more containers stop, then print their exit codes
     Wait(Names),
+    /// Pause all processes within one or more containers
     Pause(Names),
+    /// Unpause all processes within one or more containers
     Unpause(Names),
+    /// Rename a container
     Rename(RenameArgs),
+    /// Display the running processes of a container
     Top(TopArgs),
+    /// List port mappings or a specific mapping for the container
     Port(PortArgs),
+    /// Display detailed information on one or more containers
     Inspect(TypedInspectArgs),
+    /// Inspect changes to files or directories on a container's filesystem
     Diff(OneContainer),
+    /// Create a new image from a container's changes
     Commit(CommitArgs),
+    /// Export a container's filesystem as a tar archive
     Export(ExportArgs),
+    /// Copy files/folders between a container and the local filesystem
     Cp(CpArgs),
+    /// Attach local standard input, output, and error streams to a running container
     Attach(AttachArgs),
+    /// Update configuration of one or more containers
     Update(UpdateArgs),
+    /// Display a live stream of container(s) resource usage statistics
     Stats(StatsArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
@@ -174,15 +197,23 @@ pub enum ContainerCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum ImageCmd {
+    /// List images
     #[command(visible_aliases = ["list"])]
     Ls(ImagesArgs),
+    /// Remove one or more images
     #[command(visible_alias = "remove")]
     Rm(RmiArgs),
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
+    /// Show the history of an image
     History(HistoryArgs),
+    /// Display detailed information on one or more images
     Inspect(TypedInspectArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
     Save(SaveArgs),
+    /// Load an image from a tar archive or STDIN
     Load(LoadArgs),
+    /// Import the contents from a tarball to create a filesystem image
     Import(ImportArgs),
     /// Remove unused images
     Prune(PruneArgs),
@@ -399,7 +430,7 @@ pub enum SystemCmd {
     Info(FormatOnly),
     /// Remove unused data
     Prune(SystemPruneArgs),
-    /// Show docker disk usage
+    /// Show berth disk usage
     Df(DfArgs),
     Events(EventsArgs),
     /// Proxy the stdio stream to the daemon connection (what `ssh://` hosts run on the far side)

@@ -10,6 +10,7 @@ pub mod cmd;
 mod container;
 pub mod context;
 mod files;
+mod help;
 mod image;
 mod network;
 mod opts;
@@ -82,7 +83,9 @@ pub fn main() -> i32 {
         return 0;
     }
     let Some(command) = cli.cmd else {
-        let _ = <Cli as clap::CommandFactory>::command().bin_name(prog.clone()).print_help();
+        let root = <Cli as clap::CommandFactory>::command();
+        let width = terminal::columns().filter(|c| *c > 0 && terminal::is_tty(1)).unwrap_or(80) - 1;
+        print!("{}", help::render(&prog, &root, &[], width).unwrap_or_default());
         return 0;
     };
     if let Some(dir) = &cli.config {
@@ -297,7 +300,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
 
 /// The words after the program that name the command (`container ls`, `run`).
 fn command_path(args: &[String]) -> Vec<String> {
-    const GROUPS: [&str; 5] = ["container", "image", "system", "volume", "network"];
+    const GROUPS: [&str; 6] = ["container", "image", "system", "volume", "network", "context"];
     let mut path = Vec::new();
     let mut skip = false;
     for a in args.iter().skip(1) {
@@ -328,30 +331,29 @@ fn command_path(args: &[String]) -> Vec<String> {
     path
 }
 
-/// Docker's usage line of a command.
+/// Docker's usage line of a command (the first line of its `--help`).
 fn usage(prog: &str, path: &str) -> String {
-    let tail = match path.rsplit(' ').next().unwrap_or("") {
-        "run" | "create" => "[OPTIONS] IMAGE [COMMAND] [ARG...]",
-        "exec" => "[OPTIONS] CONTAINER COMMAND [ARG...]",
-        "ps" | "ls" | "images" | "info" | "version" => "[OPTIONS]",
-        "logs" | "port" => "[OPTIONS] CONTAINER",
-        "rename" => "CONTAINER NEW_NAME",
-        "tag" => "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]",
-        "history" => "[OPTIONS] IMAGE",
-        "rmi" | "rm" if path.starts_with("image") || path == "rmi" => "[OPTIONS] IMAGE [IMAGE...]",
-        "inspect" => "[OPTIONS] NAME|ID [NAME|ID...]",
-        "top" => "CONTAINER [ps OPTIONS]",
-        _ => "[OPTIONS] CONTAINER [CONTAINER...]",
-    };
-    format!("Usage:  {prog} {path} {tail}")
+    let root = <Cli as clap::CommandFactory>::command();
+    let path: Vec<String> = path.split(' ').filter(|p| !p.is_empty()).map(String::from).collect();
+    help::usage_line(prog, &root, &path)
 }
 
 /// A flag or argument error, in the docker CLI's words, with its exit code 125.
 fn usage_error(prog: &str, args: &[String], e: clap::Error) -> i32 {
     match e.kind() {
-        ClapKind::DisplayHelp
-        | ClapKind::DisplayVersion
-        | ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ClapKind::DisplayHelp | ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let root = <Cli as clap::CommandFactory>::command();
+            // pflag wraps for the terminal's width less one, else for 80 columns.
+            let width = terminal::columns().filter(|c| *c > 0 && terminal::is_tty(1)).unwrap_or(80) - 1;
+            match help::render(prog, &root, &command_path(args), width) {
+                Some(text) => print!("{text}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
+            return 0;
+        }
+        ClapKind::DisplayVersion => {
             let _ = e.print();
             return 0;
         }
@@ -440,6 +442,20 @@ mod tests {
         let v = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert_eq!(command_path(&v("berth run -d busybox")), ["run"]);
         assert_eq!(command_path(&v("berth -H unix:///x container ls -a")), ["container", "ls"]);
-        assert_eq!(usage("berth", "run"), "Usage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]");
+        for (path, want) in [
+            ("run", "Usage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]"),
+            ("ps", "Usage:  berth ps [OPTIONS]"),
+            ("logs", "Usage:  berth logs [OPTIONS] CONTAINER"),
+            ("rm", "Usage:  berth rm [OPTIONS] CONTAINER [CONTAINER...]"),
+            ("rmi", "Usage:  berth rmi [OPTIONS] IMAGE [IMAGE...]"),
+            ("image rm", "Usage:  berth image rm [OPTIONS] IMAGE [IMAGE...]"),
+            ("history", "Usage:  berth history [OPTIONS] IMAGE"),
+            ("inspect", "Usage:  berth inspect [OPTIONS] NAME|ID [NAME|ID...]"),
+            ("rename", "Usage:  berth rename CONTAINER NEW_NAME"),
+            ("volume rm", "Usage:  berth volume rm [OPTIONS] VOLUME [VOLUME...]"),
+            ("container", "Usage:  berth container COMMAND"),
+        ] {
+            assert_eq!(usage("berth", path), want, "{path}");
+        }
     }
 }
