@@ -435,6 +435,17 @@ fn docker_and_berth_print_the_same() {
     assert!(dir.join("etc-contents/group").exists());
     assert!(berth(&["cp", "web:/tmp/mark", dir.to_str().unwrap()]).status.success());
     assert!(dir.join("mark").exists());
+    // Archives stream both ways: 96 MB there and back with the CLI staying small.
+    let big = dir.join("big");
+    std::fs::write(&big, vec![7u8; 96 << 20]).unwrap();
+    let up = peak_kib(&d, &["cp", big.to_str().unwrap(), "web:/tmp/big"]);
+    assert_eq!(text(berth(&["exec", "web", "stat", "-c", "%s", "/tmp/big"])), format!("{}\n", 96 << 20));
+    let back = dir.join("back");
+    std::fs::create_dir_all(&back).unwrap();
+    let down = peak_kib(&d, &["cp", "web:/tmp/big", back.to_str().unwrap()]);
+    assert_eq!(std::fs::metadata(back.join("big")).unwrap().len(), 96 << 20);
+    assert!(up < 40 << 10 && down < 40 << 10, "the CLI's peak: {up} KiB up, {down} KiB down");
+    assert!(berth(&["exec", "web", "rm", "/tmp/big"]).status.success());
     // commit with a change, then run what it made.
     assert!(text(berth(&["commit", "-c", "CMD [\"echo\", \"committed\"]", "web", "committed:1"]))
         .starts_with("sha256:"));
@@ -517,6 +528,31 @@ fn terminals_and_detach_keys() {
     assert!(text.contains("in exec 42"), "{text}");
     assert_eq!(code, Some(3), "{text}");
     d.ok(&["rm", "-f", "keep"]);
+}
+
+/// Runs berth and returns its peak resident memory in KiB: `VmHWM`, read while it runs (the
+/// rusage of a child also counts the parent's size at the fork).
+fn peak_kib(d: &Berthd, args: &[&str]) -> u64 {
+    let mut child = Command::new(berth_cli())
+        .env("DOCKER_HOST", d.host())
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = format!("/proc/{}/status", child.id());
+    let mut peak = 0;
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            assert!(st.success(), "berth {args:?} failed");
+            return peak;
+        }
+        let text = std::fs::read_to_string(&status).unwrap_or_default();
+        if let Some(kib) = text.lines().find_map(|l| l.strip_prefix("VmHWM:")) {
+            peak = peak.max(kib.trim().trim_end_matches(" kB").trim().parse().unwrap_or(0));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 /// `--help` in the docker CLI's layout: usage, description, the command's other forms, the

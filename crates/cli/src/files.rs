@@ -4,7 +4,6 @@ use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use berth_client::{Body, Method, Response};
-use bytes::Bytes;
 use serde_json::Value;
 
 use crate::cmd::*;
@@ -89,23 +88,35 @@ pub async fn save(ctx: &Ctx, a: SaveArgs) -> Result {
 }
 
 /// All of a file, or of stdin for `-`/none.
-fn input(path: Option<&str>) -> std::result::Result<Bytes, Failure> {
+fn input(path: Option<&str>, refuse_empty: bool) -> std::result::Result<Body, Failure> {
     use std::io::Read;
-    let mut data = Vec::new();
-    match path {
-        Some(p) if p != "-" => {
+    let empty = || Failure::new(1, "requested load from stdin, but stdin is empty");
+    let mut reader: Box<dyn Read + Send> = match path {
+        Some(p) if p != "-" => Box::new(
             std::fs::File::open(p)
-                .and_then(|mut f| f.read_to_end(&mut data))
-                .map_err(|e| Failure::new(1, format!("open {p}: {}", crate::system::io_text(&e))))?;
-        }
+                .map_err(|e| Failure::new(1, format!("open {p}: {}", crate::system::io_text(&e))))?,
+        ),
         _ => {
             if crate::terminal::is_tty(0) {
-                return Err(Failure::new(1, "requested load from stdin, but stdin is empty"));
+                return Err(empty());
             }
-            std::io::stdin().read_to_end(&mut data).map_err(|e| Failure::new(1, e.to_string()))?;
+            Box::new(std::io::stdin())
         }
+    };
+    // The first bytes now: an empty input is refused before anything is sent.
+    let mut first = vec![0u8; 64 * 1024];
+    let n = loop {
+        match reader.read(&mut first) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Failure::new(1, e.to_string())),
+        }
+    };
+    if n == 0 && refuse_empty {
+        return Err(empty());
     }
-    Ok(Bytes::from(data))
+    first.truncate(n);
+    Ok(Body::read_from(first, reader))
 }
 
 /// Prints a JSON message stream (load, import): `stream` text as it is, `status` lines, and
@@ -128,19 +139,16 @@ async fn messages(mut r: Response) -> Result {
 }
 
 pub async fn load(ctx: &Ctx, a: LoadArgs) -> Result {
-    let data = input(a.input.as_deref())?;
-    if data.is_empty() {
-        return Err(Failure::new(1, "requested load from stdin, but stdin is empty"));
-    }
+    let data = input(a.input.as_deref(), true)?;
     // Progress only for a terminal, as the docker CLI asks.
     let quiet = a.quiet || !crate::terminal::is_tty(1);
     let q = if quiet { vec![("quiet", "1".to_string())] } else { vec![] };
-    let r = ctx.client.request(Method::POST, "/images/load", &q, Body::Tar(data)).await?;
+    let r = ctx.client.request(Method::POST, "/images/load", &q, data).await?;
     messages(r).await
 }
 
 pub async fn import(ctx: &Ctx, a: ImportArgs) -> Result {
-    let data = input(Some(&a.source))?;
+    let data = input(Some(&a.source), false)?;
     let mut q = vec![("fromSrc", "-".to_string())];
     if let Some(r) = &a.reference {
         let (repo, tag) = repo_tag(r);
@@ -153,7 +161,7 @@ pub async fn import(ctx: &Ctx, a: ImportArgs) -> Result {
     for c in &a.change {
         q.push(("changes", c.clone()));
     }
-    let r = ctx.client.request(Method::POST, "/images/create", &q, Body::Tar(data)).await?;
+    let r = ctx.client.request(Method::POST, "/images/create", &q, data).await?;
     messages(r).await
 }
 
@@ -211,7 +219,7 @@ fn no_links_between(root: &Path, rel: &Path) -> bool {
 }
 
 /// Unpacks a container's archive of `base` so that `base` lands at `dest`.
-fn unpack(data: &[u8], base: &str, dest: &Path) -> std::result::Result<(), String> {
+fn unpack(data: impl std::io::Read, base: &str, dest: &Path) -> std::result::Result<(), String> {
     let mut ar = tar::Archive::new(data);
     ar.set_preserve_permissions(true);
     ar.set_overwrite(true);
@@ -260,18 +268,27 @@ fn unpack(data: &[u8], base: &str, dest: &Path) -> std::result::Result<(), Strin
     Ok(())
 }
 
-/// A local file or directory as a tar whose top entry is named `name`.
-fn pack(src: &Path, name: &str, follow: bool) -> std::io::Result<Vec<u8>> {
-    let mut b = tar::Builder::new(Vec::new());
+/// A local file or directory written as a tar whose top entry is named `name` (`.` with
+/// `contents_only`: the directory's entries at the top).
+fn pack(
+    out: &mut dyn Write,
+    src: &Path,
+    name: &str,
+    follow: bool,
+    contents_only: bool,
+) -> std::io::Result<()> {
+    let mut b = tar::Builder::new(out);
     b.follow_symlinks(follow);
     b.mode(tar::HeaderMode::Complete);
     let md = if follow { std::fs::metadata(src)? } else { std::fs::symlink_metadata(src)? };
-    if md.is_dir() {
+    if contents_only {
+        b.append_dir_all(".", src)?;
+    } else if md.is_dir() {
         b.append_dir_all(name, src)?;
     } else {
         b.append_path_with_name(src, name)?;
     }
-    b.into_inner()
+    b.finish()
 }
 
 fn base_name(p: &str) -> String {
@@ -288,7 +305,7 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
         (Some(_), Some(_)) => Err(Failure::new(1, "copying between containers is not supported")),
         (None, None) => Err(Failure::new(1, "must specify at least one container source")),
         (Some(c), None) => {
-            let r = ctx
+            let mut r = ctx
                 .client
                 .request(
                     Method::GET,
@@ -300,7 +317,6 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
             if dst == "-" {
                 return copy_body(r, &mut std::io::stdout()).await;
             }
-            let data = r.bytes().await?;
             let base = base_name(src);
             let dest = Path::new(dst);
             let contents_only = src.ends_with("/.");
@@ -309,9 +325,22 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
                 return Err(Failure::new(1, format!("destination directory {dst} does not exist")));
             }
             let base = if contents_only { ".".to_string() } else { base };
-            unpack(&data, &base, &target).map_err(|e| Failure::new(1, e))?;
+            // Unpacked as it arrives, on a blocking thread fed with the response's chunks.
+            let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
+            let unpacking = tokio::task::spawn_blocking(move || {
+                unpack(ChunkReader { rx, chunk: Default::default() }, &base, &target)
+            });
+            let mut size = 0;
+            while let Some(chunk) = r.chunk().await? {
+                size += chunk.len();
+                if tx.send(chunk).await.is_err() {
+                    break; // the unpacking failed: its error is the one to show
+                }
+            }
+            drop(tx);
+            unpacking.await.map_err(|e| Failure::new(1, e.to_string()))?.map_err(|e| Failure::new(1, e))?;
             if !a.quiet && crate::terminal::is_tty(2) {
-                eprintln!("Successfully copied {} to {dst}", crate::units::human_size(data.len() as f64));
+                eprintln!("Successfully copied {} to {dst}", crate::units::human_size(size as f64));
             }
             Ok(())
         }
@@ -334,30 +363,57 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
                 }
                 None => (parent_of(dst), base_name(dst)),
             };
-            let data = if contents_only {
-                let mut b = tar::Builder::new(Vec::new());
-                b.mode(tar::HeaderMode::Complete);
-                b.follow_symlinks(a.follow_link);
-                b.append_dir_all(".", local).and_then(|_| b.into_inner())
-            } else {
-                pack(local, &name, a.follow_link)
-            }
-            .map_err(|e| Failure::new(1, e.to_string()))?;
-            let size = data.len();
+            // The archive is built as it is sent.
+            let (local, follow) = (local.to_path_buf(), a.follow_link);
+            let (body, packing) = Body::write_with(move |w| pack(w, &local, &name, follow, contents_only));
             let dir = if contents_only { dst.to_string() } else { dir };
-            ctx.client
+            let sent = ctx
+                .client
                 .request(
                     Method::PUT,
                     &format!("/containers/{c}/archive"),
                     &[("path", dir), ("noOverwriteDirNonDir", "true".into())],
-                    Body::Tar(Bytes::from(data)),
+                    body,
                 )
-                .await?;
+                .await;
+            // A local error (a file that cannot be read) explains a failed upload best; the
+            // daemon's, when it stopped reading because it refused the request.
+            let packed = packing
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the archive could not be built")));
+            let size = match (sent, packed) {
+                (_, Err(e)) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                    return Err(Failure::new(1, e.to_string()))
+                }
+                (Err(e), _) => return Err(e.into()),
+                (Ok(_), Err(e)) => return Err(Failure::new(1, e.to_string())),
+                (Ok(_), Ok(size)) => size,
+            };
             if !a.quiet && crate::terminal::is_tty(2) {
                 eprintln!("Successfully copied {} to {c}:{dst}", crate::units::human_size(size as f64));
             }
             Ok(())
         }
+    }
+}
+
+/// A blocking reader over chunks sent from the async side.
+struct ChunkReader {
+    rx: tokio::sync::mpsc::Receiver<bytes::Bytes>,
+    chunk: bytes::Bytes,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.chunk.is_empty() {
+            match self.rx.blocking_recv() {
+                Some(c) => self.chunk = c,
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len());
+        buf[..n].copy_from_slice(&self.chunk.split_to(n));
+        Ok(n)
     }
 }
 
@@ -401,7 +457,7 @@ mod tests {
         h.set_mode(0o644);
         b.append_data(&mut h, "x/escape/tmp/berth-cp-pwned", &b"hi"[..]).unwrap();
         let data = b.into_inner().unwrap();
-        let err = unpack(&data, "x", &dir.join("out")).unwrap_err();
+        let err = unpack(&data[..], "x", &dir.join("out")).unwrap_err();
         assert!(err.contains("leads outside"), "{err}");
         assert!(!Path::new("/tmp/berth-cp-pwned").exists());
         // A plain file lands under its new name.
@@ -410,7 +466,7 @@ mod tests {
         h.set_size(2);
         h.set_mode(0o644);
         b.append_data(&mut h, "f", &b"ok"[..]).unwrap();
-        unpack(&b.into_inner().unwrap(), "f", &dir.join("g")).unwrap();
+        unpack(&b.into_inner().unwrap()[..], "f", &dir.join("g")).unwrap();
         assert_eq!(std::fs::read_to_string(dir.join("g")).unwrap(), "ok");
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -7,6 +7,7 @@
 //! would lose fields. Streams ([`Response::chunk`]) serve logs, events and progress; a hijacked
 //! connection ([`Client::hijack`]) serves attach and exec.
 
+mod body;
 mod error;
 mod host;
 mod stream;
@@ -15,13 +16,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::OnceCell;
 
 pub use berth_tls::TlsFiles;
+pub use body::Body;
+use body::Outgoing;
 pub use error::{ClientError, ErrorKind};
 pub use host::{Conn, Host, DEFAULT_HOST};
 pub use hyper::Method;
@@ -29,14 +32,6 @@ pub use stream::{demux, Frame, StreamKind};
 
 /// The newest API version this client speaks.
 pub const API_VERSION: berth_api::ApiVersion = berth_api::version::CURRENT;
-
-/// A request body.
-pub enum Body {
-    Empty,
-    Json(serde_json::Value),
-    /// A tar stream or other bytes, sent as `application/x-tar`.
-    Tar(Bytes),
-}
 
 /// A daemon's answer, with its body still to read.
 pub struct Response {
@@ -245,7 +240,7 @@ impl Client {
         url: &str,
         body: Body,
         upgrade: bool,
-    ) -> Result<Request<Full<Bytes>>, ClientError> {
+    ) -> Result<Request<Outgoing>, ClientError> {
         let mut b = Request::builder()
             .method(method)
             .uri(url)
@@ -254,26 +249,31 @@ impl Client {
         if upgrade {
             b = b.header("connection", "Upgrade").header("upgrade", "tcp");
         }
-        let bytes = match body {
-            Body::Empty => Bytes::new(),
+        let body = match body {
+            Body::Empty => Outgoing::Full(None),
             Body::Json(v) => {
                 b = b.header("content-type", "application/json");
-                Bytes::from(serde_json::to_vec(&v).map_err(|e| ClientError::Protocol(e.to_string()))?)
+                let json = serde_json::to_vec(&v).map_err(|e| ClientError::Protocol(e.to_string()))?;
+                Outgoing::Full(Some(Bytes::from(json)))
             }
             Body::Tar(t) => {
                 b = b.header("content-type", "application/x-tar");
-                t
+                Outgoing::Full(Some(t))
+            }
+            Body::TarStream(rx) => {
+                b = b.header("content-type", "application/x-tar");
+                Outgoing::Stream(rx)
             }
         };
-        b.body(Full::new(bytes)).map_err(|e| ClientError::InvalidArgument(e.to_string()))
+        b.body(body).map_err(|e| ClientError::InvalidArgument(e.to_string()))
     }
 
     async fn handshake(
         &self,
     ) -> Result<
         (
-            hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-            hyper::client::conn::http1::Connection<TokioIo<Conn>, Full<Bytes>>,
+            hyper::client::conn::http1::SendRequest<Outgoing>,
+            hyper::client::conn::http1::Connection<TokioIo<Conn>, Outgoing>,
         ),
         ClientError,
     > {
