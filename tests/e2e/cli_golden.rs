@@ -594,6 +594,10 @@ fn help_is_laid_out_as_the_docker_clis() {
         &["stats"],
         &["events"],
         &["info"],
+        &["network", "prune"],
+        &["network", "disconnect"],
+        &["system", "info"],
+        &["system", "events"],
     ];
     for args in commands {
         let mut with_help = args.to_vec();

@@ -636,7 +636,7 @@ pub struct RunArgs {
     /// Consecutive failures needed to report unhealthy
     #[arg(long = "health-retries")]
     pub health_retries: Option<String>,
-    /// Start period for the container to initialize before starting health-retries countdown
+    /// Start period for the container to initialize before starting health-retries countdown (ms|s|m|h)
     #[arg(long = "health-start-period")]
     pub health_start_period: Option<String>,
     /// Time between running the check during the start period (ms|s|m|h)

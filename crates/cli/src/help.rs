@@ -23,10 +23,14 @@ fn value_type(arg: &Arg) -> Option<String> {
     let by_name = match long {
         "memory" | "memory-reservation" | "memory-swap" | "shm-size" => Some("bytes"),
         "cpus" => Some("decimal"),
+        "cpu-period" | "cpu-quota" | "cpu-shares" | "memory-swappiness" | "oom-score-adj" | "pids-limit"
+        | "blkio-weight" | "stop-timeout" | "health-retries" => Some("int"),
         "health-interval" | "health-timeout" | "health-start-period" | "health-start-interval" => {
             Some("duration")
         }
         "mount" => Some("mount"),
+        "network" => Some("network"),
+        "sysctl" => Some("map"),
         "ulimit" => Some("ulimit"),
         "filter" => Some("filter"),
         _ => None,
@@ -85,6 +89,17 @@ pub fn flag_table(args: &[&Arg], width: usize, tables: bool) -> String {
         }
         let defaults: Vec<String> =
             arg.get_default_values().iter().map(|v| v.to_string_lossy().into_owned()).collect();
+        // Defaults Docker shows that berth's flags leave unset.
+        let shown = match (long, ty.as_deref()) {
+            (_, Some("duration")) => Some("0s"),
+            ("sysctl", _) => Some("map[]"),
+            ("ulimit", _) => Some("[]"),
+            ("restart", _) => Some("\"no\""),
+            _ => None,
+        };
+        if let (Some(d), true) = (shown, defaults.is_empty()) {
+            help += &format!(" (default {d})");
+        }
         match (&ty, defaults.as_slice()) {
             (Some(t), [d]) if !d.is_empty() && d != "0" => {
                 help += &if t == "string" { format!(" (default {d:?})") } else { format!(" (default {d})") };
@@ -162,7 +177,10 @@ fn format_help(tables: bool) -> String {
 /// Docker's usage line after the command's path.
 fn usage_tail(path: &str, cmd: &Command) -> String {
     let name = path.rsplit(' ').next().unwrap_or("");
+    // The fixed lines are the container and image commands' (`network create` is not `create`).
+    let core = !path.contains(' ') || matches!(path.split(' ').next(), Some("container" | "image"));
     let fixed = match name {
+        _ if !core => None,
         "run" | "create" => Some("[OPTIONS] IMAGE [COMMAND] [ARG...]"),
         "exec" => Some("[OPTIONS] CONTAINER COMMAND [ARG...]"),
         "rename" => Some("CONTAINER NEW_NAME"),
@@ -186,8 +204,7 @@ fn usage_tail(path: &str, cmd: &Command) -> String {
     if cmd.has_subcommands() {
         return "COMMAND".into();
     }
-    let has_flags =
-        cmd.get_arguments().any(|a| !a.is_positional() && !a.is_hide_set() && a.get_long() != Some("help"));
+    let has_flags = cmd.get_arguments().any(|a| listed(cmd, a));
     let mut parts = Vec::new();
     if has_flags {
         parts.push("[OPTIONS]".to_string());
@@ -219,6 +236,12 @@ fn usage_tail(path: &str, cmd: &Command) -> String {
         });
     }
     parts.join(" ")
+}
+
+/// Whether a flag shows under `Options:`: not clap's own `--help`, but a command's own (`run`
+/// declares `--help` itself, since `-h` is its hostname), as Docker lists it.
+fn listed(cmd: &Command, a: &Arg) -> bool {
+    !a.is_positional() && !a.is_hide_set() && (a.get_long() != Some("help") || cmd.is_disable_help_flag_set())
 }
 
 /// The command at `path` (names or aliases), from the root.
@@ -346,10 +369,7 @@ pub fn render(prog: &str, root: &Command, path: &[String], width: usize) -> Opti
         let named: Vec<String> = forms.iter().map(|f| format!("{prog} {f}")).collect();
         out += &format!("\nAliases:\n  {}\n", named.join(", "));
     }
-    let flags: Vec<&Arg> = cmd
-        .get_arguments()
-        .filter(|a| !a.is_positional() && !a.is_hide_set() && a.get_long() != Some("help"))
-        .collect();
+    let flags: Vec<&Arg> = cmd.get_arguments().filter(|a| listed(cmd, a)).collect();
     if !flags.is_empty() {
         let tables = ["ls", "ps", "images", "stats", "history", "df"].contains(&cmd.get_name());
         out += &format!("\nOptions:\n{}", flag_table(&flags, width, tables));
