@@ -8,59 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use berth_tests::daemon::Berthd;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
-};
-
-/// A CA with a server certificate (127.0.0.1, localhost) and a client certificate: the
-/// daemon's files in `server/`, the client's in `client/` (Docker's `DOCKER_CERT_PATH` layout).
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn new(ca_name: &str) -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.distinguished_name.push(DnType::CommonName, ca_name);
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-        let ca_key = KeyPair::generate().unwrap();
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        for (side, sans, usage) in [
-            (
-                "server",
-                vec!["127.0.0.1".to_string(), "localhost".to_string()],
-                ExtendedKeyUsagePurpose::ServerAuth,
-            ),
-            ("client", vec![], ExtendedKeyUsagePurpose::ClientAuth),
-        ] {
-            let mut p = CertificateParams::new(sans).unwrap();
-            p.distinguished_name.push(DnType::CommonName, side);
-            p.extended_key_usages = vec![usage];
-            let key = KeyPair::generate().unwrap();
-            let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
-            let d = dir.path().join(side);
-            std::fs::create_dir_all(&d).unwrap();
-            std::fs::write(d.join("ca.pem"), ca.pem()).unwrap();
-            std::fs::write(d.join("cert.pem"), cert.pem()).unwrap();
-            std::fs::write(d.join("key.pem"), key.serialize_pem()).unwrap();
-        }
-        Pki { dir }
-    }
-
-    fn server(&self, file: &str) -> String {
-        self.dir.path().join("server").join(file).display().to_string()
-    }
-
-    fn client_dir(&self) -> PathBuf {
-        self.dir.path().join("client")
-    }
-
-    fn client(&self, file: &str) -> String {
-        self.client_dir().join(file).display().to_string()
-    }
-}
+use berth_tls::testing::Pki;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
@@ -110,11 +58,11 @@ fn the_api_over_tcp_needs_a_client_certificate_of_the_daemons_ca() {
             &tcp,
             "--tlsverify",
             "--tlscacert",
-            &pki.server("ca.pem"),
+            &pki.file("server", "ca.pem"),
             "--tlscert",
-            &pki.server("cert.pem"),
+            &pki.file("server", "cert.pem"),
             "--tlskey",
-            &pki.server("key.pem"),
+            &pki.file("server", "key.pem"),
         ],
     );
     let config = tempfile::tempdir().unwrap();
@@ -122,15 +70,15 @@ fn the_api_over_tcp_needs_a_client_certificate_of_the_daemons_ca() {
 
     // berth with the flags: a container's output comes back through a hijacked TLS connection.
     let mut c = berth();
-    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &pki.client("ca.pem")]);
-    c.args(["--tlscert", &pki.client("cert.pem"), "--tlskey", &pki.client("key.pem")]);
+    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &pki.file("client", "ca.pem")]);
+    c.args(["--tlscert", &pki.file("client", "cert.pem"), "--tlskey", &pki.file("client", "key.pem")]);
     c.args(["run", "--rm", "busybox", "echo", "over tls"]);
     assert_eq!(ok(run(c, cfg), &d), "over tls\n");
 
     // Docker's environment, for berth and for the docker CLI alike (stdin through the
     // connection and its half-close, too).
     let with_env = |mut c: Command| {
-        c.env("DOCKER_HOST", &tcp).env("DOCKER_TLS_VERIFY", "1").env("DOCKER_CERT_PATH", pki.client_dir());
+        c.env("DOCKER_HOST", &tcp).env("DOCKER_TLS_VERIFY", "1").env("DOCKER_CERT_PATH", pki.dir("client"));
         c.env("DOCKER_CONFIG", cfg).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
         c
     };
@@ -160,9 +108,9 @@ c = docker.DockerClient(base_url="https://127.0.0.1:{port}", tls=tls)
 assert c.ping()
 print(c.containers.run("busybox", ["echo", "from python"], remove=True).decode(), end="")
 "#,
-        cert = pki.client("cert.pem"),
-        key = pki.client("key.pem"),
-        ca = pki.client("ca.pem"),
+        cert = pki.file("client", "cert.pem"),
+        key = pki.file("client", "key.pem"),
+        ca = pki.file("client", "ca.pem"),
     );
     // requests lets these variables override the CA the SDK sets (on some machines they are
     // set for the system's bundle).
@@ -174,9 +122,9 @@ print(c.containers.run("busybox", ["echo", "from python"], remove=True).decode()
     let mut create = berth();
     let spec = format!(
         "host={tcp},ca={},cert={},key={}",
-        pki.client("ca.pem"),
-        pki.client("cert.pem"),
-        pki.client("key.pem")
+        pki.file("client", "ca.pem"),
+        pki.file("client", "cert.pem"),
+        pki.file("client", "key.pem")
     );
     create.args(["context", "create", "secured", "--docker", &spec]);
     ok(run(create, cfg), &d);
@@ -197,7 +145,7 @@ print(c.containers.run("busybox", ["echo", "from python"], remove=True).decode()
 
     // Turned away: no client certificate (a CA alone in DOCKER_CERT_PATH).
     let ca_only = tempfile::tempdir().unwrap();
-    std::fs::copy(pki.client("ca.pem"), ca_only.path().join("ca.pem")).unwrap();
+    std::fs::copy(pki.file("client", "ca.pem"), ca_only.path().join("ca.pem")).unwrap();
     let mut c = berth();
     c.env("DOCKER_HOST", &tcp).env("DOCKER_TLS_VERIFY", "1").env("DOCKER_CERT_PATH", ca_only.path());
     c.args(["version", "--format", "{{.Server.Version}}"]).env("DOCKER_CONFIG", cfg);
@@ -206,14 +154,20 @@ print(c.containers.run("busybox", ["echo", "from python"], remove=True).decode()
     // A certificate from another CA.
     let other = Pki::new("another CA");
     let mut c = berth();
-    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &pki.client("ca.pem")]);
-    c.args(["--tlscert", &other.client("cert.pem"), "--tlskey", &other.client("key.pem"), "ps"]);
+    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &pki.file("client", "ca.pem")]);
+    c.args([
+        "--tlscert",
+        &other.file("client", "cert.pem"),
+        "--tlskey",
+        &other.file("client", "key.pem"),
+        "ps",
+    ]);
     let err = refused(run(c, cfg));
     assert!(err.starts_with("error during connect: "), "{err}");
     // A daemon whose certificate this client cannot trust.
     let mut c = berth();
-    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &other.client("ca.pem")]);
-    c.args(["--tlscert", &pki.client("cert.pem"), "--tlskey", &pki.client("key.pem"), "ps"]);
+    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &other.file("client", "ca.pem")]);
+    c.args(["--tlscert", &pki.file("client", "cert.pem"), "--tlskey", &pki.file("client", "key.pem"), "ps"]);
     let err = refused(run(c, cfg));
     assert!(err.contains("tls: invalid peer certificate: UnknownIssuer"), "{err}");
     // Plain HTTP: Docker's answer, from both CLIs.

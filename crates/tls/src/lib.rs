@@ -204,3 +204,6 @@ impl ServerCertVerifier for AnyCertificate {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;

@@ -1,67 +1,9 @@
 use std::path::Path;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::testing::Pki;
 use super::*;
-
-/// A CA with a server certificate (localhost, 127.0.0.1) and a client certificate, as PEM
-/// files in a directory of their own.
-struct Pki {
-    dir: tempfile::TempDir,
-}
-
-impl Pki {
-    fn new(ca_name: &str) -> Pki {
-        let dir = tempfile::tempdir().unwrap();
-        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        ca_params.distinguished_name.push(DnType::CommonName, ca_name);
-        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-        let ca_key = KeyPair::generate().unwrap();
-        let ca = ca_params.self_signed(&ca_key).unwrap();
-        let write = |name: &str, text: String| std::fs::write(dir.path().join(name), text).unwrap();
-        write("ca.pem", ca.pem());
-        for (who, sans, usage) in [
-            (
-                "server",
-                vec!["localhost".to_string(), "127.0.0.1".to_string()],
-                ExtendedKeyUsagePurpose::ServerAuth,
-            ),
-            ("client", vec![], ExtendedKeyUsagePurpose::ClientAuth),
-        ] {
-            let mut p = CertificateParams::new(sans).unwrap();
-            p.extended_key_usages = vec![usage];
-            let key = KeyPair::generate().unwrap();
-            let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
-            write(&format!("{who}-cert.pem"), cert.pem());
-            write(&format!("{who}-key.pem"), key.serialize_pem());
-        }
-        Pki { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn server(&self) -> TlsFiles {
-        TlsFiles {
-            ca: Some(self.path("ca.pem")),
-            cert: Some(self.path("server-cert.pem")),
-            key: Some(self.path("server-key.pem")),
-        }
-    }
-
-    fn client(&self) -> TlsFiles {
-        TlsFiles {
-            ca: Some(self.path("ca.pem")),
-            cert: Some(self.path("client-cert.pem")),
-            key: Some(self.path("client-key.pem")),
-        }
-    }
-}
 
 /// One exchange over an in-memory pipe: the client writes, the server echoes. `Err` holds
 /// what each side saw (empty for a side that did not fail), server first.
@@ -101,26 +43,26 @@ fn exchange(
 #[test]
 fn mutual_tls_works_with_certificates_of_one_ca() {
     let pki = Pki::new("berth CA");
-    let server = server_config(&pki.server(), true).unwrap();
-    exchange(server.clone(), client_config(&pki.client(), true).unwrap(), "localhost").unwrap();
-    exchange(server, client_config(&pki.client(), true).unwrap(), "127.0.0.1:2376").unwrap();
+    let server = server_config(&pki.files("server"), true).unwrap();
+    exchange(server.clone(), client_config(&pki.files("client"), true).unwrap(), "localhost").unwrap();
+    exchange(server, client_config(&pki.files("client"), true).unwrap(), "127.0.0.1:2376").unwrap();
 }
 
 #[test]
 fn a_verifying_server_refuses_clients_without_a_certificate_of_its_ca() {
     let pki = Pki::new("berth CA");
     let other = Pki::new("another CA");
-    let server = server_config(&pki.server(), true).unwrap();
-    let anonymous = TlsFiles { ca: pki.client().ca, cert: None, key: None };
+    let server = server_config(&pki.files("server"), true).unwrap();
+    let anonymous = TlsFiles { ca: pki.files("client").ca, cert: None, key: None };
     let (err, _) =
         exchange(server.clone(), client_config(&anonymous, true).unwrap(), "localhost").unwrap_err();
     assert!(err.contains("server:") && err.contains("certificate"), "{err}");
     // A certificate from another CA, presented to this daemon.
-    let stranger = TlsFiles { ca: pki.client().ca, ..other.client() };
+    let stranger = TlsFiles { ca: pki.files("client").ca, ..other.files("client") };
     let (err, _) = exchange(server, client_config(&stranger, true).unwrap(), "localhost").unwrap_err();
     assert!(err.contains("UnknownIssuer"), "{err}");
     // Without --tlsverify the daemon takes anyone.
-    let open = server_config(&pki.server(), false).unwrap();
+    let open = server_config(&pki.files("server"), false).unwrap();
     exchange(open, client_config(&anonymous, true).unwrap(), "localhost").unwrap();
 }
 
@@ -128,15 +70,15 @@ fn a_verifying_server_refuses_clients_without_a_certificate_of_its_ca() {
 fn a_verifying_client_refuses_a_daemon_it_cannot_trust() {
     let pki = Pki::new("berth CA");
     let other = Pki::new("another CA");
-    let server = server_config(&pki.server(), true).unwrap();
+    let server = server_config(&pki.files("server"), true).unwrap();
     // The daemon's certificate is signed by a CA this client does not know.
-    let wrong_ca = TlsFiles { ca: other.client().ca, ..pki.client() };
+    let wrong_ca = TlsFiles { ca: other.files("client").ca, ..pki.files("client") };
     let (_, err) =
         exchange(server.clone(), client_config(&wrong_ca, true).unwrap(), "localhost").unwrap_err();
     assert!(err.contains("UnknownIssuer"), "{err}");
     // A name the certificate does not carry.
-    let (_, err) =
-        exchange(server.clone(), client_config(&pki.client(), true).unwrap(), "elsewhere").unwrap_err();
+    let (_, err) = exchange(server.clone(), client_config(&pki.files("client"), true).unwrap(), "elsewhere")
+        .unwrap_err();
     assert!(err.contains("not valid for name \"elsewhere\""), "{err}");
     // --tls without --tlsverify takes the certificate as it is.
     exchange(server, client_config(&wrong_ca, false).unwrap(), "elsewhere").unwrap();
@@ -147,23 +89,31 @@ fn bad_files_are_named_in_the_error() {
     let pki = Pki::new("berth CA");
     let missing = Path::new("/nonexistent/ca.pem");
     let cases: Vec<(TlsFiles, bool, &str)> = vec![
-        (TlsFiles { cert: None, ..pki.server() }, true, "give --tlscert and --tlskey"),
-        (TlsFiles { ca: None, ..pki.server() }, true, "give --tlscacert"),
+        (TlsFiles { cert: None, ..pki.files("server") }, true, "give --tlscert and --tlskey"),
+        (TlsFiles { ca: None, ..pki.files("server") }, true, "give --tlscacert"),
         (
-            TlsFiles { ca: Some(missing.into()), ..pki.server() },
+            TlsFiles { ca: Some(missing.into()), ..pki.files("server") },
             true,
             "CA certificate from /nonexistent/ca.pem",
         ),
         // A key that is not the certificate's.
-        (TlsFiles { key: Some(pki.path("client-key.pem")), ..pki.server() }, false, "belong to it"),
+        (
+            TlsFiles { key: Some(pki.dir("client").join("key.pem")), ..pki.files("server") },
+            false,
+            "belong to it",
+        ),
         // A key file given as the certificate.
-        (TlsFiles { cert: Some(pki.path("server-key.pem")), ..pki.server() }, false, "no PEM certificate"),
+        (
+            TlsFiles { cert: Some(pki.dir("server").join("key.pem")), ..pki.files("server") },
+            false,
+            "no PEM certificate",
+        ),
     ];
     for (files, verify, want) in cases {
         let err = server_config(&files, verify).unwrap_err().to_string();
         assert!(err.contains(want), "{files:?}: {err}");
     }
-    let half = TlsFiles { key: None, ..pki.client() };
+    let half = TlsFiles { key: None, ..pki.files("client") };
     assert!(client_config(&half, true).unwrap_err().to_string().contains("give both --tlscert and --tlskey"));
     let err = client_config(&TlsFiles { ca: Some(missing.into()), ..Default::default() }, true).unwrap_err();
     assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
