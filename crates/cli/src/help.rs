@@ -11,6 +11,11 @@ const SHORT_FORMS: [(&str, &str); 3] = [("ps", "container ls"), ("images", "imag
 /// Docker's `Common Commands:`, in its order, of those berth has.
 const COMMON: [&str; 6] = ["run", "exec", "ps", "images", "version", "info"];
 
+/// The width help wraps to: the terminal's less one, else 79 (pflag's, as the docker CLI calls it).
+pub fn width() -> usize {
+    crate::terminal::columns().filter(|c| *c > 0 && crate::terminal::is_tty(1)).unwrap_or(80) - 1
+}
+
 /// Docker's value type for a flag berth declares without one.
 fn value_type(arg: &Arg) -> Option<String> {
     if matches!(

@@ -84,8 +84,7 @@ pub fn main() -> i32 {
     }
     let Some(command) = cli.cmd else {
         let root = <Cli as clap::CommandFactory>::command();
-        let width = terminal::columns().filter(|c| *c > 0 && terminal::is_tty(1)).unwrap_or(80) - 1;
-        print!("{}", help::render(&prog, &root, &[], width).unwrap_or_default());
+        print!("{}", help::render(&prog, &root, &[], help::width()).unwrap_or_default());
         return 0;
     };
     if let Some(dir) = &cli.config {
@@ -343,9 +342,7 @@ fn usage_error(prog: &str, args: &[String], e: clap::Error) -> i32 {
     match e.kind() {
         ClapKind::DisplayHelp | ClapKind::DisplayHelpOnMissingArgumentOrSubcommand => {
             let root = <Cli as clap::CommandFactory>::command();
-            // pflag wraps for the terminal's width less one, else for 80 columns.
-            let width = terminal::columns().filter(|c| *c > 0 && terminal::is_tty(1)).unwrap_or(80) - 1;
-            match help::render(prog, &root, &command_path(args), width) {
+            match help::render(prog, &root, &command_path(args), help::width()) {
                 Some(text) => print!("{text}"),
                 None => {
                     let _ = e.print();

@@ -1,8 +1,8 @@
-//! The HTTP side: listeners (Unix sockets, root-only; TCP behind mutual TLS), one hyper connection per client with
-//! upgrades (attach and exec hijack the connection), version prefixes, and the router, which
-//! hands each request to the handler of its resource (`system.rs`, `containers.rs`,
-//! `exec.rs`, `images.rs`). Handlers only translate: parameters in, an engine call, Docker's
-//! response out.
+//! The HTTP side: listeners (Unix sockets, root-only; TCP behind mutual TLS), one hyper
+//! connection per client with upgrades (attach and exec hijack the connection), version
+//! prefixes, and the router, which hands each request to the handler of its resource
+//! (`system.rs`, `containers.rs`, `exec.rs`, `images.rs`). Handlers only translate:
+//! parameters in, an engine call, Docker's response out.
 
 mod body;
 mod containers;
