@@ -170,6 +170,19 @@ print(c.containers.run("busybox", ["echo", "from python"], remove=True).decode()
     c.args(["--tlscert", &pki.file("client", "cert.pem"), "--tlskey", &pki.file("client", "key.pem"), "ps"]);
     let err = refused(run(c, cfg));
     assert!(err.contains("tls: invalid peer certificate: UnknownIssuer"), "{err}");
+    // `--tlsverify=false` still means TLS, without checking the daemon (so another CA's file
+    // does not matter); the client certificate is still presented.
+    let mut c = berth();
+    c.args(["-H", &tcp, "--tlsverify=false", "--tlscacert", &other.file("client", "ca.pem")]);
+    c.args([
+        "--tlscert",
+        &pki.file("client", "cert.pem"),
+        "--tlskey",
+        &pki.file("client", "key.pem"),
+        "ps",
+        "-q",
+    ]);
+    assert_eq!(ok(run(c, cfg), &d), "");
     // Plain HTTP: Docker's answer, from both CLIs.
     for bin in [berth_tests::env().bin_dir.join("berth"), PathBuf::from("docker")] {
         let mut c = Command::new(&bin);

@@ -57,10 +57,11 @@ pub struct TlsFlags {
 }
 
 /// The default context's TLS, by Docker's rules: `--tlsverify` (else `DOCKER_TLS_VERIFY`
-/// set) verifies and implies TLS; `--tls` (else `DOCKER_TLS` set) turns TLS on without
-/// verifying. The files default to `ca.pem`, `cert.pem` and `key.pem` in `DOCKER_CERT_PATH`
-/// (else the configuration directory); a default file that does not exist is left out, a
-/// file named by a flag is not. `None` when TLS is off.
+/// set) verifies; `--tlsverify` given at all, even `=false`, turns TLS on, and so do `--tls`
+/// and `DOCKER_TLS`. The files default to `ca.pem`, `cert.pem` and `key.pem` in
+/// `DOCKER_CERT_PATH` (else the configuration directory). A default certificate or key that
+/// does not exist is left out; the CA is not, so verifying without one fails on the missing
+/// file, as Docker's does. `None` when TLS is off.
 pub fn default_tls(
     flags: &TlsFlags,
     env: impl Fn(&str) -> Option<String>,
@@ -69,7 +70,7 @@ pub fn default_tls(
 ) -> Option<Tls> {
     let set = |name: &str| env(name).is_some_and(|v| !v.is_empty());
     let verify = flags.verify.unwrap_or_else(|| set("DOCKER_TLS_VERIFY"));
-    let on = verify || flags.tls.unwrap_or_else(|| set("DOCKER_TLS"));
+    let on = verify || flags.verify.is_some() || flags.tls.unwrap_or_else(|| set("DOCKER_TLS"));
     if !on {
         return None;
     }
@@ -81,7 +82,7 @@ pub fn default_tls(
     };
     Some(Tls {
         files: TlsFiles {
-            ca: pick(&flags.ca, "ca.pem"),
+            ca: Some(flags.ca.as_ref().map(PathBuf::from).unwrap_or_else(|| dir.join("ca.pem"))),
             cert: pick(&flags.cert, "cert.pem"),
             key: pick(&flags.key, "key.pem"),
         },
@@ -447,12 +448,17 @@ mod tests {
                     verify: true,
                 }),
             ),
-            // --tlsverify=false beats the environment; DOCKER_TLS still turns TLS on.
-            (flags(None, Some(false), None), vec![("DOCKER_TLS_VERIFY", "1")], None),
+            // --tlsverify=false beats the environment's verification, but still means TLS.
             (
                 flags(None, Some(false), None),
-                vec![("DOCKER_TLS_VERIFY", "1"), ("DOCKER_TLS", "1")],
+                vec![("DOCKER_TLS_VERIFY", "1")],
                 Some(Tls { files: files(Some("/home/.docker/ca.pem"), None, None), verify: false }),
+            ),
+            // A CA that is only a default stays, so verifying without one says it is missing.
+            (
+                TlsFlags::default(),
+                vec![("DOCKER_TLS_VERIFY", "1"), ("DOCKER_CERT_PATH", "/nothing")],
+                Some(Tls { files: files(Some("/nothing/ca.pem"), None, None), verify: true }),
             ),
             // --tls alone: the config directory's files that exist; no verification.
             (
