@@ -175,7 +175,10 @@ fn user_networks_resolve_names_and_are_isolated() {
     let (_, err) = d.fails(&["network", "rm", "bridge"]);
     assert!(err.contains("bridge is a pre-defined network and cannot be removed"), "{err}");
     d.ok(&["rm", "-f", "api", "api2", "other"]);
-    let pruned = d.ok(&["network", "prune", "-f"]);
+    // `until` keeps networks made since: none is older than an hour, all are older than now.
+    assert_eq!(d.ok(&["network", "prune", "-f", "--filter", "until=1h"]), "");
+    let pruned =
+        d.ok(&["network", "prune", "-f", "--filter", &format!("until={}", berth_tests::daemon::now_arg())]);
     assert_eq!(pruned, "Deleted Networks:\nback\nfront\ninner\n\n");
     let links = berth_network::link::links_with_prefix(&d.prefix);
     assert_eq!(links, vec![format!("{}0", d.prefix)], "only the default bridge is left");

@@ -93,11 +93,27 @@ impl Filters {
             Some(v) => Err(ApiError::invalid(format!("invalid filter '{key}={v}'"))),
         }
     }
+
+    /// A time filter (`until=24h`, `until=2024-05-01T00:00:00Z`, Unix seconds) as Unix
+    /// nanoseconds, relative ones counted back from `now`.
+    pub fn timestamp(&self, key: &str, now: chrono::DateTime<chrono::Utc>) -> Result<Option<i64>, ApiError> {
+        self.get(key).first().map(|v| crate::time::parse_timestamp(v, now)).transpose()
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_filters() {
+        let now = chrono::DateTime::parse_from_rfc3339("2024-05-02T00:00:00Z").unwrap().to_utc();
+        let f = Filters::parse(r#"{"until":{"24h":true},"bad":{"soon":true}}"#).unwrap();
+        let day_before = chrono::DateTime::parse_from_rfc3339("2024-05-01T00:00:00Z").unwrap();
+        assert_eq!(f.timestamp("until", now).unwrap(), day_before.timestamp_nanos_opt());
+        assert_eq!(f.timestamp("since", now).unwrap(), None);
+        assert!(f.timestamp("bad", now).is_err());
+    }
 
     #[test]
     fn prune_label_filters() {

@@ -76,11 +76,7 @@ impl Engine {
     pub fn image_prune(&self, f: &Filters) -> Result<berth_image::PruneReport> {
         f.validate(&["dangling", "until", "label"])?;
         let all = f.bool_value("dangling")? == Some(false);
-        let until = f
-            .get("until")
-            .first()
-            .map(|u| berth_api::time::parse_timestamp(u, chrono::Utc::now()))
-            .transpose()?;
+        let until = f.timestamp("until", chrono::Utc::now())?;
         let r = self.images.prune(all, &self.image_users(), until, f.get("label"))?;
         for it in &r.deleted {
             match it {

@@ -654,12 +654,18 @@ impl Engine {
         Ok(out)
     }
 
-    /// Removes the user-defined networks no container uses.
+    /// Removes the user-defined networks no container uses (made before `until`, with the
+    /// labels asked for).
     pub fn network_prune(&self, f: &berth_api::Filters) -> Result<Vec<String>> {
         f.validate(&["label", "label!", "until"])?;
+        let until = f.timestamp("until", chrono::Utc::now())?;
         let mut out = Vec::new();
         for n in self.net_records()? {
             if n.builtin() || !self.network_users(&n.id).is_empty() {
+                continue;
+            }
+            // Only networks made before `until`.
+            if until.is_some_and(|u| berth_api::time::nanos_of(&n.created) >= u) {
                 continue;
             }
             if !f.match_prune_labels(|k| n.labels.get(k).map(String::as_str)) {

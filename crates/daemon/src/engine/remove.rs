@@ -75,11 +75,7 @@ impl Engine {
 
     pub async fn prune(self: &Arc<Self>, f: &Filters) -> Result<PruneReport> {
         f.validate(&["until", "label", "label!"])?;
-        let until = f
-            .get("until")
-            .first()
-            .map(|u| berth_api::time::parse_timestamp(u, chrono::Utc::now()))
-            .transpose()?;
+        let until = f.timestamp("until", chrono::Utc::now())?;
         let mut report = PruneReport { deleted: Vec::new(), reclaimed: 0 };
         for c in self.containers() {
             let rec = c.snapshot();
