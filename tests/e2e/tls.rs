@@ -18,6 +18,20 @@ fn berth() -> Command {
     Command::new(berth_tests::env().bin_dir.join("berth"))
 }
 
+/// berth with the TLS flags: `verify` (`--tlsverify` or `--tlsverify=false`), the CA of
+/// `trusts`, and the client certificate and key of `presents`.
+fn flagged(tcp: &str, verify: &str, trusts: &Pki, presents: &Pki) -> Command {
+    let mut c = berth();
+    c.args(["-H", tcp, verify, "--tlscacert", &trusts.file("client", "ca.pem")]);
+    c.args([
+        "--tlscert",
+        &presents.file("client", "cert.pem"),
+        "--tlskey",
+        &presents.file("client", "key.pem"),
+    ]);
+    c
+}
+
 /// Runs a client with a clean environment for Docker's variables (and its own config dir).
 fn run(mut c: Command, config: &Path) -> Output {
     for v in ["DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS", "DOCKER_CONTEXT"] {
@@ -69,9 +83,7 @@ fn the_api_over_tcp_needs_a_client_certificate_of_the_daemons_ca() {
     let cfg = config.path();
 
     // berth with the flags: a container's output comes back through a hijacked TLS connection.
-    let mut c = berth();
-    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &pki.file("client", "ca.pem")]);
-    c.args(["--tlscert", &pki.file("client", "cert.pem"), "--tlskey", &pki.file("client", "key.pem")]);
+    let mut c = flagged(&tcp, "--tlsverify", &pki, &pki);
     c.args(["run", "--rm", "busybox", "echo", "over tls"]);
     assert_eq!(ok(run(c, cfg), &d), "over tls\n");
 
@@ -153,35 +165,19 @@ print(c.containers.run("busybox", ["echo", "from python"], remove=True).decode()
     assert!(err.starts_with("error during connect: "), "{err}");
     // A certificate from another CA.
     let other = Pki::new("another CA");
-    let mut c = berth();
-    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &pki.file("client", "ca.pem")]);
-    c.args([
-        "--tlscert",
-        &other.file("client", "cert.pem"),
-        "--tlskey",
-        &other.file("client", "key.pem"),
-        "ps",
-    ]);
+    let mut c = flagged(&tcp, "--tlsverify", &pki, &other);
+    c.arg("ps");
     let err = refused(run(c, cfg));
     assert!(err.starts_with("error during connect: "), "{err}");
     // A daemon whose certificate this client cannot trust.
-    let mut c = berth();
-    c.args(["-H", &tcp, "--tlsverify", "--tlscacert", &other.file("client", "ca.pem")]);
-    c.args(["--tlscert", &pki.file("client", "cert.pem"), "--tlskey", &pki.file("client", "key.pem"), "ps"]);
+    let mut c = flagged(&tcp, "--tlsverify", &other, &pki);
+    c.arg("ps");
     let err = refused(run(c, cfg));
     assert!(err.contains("tls: invalid peer certificate: UnknownIssuer"), "{err}");
     // `--tlsverify=false` still means TLS, without checking the daemon (so another CA's file
     // does not matter); the client certificate is still presented.
-    let mut c = berth();
-    c.args(["-H", &tcp, "--tlsverify=false", "--tlscacert", &other.file("client", "ca.pem")]);
-    c.args([
-        "--tlscert",
-        &pki.file("client", "cert.pem"),
-        "--tlskey",
-        &pki.file("client", "key.pem"),
-        "ps",
-        "-q",
-    ]);
+    let mut c = flagged(&tcp, "--tlsverify=false", &other, &pki);
+    c.args(["ps", "-q"]);
     assert_eq!(ok(run(c, cfg), &d), "");
     // Plain HTTP: Docker's answer, from both CLIs.
     for bin in [berth_tests::env().bin_dir.join("berth"), PathBuf::from("docker")] {
