@@ -181,3 +181,76 @@ fn a_root_or_escaping_cgroup_path_is_refused() {
         assert_eq!(code(&rt.run(&["state", "rootcg"])), 1, "{path:?}: nothing is left");
     }
 }
+
+/// What `/proc/<pid>/status` says of a process's capabilities, no_new_privs and seccomp.
+fn privileges(pid: i64) -> Vec<String> {
+    read(Path::new(&format!("/proc/{pid}/status")))
+        .lines()
+        .filter(|l| ["Cap", "NoNewPrivs", "Seccomp"].iter().any(|k| l.starts_with(k)))
+        .map(String::from)
+        .collect()
+}
+
+fn seccomp_filter(pid: i64) -> String {
+    let o = Command::new(&env().probe).args(["seccomp-filter", &pid.to_string()]).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    String::from_utf8_lossy(&o.stdout).trim().to_string()
+}
+
+#[test]
+fn berth_runc_installs_the_filter_libcontainer_would() {
+    // berth-runc compiles a profile once and installs it itself (lending CAP_SYS_ADMIN for the
+    // install); a spec with hooks goes through libcontainer's own install. Both must leave the
+    // process with the same filter and the same privileges, for each way of asking.
+    let cases: Vec<(&str, Box<dyn Fn(&mut berth_spec::ContainerOptions)>)> = vec![
+        ("default", Box::new(|_| {})),
+        ("no capabilities", Box::new(|o| o.cap_drop = vec!["ALL".into()])),
+        ("without SETPCAP", Box::new(|o| o.cap_drop = vec!["SETPCAP".into()])),
+        ("a user", Box::new(|o| o.user = Some("1000:1000".into()))),
+        ("CAP_SYS_ADMIN", Box::new(|o| o.cap_add = vec!["SYS_ADMIN".into()])),
+        ("no-new-privileges", Box::new(|o| o.security_opt = vec!["no-new-privileges".into()])),
+    ];
+    let rt = Rt::new(env().runtime.clone(), "seccomp");
+    let mut profiles = std::collections::HashSet::new();
+    for (what, set) in &cases {
+        let mut seen = Vec::new();
+        for hooks in [false, true] {
+            let mut o = busybox(&["sleep", "30"]);
+            set(&mut o);
+            let bundle = Bundle::new(o);
+            let spec: serde_json::Value =
+                serde_json::from_str(&read(&bundle.dir.join("config.json"))).unwrap();
+            profiles.insert(spec["linux"]["seccomp"].to_string());
+            if hooks {
+                let path = bundle.dir.join("config.json");
+                let mut spec: serde_json::Value = serde_json::from_str(&read(&path)).unwrap();
+                spec["hooks"] = serde_json::json!({"createRuntime": [{"path": "/bin/true"}]});
+                std::fs::write(&path, serde_json::to_vec(&spec).unwrap()).unwrap();
+            }
+            let id = format!("sc{}", seq());
+            assert_eq!(rt.create(bundle.dir.to_str().unwrap(), &id), 0, "{what}");
+            assert_eq!(code(&rt.run(&["start", &id])), 0, "{what}");
+            let st = rt.state(&id);
+            assert_eq!(st["bundle"].as_str(), bundle.dir.to_str(), "{what}: the state names the real bundle");
+            let pid = st["pid"].as_i64().unwrap();
+            // The filter is in place once the process has exec'd `sleep`.
+            assert!(eventually(Duration::from_secs(5), || read(Path::new(&format!("/proc/{pid}/comm")))
+                .trim()
+                == "sleep"));
+            seen.push((privileges(pid), seccomp_filter(pid)));
+            assert_eq!(code(&rt.run(&["kill", &id, "KILL"])), 0);
+            assert!(eventually(Duration::from_secs(5), || rt.state(&id)["status"] == "stopped"));
+            assert_eq!(code(&rt.run(&["delete", &id])), 0);
+        }
+        assert!(
+            seen[0].0.iter().any(|l| l.starts_with("Seccomp:") && l.ends_with('2')),
+            "{what}: {:?}",
+            seen[0].0
+        );
+        assert!(seen[0].1.len() > 1000, "{what}: a filter is installed");
+        assert_eq!(seen[0], seen[1], "{what}: the same filter and privileges both ways");
+    }
+    // Docker's profile depends on the capabilities; each one was compiled once.
+    let cached: Vec<_> = std::fs::read_dir(rt.root.join("seccomp")).unwrap().flatten().collect();
+    assert_eq!(cached.len(), profiles.len(), "{cached:?}");
+}

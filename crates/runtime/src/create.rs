@@ -2,6 +2,9 @@ use std::path::{Component, Path, PathBuf};
 
 use libcontainer::container::builder::ContainerBuilder;
 use libcontainer::syscall::syscall::SyscallType;
+use oci_spec::runtime::Spec;
+
+use crate::seccomp::Plan;
 
 use crate::{validate_id, Runtime, RuntimeError};
 
@@ -36,27 +39,75 @@ impl Runtime {
             .unwrap_or_default();
         check_cgroups_path(&spec)?;
         let env = crate::executor::env_of(&spec["process"]);
+        let mut executor = crate::executor::SpecOrder::new(&env);
+        // With a seccomp profile berth-runc installs itself, libcontainer is given a copy of the
+        // spec without it (and with the capabilities the install borrows), in a bundle of its
+        // own; the container's state names the real bundle.
+        let shadow = match self.take_over_seccomp(id, &bundle)? {
+            Some((dir, plan)) => {
+                executor = executor.with_seccomp(plan);
+                Some(dir)
+            }
+            None => None,
+        };
         let result = ContainerBuilder::new(id.to_string(), SyscallType::default())
-            .with_executor(crate::executor::SpecOrder::new(&env))
+            .with_executor(executor)
             .with_root_path(self.root.clone())?
             .with_pid_file(opts.pid_file.clone())?
             .with_console_socket(opts.console_socket.clone())
             .with_preserved_fds(opts.preserve_fds)
             .validate_id()?
-            .as_init(bundle)
+            .as_init(shadow.as_deref().unwrap_or(&bundle))
             .with_systemd(self.systemd_cgroup)
             .with_detach(true)
             .with_no_pivot(opts.no_pivot)
-            .build();
+            .build()
+            .map_err(RuntimeError::from)
+            .and_then(|mut c| {
+                if shadow.is_some() {
+                    c.state.bundle = bundle.clone();
+                    c.save()?;
+                }
+                Ok(())
+            });
+        if let Some(dir) = &shadow {
+            let _ = std::fs::remove_dir_all(dir);
+        }
         if let Err(e) = result {
             // A failed create leaves nothing behind, like runc.
             if let Ok(mut c) = self.load(id) {
                 let _ = c.delete(true);
             }
             let _ = std::fs::remove_dir_all(self.container_dir(id));
-            return Err(e.into());
+            return Err(e);
         }
         Ok(())
+    }
+}
+
+impl Runtime {
+    /// When berth-runc installs the bundle's seccomp profile itself ([`crate::seccomp`]): the
+    /// bundle libcontainer is to read instead, and what the executor does.
+    fn take_over_seccomp(&self, id: &str, bundle: &Path) -> Result<Option<(PathBuf, Plan)>, RuntimeError> {
+        // A config libcontainer cannot read is left for it to report.
+        let Ok(mut spec) = Spec::load(bundle.join("config.json")) else {
+            return Ok(None);
+        };
+        if !crate::seccomp::handled_here(&spec) {
+            return Ok(None);
+        }
+        let plan = crate::seccomp::take_over(&mut spec, &self.root.join("seccomp"))?;
+        if let Some(root) = spec.root_mut() {
+            let path = bundle.join(root.path());
+            root.set_path(path);
+        }
+        let dir = self.root.join(format!(".bundle-{id}"));
+        std::fs::create_dir_all(&dir).map_err(RuntimeError::io(format!("create {}", dir.display())))?;
+        if let Err(e) = spec.save(dir.join("config.json")) {
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(RuntimeError::io(format!("write {}", dir.display()))(std::io::Error::other(e)));
+        }
+        Ok(Some((dir, plan)))
     }
 }
 

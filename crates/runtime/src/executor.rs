@@ -9,15 +9,26 @@ use libcontainer::workload::default::DefaultExecutor;
 use libcontainer::workload::{Executor, ExecutorError, ExecutorSetEnvsError, ExecutorValidationError};
 use oci_spec::runtime::Spec;
 
+use crate::seccomp::Plan;
+
 #[derive(Clone)]
 pub(crate) struct SpecOrder {
     /// Variable names in the order the process's `env` lists them.
     order: Vec<String>,
+    /// The seccomp filter berth-runc installs itself, right before exec.
+    seccomp: Option<Plan>,
 }
 
 impl SpecOrder {
     pub(crate) fn new(env: &[String]) -> SpecOrder {
-        SpecOrder { order: env.iter().map(|e| e.split('=').next().unwrap_or("").to_string()).collect() }
+        SpecOrder {
+            order: env.iter().map(|e| e.split('=').next().unwrap_or("").to_string()).collect(),
+            seccomp: None,
+        }
+    }
+
+    pub(crate) fn with_seccomp(self, plan: Plan) -> SpecOrder {
+        SpecOrder { seccomp: Some(plan), ..self }
     }
 
     /// The variables in the order they are set: the spec's, then any others (the HOME that
@@ -38,6 +49,9 @@ impl SpecOrder {
 
 impl Executor for SpecOrder {
     fn exec(&self, spec: &Spec) -> Result<(), ExecutorError> {
+        if let Some(plan) = &self.seccomp {
+            plan.apply().map_err(ExecutorError::Other)?;
+        }
         DefaultExecutor {}.exec(spec)
     }
 

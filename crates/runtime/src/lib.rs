@@ -17,6 +17,7 @@ mod kill;
 mod list;
 mod pause;
 mod ps;
+mod seccomp;
 mod signal;
 mod spec;
 mod start;
