@@ -605,6 +605,23 @@ fn a_containers_writable_layer_keeps_its_image_layers() {
         .map(|c| format!("{:?} {}", c.kind, c.path.display()))
         .collect();
     assert_eq!(changes, ["Modified /bin", "Deleted /bin/ping", "Modified /etc", "Added /etc/added"]);
+    // Another container's layer goes alone: its record and directory, nothing of the image's.
+    let referenced = || {
+        let (mut blobs, mut snaps) = store.referenced().unwrap();
+        blobs.sort();
+        snaps.sort();
+        (blobs, snaps)
+    };
+    let before = referenced();
+    let layers = scratch.path().join("store/snapshots/overlayfs");
+    let dirs = || std::fs::read_dir(&layers).unwrap().count();
+    let n = dirs();
+    store.prepare_rootfs("c2", "busybox").unwrap();
+    assert_eq!(dirs(), n + 1);
+    store.remove_rootfs("c2").unwrap();
+    assert_eq!(dirs(), n);
+    assert_eq!(referenced(), before);
+    assert_eq!(store.verify().unwrap(), Vec::<String>::new());
     // Removing the image while the container's layer exists keeps the layers it stands on.
     store.remove("busybox", true, &[]).unwrap();
     assert_eq!(store.verify().unwrap(), Vec::<String>::new());

@@ -799,12 +799,26 @@ impl ImageStore {
     }
 
     /// Removes a writable layer (it must be unmounted); layers only it kept go too.
+    /// Removes a writable layer: its record, then its directory. Only when it was the last to
+    /// hold on to its image's layers (the image was removed meanwhile) does a whole collection
+    /// run; a container's removal is otherwise one transaction and one directory.
     pub fn remove_rootfs(&self, key: &str) -> Result<()> {
-        let existed = self.db.write(|tx| tx.delete::<SnapshotRecord>(key))?;
-        if existed {
-            self.collect()?;
+        let _g = self.gc.lock().unwrap_or_else(|e| e.into_inner());
+        let removed = self.db.write(|tx| {
+            let Some(s) = tx.get::<SnapshotRecord>(key)? else { return Ok::<_, ImageError>(None) };
+            tx.delete::<SnapshotRecord>(key)?;
+            let orphans = s.kind != SnapshotKind::Active
+                || s.parent.as_ref().is_some_and(|p| !reachable(&*tx).is_ok_and(|r| r.snapshots.contains(p)));
+            Ok(Some((s.id, orphans)))
+        })?;
+        match removed {
+            None => Ok(()),
+            Some((id, false)) => Ok(self.snapshots.remove(id)?),
+            Some((_, true)) => {
+                drop(_g);
+                self.collect().map(|_| ())
+            }
         }
-        Ok(())
     }
 
     /// The keys of every writable layer (containers' root filesystems).
