@@ -701,14 +701,16 @@ impl Shim {
         Ok((pid, tty))
     }
 
-    /// The container has exited: record it, tell the waiters, clean up through the runtime.
+    /// The container has exited: record it, tell the waiters, then clean up through the
+    /// runtime. Waiters learn of the exit before the runtime's `delete` runs (a process of its
+    /// own, some milliseconds), and see the shim's connections close once it has: the daemon
+    /// waits for that before it starts the container again or calls it removed.
     fn finish(&mut self) {
         if let Some(log) = &mut self.log {
             let _ = log.flush_partial();
         }
         let (code, finished_at) = self.init_exit.clone().unwrap_or((0, now_rfc3339()));
         let oom_killed = oom_kills(&self.opts.bundle) > 0;
-        let _ = self.rt.delete(&self.opts.id);
         let st = ExitStatus {
             exit_code: code,
             oom_killed,
@@ -716,6 +718,8 @@ impl Shim {
             finished_at,
         };
         let _ = status::write_json(&self.opts.state_dir, EXIT_RECORD, &st);
+        let waiters: Vec<u64> =
+            self.clients.iter().filter(|c| matches!(c.mode, Mode::Waiting)).map(|c| c.id).collect();
         for c in &mut self.clients {
             match c.mode {
                 Mode::Waiting => {
@@ -735,6 +739,14 @@ impl Shim {
             let _ = c.sock.set_write_timeout(Some(std::time::Duration::from_millis(500)));
             let _ = c.sock.write_all(&c.outbuf);
         }
+        // Attached clients see their streams end now; waiters keep the connection until the
+        // runtime is done. The daemon may remove the state directory meanwhile, so the
+        // runtime's log goes nowhere: its errors here were never reported anyway.
+        for c in self.clients.iter().filter(|c| !waiters.contains(&c.id)) {
+            let _ = c.sock.shutdown(std::net::Shutdown::Both);
+        }
+        let quiet = RuntimeCmd { log: PathBuf::from("/dev/null"), ..self.rt.clone() };
+        let _ = quiet.delete(&self.opts.id);
     }
 }
 

@@ -1,7 +1,9 @@
-//! Durable records in the shim's state directory: `shim.json` (who runs the container) once it
-//! is created, `exit.json` (how it ended) before the shim exits. Each is written to a temporary
-//! file, synced, renamed over the old one and the directory synced, so a crash at any point leaves
-//! the old record or the new one, never a torn file.
+//! Records in the shim's state directory: `shim.json` (who runs the container) once it is
+//! created, `exit.json` (how it ended) before the shim exits. Each is written to a temporary file
+//! and renamed over the old one, so a process killed at any point (the daemon, the shim) leaves
+//! the old record or the new one, never a torn file. They are not synced to disk: they describe
+//! processes, which a machine's crash ends too (the exec root is a tmpfs on most hosts); after a
+//! reboot a record that did not reach the disk reads as missing, which is what it is.
 
 use std::fs::File;
 use std::io::{self, Write};
@@ -30,9 +32,7 @@ pub fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> io::Result<
     let tmp = dir.join(format!(".{name}.tmp"));
     let mut f = File::create(&tmp)?;
     f.write_all(&serde_json::to_vec(value).map_err(io::Error::other)?)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, dir.join(name))?;
-    File::open(dir)?.sync_all()
+    std::fs::rename(&tmp, dir.join(name))
 }
 
 pub fn read_json<T: DeserializeOwned>(dir: &Path, name: &str) -> io::Result<Option<T>> {

@@ -62,6 +62,7 @@ impl Engine {
     pub async fn start(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
         let started = {
             let _g = c.op.lock().await;
+            self.await_shim(c).await;
             let (e, c2) = (self.clone(), c.clone());
             blocking(move || e.start_blocking(&c2)).await
         };
@@ -200,6 +201,7 @@ impl Engine {
             Ok(()) | Err(EngineError::NotModified(_)) => {}
             Err(e) => return Err(e),
         }
+        self.await_shim(c).await;
         let (e, c2) = (self.clone(), c.clone());
         blocking(move || e.start_blocking(&c2)).await?;
         self.after_start(c);

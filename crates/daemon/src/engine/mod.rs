@@ -55,6 +55,9 @@ pub struct Watch {
     pub exits: u64,
     pub exit_code: i64,
     pub removed: bool,
+    /// A shim of the container is still running (it reports the exit before the runtime's
+    /// `delete` has cleaned up, and exits after).
+    pub shim: bool,
 }
 
 /// One container: its record, and the machinery around it.

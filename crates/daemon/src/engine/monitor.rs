@@ -8,22 +8,23 @@ use std::time::Duration;
 
 use berth_api::models::RestartPolicyNameEnum;
 use berth_shim::{ExitStatus, Response};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::UnixStream;
 
 use super::record::{ContainerRecord, Status};
 use super::{Container, Engine};
 
-/// Waits on the shim's socket; when the shim is gone, its exit record is the answer.
-pub(crate) async fn wait_shim(state_dir: &Path) -> Option<ExitStatus> {
+/// Waits on the shim's socket; when the shim is gone, its exit record is the answer. With the
+/// exit comes the connection, which ends when the shim does (after the runtime's `delete`).
+pub(crate) async fn wait_shim(state_dir: &Path) -> (Option<ExitStatus>, Option<BufReader<UnixStream>>) {
     let sock = state_dir.join(berth_shim::status::SOCKET);
-    if let Ok(mut s) = tokio::net::UnixStream::connect(&sock).await {
+    if let Ok(mut s) = UnixStream::connect(&sock).await {
         if s.write_all(b"{\"op\":\"wait\"}\n").await.is_ok() {
             let mut line = String::new();
-            if BufReader::new(s).read_line(&mut line).await.is_ok() && !line.is_empty() {
-                if let Ok(r) = serde_json::from_str::<Response>(&line) {
-                    if let Some(e) = r.exit {
-                        return Some(e);
-                    }
+            let mut r = BufReader::new(s);
+            if r.read_line(&mut line).await.is_ok() && !line.is_empty() {
+                if let Ok(Response { exit: Some(e), .. }) = serde_json::from_str::<Response>(&line) {
+                    return (Some(e), Some(r));
                 }
             }
         }
@@ -33,11 +34,19 @@ pub(crate) async fn wait_shim(state_dir: &Path) -> Option<ExitStatus> {
         if let Ok(Some(e)) =
             berth_shim::status::read_json::<ExitStatus>(state_dir, berth_shim::status::EXIT_RECORD)
         {
-            return Some(e);
+            return (Some(e), None);
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    None
+    (None, None)
+}
+
+/// Waits for a shim's connection to end (the shim has exited), for at most half a minute.
+async fn shim_gone(conn: Option<BufReader<UnixStream>>) {
+    if let Some(mut r) = conn {
+        let mut rest = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(30), r.read_to_end(&mut rest)).await;
+    }
 }
 
 /// Whether the policy restarts a container that exited with `code`.
@@ -67,13 +76,27 @@ pub fn next_delay(prev: Duration, ran: Duration) -> Duration {
 
 impl Engine {
     /// Follows a running container until it exits.
+    /// The container's `shim` flag is up until its shim has exited: see [`Engine::await_shim`].
     pub(crate) fn watch_exit(self: &Arc<Self>, c: Arc<Container>) {
         let engine = self.clone();
         let dir = self.run_dir(&c.id).join("state");
+        c.watch.send_modify(|w| w.shim = true);
         tokio::spawn(async move {
-            let st = wait_shim(&dir).await;
+            let (st, conn) = wait_shim(&dir).await;
+            let c2 = c.clone();
+            tokio::spawn(async move {
+                shim_gone(conn).await;
+                c2.watch.send_modify(|w| w.shim = false);
+            });
             engine.on_exit(c, st).await;
         });
+    }
+
+    /// Waits (at most half a minute) until the container's last shim has exited, so that its
+    /// runtime state is gone: before the container starts again or is reported removed.
+    pub(crate) async fn await_shim(&self, c: &Container) {
+        let mut rx = c.subscribe();
+        let _ = tokio::time::timeout(Duration::from_secs(30), rx.wait_for(|w| !w.shim)).await;
     }
 
     /// Records an exit and does what follows it.
@@ -143,6 +166,7 @@ impl Engine {
                 if rec.state.status != Status::Restarting || rec.manually_stopped {
                     return;
                 }
+                engine.await_shim(&c).await;
                 let (e2, c2) = (engine.clone(), c.clone());
                 match super::blocking(move || e2.start_blocking(&c2)).await {
                     Ok(()) => engine.after_start(&c),

@@ -49,6 +49,7 @@ impl Engine {
         self.fail_pending(c, "the container was removed");
         let (e, id) = (self.clone(), c.id.clone());
         blocking(move || e.remove_files(&id)).await?;
+        self.await_shim(c).await;
         self.release_volumes(&rec, volumes);
         {
             let mut reg = self.reg();
