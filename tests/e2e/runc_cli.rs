@@ -202,7 +202,8 @@ fn berth_runc_installs_the_filter_libcontainer_would() {
     // berth-runc compiles a profile once and installs it itself (lending CAP_SYS_ADMIN for the
     // install); a spec with hooks goes through libcontainer's own install. Both must leave the
     // process with the same filter and the same privileges, for each way of asking.
-    let cases: Vec<(&str, Box<dyn Fn(&mut berth_spec::ContainerOptions)>)> = vec![
+    type Set = Box<dyn Fn(&mut berth_spec::ContainerOptions)>;
+    let cases: Vec<(&str, Set)> = vec![
         ("default", Box::new(|_| {})),
         ("no capabilities", Box::new(|o| o.cap_drop = vec!["ALL".into()])),
         ("without SETPCAP", Box::new(|o| o.cap_drop = vec!["SETPCAP".into()])),
