@@ -252,6 +252,6 @@ fn berth_runc_installs_the_filter_libcontainer_would() {
         assert_eq!(seen[0], seen[1], "{what}: the same filter and privileges both ways");
     }
     // Docker's profile depends on the capabilities; each one was compiled once.
-    let cached: Vec<_> = std::fs::read_dir(rt.root.join("seccomp")).unwrap().flatten().collect();
+    let cached: Vec<_> = std::fs::read_dir(rt.root.join("seccomp:cache")).unwrap().flatten().collect();
     assert_eq!(cached.len(), profiles.len(), "{cached:?}");
 }

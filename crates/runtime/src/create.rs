@@ -42,7 +42,7 @@ impl Runtime {
         let mut executor = crate::executor::SpecOrder::new(&env);
         // With a seccomp profile berth-runc installs itself, libcontainer is given a copy of the
         // spec without it (and with the capabilities the install borrows), in a bundle of its
-        // own; the container's state names the real bundle.
+        // own (`<root>/<id>:bundle`); the container's state names the real bundle.
         let shadow = match self.take_over_seccomp(id, &bundle)? {
             Some((dir, plan)) => {
                 executor = executor.with_seccomp(plan);
@@ -96,12 +96,12 @@ impl Runtime {
         if !crate::seccomp::handled_here(&spec) {
             return Ok(None);
         }
-        let plan = crate::seccomp::take_over(&mut spec, &self.root.join("seccomp"))?;
+        let plan = crate::seccomp::take_over(&mut spec, &self.seccomp_cache())?;
         if let Some(root) = spec.root_mut() {
             let path = bundle.join(root.path());
             root.set_path(path);
         }
-        let dir = self.root.join(format!(".bundle-{id}"));
+        let dir = self.handed_bundle_dir(id);
         std::fs::create_dir_all(&dir).map_err(RuntimeError::io(format!("create {}", dir.display())))?;
         if let Err(e) = spec.save(dir.join("config.json")) {
             let _ = std::fs::remove_dir_all(&dir);

@@ -18,11 +18,13 @@ impl Runtime {
                 Ok(c.delete(force)?)
             }
             Err(RuntimeError::NotFound) => {
-                // An aborted create can leave a directory without state.json.
-                let dir = self.container_dir(id);
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir)
-                        .map_err(RuntimeError::io(format!("remove {}", dir.display())))?;
+                // An aborted create can leave a directory without state.json, and the spec
+                // handed to libcontainer.
+                for dir in [self.container_dir(id), self.handed_bundle_dir(id)] {
+                    if dir.exists() {
+                        std::fs::remove_dir_all(&dir)
+                            .map_err(RuntimeError::io(format!("remove {}", dir.display())))?;
+                    }
                 }
                 if force {
                     Ok(())

@@ -60,6 +60,19 @@ impl Runtime {
         self.root.join(id)
     }
 
+    // The root's other entries have a ':' in their names, which no container id can have.
+
+    /// The spec libcontainer reads during a create when berth-runc installs the seccomp
+    /// filter itself (see `seccomp.rs`); removed when the create ends.
+    fn handed_bundle_dir(&self, id: &str) -> PathBuf {
+        self.root.join(format!("{id}:bundle"))
+    }
+
+    /// Compiled seccomp filters, one file per profile.
+    fn seccomp_cache(&self) -> PathBuf {
+        self.root.join("seccomp:cache")
+    }
+
     /// The cgroup manager of a container that has processes (created, running or paused).
     fn cgroup_manager(&self, id: &str) -> Result<libcgroups::common::AnyCgroupManager, RuntimeError> {
         let c = self.load(id)?;

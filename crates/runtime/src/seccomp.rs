@@ -4,7 +4,7 @@
 //! every create: about 13 ms for Docker's default profile here (365 rules, BPF for three
 //! architectures), the largest single cost of a start. The compiled program depends only on the
 //! profile, libseccomp and the kernel, so berth-runc compiles it once, keeps the BPF in the state
-//! root (`seccomp/<sha256>.bpf`), and installs it itself right before the workload's exec.
+//! root (`seccomp:cache/<sha256>.bpf`), and installs it itself right before the workload's exec.
 //!
 //! Without `noNewPrivileges` the kernel lets a process install a filter only while it holds
 //! `CAP_SYS_ADMIN`, which libcontainer has dropped by the time the executor runs. So the spec
