@@ -43,7 +43,7 @@ impl Runtime {
         // With a seccomp profile berth-runc installs itself, libcontainer is given a copy of the
         // spec without it (and with the capabilities the install borrows), in a bundle of its
         // own (`<root>/<id>:bundle`); the container's state names the real bundle.
-        let shadow = match self.take_over_seccomp(id, &bundle)? {
+        let handed = match self.take_over_seccomp(id, &bundle)? {
             Some((dir, plan)) => {
                 executor = executor.with_seccomp(plan);
                 Some(dir)
@@ -57,20 +57,20 @@ impl Runtime {
             .with_console_socket(opts.console_socket.clone())
             .with_preserved_fds(opts.preserve_fds)
             .validate_id()?
-            .as_init(shadow.as_deref().unwrap_or(&bundle))
+            .as_init(handed.as_deref().unwrap_or(&bundle))
             .with_systemd(self.systemd_cgroup)
             .with_detach(true)
             .with_no_pivot(opts.no_pivot)
             .build()
             .map_err(RuntimeError::from)
             .and_then(|mut c| {
-                if shadow.is_some() {
+                if handed.is_some() {
                     c.state.bundle = bundle.clone();
                     c.save()?;
                 }
                 Ok(())
             });
-        if let Some(dir) = &shadow {
+        if let Some(dir) = &handed {
             let _ = std::fs::remove_dir_all(dir);
         }
         if let Err(e) = result {

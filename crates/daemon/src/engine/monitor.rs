@@ -75,8 +75,8 @@ pub fn next_delay(prev: Duration, ran: Duration) -> Duration {
 }
 
 impl Engine {
-    /// Follows a running container until it exits.
-    /// The container's `shim` flag is up until its shim has exited: see [`Engine::await_shim`].
+    /// Follows a running container until it exits. The container's `shim` flag is up until
+    /// its shim has exited: see [`Engine::await_shim`].
     pub(crate) fn watch_exit(self: &Arc<Self>, c: Arc<Container>) {
         let engine = self.clone();
         let dir = self.run_dir(&c.id).join("state");
