@@ -31,19 +31,18 @@ impl Runtime {
             .map_err(RuntimeError::io(format!("create {}", self.root.display())))?;
         let bundle = std::fs::canonicalize(&opts.bundle)
             .map_err(RuntimeError::io(format!("bundle {}", opts.bundle.display())))?;
-        // Read once for berth's own checks; a config that does not parse is left for
+        // Read once for berth's own work; a config that does not parse is left for
         // libcontainer to report.
-        let spec: serde_json::Value = std::fs::read(bundle.join("config.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-            .unwrap_or_default();
-        check_cgroups_path(&spec)?;
-        let env = crate::executor::env_of(&spec["process"]);
+        let spec = Spec::load(bundle.join("config.json")).ok();
+        if let Some(spec) = &spec {
+            check_cgroups_path(spec)?;
+        }
+        let env = spec.as_ref().and_then(|s| s.process().as_ref()?.env().clone()).unwrap_or_default();
         let mut executor = crate::executor::SpecOrder::new(&env);
         // With a seccomp profile berth-runc installs itself, libcontainer is given a copy of the
         // spec without it (and with the capabilities the install borrows), in a bundle of its
         // own (`<root>/<id>:bundle`); the container's state names the real bundle.
-        let handed = match self.take_over_seccomp(id, &bundle)? {
+        let handed = match spec.map(|s| self.take_over_seccomp(id, &bundle, s)).transpose()?.flatten() {
             Some((dir, plan)) => {
                 executor = executor.with_seccomp(plan);
                 Some(dir)
@@ -88,11 +87,12 @@ impl Runtime {
 impl Runtime {
     /// When berth-runc installs the bundle's seccomp profile itself ([`crate::seccomp`]): the
     /// bundle libcontainer is to read instead, and what the executor does.
-    fn take_over_seccomp(&self, id: &str, bundle: &Path) -> Result<Option<(PathBuf, Plan)>, RuntimeError> {
-        // A config libcontainer cannot read is left for it to report.
-        let Ok(mut spec) = Spec::load(bundle.join("config.json")) else {
-            return Ok(None);
-        };
+    fn take_over_seccomp(
+        &self,
+        id: &str,
+        bundle: &Path,
+        mut spec: Spec,
+    ) -> Result<Option<(PathBuf, Plan)>, RuntimeError> {
         if !crate::seccomp::handled_here(&spec) {
             return Ok(None);
         }
@@ -115,8 +115,8 @@ impl Runtime {
 /// the host, and `delete --force` (which kills the whole cgroup) would kill them all; a path with
 /// `..` leads out of the hierarchy. libcontainer takes both literally, so they are refused here.
 /// A missing `cgroupsPath` gets youki's default.
-fn check_cgroups_path(spec: &serde_json::Value) -> Result<(), RuntimeError> {
-    let Some(path) = spec["linux"]["cgroupsPath"].as_str().map(Path::new) else {
+fn check_cgroups_path(spec: &Spec) -> Result<(), RuntimeError> {
+    let Some(path) = spec.linux().as_ref().and_then(|l| l.cgroups_path().as_deref()) else {
         return Ok(());
     };
     match cgroups_path_problem(path) {

@@ -151,7 +151,7 @@ fn cached(cache: &Path, seccomp: &LinuxSeccomp) -> Result<Filter, RuntimeError> 
     let flags = flags(seccomp);
     let path = cache.join(format!("{}.bpf", key(seccomp)));
     if let Ok(program) = std::fs::read(&path) {
-        if !program.is_empty() && program.len() % 8 == 0 {
+        if !program.is_empty() && program.len().is_multiple_of(8) {
             return Ok(Filter { program, flags });
         }
     }
@@ -311,5 +311,135 @@ fn arch(a: Arch) -> ScmpArch {
         Arch::ScmpArchM68k => ScmpArch::M68k,
         Arch::ScmpArchSh => ScmpArch::Sh,
         Arch::ScmpArchSheb => ScmpArch::Sheb,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use caps::Capability as C;
+    use oci_spec::runtime::{
+        Capability as Cap, HookBuilder, HooksBuilder, LinuxBuilder, LinuxCapabilitiesBuilder,
+        LinuxSeccompBuilder, LinuxSyscallBuilder, ProcessBuilder, SpecBuilder,
+    };
+
+    fn set(caps: &[Cap]) -> HashSet<Cap> {
+        caps.iter().copied().collect()
+    }
+
+    #[test]
+    fn lends_only_what_each_set_lacks() {
+        let docker = [Cap::Chown, Cap::Setpcap, Cap::Kill];
+        // (bounding, effective) → lent to (bounding, permitted, effective); permitted = effective.
+        type Lends = (Vec<C>, Vec<C>, Vec<C>);
+        let cases: Vec<(&[Cap], &[Cap], Lends)> = vec![
+            (&docker, &docker, (vec![C::CAP_SYS_ADMIN], vec![C::CAP_SYS_ADMIN], vec![C::CAP_SYS_ADMIN])),
+            (&[], &[], {
+                let both = vec![C::CAP_SYS_ADMIN, C::CAP_SETPCAP];
+                (both.clone(), both.clone(), both)
+            }),
+            (&[Cap::SysAdmin, Cap::Setpcap], &[Cap::SysAdmin, Cap::Setpcap], (vec![], vec![], vec![])),
+            // A non-root user's sets: the bounding set holds what the effective one lacks.
+            (
+                &[Cap::SysAdmin, Cap::Setpcap],
+                &[],
+                (vec![], vec![C::CAP_SYS_ADMIN, C::CAP_SETPCAP], vec![C::CAP_SYS_ADMIN, C::CAP_SETPCAP]),
+            ),
+        ];
+        for (i, (bounding, effective, want)) in cases.into_iter().enumerate() {
+            let caps = LinuxCapabilitiesBuilder::default()
+                .bounding(set(bounding))
+                .permitted(set(effective))
+                .effective(set(effective))
+                .inheritable(set(&[]))
+                .ambient(set(&[]))
+                .build()
+                .unwrap();
+            let (lent_caps, lent) = lend(caps);
+            assert_eq!((lent.bounding, lent.permitted, lent.effective), want, "case {i}");
+            for s in [lent_caps.bounding(), lent_caps.permitted(), lent_caps.effective()] {
+                let s = s.as_ref().unwrap();
+                assert!(s.contains(&Cap::SysAdmin) && s.contains(&Cap::Setpcap), "case {i}: {s:?}");
+            }
+            assert!(lent_caps.inheritable().as_ref().unwrap().is_empty(), "case {i}: never inheritable");
+            assert!(lent_caps.ambient().as_ref().unwrap().is_empty(), "case {i}: never ambient");
+        }
+    }
+
+    fn spec(seccomp: LinuxSeccomp, hooks: bool) -> Spec {
+        let mut b = SpecBuilder::default()
+            .process(ProcessBuilder::default().args(vec!["true".to_string()]).build().unwrap())
+            .linux(LinuxBuilder::default().seccomp(seccomp).build().unwrap());
+        if hooks {
+            let hook = HookBuilder::default().path("/bin/true").build().unwrap();
+            b = b.hooks(HooksBuilder::default().create_runtime(vec![hook]).build().unwrap());
+        }
+        b.build().unwrap()
+    }
+
+    #[test]
+    fn which_profiles_berth_runc_installs() {
+        let rule = |action| {
+            LinuxSyscallBuilder::default().names(vec!["getpid".to_string()]).action(action).build().unwrap()
+        };
+        let plain = LinuxSeccompBuilder::default()
+            .default_action(LinuxSeccompAction::ScmpActErrno)
+            .syscalls(vec![rule(LinuxSeccompAction::ScmpActAllow)])
+            .build()
+            .unwrap();
+        let notify = LinuxSeccompBuilder::default()
+            .default_action(LinuxSeccompAction::ScmpActErrno)
+            .syscalls(vec![rule(LinuxSeccompAction::ScmpActNotify)])
+            .build()
+            .unwrap();
+        let listener = LinuxSeccompBuilder::default()
+            .default_action(LinuxSeccompAction::ScmpActErrno)
+            .listener_path("/run/listener.sock")
+            .build()
+            .unwrap();
+        assert!(handled_here(&spec(plain.clone(), false)));
+        assert!(!handled_here(&spec(plain, true)), "hooks see the bundle");
+        assert!(!handled_here(&spec(notify, false)), "notify needs libcontainer's fd exchange");
+        assert!(!handled_here(&spec(listener, false)));
+        let mut none = Spec::default();
+        none.set_linux(Some(LinuxBuilder::default().build().unwrap()));
+        assert!(!handled_here(&none), "no profile, nothing to do");
+    }
+
+    #[test]
+    fn flags_map_to_seccomp_2() {
+        let s = LinuxSeccompBuilder::default()
+            .default_action(LinuxSeccompAction::ScmpActErrno)
+            .flags(vec![
+                LinuxSeccompFilterFlag::SeccompFilterFlagLog,
+                LinuxSeccompFilterFlag::SeccompFilterFlagSpecAllow,
+            ])
+            .build()
+            .unwrap();
+        assert_eq!(flags(&s), libc::SECCOMP_FILTER_FLAG_LOG | libc::SECCOMP_FILTER_FLAG_SPEC_ALLOW);
+    }
+
+    #[test]
+    fn a_profile_is_compiled_once_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = LinuxSeccompBuilder::default()
+            .default_action(LinuxSeccompAction::ScmpActErrno)
+            .architectures(vec![Arch::ScmpArchX86_64])
+            .syscalls(vec![LinuxSyscallBuilder::default()
+                .names(vec!["getpid".to_string(), "no_such_syscall".to_string()])
+                .action(LinuxSeccompAction::ScmpActAllow)
+                .build()
+                .unwrap()])
+            .build()
+            .unwrap();
+        let first = cached(dir.path(), &s).unwrap();
+        assert!(!first.program.is_empty() && first.program.len().is_multiple_of(8));
+        let files: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(files.len(), 1, "one file, no temporary left: {files:?}");
+        assert_eq!(cached(dir.path(), &s).unwrap(), first, "read back as written");
+        let other =
+            LinuxSeccompBuilder::default().default_action(LinuxSeccompAction::ScmpActAllow).build().unwrap();
+        assert_ne!(cached(dir.path(), &other).unwrap(), first);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 }
