@@ -163,7 +163,30 @@ fn cached(cache: &Path, seccomp: &LinuxSeccomp) -> Result<Filter, RuntimeError> 
     let program = std::fs::read(tmp.path()).map_err(RuntimeError::io("read the seccomp filter"))?;
     // Another create may have stored the same program meanwhile: either copy is whole.
     tmp.persist(&path).map_err(|e| RuntimeError::io(format!("store {}", path.display()))(e.error))?;
+    trim(cache, CACHED_PROFILES);
     Ok(Filter { program, flags })
+}
+
+/// How many compiled profiles the cache keeps (Docker's default varies with the capabilities;
+/// custom profiles add one each): the oldest go first, and a profile that went is compiled again
+/// when it is next used.
+const CACHED_PROFILES: usize = 64;
+
+/// Leaves the `keep` newest filters in the cache.
+fn trim(cache: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(cache) else { return };
+    let mut files: Vec<(std::time::SystemTime, std::path::PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".bpf"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    if files.len() <= keep {
+        return;
+    }
+    files.sort();
+    for (_, path) in &files[..files.len() - keep] {
+        let _ = std::fs::remove_file(path);
+    }
 }
 
 fn tempfile_in(dir: &Path) -> Result<tempfile::NamedTempFile, RuntimeError> {
@@ -441,5 +464,12 @@ mod tests {
             LinuxSeccompBuilder::default().default_action(LinuxSeccompAction::ScmpActAllow).build().unwrap();
         assert_ne!(cached(dir.path(), &other).unwrap(), first);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+        // The cache keeps the newest.
+        let older = dir.path().join(format!("{}.bpf", key(&s)));
+        let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        File::options().write(true).open(&older).unwrap().set_modified(hour_ago).unwrap();
+        trim(dir.path(), 1);
+        let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.path()).collect();
+        assert_eq!(left, [dir.path().join(format!("{}.bpf", key(&other)))]);
     }
 }
