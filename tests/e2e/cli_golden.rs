@@ -296,6 +296,7 @@ fn docker_and_berth_print_the_same() {
         &["attach", "nosuch"],
         &["attach", "done"],
         &["save", "nosuch", "-o", "/tmp/berth-save-nothing.tar"],
+        &["save", "busybox", "-o", "/nonexistent-dir/x.tar"],
         &["diff", "nosuch"],
         // Volumes.
         &["volume", "ls"],
@@ -346,6 +347,11 @@ fn docker_and_berth_print_the_same() {
     ] {
         same(&d, args, b"", false);
     }
+    // Neither CLI leaves a file behind when the daemon refuses the download.
+    assert!(
+        !std::path::Path::new("/tmp/berth-save-nothing.tar").exists(),
+        "a failed save left its output file"
+    );
     // stats: the same columns and values that hold still.
     same(&d, &["stats", "--no-stream", "--format", "table {{.ID}}\t{{.Name}}\t{{.PIDs}}", "web"], b"", false);
     // Stdin: -i streams it in, and the container ends when it ends.

@@ -52,39 +52,83 @@ pub async fn commit(ctx: &Ctx, a: CommitArgs) -> Result {
 }
 
 /// Where an archive goes: the named file, or stdout unless that is a terminal.
-fn output(path: Option<&str>, what: &str) -> std::result::Result<Box<dyn Write>, Failure> {
+/// Where `save` and `export` write: stdout, or a file that appears whole once the download is
+/// complete (a temporary file beside it, renamed), as the docker CLI writes it; a failed
+/// request leaves no file behind. A path that cannot be written fails before the request.
+enum Output {
+    Stdout,
+    File(tempfile::NamedTempFile, PathBuf),
+}
+
+fn output(path: Option<&str>, what: &str) -> std::result::Result<Output, Failure> {
     match path {
-        Some(p) => std::fs::File::create(p).map(|f| Box::new(f) as Box<dyn Write>).map_err(|e| {
-            Failure::new(1, format!("failed to {what}: open {p}: {}", crate::system::io_text(&e)))
-        }),
+        Some(p) => {
+            let target = PathBuf::from(p);
+            let dir = match target.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => PathBuf::from("."),
+            };
+            let failed = |e: &std::io::Error| {
+                Failure::new(1, format!("failed to {what}: open {p}: {}", crate::system::io_text(e)))
+            };
+            if let Err(e) = std::fs::metadata(&dir) {
+                return Err(Failure::new(
+                    1,
+                    format!(
+                        "failed to {what}: invalid output path: stat {}: {}",
+                        dir.display(),
+                        crate::system::io_text(&e)
+                    ),
+                ));
+            }
+            if target.is_dir() {
+                return Err(failed(&std::io::Error::from(std::io::ErrorKind::IsADirectory)));
+            }
+            let tmp =
+                tempfile::Builder::new().prefix(".docker_temp_").tempfile_in(&dir).map_err(|e| failed(&e))?;
+            Ok(Output::File(tmp, target))
+        }
         None if crate::terminal::is_tty(1) => {
             Err(Failure::new(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect"))
         }
-        None => Ok(Box::new(std::io::stdout())),
+        None => Ok(Output::Stdout),
     }
 }
 
-async fn copy_body(mut r: Response, out: &mut dyn Write) -> Result {
-    while let Some(chunk) = r.chunk().await? {
-        out.write_all(&chunk).map_err(|e| Failure::new(1, e.to_string()))?;
+async fn copy_body(mut r: Response, out: Output) -> Result {
+    let io = |e: std::io::Error| Failure::new(1, e.to_string());
+    match out {
+        Output::Stdout => {
+            let mut w = std::io::stdout();
+            while let Some(chunk) = r.chunk().await? {
+                w.write_all(&chunk).map_err(io)?;
+            }
+            w.flush().map_err(io)
+        }
+        Output::File(mut tmp, target) => {
+            while let Some(chunk) = r.chunk().await? {
+                tmp.write_all(&chunk).map_err(io)?;
+            }
+            tmp.flush().map_err(io)?;
+            tmp.persist(&target).map(|_| ()).map_err(|e| io(e.error))
+        }
     }
-    out.flush().map_err(|e| Failure::new(1, e.to_string()))
 }
 
 pub async fn export(ctx: &Ctx, a: ExportArgs) -> Result {
-    let mut out = output(a.output.as_deref(), "export container")?;
+    let out = output(a.output.as_deref(), "export container")?;
     let r = ctx
         .client
         .request(Method::GET, &format!("/containers/{}/export", a.container), &[], Body::Empty)
         .await?;
-    copy_body(r, &mut out).await
+    copy_body(r, out).await
 }
 
 pub async fn save(ctx: &Ctx, a: SaveArgs) -> Result {
-    let mut out = output(a.output.as_deref(), "save image")?;
+    let out = output(a.output.as_deref(), "save image")?;
     let q: Vec<(&str, String)> = a.images.iter().map(|i| ("names", i.clone())).collect();
     let r = ctx.client.request(Method::GET, "/images/get", &q, Body::Empty).await?;
-    copy_body(r, &mut out).await
+    copy_body(r, out).await
 }
 
 /// All of a file, or of stdin for `-`/none.
@@ -315,7 +359,7 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
                 )
                 .await?;
             if dst == "-" {
-                return copy_body(r, &mut std::io::stdout()).await;
+                return copy_body(r, Output::Stdout).await;
             }
             let base = base_name(src);
             let dest = Path::new(dst);
