@@ -138,10 +138,20 @@ impl ShimClient {
             })
         };
         let mut r = match self.connect() {
-            Ok(mut sock) => {
-                sock.write_all(b"{\"op\":\"wait\"}\n")?;
-                BufReader::new(sock)
-            }
+            Ok(mut sock) => match sock.write_all(b"{\"op\":\"wait\"}\n") {
+                Ok(()) => BufReader::new(sock),
+                // Connected in the shim's last moments (it no longer accepts once the exit is
+                // reported) and gone before the request was written: it left its record.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    return from_record()
+                }
+                Err(e) => return Err(e.into()),
+            },
             Err(ShimError::NotFound(_)) => return from_record(),
             Err(e) => return Err(e),
         };
