@@ -51,7 +51,6 @@ pub async fn commit(ctx: &Ctx, a: CommitArgs) -> Result {
     Ok(())
 }
 
-/// Where an archive goes: the named file, or stdout unless that is a terminal.
 /// Where `save` and `export` write: stdout, or a file that appears whole once the download is
 /// complete (a temporary file beside it, renamed), as the docker CLI writes it; a failed
 /// request leaves no file behind. A path that cannot be written fails before the request.
