@@ -211,6 +211,12 @@ fn lifecycle_ps_logs_exec_inspect() {
     ]);
     assert_eq!(out.status.code(), Some(7));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "1 /tmp nobody\n");
+    // The CLI reads an exec's exit code from its inspect the moment the stream ends: the
+    // daemon must have recorded it by then, every time.
+    let codes: Vec<_> = (1..=40)
+        .map(|i| d.docker(&["exec", "web", "sh", "-c", &format!("exit {i}")]).status.code())
+        .collect();
+    assert_eq!(codes, (1..=40).map(Some).collect::<Vec<_>>());
     d.ok(&["exec", "-d", "web", "sh", "-c", "echo detached > /tmp/d"]);
     d.wait_for(5, "the detached exec", || {
         d.docker(&["exec", "web", "cat", "/tmp/d"]).stdout == b"detached\n"

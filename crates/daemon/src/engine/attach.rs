@@ -90,17 +90,22 @@ pub struct StdinMode {
 }
 
 /// Relays between a client connection and a shim stream until the shim closes it (the process
-/// ended) or the client detaches. Returns the exit status an exec stream ends with.
-pub async fn proxy<C>(client: C, shim: Attached, stdin: StdinMode) -> Option<ExitStatus>
+/// ended) or the client detaches. `at_end` is given the exit status an exec stream ends with
+/// (`None` for a container's stream or a detach) before the client's side is closed: a client
+/// that inspects the exec once its stream ends (the docker CLI reads the exit code so) must
+/// find it recorded.
+pub async fn proxy<C, F>(client: C, shim: Attached, stdin: StdinMode, at_end: F)
 where
     C: AsyncRead + AsyncWrite + Send + 'static,
+    F: FnOnce(Option<ExitStatus>) + Send,
 {
     let tty = shim.tty;
     let std_stream = shim.stream;
-    if std_stream.set_nonblocking(true).is_err() {
-        return None;
-    }
-    let Ok(stream) = tokio::net::UnixStream::from_std(std_stream) else { return None };
+    let stream =
+        match std_stream.set_nonblocking(true).and_then(|()| tokio::net::UnixStream::from_std(std_stream)) {
+            Ok(s) => s,
+            Err(_) => return at_end(None),
+        };
     let (mut shim_r, mut shim_w) = stream.into_split();
     let (mut cli_r, mut cli_w) = tokio::io::split(client);
     let (detach_tx, detach_rx) = oneshot::channel::<()>();
@@ -181,15 +186,20 @@ where
             }
         }
         let _ = cli_w.flush().await;
-        let _ = cli_w.shutdown().await;
-        exit
+        (exit, cli_w)
     };
     // The input task signals only when it saw the detach keys; otherwise the relay lasts as
     // long as the output does.
-    let exit = tokio::select! {
-        e = output => e,
+    let ended = tokio::select! {
+        e = output => Some(e),
         Ok(()) = detach_rx => None,
     };
     input.abort();
-    exit
+    match ended {
+        Some((exit, mut cli_w)) => {
+            at_end(exit);
+            let _ = cli_w.shutdown().await;
+        }
+        None => at_end(None),
+    }
 }

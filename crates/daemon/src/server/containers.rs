@@ -297,8 +297,8 @@ async fn attach(mut ctx: Ctx, c: Arc<Container>) -> HResult {
         };
         match source.get().await {
             Ok(a) => {
-                proxy(conn, a, StdinMode { forward: opts.stdin, close_on_eof: stdin_once, detach_keys: tty })
-                    .await;
+                let mode = StdinMode { forward: opts.stdin, close_on_eof: stdin_once, detach_keys: tty };
+                proxy(conn, a, mode, |_| ()).await;
             }
             Err(err) => {
                 tracing::debug!(error = %err, "attach ended before the container started");

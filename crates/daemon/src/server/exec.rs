@@ -31,13 +31,11 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                 let (e2, id2) = (e.clone(), id.clone());
                 match blocking(move || e2.exec_start(&id2, false)).await {
                     Ok((entry, Some(attached))) => {
-                        let exit = proxy(
-                            conn,
-                            attached,
-                            StdinMode { forward: stdin, close_on_eof: true, detach_keys: false },
-                        )
+                        let mode = StdinMode { forward: stdin, close_on_eof: true, detach_keys: false };
+                        proxy(conn, attached, mode, |exit| {
+                            e.exec_finished(&entry, exit.map(|x| x.exit_code as i64))
+                        })
                         .await;
-                        e.exec_finished(&entry, exit.map(|x| x.exit_code as i64));
                     }
                     Ok((_, None)) => {}
                     Err(err) => {
