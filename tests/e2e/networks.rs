@@ -113,7 +113,7 @@ fn user_networks_resolve_names_and_are_isolated() {
     assert!(Command::new("ip").args(["link", "del", &bridge]).status().unwrap().success());
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(d.pid()), nix::sys::signal::Signal::SIGHUP).unwrap();
     d.wait_for(10, "api2 reaching api after the bridge came back", || {
-        d.docker(&["exec", "api2", "wget", "-qO-", "-T", "2", "http://api/index.html"]).status.success()
+        d.docker(&["exec", "api2", "timeout", "2", "wget", "-qO-", "http://api/index.html"]).status.success()
     });
     let resolv = d.ok(&["exec", "api", "cat", "/etc/resolv.conf"]);
     assert!(resolv.contains("nameserver 127.0.0.11"), "{resolv}");
