@@ -88,6 +88,54 @@ fn nothing_is_left_behind() {
     assert!(!mounts.contains(dir.to_str().unwrap()), "no mount left");
 }
 
+/// The shim's children whose command line holds `word`.
+fn children_running(shim: i32, word: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let ppid = stat.rsplit(')').next().and_then(|r| r.split_whitespace().nth(1)?.parse::<i32>().ok());
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            ppid == Some(shim)
+                && process_alive(*pid)
+                && cmdline.split(|b| *b == 0).any(|a| a == word.as_bytes())
+        })
+        .collect()
+}
+
+#[test]
+fn berth_runc_stays_to_start_the_container() {
+    // Created: berth-runc's `create` waits under the shim for the start; it starts the container
+    // when asked (no `start` process) and leaves.
+    let c = TestContainer::create(sh("echo hi; exit 3"), Extra::default()).unwrap();
+    let waiting = children_running(c.shim_pid, "create");
+    assert_eq!(waiting.len(), 1, "one waiting create under the shim");
+    let exe = std::fs::read_link(format!("/proc/{}/exe", waiting[0])).unwrap();
+    assert!(exe.ends_with("berth-runc"), "{}", exe.display());
+    c.client.start().unwrap();
+    assert!(
+        eventually(Duration::from_secs(5), || !process_alive(waiting[0])),
+        "the create left once it started the container"
+    );
+    let st = c.client.wait().unwrap();
+    assert_eq!(st.exit_code, 3);
+    assert_eq!(read(&c.log_file()).matches(r#""log":"hi\n""#).count(), 1);
+    // Never started: killing the container makes the shim close the socket; the waiting create
+    // leaves and nothing of the container is left.
+    let (shim_pid, dir, waiting) = {
+        let c = TestContainer::create(sh("sleep 30"), Extra::default()).unwrap();
+        let waiting = children_running(c.shim_pid, "create");
+        assert_eq!(waiting.len(), 1);
+        c.client.signal(9, false).unwrap();
+        assert!(eventually(Duration::from_secs(5), || !process_alive(c.shim_pid)), "the shim finished");
+        assert!(!process_alive(waiting[0]), "the waiting create left with it");
+        (c.shim_pid, c.dir.clone(), waiting[0])
+    };
+    assert!(!process_alive(shim_pid) && !process_alive(waiting) && !dir.exists());
+}
+
 #[test]
 fn runc_is_selectable_as_the_shims_runtime() {
     let Some(runc) =

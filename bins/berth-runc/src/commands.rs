@@ -8,11 +8,29 @@ use oci_spec::runtime::LinuxResources;
 
 use crate::{foreground, Cmd};
 
+/// A `create` the shim asked to stay ([`berth_sys::handoff`]): the container's stdio is let go
+/// (the shim sees its end when the container's is), then the start comes as a message.
+fn stay_to_start(rt: &Runtime, id: &str, mut sock: std::os::unix::net::UnixStream) -> Result<i32> {
+    let null = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?;
+    for fd in 0..=2 {
+        nix::unistd::dup2(std::os::fd::AsRawFd::as_raw_fd(&null), fd)?;
+    }
+    let init = berth_sys::pidfd_open(rt.init_pid(id)?)?;
+    if !berth_sys::handoff::created_await_start(&mut sock, &init)? {
+        return Ok(0);
+    }
+    let started = rt.start(id);
+    berth_sys::handoff::reply(&mut sock, started.as_ref().map(|_| ()).map_err(|e| format!("{e:#}")))?;
+    started?;
+    Ok(0)
+}
+
 /// Runs one subcommand; returns the process exit code.
 pub fn dispatch(rt: &Runtime, cmd: Cmd) -> Result<i32> {
     match cmd {
         Cmd::Standard(c) => match *c {
             StandardCmd::Create(a) => {
+                let handoff = berth_sys::handoff::runtime_end();
                 rt.create(
                     &a.container_id,
                     &CreateOptions {
@@ -23,7 +41,10 @@ pub fn dispatch(rt: &Runtime, cmd: Cmd) -> Result<i32> {
                         no_pivot: a.no_pivot,
                     },
                 )?;
-                Ok(0)
+                match handoff {
+                    Some(sock) => stay_to_start(rt, &a.container_id, sock),
+                    None => Ok(0),
+                }
             }
             StandardCmd::Start(a) => rt.start(&a.container_id).map(|_| 0).map_err(Into::into),
             StandardCmd::State(a) => {

@@ -1,9 +1,14 @@
 //! Runs an OCI runtime binary with runc's command line (berth-runc, runc, crun): the shim is the
 //! only caller, so containers are always created from the shim's single-threaded process.
 
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use berth_sys::handoff;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::ShimError;
 
@@ -50,6 +55,52 @@ impl RuntimeCmd {
             return Ok(out.stdout);
         }
         Err(ShimError::Runtime(format!("{what}: {}", self.error_message(log_len, &out.stderr))))
+    }
+
+    /// Runs `create` (whose stdio belongs to the container) and offers it the start hand-off
+    /// ([`handoff`]). Returns the socket of a runtime that stays to start the container
+    /// (berth-runc), `None` when the runtime exited after creating it (any other).
+    pub fn create(&self, mut cmd: Command) -> Result<Option<UnixStream>, ShimError> {
+        let log_len = std::fs::metadata(&self.log).map(|m| m.len()).unwrap_or(0);
+        let (mut ours, theirs) = UnixStream::pair()?;
+        let fd = theirs.as_raw_fd();
+        cmd.env(handoff::START_FD_ENV, fd.to_string());
+        // SAFETY: fcntl is async-signal-safe; it only lets the runtime inherit its end.
+        unsafe {
+            cmd.pre_exec(move || match libc::fcntl(fd, libc::F_SETFD, 0) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            });
+        }
+        let spawned = cmd.spawn();
+        // Our copies of the child's ends go now: EOF on the container's pipes must be seen.
+        drop(cmd);
+        drop(theirs);
+        let mut child =
+            spawned.map_err(|e| ShimError::Runtime(format!("create: run {}: {e}", self.binary.display())))?;
+        // Whichever comes first: the runtime says it waits, or it exits. (Its end of the socket
+        // may live on in the container's init until that execs, so no end of stream is awaited.)
+        let exited = berth_sys::pidfd_open(child.id() as i32)?;
+        let said = loop {
+            let mut fds = [
+                PollFd::new(ours.as_fd(), PollFlags::POLLIN),
+                PollFd::new(exited.as_fd(), PollFlags::POLLIN),
+            ];
+            match poll(&mut fds, PollTimeout::NONE) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(e) => return Err(std::io::Error::from(e).into()),
+                Ok(_) => break fds[0].any().unwrap_or(false),
+            }
+        };
+        if said && handoff::is_waiting(&mut ours) {
+            // The shim reaps it with the rest of its children once it has started the container.
+            return Ok(Some(ours));
+        }
+        let st = child.wait()?;
+        if st.success() {
+            return Ok(None);
+        }
+        Err(ShimError::Runtime(format!("create: {}", self.error_message(log_len, b""))))
     }
 
     /// Runs `cmd` whose stdio belongs to the container; on failure the error is the one the

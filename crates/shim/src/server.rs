@@ -125,6 +125,8 @@ struct Shim {
     execs: HashMap<String, Exec>,
     started_at: Option<String>,
     init_exit: Option<(i32, String)>,
+    /// The runtime's `create`, waiting to start the container ([`berth_sys::handoff`]).
+    starter: Option<UnixStream>,
 }
 
 fn set_nonblocking(fd: BorrowedFd<'_>) {
@@ -221,10 +223,13 @@ fn create(opts: ShimOptions) -> Result<Shim, ShimError> {
     let (mut io, console) = give_stdio(&mut cmd, tty, opts.stdin, opts.state_dir.join("console.sock"))?;
     cmd.arg(&opts.id);
     // `cmd` (and with it our copies of the child's pipe ends) is dropped inside: EOF can be seen.
-    if let Err(e) = rt.status(cmd, "create") {
-        let _ = rt.delete(&opts.id);
-        return Err(e);
-    }
+    let starter = match rt.create(cmd) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = rt.delete(&opts.id);
+            return Err(e);
+        }
+    };
     take_stdio(&mut io, console)?;
     let init = read_pid(&pid_file)?;
     let log = match &opts.log_path {
@@ -243,6 +248,7 @@ fn create(opts: ShimOptions) -> Result<Shim, ShimError> {
         execs: HashMap::new(),
         started_at: None,
         init_exit: None,
+        starter,
     })
 }
 
@@ -561,7 +567,12 @@ impl Shim {
                 if self.started_at.is_some() {
                     return Some(Response::err("conflict", "container already started"));
                 }
-                match self.rt.start(&self.opts.id) {
+                let started = match self.starter.take() {
+                    Some(mut s) => berth_sys::handoff::start(&mut s)
+                        .map_err(|e| ShimError::Runtime(format!("start: {e}"))),
+                    None => self.rt.start(&self.opts.id),
+                };
+                match started {
                     Ok(()) => {
                         self.started_at = Some(now_rfc3339());
                         Response { pid: Some(self.init), ..Response::ok() }
@@ -745,6 +756,8 @@ impl Shim {
         for c in self.clients.iter().filter(|c| !waiters.contains(&c.id)) {
             let _ = c.sock.shutdown(std::net::Shutdown::Both);
         }
+        // A `create` still waiting to start the container leaves when its socket closes.
+        self.starter = None;
         let quiet = RuntimeCmd { log: PathBuf::from("/dev/null"), ..self.rt.clone() };
         let _ = quiet.delete(&self.opts.id);
     }

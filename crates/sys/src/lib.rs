@@ -1,6 +1,9 @@
 //! Small safe wrappers over the syscalls shared by `berth-runc`, the shim and the tests:
 //! receiving a pty master over a console socket, terminal sizes and modes, subreaping, and
-//! Go's name for the machine's architecture (what image configs and OCI platforms say).
+//! Go's name for the machine's architecture (what image configs and OCI platforms say); and the
+//! start hand-off between the shim and berth-runc ([`handoff`]).
+
+pub mod handoff;
 
 use std::io;
 use std::io::IoSliceMut;
@@ -9,6 +12,19 @@ use std::os::unix::net::UnixStream;
 
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
+
+/// A descriptor that becomes readable once process `pid` has exited (reaped or not). The caller
+/// must know the pid is still the process it means (its own child, not yet reaped).
+pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        let e = io::Error::last_os_error();
+        return Err(io::Error::new(e.kind(), format!("pidfd_open {pid} (Linux 5.3 or later): {e}")));
+    }
+    // SAFETY: a descriptor the kernel just gave us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
 
 /// Receives one file descriptor sent with `SCM_RIGHTS` (how an OCI runtime hands over the pty
 /// master on `--console-socket`).
