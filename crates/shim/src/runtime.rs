@@ -1,14 +1,13 @@
 //! Runs an OCI runtime binary with runc's command line (berth-runc, runc, crun): the shim is the
 //! only caller, so containers are always created from the shim's single-threaded process.
 
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use berth_sys::handoff;
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::ShimError;
 
@@ -81,17 +80,7 @@ impl RuntimeCmd {
         // Whichever comes first: the runtime says it waits, or it exits. (Its end of the socket
         // may live on in the container's init until that execs, so no end of stream is awaited.)
         let exited = berth_sys::pidfd_open(child.id() as i32)?;
-        let said = loop {
-            let mut fds = [
-                PollFd::new(ours.as_fd(), PollFlags::POLLIN),
-                PollFd::new(exited.as_fd(), PollFlags::POLLIN),
-            ];
-            match poll(&mut fds, PollTimeout::NONE) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(std::io::Error::from(e).into()),
-                Ok(_) => break fds[0].any().unwrap_or(false),
-            }
-        };
+        let said = handoff::readable_first(&ours, &exited)?;
         if said && handoff::is_waiting(&mut ours) {
             // The shim reaps it with the rest of its children once it has started the container.
             return Ok(Some(ours));

@@ -17,9 +17,10 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 /// The environment variable naming the inherited socket's file descriptor.
 pub const START_FD_ENV: &str = "BERTH_RUNC_START_FD";
 
-const CREATED: &[u8] = b"created\n";
-const START: &[u8] = b"start\n";
-const STARTED: &[u8] = b"started\n";
+/// The words of the exchange, one per line.
+const CREATED: &str = "created";
+const START: &str = "start";
+const STARTED: &str = "started";
 const ERROR: &str = "error ";
 
 /// The runtime's end: the socket the shim handed over, if it did. The variable is removed, so
@@ -48,40 +49,32 @@ pub fn runtime_end() -> Option<UnixStream> {
 /// init, which youki makes the runtime's child) exited first: the runtime must leave then, so
 /// that the init is handed to the shim, the subreaper, which reaps it and reports the exit.
 pub fn created_await_start(sock: &mut UnixStream, init: &impl AsFd) -> io::Result<bool> {
-    sock.write_all(CREATED)?;
-    loop {
-        let mut fds =
-            [PollFd::new(sock.as_fd(), PollFlags::POLLIN), PollFd::new(init.as_fd(), PollFlags::POLLIN)];
-        match poll(&mut fds, PollTimeout::NONE) {
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
-            Ok(_) if fds[0].any().unwrap_or(false) => break,
-            Ok(_) => return Ok(false),
-        }
+    send(sock, CREATED)?;
+    if !readable_first(sock, init)? {
+        return Ok(false);
     }
-    let line = read_line(sock)?;
-    Ok(line.as_bytes() == &START[..START.len() - 1])
+    Ok(read_line(sock)? == START)
 }
 
 /// Runtime: the start's outcome.
 pub fn reply(sock: &mut UnixStream, result: Result<(), String>) -> io::Result<()> {
     match result {
-        Ok(()) => sock.write_all(STARTED),
-        Err(e) => sock.write_all(format!("{ERROR}{}\n", e.replace('\n', " ")).as_bytes()),
+        Ok(()) => send(sock, STARTED),
+        Err(e) => send(sock, &format!("{ERROR}{}", e.replace('\n', " "))),
     }
 }
 
 /// Shim: whether the runtime said `created` (it then waits for [`start`]). An error or an end
 /// without a word means it does not take part; its exit status tells the rest.
 pub fn is_waiting(sock: &mut UnixStream) -> bool {
-    read_line(sock).is_ok_and(|l| l.as_bytes() == &CREATED[..CREATED.len() - 1])
+    read_line(sock).is_ok_and(|l| l == CREATED)
 }
 
 /// Shim: asks the waiting runtime to start the container; `Err` carries its message.
 pub fn start(sock: &mut UnixStream) -> Result<(), String> {
-    sock.write_all(START).map_err(|e| format!("the runtime's create is gone: {e}"))?;
+    send(sock, START).map_err(|e| format!("the runtime's create is gone: {e}"))?;
     match read_line(sock) {
-        Ok(l) if l.as_bytes() == &STARTED[..STARTED.len() - 1] => Ok(()),
+        Ok(l) if l == STARTED => Ok(()),
         Ok(l) => match l.strip_prefix(ERROR) {
             Some(msg) => Err(msg.to_string()),
             None if l.is_empty() => Err("the runtime's create ended before it started the container".into()),
@@ -89,6 +82,22 @@ pub fn start(sock: &mut UnixStream) -> Result<(), String> {
         },
         Err(e) => Err(format!("the runtime's create did not answer: {e}")),
     }
+}
+
+/// Waits until `a` or `b` is readable; `true` when `a` is (whether or not `b` is too).
+pub fn readable_first(a: &impl AsFd, b: &impl AsFd) -> io::Result<bool> {
+    loop {
+        let mut fds = [PollFd::new(a.as_fd(), PollFlags::POLLIN), PollFd::new(b.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
+            Ok(_) => return Ok(fds[0].any().unwrap_or(false)),
+        }
+    }
+}
+
+fn send(sock: &mut UnixStream, word: &str) -> io::Result<()> {
+    sock.write_all(format!("{word}\n").as_bytes())
 }
 
 /// One line without its newline; what came before an end of stream if none came.
