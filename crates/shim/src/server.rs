@@ -118,6 +118,8 @@ struct Shim {
     rt: RuntimeCmd,
     init: i32,
     tty: bool,
+    /// The container's `linux.cgroupsPath`, where its OOM kills are counted.
+    cgroups_path: Option<String>,
     io: Stdio3,
     log: Option<JsonFileLog>,
     clients: Vec<Client>,
@@ -201,7 +203,29 @@ fn take_console(listener: &UnixListener) -> Result<File, ShimError> {
     Ok(File::from(fd))
 }
 
-fn bundle_config(bundle: &Path) -> serde_json::Value {
+/// What the shim needs of the bundle's `config.json`, read once at create: a typed read skips
+/// the rest (the seccomp profile makes up most of the document) without building it.
+#[derive(Debug, Default, serde::Deserialize)]
+struct BundleConfig {
+    #[serde(default)]
+    process: BundleProcess,
+    #[serde(default)]
+    linux: BundleLinux,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct BundleProcess {
+    #[serde(default)]
+    terminal: bool,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BundleLinux {
+    cgroups_path: Option<String>,
+}
+
+fn bundle_config(bundle: &Path) -> BundleConfig {
     std::fs::read(bundle.join("config.json"))
         .ok()
         .and_then(|b| serde_json::from_slice(&b).ok())
@@ -216,7 +240,8 @@ fn create(opts: ShimOptions) -> Result<Shim, ShimError> {
         systemd_cgroup: opts.systemd_cgroup,
         log: opts.state_dir.join("runtime.log"),
     };
-    let tty = bundle_config(&opts.bundle)["process"]["terminal"].as_bool().unwrap_or(false);
+    let config = bundle_config(&opts.bundle);
+    let tty = config.process.terminal;
     let pid_file = opts.state_dir.join("init.pid");
     let mut cmd = rt.command();
     cmd.arg("create").arg("--bundle").arg(&opts.bundle).arg("--pid-file").arg(&pid_file);
@@ -241,6 +266,7 @@ fn create(opts: ShimOptions) -> Result<Shim, ShimError> {
         rt,
         init,
         tty,
+        cgroups_path: config.linux.cgroups_path,
         io,
         log,
         clients: Vec::new(),
@@ -721,7 +747,7 @@ impl Shim {
             let _ = log.flush_partial();
         }
         let (code, finished_at) = self.init_exit.clone().unwrap_or((0, now_rfc3339()));
-        let oom_killed = oom_kills(&self.opts.bundle) > 0;
+        let oom_killed = self.cgroups_path.as_deref().is_some_and(|p| oom_kills(p) > 0);
         let st = ExitStatus {
             exit_code: code,
             oom_killed,
@@ -805,10 +831,8 @@ fn write_stdin(io: &mut Stdio3, data: &[u8]) {
 }
 
 /// How many times the kernel OOM-killed a process of the container (cgroup v1 or v2).
-fn oom_kills(bundle: &Path) -> u64 {
-    let cfg = bundle_config(bundle);
-    let Some(path) = cfg["linux"]["cgroupsPath"].as_str() else { return 0 };
-    let rel = path.trim_start_matches('/');
+fn oom_kills(cgroups_path: &str) -> u64 {
+    let rel = cgroups_path.trim_start_matches('/');
     let candidates = [
         (PathBuf::from("/sys/fs/cgroup/memory").join(rel).join("memory.oom_control"), "oom_kill "),
         (PathBuf::from("/sys/fs/cgroup").join(rel).join("memory.events"), "oom_kill "),
@@ -823,4 +847,32 @@ fn oom_kills(bundle: &Path) -> u64 {
         }
     }
     0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundle_read_takes_what_the_shim_needs() {
+        let dir = std::env::temp_dir().join(format!("berth-shim-bundle-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cases = [
+            (
+                r#"{"ociVersion":"1.0.2","process":{"terminal":true,"args":["sh"]},"linux":{"cgroupsPath":"/berth/abc","seccomp":{"defaultAction":"SCMP_ACT_ERRNO","syscalls":[{"names":["read"],"action":"SCMP_ACT_ALLOW"}]}}}"#,
+                true,
+                Some("/berth/abc"),
+            ),
+            (r#"{"process":{"args":["true"]},"linux":{}}"#, false, None),
+            (r#"{}"#, false, None),
+            ("not json", false, None),
+        ];
+        for (text, tty, cgroups) in cases {
+            std::fs::write(dir.join("config.json"), text).unwrap();
+            let c = bundle_config(&dir);
+            assert_eq!(c.process.terminal, tty, "{text}");
+            assert_eq!(c.linux.cgroups_path.as_deref(), cgroups, "{text}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
