@@ -251,6 +251,26 @@ impl Berthd {
         panic!("timed out waiting for {what}\n{}", self.log_text());
     }
 
+    /// After removals: no mount, shim or container directory of this daemon is left. A removal
+    /// is reported once the record is gone; the files and the shim's runtime `delete` follow
+    /// within moments, so this waits (10 s at most) before it fails, naming what was left.
+    pub fn assert_nothing_left(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (mounts, shims, dirs) = (self.mounts(), self.shims(), self.container_dirs());
+            if mounts.is_empty() && shims.is_empty() && dirs.is_empty() {
+                return;
+            }
+            if Instant::now() >= deadline {
+                panic!(
+                    "left after removal: mounts {mounts:?}, shims {shims:?}, container directories {dirs:?}\n{}",
+                    self.log_text()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Container IDs the data root holds records for (directories under containers/).
     pub fn container_dirs(&self) -> Vec<String> {
         std::fs::read_dir(self.data_root.join("containers"))

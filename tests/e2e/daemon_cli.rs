@@ -254,9 +254,7 @@ fn lifecycle_ps_logs_exec_inspect() {
     d.ok(&["rm", "web2"]);
     assert_eq!(d.ok(&["container", "prune", "-f"]).lines().next().unwrap(), "Deleted Containers:");
     assert_eq!(d.ok(&["ps", "-aq"]), "");
-    assert!(d.mounts().is_empty(), "no mount left: {:?}", d.mounts());
-    assert!(d.shims().is_empty(), "no shim left");
-    assert!(d.container_dirs().is_empty(), "no container directory left");
+    d.assert_nothing_left();
 }
 
 #[test]

@@ -68,7 +68,7 @@ fn live_restore_after_kill_9() {
     assert_eq!(String::from_utf8_lossy(&waiter.wait_with_output().unwrap().stdout).trim(), "137");
     let _ = follow.wait();
     d.ok(&["rm", "keep", "brief", "talk"]);
-    assert!(d.mounts().is_empty() && d.shims().is_empty(), "{:?}", d.mounts());
+    d.assert_nothing_left();
 }
 
 fn chrono_secs(t: &str) -> f64 {
@@ -280,8 +280,7 @@ fn kill_9_during_create_start_remove_loops() {
     if !ids.is_empty() {
         d.ok(&[&["rm", "-f"][..], &ids].concat());
     }
-    assert!(d.mounts().is_empty() && d.shims().is_empty(), "nothing left running");
-    assert!(d.container_dirs().is_empty(), "no container files left: {:?}", d.container_dirs());
+    d.assert_nothing_left();
     d.stop();
     // The image store agrees with itself: no stray layer, snapshot or lease.
     let out = Command::new(env!("CARGO_BIN_EXE_berth-store"))
@@ -296,4 +295,42 @@ fn kill_9_during_create_start_remove_loops() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// A removal is reported once the container's record is gone; its files follow. What a crash
+/// leaves of them (a run directory with its root still mounted, a data directory) is removed at
+/// the next start, and only that: the directories of containers that still exist stay.
+#[test]
+fn leftovers_of_removals_are_swept_at_start() {
+    let mut d = Berthd::start();
+    d.ok(&["run", "-d", "--name", "keep", "--network", "none", "busybox", "sleep", "1000"]);
+    d.ok(&["create", "--name", "idle", "--network", "none", "busybox", "true"]);
+    d.kill9();
+    let run = d.exec_root.join("containers").join("0123456789abcdef01234567");
+    let data = d.data_root.join("containers").join("0123456789abcdef".repeat(4));
+    std::fs::create_dir_all(run.join("rootfs")).unwrap();
+    std::fs::create_dir_all(run.join("state")).unwrap();
+    std::fs::write(run.join("config.json"), "{}").unwrap();
+    nix::mount::mount(
+        Some("tmpfs"),
+        &run.join("rootfs"),
+        Some("tmpfs"),
+        nix::mount::MsFlags::empty(),
+        None::<&str>,
+    )
+    .unwrap();
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("container.log"), "x").unwrap();
+    assert!(d.mounts().iter().any(|m| m.starts_with(&run.display().to_string())));
+    d.launch();
+    assert!(!run.exists(), "the orphaned run directory is removed");
+    assert!(!data.exists(), "the orphaned data directory is removed");
+    assert!(!d.mounts().iter().any(|m| m.starts_with(&run.display().to_string())), "its root is unmounted");
+    assert!(d.log_text().contains("removing the run directory of a removed container"));
+    // The containers that exist kept theirs.
+    assert_eq!(d.ok(&["exec", "keep", "echo", "still here"]).trim(), "still here");
+    d.ok(&["start", "-a", "idle"]);
+    assert_eq!(d.inspect("idle", "{{.State.ExitCode}}"), "0");
+    d.ok(&["rm", "-f", "keep", "idle"]);
+    d.assert_nothing_left();
 }

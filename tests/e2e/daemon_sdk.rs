@@ -19,5 +19,5 @@ fn python_sdk_scenario() {
         d.log_text()
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("sdk scenario: ok"));
-    assert!(d.mounts().is_empty(), "no mount left: {:?}", d.mounts());
+    d.assert_nothing_left();
 }

@@ -247,5 +247,5 @@ fn tmpfs_mounts_and_volumes_are_limited_and_unmounted() {
     d.ok(&["volume", "rm", "small"]);
     let (_, err) = d.fails(&["volume", "create", "-o", "size=1m", "quota"]);
     assert!(err.contains("quota size requested but no quota support"), "{err}");
-    assert!(d.mounts().is_empty(), "left mounted: {:?}", d.mounts());
+    d.assert_nothing_left();
 }

@@ -184,7 +184,13 @@ impl Engine {
             reg.names.insert(rec.name.clone(), rec.id.clone());
             reg.by_id.insert(rec.id.clone(), Container::new(rec));
         }
-        // Writable layers whose container record never got written (a crash during create).
+        remove::sweep_orphans(
+            &cfg.exec_root,
+            &cfg.data_root,
+            &reg.by_id.keys().map(String::as_str).collect::<Vec<_>>(),
+        );
+        // Writable layers whose container record never got written (a crash during create), or
+        // whose container's removal a crash cut short.
         for key in images.rootfs_keys()? {
             if !reg.by_id.contains_key(&key) {
                 tracing::info!(id = %key, "removing the root filesystem of a container that was never recorded");

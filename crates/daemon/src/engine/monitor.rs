@@ -109,6 +109,10 @@ impl Engine {
         self.stop_health(&c);
         let code = st.exit_code as i64;
         let removing = c.rec().state.status == Status::Removing;
+        // A container that goes away on exit (`--rm`) is not recorded as exited: its removal
+        // follows at once (the run directory goes with it), and a crash before the removal is
+        // done finds the record running and the shim gone, which leads here again.
+        let auto_remove = !removing && c.rec().host_config.auto_remove == Some(true);
         let ran = {
             let started = berth_api::time::nanos_of(&c.rec().state.started_at);
             let finished = berth_api::time::nanos_of(&st.finished_at);
@@ -118,15 +122,21 @@ impl Engine {
         // and have its fresh mount taken away.
         let t0 = std::time::Instant::now();
         let engine = self.clone();
-        let id = c.id.clone();
+        let c2 = c.clone();
         let _ = super::blocking(move || {
-            engine.cleanup_run(&id);
+            if auto_remove {
+                engine.release_run(&c2);
+            } else {
+                engine.cleanup_run(&c2.id);
+            }
             Ok(())
         })
         .await;
         let cleaned = t0.elapsed();
-        let _ = self.update(&c, |r| {
-            if !removing {
+        let exited = |r: &mut ContainerRecord| {
+            if auto_remove {
+                r.state.status = Status::Removing;
+            } else if !removing {
                 r.state.status = Status::Exited;
             }
             r.state.pid = 0;
@@ -134,7 +144,12 @@ impl Engine {
             r.state.oom_killed = st.oom_killed;
             r.state.finished_at =
                 if st.finished_at.is_empty() { berth_shim::now_rfc3339() } else { st.finished_at.clone() };
-        });
+        };
+        if auto_remove {
+            exited(&mut c.rec());
+        } else {
+            let _ = self.update(&c, exited);
+        }
         if st.oom_killed {
             self.event(&c, "oom", &[]);
         }
@@ -179,7 +194,7 @@ impl Engine {
                     }
                 }
             });
-        } else if rec.host_config.auto_remove == Some(true) {
+        } else if auto_remove {
             let engine = self.clone();
             tokio::spawn(async move {
                 if let Err(e) = engine.remove(&c, true, true).await {
@@ -189,14 +204,26 @@ impl Engine {
         }
     }
 
-    /// Unmounts the root filesystem and removes the bundle and shim state of a stopped container.
+    /// What a stopped container held: its share of the host ([`Engine::release_run`]) and its
+    /// run directory ([`Engine::remove_run_dir`]).
     pub(crate) fn cleanup_run(&self, id: &str) {
+        if let Ok(c) = self.container(id) {
+            self.release_run(&c);
+        }
+        self.remove_run_dir(id);
+    }
+
+    /// A stopped container's share of the host: its network endpoints (addresses, published
+    /// ports, namespace) and its volumes' mounts.
+    pub(crate) fn release_run(&self, c: &Container) {
+        self.teardown_networking(c);
+        self.unmount_volumes(&c.snapshot());
+    }
+
+    /// Unmounts a stopped container's root filesystem and removes its bundle and shim state.
+    pub(crate) fn remove_run_dir(&self, id: &str) {
         let run = self.run_dir(id);
         super::start::unmount(&run.join("rootfs"));
-        if let Ok(c) = self.container(id) {
-            self.teardown_networking(&c);
-            self.unmount_volumes(&c.snapshot());
-        }
         let _ = std::fs::remove_dir_all(&run);
     }
 

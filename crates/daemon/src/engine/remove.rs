@@ -1,13 +1,17 @@
-//! Removing containers: the process killed (with `force`), the record marked `removing` first
-//! so a crash mid-way is finished at the next start, then the mount, bundle, writable layer,
-//! log and record removed. Nothing is left behind.
+//! Removing containers: the process killed (with `force`), then the record deleted, which is
+//! when the container is gone; its network endpoints and volumes are released before the
+//! removal is reported. Its files (root filesystem mount, bundle, writable layer, logs) go right
+//! after, off the caller's path (unmounting waits for an RCU grace period, and unlinking on a
+//! disk can take milliseconds); what a crash leaves of them is removed at the next start
+//! ([`Engine::sweep_orphans`]). Nothing is left behind.
 
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use berth_api::Filters;
 
-use super::record::Status;
+use super::record::{ContainerRecord, Status};
 use super::{blocking, Container, Engine};
 use crate::error::{EngineError, Result};
 
@@ -34,7 +38,9 @@ impl Engine {
         let live = rec.state.status.is_live();
         let mut rx = c.subscribe();
         let exits = rx.borrow().exits;
-        self.update(c, |r| r.state.status = Status::Removing)?;
+        // In memory only: the exit watch sees it; a crash before the record goes leaves the
+        // container as it was (killed, if it was running).
+        c.rec().state.status = Status::Removing;
         if live {
             let shim = self.shim(&c.id);
             let _ = blocking(move || {
@@ -47,9 +53,16 @@ impl Engine {
         }
         self.stop_health(c);
         self.fail_pending(c, "the container was removed");
-        let (e, id) = (self.clone(), c.id.clone());
-        blocking(move || e.remove_files(&id)).await?;
-        self.await_shim(c).await;
+        if let Err(e) = self.forget_record(&c.id) {
+            c.rec().state.status = Status::Dead;
+            return Err(e);
+        }
+        let (e, c2) = (self.clone(), c.clone());
+        let _ = blocking(move || {
+            e.release_run(&c2);
+            Ok(())
+        })
+        .await;
         self.release_volumes(&rec, volumes);
         {
             let mut reg = self.reg();
@@ -61,16 +74,28 @@ impl Engine {
         self.forget_execs(&c.id);
         self.event(c, "destroy", &[]);
         c.watch.send_modify(|w| w.removed = true);
+        let (e, id) = (self.clone(), c.id.clone());
+        tokio::spawn(async move {
+            let id2 = id.clone();
+            if let Err(err) = blocking(move || e.remove_files(&id2)).await {
+                tracing::warn!(%id, error = %err, "removing a container's files failed; the next start retries");
+            }
+        });
         Ok(())
     }
 
-    /// Everything of a container on disk, then its record (last, so a crash before it leaves a
-    /// `removing` record that the next start finishes).
+    /// Deletes a container's record: from then on it is gone.
+    pub(crate) fn forget_record(&self, id: &str) -> Result<()> {
+        self.db.write(|tx| tx.delete::<ContainerRecord>(id))?;
+        Ok(())
+    }
+
+    /// Everything of a container on disk: its run directory (root filesystem unmounted), its
+    /// writable layer and its data directory (logs, hosts files).
     pub(crate) fn remove_files(&self, id: &str) -> Result<()> {
-        self.cleanup_run(id);
+        self.remove_run_dir(id);
         self.images.remove_rootfs(id)?;
         let _ = std::fs::remove_dir_all(self.data_dir(id));
-        self.db.write(|tx| tx.delete::<super::ContainerRecord>(id))?;
         Ok(())
     }
 
@@ -103,5 +128,32 @@ impl Engine {
             [("reclaimed".to_string(), report.reclaimed.to_string())].into(),
         );
         Ok(report)
+    }
+}
+
+/// Removes what removals cut short by a crash left on disk: the run directories (root
+/// filesystems unmounted first) and data directories of containers that have no record. A run
+/// directory is named by the first 24 digits of its container's ID.
+pub(crate) fn sweep_orphans(exec_root: &Path, data_root: &Path, recorded: &[&str]) {
+    let entries = |dir: &Path| -> Vec<(String, std::path::PathBuf)> {
+        std::fs::read_dir(dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+            .collect()
+    };
+    for (name, path) in entries(&exec_root.join("containers")) {
+        if !recorded.iter().any(|id| id.starts_with(&name)) {
+            tracing::info!(dir = %path.display(), "removing the run directory of a removed container");
+            super::start::unmount(&path.join("rootfs"));
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+    for (name, path) in entries(&data_root.join("containers")) {
+        if !recorded.contains(&name.as_str()) {
+            tracing::info!(dir = %path.display(), "removing the data directory of a removed container");
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }

@@ -20,7 +20,9 @@ impl Engine {
                 let (e, c2) = (self.clone(), c.clone());
                 let _ = blocking(move || {
                     let _ = e.shim(&c2.id).signal(libc::SIGKILL, true);
-                    e.remove_files(&c2.id)
+                    e.cleanup_run(&c2.id);
+                    e.remove_files(&c2.id)?;
+                    e.forget_record(&c2.id)
                 })
                 .await;
                 let mut reg = self.reg();
