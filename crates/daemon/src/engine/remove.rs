@@ -3,7 +3,7 @@
 //! removal is reported. Its files (root filesystem mount, bundle, writable layer, logs) go right
 //! after, off the caller's path (unmounting waits for an RCU grace period, and unlinking on a
 //! disk can take milliseconds); what a crash leaves of them is removed at the next start
-//! ([`Engine::sweep_orphans`]). Nothing is left behind.
+//! ([`sweep_orphans`]). Nothing is left behind.
 
 use std::path::Path;
 use std::sync::Arc;
