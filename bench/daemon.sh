@@ -2,15 +2,18 @@
 # berthd against the reference engine (Debian's docker.io: dockerd + containerd + runc), side by
 # side in one run, both driven by the same docker CLI, each with its own data root, exec root
 # and socket, network none, the busybox fixture:
-#   * `docker run --rm --network none busybox true` latency (hyperfine, median of RUNS);
+#   * `docker run --rm --network none busybox true` latency: hyperfine in ROUNDS rounds that
+#     alternate the two engines (RUNS / ROUNDS runs each per round), the median over all RUNS —
+#     the machine's speed drifts within minutes, and alternating makes the drift hit both alike;
 #   * 50 containers started at once (`docker run -d … sleep`), wall time → starts per second;
 #   * the daemon's resident memory idle and with the 50 containers;
 #   * shim memory per container.
 #
-#   bench/daemon.sh [RUNS]        (make bench)
+#   bench/daemon.sh [RUNS] [ROUNDS]        (make bench; 20 runs in 4 rounds by default)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 runs=${1:-20}
+rounds=${2:-4}
 need dockerd docker hyperfine python3
 built "$bin/berthd" "$init"
 work=$(mktemp -d /var/tmp/berth-bench-daemon.XXXXXX)
@@ -47,9 +50,12 @@ shims_kib() { local t=0; for p in $(pgrep -f "$1" || true); do t=$((t + $(rss_ki
 
 # Warm both (page cache, first-run work), then measure.
 for h in "$ref" "$ours"; do DOCKER_HOST=$h docker run --rm --network none busybox true; done
-hyperfine -N --runs "$runs" --warmup 2 --export-json "$work/run.json" \
-  -n docker "env DOCKER_HOST=$ref docker run --rm --network none busybox true" \
-  -n berth "env DOCKER_HOST=$ours docker run --rm --network none busybox true" >/dev/null
+per_round=$(( (runs + rounds - 1) / rounds ))
+for r in $(seq "$rounds"); do
+  hyperfine -N --runs "$per_round" --warmup 2 --export-json "$work/run-$r.json" \
+    -n docker "env DOCKER_HOST=$ref docker run --rm --network none busybox true" \
+    -n berth "env DOCKER_HOST=$ours docker run --rm --network none busybox true" >/dev/null
+done
 idle_ref=$(ref_rss); idle_ours=$(rss_kib "$our_pid")
 
 start50() {
@@ -64,16 +70,19 @@ sleep 1
 busy_ref=$(ref_rss); busy_ours=$(rss_kib "$our_pid")
 shim_ref=$(shims_kib "containerd-shim-runc-v2 -namespace moby .*$ref_exec"); shim_ours=$(shims_kib "berth-shim start.*$our_exec")
 
-python3 - "$work/run.json" "$t_ref" "$t_ours" "$idle_ref" "$idle_ours" "$busy_ref" "$busy_ours" "$shim_ref" "$shim_ours" "$runs" <<'PY'
-import json, sys
-run = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+python3 - "$work" "$t_ref" "$t_ours" "$idle_ref" "$idle_ours" "$busy_ref" "$busy_ours" "$shim_ref" "$shim_ours" <<'PY'
+import glob, json, statistics, sys
+times = {}
+for f in sorted(glob.glob(sys.argv[1] + "/run-*.json")):
+    for r in json.load(open(f))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
 t_ref, t_ours = float(sys.argv[2]), float(sys.argv[3])
 idle_ref, idle_ours, busy_ref, busy_ours, shim_ref, shim_ours = (int(x) / 1024 for x in sys.argv[4:10])
-runs = sys.argv[10]
-m_ref, m_ours = run["docker"]["median"] * 1000, run["berth"]["median"] * 1000
+n = len(times["berth"])
+m_ref, m_ours = statistics.median(times["docker"]) * 1000, statistics.median(times["berth"]) * 1000
 print(f"| measure | docker 20.10 | berth | ratio |")
 print(f"|---|---|---|---|")
-print(f"| `run --rm busybox true`, median of {runs} | {m_ref:.0f} ms | {m_ours:.1f} ms | berth takes {m_ours / m_ref:.2f}× docker's time ({m_ref / m_ours:.1f}× faster) |")
+print(f"| `run --rm busybox true`, median of {n} | {m_ref:.0f} ms | {m_ours:.1f} ms | berth takes {m_ours / m_ref:.2f}× docker's time ({m_ref / m_ours:.1f}× faster) |")
 print(f"| 50 concurrent `run -d` | {t_ref:.2f} s ({50 / t_ref:.0f}/s) | {t_ours:.2f} s ({50 / t_ours:.0f}/s) | {t_ref / t_ours:.1f}× docker's throughput |")
 print(f"| daemon RSS idle | {idle_ref:.1f} MiB (dockerd + containerd) | {idle_ours:.1f} MiB | {idle_ours / idle_ref:.2f}× |")
 print(f"| daemon RSS, 50 containers | {busy_ref:.1f} MiB | {busy_ours:.1f} MiB | {busy_ours / busy_ref:.2f}× |")
