@@ -12,6 +12,10 @@ use super::record::{ContainerRecord, RunState, Status};
 use super::{Container, Engine};
 use crate::error::{EngineError, Result};
 
+/// How long a create (of a container or an exec) keeps the cgroup path primed for the start that
+/// usually follows (`docker run` and `docker exec` send it within a few milliseconds).
+pub(crate) const AFTER_CREATE: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// What create answers.
 pub struct Created {
     pub id: String,
@@ -595,6 +599,8 @@ impl Engine {
         let c = Container::new(rec);
         self.reg().by_id.insert(id.clone(), c.clone());
         self.event(&c, "create", &[]);
+        // `docker run` starts it within milliseconds: open the cgroup path for that start now.
+        self.primer.prime_for(AFTER_CREATE);
         Ok(Created { id, warnings: Vec::new() })
     }
 

@@ -79,6 +79,7 @@ impl Engine {
         self.execs.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), e);
         c.exec_ids.lock().unwrap_or_else(|e| e.into_inner()).push(id.clone());
         self.event(c, "exec_create", &[("execID", id.clone())]);
+        self.primer.prime_for(super::create::AFTER_CREATE);
         Ok(id)
     }
 
@@ -168,7 +169,10 @@ impl Engine {
         let c = self.container(&e.container)?;
         let process = self.exec_process(&c, &e.config)?;
         let stdin = e.config.attach_stdin.unwrap_or(false) && !detach;
-        let attached = match self.shim(&c.id).exec(shim_exec_id(id), process, stdin, false) {
+        let primed = self.primer.hold();
+        let attached = self.shim(&c.id).exec(shim_exec_id(id), process, stdin, false);
+        drop(primed);
+        let attached = match attached {
             Ok(a) => a,
             Err(err) => {
                 let mut st = e.state.lock().unwrap_or_else(|e| e.into_inner());

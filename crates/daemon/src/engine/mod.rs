@@ -16,6 +16,7 @@ pub mod logs;
 mod monitor;
 pub mod mounts;
 pub mod network;
+mod primer;
 pub mod record;
 mod remove;
 mod restore;
@@ -126,6 +127,8 @@ pub struct Engine {
     db: Db,
     host: berth_spec::HostInfo,
     shim_bin: PathBuf,
+    /// Opens the kernel's cgroup-migration path ahead of starts and execs.
+    primer: primer::Primer,
     pub events: Events,
     reg: Mutex<Registry>,
     execs: Mutex<HashMap<String, Arc<ExecEntry>>>,
@@ -200,6 +203,7 @@ impl Engine {
         let (cfg_prefix, backend) = (cfg.bridge_prefix.clone(), cfg.firewall_backend.clone());
         let engine = Arc::new(Engine {
             shim_bin: crate::config::beside_exe("berth-shim"),
+            primer: primer::Primer::new(host.cgroup_v2),
             cfg: RwLock::new(cfg),
             flags,
             images,

@@ -341,6 +341,7 @@ impl Engine {
             }
             _ => {}
         }
+        let _primed = self.primer.hold();
         let run = self.run_dir(&rec.id);
         let state_dir = run.join("state");
         let rootfs = run.join("rootfs");
