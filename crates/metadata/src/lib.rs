@@ -232,6 +232,18 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Overwrites the record under `key` if there is one (nothing is written otherwise): an update
+    /// that lost a race with a deletion does not bring the record back. Says whether it wrote.
+    pub fn replace<R: Record>(&mut self, key: &str, record: &R) -> Result<bool> {
+        let mut t = self.tx.open_table(table::<R>())?;
+        if t.get(key)?.is_none() {
+            return Ok(false);
+        }
+        let bytes = serde_json::to_vec(record).expect("records serialise");
+        t.insert(key, bytes.as_slice())?;
+        Ok(true)
+    }
+
     /// Removes a record; says whether it existed.
     pub fn delete<R: Record>(&mut self, key: &str) -> Result<bool> {
         Ok(self.tx.open_table(table::<R>())?.remove(key)?.is_some())

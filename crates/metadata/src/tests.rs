@@ -36,6 +36,19 @@ fn transactions_commit_or_roll_back() {
 }
 
 #[test]
+fn replace_updates_only_what_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("meta.db")).unwrap();
+    db.write(|tx| tx.put("a", &RefRecord { image: digest(1), updated: 1 })).unwrap();
+    assert!(db.write(|tx| tx.replace("a", &RefRecord { image: digest(2), updated: 2 })).unwrap());
+    let a = db.read(|tx| tx.get::<RefRecord>("a")).unwrap().unwrap();
+    assert_eq!((a.image, a.updated), (digest(2), 2));
+    db.write(|tx| tx.delete::<RefRecord>("a")).unwrap();
+    assert!(!db.write(|tx| tx.replace("a", &RefRecord { image: digest(3), updated: 3 })).unwrap());
+    assert!(db.read(|tx| tx.get::<RefRecord>("a")).unwrap().is_none(), "a deleted record stays deleted");
+}
+
+#[test]
 fn reachability_from_images_leases_and_containers() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("meta.db")).unwrap();

@@ -271,10 +271,14 @@ impl Engine {
         self.reg().by_id.values().cloned().collect()
     }
 
-    /// Writes the container's record (one transaction).
+    /// Writes the container's record (one transaction). The record is copied inside the
+    /// transaction, and redb runs one write transaction at a time, so of two racing updates the
+    /// later state is the one that lands; a record a removal has deleted is not written back.
     fn persist(&self, c: &Container) -> Result<()> {
-        let rec = c.snapshot();
-        self.db.write(|tx| tx.put(&rec.id, &rec))?;
+        self.db.write(|tx| {
+            let rec = c.snapshot();
+            tx.replace(&rec.id, &rec)
+        })?;
         Ok(())
     }
 
