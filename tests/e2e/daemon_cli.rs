@@ -387,3 +387,70 @@ fn events_stats_and_limits() {
     ]);
     assert_eq!(ev.trim(), "137 ev");
 }
+
+/// The cgroup file a process's first `/proc/<pid>/cgroup` line names, as the daemon's primer
+/// finds it: (the hierarchy's mount, the cgroup's path in it).
+fn first_cgroup(pid: i32) -> (std::path::PathBuf, String) {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    let line = text.lines().next().expect("a cgroup line").to_string();
+    let mut f = line.splitn(3, ':');
+    let (_, ctrls, path) = (f.next(), f.next().unwrap(), f.next().unwrap().to_string());
+    let mount = match ctrls {
+        "" if berth_spec::host::cgroup_v2() => "/sys/fs/cgroup".into(),
+        "" => "/sys/fs/cgroup/unified".into(),
+        c => std::path::Path::new("/sys/fs/cgroup").join(c.strip_prefix("name=").unwrap_or(c)),
+    };
+    (mount, path)
+}
+
+/// Moves berthd back where it was and removes the test's cgroup, also when the test fails.
+struct MovedDaemon {
+    pid: i32,
+    home: std::path::PathBuf,
+    moved: std::path::PathBuf,
+}
+
+impl Drop for MovedDaemon {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.home.join("cgroup.procs"), self.pid.to_string());
+        // Shims started meanwhile are in it until their containers are gone.
+        for _ in 0..100 {
+            if std::fs::remove_dir(&self.moved).is_ok() || !self.moved.exists() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        eprintln!("left behind: {}", self.moved.display());
+    }
+}
+
+/// The daemon keeps the kernel's cgroup-migration lock primed around starts and execs by moving
+/// itself into the cgroup it is in. A daemon its service manager moved elsewhere must stay there.
+#[test]
+fn the_cgroup_primer_leaves_the_daemon_where_it_was_put() {
+    let d = Berthd::start();
+    d.ok(&["run", "--rm", "busybox", "true"]);
+    let (mount, path) = first_cgroup(d.pid());
+    let home = mount.join(path.trim_start_matches('/'));
+    let name = format!("berth-primer-test-{}", std::process::id());
+    let moved = home.join(&name);
+    std::fs::create_dir(&moved).unwrap();
+    let _guard = MovedDaemon { pid: d.pid(), home: home.clone(), moved: moved.clone() };
+    std::fs::write(moved.join("cgroup.procs"), d.pid().to_string()).unwrap();
+    let want = format!("{}/{name}", path.trim_end_matches('/'));
+    assert_eq!(first_cgroup(d.pid()).1, want);
+    // Starts and execs prime; a run, a detached container, an exec in it.
+    d.ok(&["run", "--rm", "busybox", "true"]);
+    let id = d.ok(&["run", "-d", "busybox", "sleep", "100"]);
+    let id = id.trim();
+    assert_eq!(d.ok(&["exec", id, "echo", "in"]).trim(), "in");
+    d.ok(&["restart", "-t", "0", id]);
+    d.ok(&["rm", "-f", id]);
+    assert_eq!(first_cgroup(d.pid()).1, want, "the daemon was moved back");
+    // Every thread of it, not only the main one.
+    for t in std::fs::read_dir(format!("/proc/{}/task", d.pid())).unwrap() {
+        let tid: i32 = t.unwrap().file_name().to_string_lossy().parse().unwrap();
+        let text = std::fs::read_to_string(format!("/proc/{}/task/{tid}/cgroup", d.pid())).unwrap();
+        assert!(text.lines().next().unwrap().ends_with(&want), "thread {tid}: {text}");
+    }
+}
