@@ -180,6 +180,7 @@ fn docker_and_berth_print_the_same() {
         &["ps", "-a", "--format", "json"],
         &["ps", "-a", "--format", "{{json .}}"],
         &["images", "--format", "{{json .}}"],
+        &["ps", "-a", "--filter", "status=exited"],
         // top's C column is a recent CPU share: it moves between the two runs too.
         &["top", "web"],
     ] {
@@ -188,7 +189,6 @@ fn docker_and_berth_print_the_same() {
     for args in [
         &["ps", "-q"][..],
         &["ps", "-aq", "--no-trunc"],
-        &["ps", "-a", "--filter", "status=exited"],
         &["ps", "-a", "--filter", "label=tier=front", "--format", "{{.Names}}"],
         &["container", "ls", "-a", "--format", "{{.Names}} {{.Label \"tier\"}} {{.Command}} {{.State}}"],
         &["ps", "-a", "--format", "table {{.ID}}\t{{.Names}}\t{{.Image}}"],
