@@ -4,6 +4,9 @@
 //! Detaches (fork, setsid, fork) so that the shim outlives whoever started it, creates the
 //! container and prints one JSON line on stdout once it is created (or why it could not be),
 //! then serves `<state-dir>/shim.sock` until the container has exited and its exit is recorded.
+//!
+//! `berth-shim prime`: keeps the kernel's cgroup-migration lock primed until stdin closes
+//! (`berth_shim::prime`); the daemon runs it around starts.
 
 use std::fs::File;
 use std::io::Read;
@@ -13,14 +16,22 @@ use berth_shim::server::serve;
 use berth_shim::ShimOptions;
 
 fn usage(msg: &str) -> ! {
-    eprintln!("berth-shim: {msg}\nusage: berth-shim start --id ID --bundle DIR --state-dir DIR [--runtime BIN] [--runtime-root DIR] [--systemd-cgroup] [--log-path FILE] [--log-max-size SIZE] [--log-max-file N] [--stdin]");
+    eprintln!("berth-shim: {msg}\nusage: berth-shim start --id ID --bundle DIR --state-dir DIR [--runtime BIN] [--runtime-root DIR] [--systemd-cgroup] [--log-path FILE] [--log-max-size SIZE] [--log-max-file N] [--stdin]\n       berth-shim prime");
     std::process::exit(2)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.first().map(String::as_str) != Some("start") {
-        usage("the only command is start");
+    match args.first().map(String::as_str) {
+        Some("start") => {}
+        Some("prime") => match berth_shim::prime::run(std::io::stdin()) {
+            Ok(()) => std::process::exit(0),
+            Err(e) => {
+                eprintln!("berth-shim prime: {e}");
+                std::process::exit(1)
+            }
+        },
+        _ => usage("the commands are start and prime"),
     }
     let opts = ShimOptions::parse_args(&args[1..]).unwrap_or_else(|e| usage(&e));
     if let Err(e) = std::fs::create_dir_all(&opts.state_dir) {

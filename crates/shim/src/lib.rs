@@ -11,6 +11,7 @@
 pub mod client;
 pub mod launch;
 pub mod logfile;
+pub mod prime;
 pub mod protocol;
 pub mod runtime;
 pub mod server;

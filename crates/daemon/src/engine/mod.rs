@@ -201,9 +201,10 @@ impl Engine {
             }
         }
         let (cfg_prefix, backend) = (cfg.bridge_prefix.clone(), cfg.firewall_backend.clone());
+        let shim_bin = crate::config::beside_exe("berth-shim");
         let engine = Arc::new(Engine {
-            shim_bin: crate::config::beside_exe("berth-shim"),
-            primer: primer::Primer::new(host.cgroup_v2),
+            primer: primer::Primer::new(shim_bin.clone()),
+            shim_bin,
             cfg: RwLock::new(cfg),
             flags,
             images,

@@ -7,43 +7,21 @@
 //! has left, the lock stays on its fast path for about one more grace period, and writers in that
 //! window do not wait.
 //!
-//! The primer makes no-op migrations (the daemon's own pid into the cgroup it is already in)
-//! every few milliseconds while a start or an exec is on its way: the grace period is then waited
-//! for by the primer, in parallel with preparing the bundle and launching the shim, and the
-//! runtime's own write finds the path open. Hosts whose cgroup hierarchy is mounted with
-//! `favordynmods` (systemd does it on cgroup v2) keep the path open permanently; priming changes
-//! nothing there. If the write fails (no cgroup file found, a read-only cgroupfs) the primer turns
-//! itself off: it only ever saves time.
+//! While a start or an exec is on its way the daemon keeps a `berth-shim prime` process running
+//! ([`berth_shim::prime`]), which makes no-op migrations of itself every few milliseconds: the
+//! grace period is then waited for by that process, in parallel with preparing the bundle and
+//! launching the shim, and the runtime's own write finds the path open. The writes are a
+//! separate process's so that the daemon itself is never migrated (a write racing a move of the
+//! daemon by its service manager would move it back). Hosts whose cgroup hierarchy is mounted
+//! with `favordynmods` (systemd does it on cgroup v2) keep the path open permanently; priming
+//! changes nothing there. If the helper cannot write (no cgroup file, a read-only cgroupfs) the
+//! primer turns itself off: it only ever saves time.
 
+use std::io::Read;
 use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
-
-/// How often a primed path is written: well inside the window a writer leaves open (one grace
-/// period, ~10 ms here).
-const INTERVAL: Duration = Duration::from_millis(4);
-
-/// The `cgroup.procs` files of the cgroups a process is in, from its `/proc/<pid>/cgroup`, under
-/// the usual mounts (`/sys/fs/cgroup` for v2; `/sys/fs/cgroup/<controllers>` for v1, named
-/// hierarchies without their `name=`; `/sys/fs/cgroup/unified` for a hybrid's v2 part). Any one
-/// of them will do: the lock is global.
-pub(crate) fn procs_files(proc_cgroup: &str, unified: bool) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for line in proc_cgroup.lines() {
-        let mut f = line.splitn(3, ':');
-        let (Some(_), Some(ctrls), Some(path)) = (f.next(), f.next(), f.next()) else { continue };
-        let Some(rel) = path.strip_prefix('/') else { continue };
-        let mount = match (ctrls, unified) {
-            ("", true) => PathBuf::from("/sys/fs/cgroup"),
-            ("", false) => PathBuf::from("/sys/fs/cgroup/unified"),
-            (_, true) => continue,
-            (c, false) => PathBuf::from("/sys/fs/cgroup").join(c.strip_prefix("name=").unwrap_or(c)),
-        };
-        let dir = if rel.is_empty() { mount } else { mount.join(rel) };
-        out.push(dir.join("cgroup.procs"));
-    }
-    out
-}
 
 #[derive(Default)]
 struct State {
@@ -63,7 +41,8 @@ impl State {
 #[derive(Clone)]
 pub struct Primer {
     inner: Arc<(Mutex<State>, Condvar)>,
-    unified: bool,
+    /// The shim binary, whose `prime` command does the writes.
+    helper: PathBuf,
 }
 
 /// Keeps the path primed until dropped.
@@ -78,8 +57,8 @@ impl Drop for Hold {
 }
 
 impl Primer {
-    pub fn new(unified: bool) -> Self {
-        Primer { inner: Arc::new((Mutex::new(State::default()), Condvar::new())), unified }
+    pub fn new(helper: PathBuf) -> Self {
+        Primer { inner: Arc::new((Mutex::new(State::default()), Condvar::new())), helper }
     }
 
     /// Primes until the returned guard is dropped: around a start or an exec.
@@ -114,6 +93,8 @@ impl Primer {
         cv.notify_one();
     }
 
+    /// Waits for priming to be wanted, runs the helper while it is, and so on; turns the primer
+    /// off for good when the helper fails.
     fn run(&self) {
         let (m, cv) = &*self.inner;
         loop {
@@ -130,31 +111,41 @@ impl Primer {
                     };
                 }
             }
-            if let Err(e) = self.migrate() {
-                tracing::debug!(error = %e, "cgroup primer: cannot write cgroup.procs; starts are not primed");
+            if let Err(e) = self.prime_while_wanted() {
+                tracing::debug!(error = %e, "cgroup primer: off; starts are not primed");
                 let mut st = m.lock().unwrap_or_else(|e| e.into_inner());
                 st.off = true;
                 st.running = false;
                 return;
             }
-            std::thread::sleep(INTERVAL);
         }
     }
 
-    /// Moves this process into the cgroup it is in (read afresh, so that a daemon moved by its
-    /// service manager is never moved back).
-    fn migrate(&self) -> std::io::Result<()> {
-        let own = std::fs::read_to_string("/proc/self/cgroup")?;
-        let pid = std::process::id().to_string();
-        let mut last =
-            std::io::Error::new(std::io::ErrorKind::NotFound, "no cgroup.procs file for this process");
-        for f in procs_files(&own, self.unified) {
-            match std::fs::write(&f, &pid) {
-                Ok(()) => return Ok(()),
-                Err(e) => last = std::io::Error::new(e.kind(), format!("{}: {e}", f.display())),
+    /// Runs `berth-shim prime` until priming is no longer wanted, then closes its stdin and
+    /// reaps it.
+    fn prime_while_wanted(&self) -> Result<(), String> {
+        let mut child = Command::new(&self.helper)
+            .arg("prime")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("{} prime: {e}", self.helper.display()))?;
+        let (m, _) = &*self.inner;
+        loop {
+            std::thread::sleep(berth_shim::prime::INTERVAL);
+            if let Ok(Some(_)) = child.try_wait() {
+                return Err(failure(child));
+            }
+            if !m.lock().unwrap_or_else(|e| e.into_inner()).wanted(Instant::now()) {
+                break;
             }
         }
-        Err(last)
+        drop(child.stdin.take());
+        match child.wait() {
+            Ok(s) if s.success() => Ok(()),
+            _ => Err(failure(child)),
+        }
     }
 
     #[cfg(test)]
@@ -163,62 +154,47 @@ impl Primer {
     }
 }
 
+/// What a helper that ended on its own said.
+fn failure(mut child: Child) -> String {
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let _ = child.wait();
+    format!("the helper ended: {}", err.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn the_procs_files_follow_the_cgroup_layout() {
-        let hybrid = "12:pids:/user.slice\n11:cpu,cpuacct:/\n2:name=systemd:/init.scope\n0::/init.scope\n";
-        let v2 = "0::/system.slice/berthd.service\n";
-        let cases: &[(&str, bool, &[&str])] = &[
-            (
-                hybrid,
-                false,
-                &[
-                    "/sys/fs/cgroup/pids/user.slice/cgroup.procs",
-                    "/sys/fs/cgroup/cpu,cpuacct/cgroup.procs",
-                    "/sys/fs/cgroup/systemd/init.scope/cgroup.procs",
-                    "/sys/fs/cgroup/unified/init.scope/cgroup.procs",
-                ],
-            ),
-            (v2, true, &["/sys/fs/cgroup/system.slice/berthd.service/cgroup.procs"]),
-            ("0::/\n", true, &["/sys/fs/cgroup/cgroup.procs"]),
-            // v1 lines on a unified host do not exist; garbage and relative paths are skipped.
-            ("3:memory:/a\n0::/b\n", true, &["/sys/fs/cgroup/b/cgroup.procs"]),
-            ("garbage\n1:pids:relative\n", false, &[]),
-            ("", false, &[]),
-        ];
-        for (text, unified, want) in cases {
-            let got: Vec<PathBuf> = procs_files(text, *unified);
-            let want: Vec<PathBuf> = want.iter().map(PathBuf::from).collect();
-            assert_eq!(got, want, "{text:?} unified={unified}");
-        }
-    }
-
-    #[test]
     fn a_hold_keeps_priming_and_a_deadline_ends() {
-        let p = Primer::new(berth_spec::host::cgroup_v2());
+        // A helper that primes nothing and ends when its stdin closes, as the real one does.
+        let dir = tempfile::tempdir().unwrap();
+        let helper = dir.path().join("helper");
+        std::fs::write(&helper, "#!/bin/sh\ncat >/dev/null\n").unwrap();
+        std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let p = Primer::new(helper);
         {
             let _h = p.hold();
             std::thread::sleep(Duration::from_millis(30));
-            let st = p.inner.0.lock().unwrap();
-            assert!(st.wanted(Instant::now()));
+            assert!(p.inner.0.lock().unwrap().wanted(Instant::now()));
         }
         assert!(!p.inner.0.lock().unwrap().wanted(Instant::now()));
         p.prime_for(Duration::from_millis(20));
         assert!(p.inner.0.lock().unwrap().wanted(Instant::now()));
-        std::thread::sleep(Duration::from_millis(40));
+        std::thread::sleep(Duration::from_millis(60));
         assert!(!p.inner.0.lock().unwrap().wanted(Instant::now()));
-        // As root with cgroupfs mounted the thread keeps running, waiting for the next start;
-        // anywhere else it has turned itself off.
-        let writable = std::fs::read_to_string("/proc/self/cgroup")
-            .map(|t| {
-                procs_files(&t, berth_spec::host::cgroup_v2())
-                    .iter()
-                    .any(|f| std::fs::OpenOptions::new().write(true).open(f).is_ok())
-            })
-            .unwrap_or(false);
-        assert_eq!(p.is_running(), writable);
+        assert!(p.is_running(), "a helper that ends when told keeps the primer on");
+    }
+
+    #[test]
+    fn a_helper_that_fails_turns_priming_off() {
+        let p = Primer::new(PathBuf::from("/bin/false"));
+        let _h = p.hold();
+        std::thread::sleep(Duration::from_millis(100));
+        let st = p.inner.0.lock().unwrap();
+        assert!(st.off && !st.running);
     }
 }
