@@ -388,19 +388,10 @@ fn events_stats_and_limits() {
     assert_eq!(ev.trim(), "137 ev");
 }
 
-/// The cgroup file a process's first `/proc/<pid>/cgroup` line names, as the daemon's primer
-/// finds it: (the hierarchy's mount, the cgroup's path in it).
-fn first_cgroup(pid: i32) -> (std::path::PathBuf, String) {
+/// The `cgroup.procs` file of a process's first cgroup, as the primer's helper finds its own.
+fn first_cgroup(pid: i32) -> std::path::PathBuf {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
-    let line = text.lines().next().expect("a cgroup line").to_string();
-    let mut f = line.splitn(3, ':');
-    let (_, ctrls, path) = (f.next(), f.next().unwrap(), f.next().unwrap().to_string());
-    let mount = match ctrls {
-        "" if berth_spec::host::cgroup_v2() => "/sys/fs/cgroup".into(),
-        "" => "/sys/fs/cgroup/unified".into(),
-        c => std::path::Path::new("/sys/fs/cgroup").join(c.strip_prefix("name=").unwrap_or(c)),
-    };
-    (mount, path)
+    berth_shim::prime::procs_files(&text, berth_sys::cgroup_v2()).remove(0)
 }
 
 /// Moves berthd back where it was and removes the test's cgroup, also when the test fails.
@@ -430,15 +421,14 @@ impl Drop for MovedDaemon {
 fn the_cgroup_primer_leaves_the_daemon_where_it_was_put() {
     let d = Berthd::start();
     d.ok(&["run", "--rm", "busybox", "true"]);
-    let (mount, path) = first_cgroup(d.pid());
-    let home = mount.join(path.trim_start_matches('/'));
+    let home = first_cgroup(d.pid()).parent().unwrap().to_path_buf();
     let name = format!("berth-primer-test-{}", std::process::id());
     let moved = home.join(&name);
     std::fs::create_dir(&moved).unwrap();
     let _guard = MovedDaemon { pid: d.pid(), home: home.clone(), moved: moved.clone() };
     std::fs::write(moved.join("cgroup.procs"), d.pid().to_string()).unwrap();
-    let want = format!("{}/{name}", path.trim_end_matches('/'));
-    assert_eq!(first_cgroup(d.pid()).1, want);
+    let want = moved.join("cgroup.procs");
+    assert_eq!(first_cgroup(d.pid()), want);
     // Starts and execs prime; a run, a detached container, an exec in it.
     d.ok(&["run", "--rm", "busybox", "true"]);
     let id = d.ok(&["run", "-d", "busybox", "sleep", "100"]);
@@ -446,11 +436,12 @@ fn the_cgroup_primer_leaves_the_daemon_where_it_was_put() {
     assert_eq!(d.ok(&["exec", id, "echo", "in"]).trim(), "in");
     d.ok(&["restart", "-t", "0", id]);
     d.ok(&["rm", "-f", id]);
-    assert_eq!(first_cgroup(d.pid()).1, want, "the daemon was moved back");
+    assert_eq!(first_cgroup(d.pid()), want, "the daemon was moved back");
     // Every thread of it, not only the main one.
     for t in std::fs::read_dir(format!("/proc/{}/task", d.pid())).unwrap() {
-        let tid: i32 = t.unwrap().file_name().to_string_lossy().parse().unwrap();
+        let tid = t.unwrap().file_name().to_string_lossy().into_owned();
         let text = std::fs::read_to_string(format!("/proc/{}/task/{tid}/cgroup", d.pid())).unwrap();
-        assert!(text.lines().next().unwrap().ends_with(&want), "thread {tid}: {text}");
+        let first = berth_shim::prime::procs_files(&text, berth_sys::cgroup_v2()).remove(0);
+        assert_eq!(first, want, "thread {tid}");
     }
 }

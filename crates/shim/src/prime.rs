@@ -40,13 +40,6 @@ pub fn procs_files(proc_cgroup: &str, unified: bool) -> Vec<PathBuf> {
     out
 }
 
-/// True on a unified (cgroup v2 only) host.
-fn unified() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-        .unwrap_or(false)
-}
-
 /// Moves this process into the cgroup it is in (read afresh each time).
 fn migrate(unified: bool) -> std::io::Result<()> {
     let own = std::fs::read_to_string("/proc/self/cgroup")?;
@@ -64,7 +57,7 @@ fn migrate(unified: bool) -> std::io::Result<()> {
 /// Primes until `stop` becomes readable or hangs up (the daemon closed its end, or died). An
 /// error means no write could be made: priming cannot work on this host.
 pub fn run(stop: impl AsFd) -> std::io::Result<()> {
-    let unified = unified();
+    let unified = berth_sys::cgroup_v2();
     loop {
         migrate(unified)?;
         let mut fds = [PollFd::new(stop.as_fd(), PollFlags::POLLIN)];
@@ -114,7 +107,7 @@ mod tests {
     fn priming_ends_when_the_daemon_closes_its_end() {
         let writable = std::fs::read_to_string("/proc/self/cgroup")
             .map(|t| {
-                procs_files(&t, unified())
+                procs_files(&t, berth_sys::cgroup_v2())
                     .iter()
                     .any(|f| std::fs::OpenOptions::new().write(true).open(f).is_ok())
             })

@@ -25,9 +25,7 @@ pub fn bounding_caps() -> Vec<String> {
 
 /// True on a unified (cgroup v2 only) host; hybrid and v1 hosts use the v1 controllers.
 pub fn cgroup_v2() -> bool {
-    nix::sys::statfs::statfs("/sys/fs/cgroup")
-        .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
-        .unwrap_or(false)
+    berth_sys::cgroup_v2()
 }
 
 /// One device node, or None for anything that is not a character or block device.

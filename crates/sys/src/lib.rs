@@ -13,6 +13,13 @@ use std::os::unix::net::UnixStream;
 use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use nix::sys::termios::{self, SetArg, Termios};
 
+/// True on a unified (cgroup v2 only) host; hybrid and v1 hosts use the v1 controllers.
+pub fn cgroup_v2() -> bool {
+    nix::sys::statfs::statfs("/sys/fs/cgroup")
+        .map(|s| s.filesystem_type() == nix::sys::statfs::CGROUP2_SUPER_MAGIC)
+        .unwrap_or(false)
+}
+
 /// A descriptor that becomes readable once process `pid` has exited (reaped or not). The caller
 /// must know the pid is still the process it means (its own child, not yet reaped).
 pub fn pidfd_open(pid: i32) -> io::Result<OwnedFd> {
