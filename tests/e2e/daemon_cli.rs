@@ -388,9 +388,10 @@ fn events_stats_and_limits() {
     assert_eq!(ev.trim(), "137 ev");
 }
 
-/// The `cgroup.procs` file of a process's first cgroup, as the primer's helper finds its own.
-fn first_cgroup(pid: i32) -> std::path::PathBuf {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+/// The `cgroup.procs` file of the first cgroup of a process or thread (`/proc/<pid>` or
+/// `/proc/<pid>/task/<tid>`), as the primer's helper finds its own.
+fn first_cgroup(proc_dir: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(format!("{proc_dir}/cgroup")).unwrap();
     berth_shim::prime::procs_files(&text, berth_sys::cgroup_v2()).remove(0)
 }
 
@@ -415,20 +416,22 @@ impl Drop for MovedDaemon {
     }
 }
 
-/// The daemon keeps the kernel's cgroup-migration lock primed around starts and execs by moving
-/// itself into the cgroup it is in. A daemon its service manager moved elsewhere must stay there.
+/// The daemon keeps the kernel's cgroup-migration lock primed around starts and execs (a helper
+/// process migrates itself, never the daemon). A daemon its service manager moved elsewhere must
+/// stay there, every thread of it.
 #[test]
 fn the_cgroup_primer_leaves_the_daemon_where_it_was_put() {
     let d = Berthd::start();
     d.ok(&["run", "--rm", "busybox", "true"]);
-    let home = first_cgroup(d.pid()).parent().unwrap().to_path_buf();
+    let daemon = format!("/proc/{}", d.pid());
+    let home = first_cgroup(&daemon).parent().unwrap().to_path_buf();
     let name = format!("berth-primer-test-{}", std::process::id());
     let moved = home.join(&name);
     std::fs::create_dir(&moved).unwrap();
     let _guard = MovedDaemon { pid: d.pid(), home: home.clone(), moved: moved.clone() };
     std::fs::write(moved.join("cgroup.procs"), d.pid().to_string()).unwrap();
     let want = moved.join("cgroup.procs");
-    assert_eq!(first_cgroup(d.pid()), want);
+    assert_eq!(first_cgroup(&daemon), want);
     // Starts and execs prime; a run, a detached container, an exec in it.
     d.ok(&["run", "--rm", "busybox", "true"]);
     let id = d.ok(&["run", "-d", "busybox", "sleep", "100"]);
@@ -436,12 +439,9 @@ fn the_cgroup_primer_leaves_the_daemon_where_it_was_put() {
     assert_eq!(d.ok(&["exec", id, "echo", "in"]).trim(), "in");
     d.ok(&["restart", "-t", "0", id]);
     d.ok(&["rm", "-f", id]);
-    assert_eq!(first_cgroup(d.pid()), want, "the daemon was moved back");
-    // Every thread of it, not only the main one.
-    for t in std::fs::read_dir(format!("/proc/{}/task", d.pid())).unwrap() {
+    assert_eq!(first_cgroup(&daemon), want, "the daemon was moved back");
+    for t in std::fs::read_dir(format!("{daemon}/task")).unwrap() {
         let tid = t.unwrap().file_name().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(format!("/proc/{}/task/{tid}/cgroup", d.pid())).unwrap();
-        let first = berth_shim::prime::procs_files(&text, berth_sys::cgroup_v2()).remove(0);
-        assert_eq!(first, want, "thread {tid}");
+        assert_eq!(first_cgroup(&format!("{daemon}/task/{tid}")), want, "thread {tid}");
     }
 }

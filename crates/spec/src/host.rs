@@ -23,10 +23,7 @@ pub fn bounding_caps() -> Vec<String> {
         .collect()
 }
 
-/// True on a unified (cgroup v2 only) host; hybrid and v1 hosts use the v1 controllers.
-pub fn cgroup_v2() -> bool {
-    berth_sys::cgroup_v2()
-}
+pub use berth_sys::cgroup_v2;
 
 /// One device node, or None for anything that is not a character or block device.
 pub fn device_node(path: &Path) -> std::io::Result<Option<DeviceNode>> {
