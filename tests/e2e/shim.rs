@@ -170,3 +170,23 @@ fn an_idle_shim_stays_under_2_mib() {
         .unwrap();
     assert!(rss_kib < 2048, "shim resident memory {rss_kib} KiB");
 }
+
+#[test]
+fn the_launcher_reports_into_a_closed_pipe_without_panicking() {
+    // A daemon killed while a shim starts leaves the launcher writing its report into a pipe
+    // nobody reads: the launcher must exit with its status, not panic.
+    let state = env().run_root.join(format!("closed-pipe-{}", seq()));
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = std::process::Command::new(env().bin_dir.join("berth-shim"))
+        .args(["start", "--id", "closed-pipe", "--bundle", "/nonexistent-bundle", "--state-dir"])
+        .arg(&state)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&state);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "the launcher panicked: {err}");
+    assert_eq!(out.status.code(), Some(1), "a failed create is exit 1: {err}");
+}

@@ -9,7 +9,7 @@
 //! (`berth_shim::prime`); the daemon runs it around starts.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::{FromRawFd, IntoRawFd};
 
 use berth_shim::server::serve;
@@ -67,7 +67,9 @@ fn main() {
             if line.trim().is_empty() {
                 line = "{\"ok\":false,\"error\":\"the shim died before the container was created\"}\n".into();
             }
-            print!("{line}");
+            // The starter may be gone (a daemon killed while it waited): the report is then
+            // nobody's, and the shim serves on regardless. Never a panic on a broken pipe.
+            let _ = std::io::stdout().write_all(line.as_bytes());
             let ok = serde_json::from_str::<serde_json::Value>(line.trim())
                 .map(|v| v["ok"] == true)
                 .unwrap_or(false);
