@@ -10,6 +10,9 @@ use super::record::Status;
 use super::{blocking, Container, Engine};
 use crate::error::{EngineError, Result};
 
+/// How long a kill with SIGKILL waits to see the exit (Docker's 10 s).
+const KILL_WAIT: Duration = Duration::from_secs(10);
+
 /// `SIGTERM`, `TERM`, `15` → 15.
 pub fn parse_signal(s: &str) -> Result<i32> {
     let t = s.trim();
@@ -62,6 +65,13 @@ impl Engine {
     pub async fn start(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
         let started = {
             let _g = c.op.lock().await;
+            // A live container has its shim: answer before waiting for a shim to go. A
+            // restarting one counts as running, as on Docker: its policy starts it.
+            let rec = c.snapshot();
+            if rec.state.status == Status::Restarting {
+                return Err(EngineError::NotModified("container already started".into()));
+            }
+            Self::startable(&rec)?;
             self.await_shim(c).await;
             let (e, c2) = (self.clone(), c.clone());
             blocking(move || e.start_blocking(&c2)).await
@@ -178,6 +188,8 @@ impl Engine {
         }
         let shim = self.shim(&c.id);
         let paused = rec.state.status == Status::Paused;
+        let mut rx = c.subscribe();
+        let exits = rx.borrow().exits;
         blocking(move || {
             shim.signal(sig, false)?;
             if paused && sig == libc::SIGKILL {
@@ -187,6 +199,18 @@ impl Engine {
         })
         .await?;
         self.event(c, "kill", &[("signal", sig.to_string())]);
+        // As Docker: a SIGKILL is answered once the container is seen to have exited, so that
+        // `kill` then `inspect` shows it exited.
+        if sig == libc::SIGKILL {
+            let waited = tokio::time::timeout(KILL_WAIT, rx.wait_for(|w| w.exits > exits)).await;
+            if !matches!(waited, Ok(Ok(_))) {
+                return Err(EngineError::Internal(format!(
+                    "container {} did not exit within {} s of SIGKILL",
+                    c.id,
+                    KILL_WAIT.as_secs()
+                )));
+            }
+        }
         Ok(())
     }
 

@@ -326,21 +326,27 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether a start may go ahead, with Docker's answers when not: 304 for a running
+    /// container, 409 for a paused one or one being removed. (A restarting one is started by
+    /// its restart policy; a client's start of it is refused in [`Engine::start`].)
+    pub(crate) fn startable(rec: &ContainerRecord) -> Result<()> {
+        match rec.state.status {
+            Status::Running => Err(EngineError::NotModified("container already started".into())),
+            Status::Paused => {
+                Err(EngineError::Conflict("cannot start a paused container, try unpause instead".into()))
+            }
+            Status::Removing | Status::Dead => Err(EngineError::Conflict(format!(
+                "cannot start container {}: it is being removed",
+                rec.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+
     /// Starts a created or stopped container. Blocking: call through [`super::blocking`].
     pub fn start_blocking(self: &Arc<Self>, c: &Arc<Container>) -> Result<()> {
         let rec = c.snapshot();
-        match rec.state.status {
-            Status::Running | Status::Paused => {
-                return Err(EngineError::NotModified("container already started".into()))
-            }
-            Status::Removing | Status::Dead => {
-                return Err(EngineError::Conflict(format!(
-                    "cannot start container {}: it is being removed",
-                    rec.name
-                )))
-            }
-            _ => {}
-        }
+        Self::startable(&rec)?;
         let _primed = self.primer.hold();
         let run = self.run_dir(&rec.id);
         let state_dir = run.join("state");

@@ -9,6 +9,7 @@ mod containers;
 mod exec;
 mod images;
 mod networks;
+mod swarm;
 mod system;
 mod volumes;
 
@@ -201,6 +202,9 @@ async fn route(ctx: Ctx, path: &str) -> HResult {
         // Volumes and networks come with their issue; until then there are none to find.
         ("volumes", _) => volumes::route(ctx, &segs).await,
         ("networks", _) => networks::route(ctx, &segs).await,
+        ("swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs", _) => {
+            swarm::route(ctx, &segs).await
+        }
         // berth has no builder yet, so no build cache: nothing to prune (`system prune` asks).
         ("build", &Method::POST) if segs.get(1) == Some(&"prune") => {
             Ok(json(200, &serde_json::json!({"CachesDeleted": null, "SpaceReclaimed": 0})))
