@@ -233,6 +233,21 @@ impl Berthd {
         (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
     }
 
+    /// A raw Engine API request over the socket (curl); returns the status code and the body.
+    pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+        let mut c = Command::new("curl");
+        c.args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "--unix-socket"])
+            .arg(&self.sock)
+            .arg(format!("http://x{path}"));
+        if let Some(b) = body {
+            c.args(["-H", "Content-Type: application/json", "--data-binary", b]);
+        }
+        let out = c.stdin(Stdio::null()).output().expect("run curl");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", &text));
+        (code.trim().parse().unwrap_or(0), body.to_string())
+    }
+
     /// `docker inspect -f`.
     pub fn inspect(&self, what: &str, format: &str) -> String {
         self.ok(&["inspect", "-f", format, what]).trim().to_string()

@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -25,21 +25,6 @@ impl Write for ChanWriter {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// A container's root, mounted for as long as this lives (already mounted when it runs).
-pub struct RootGuard {
-    pub path: PathBuf,
-    temporary: bool,
-}
-
-impl Drop for RootGuard {
-    fn drop(&mut self) {
-        if self.temporary {
-            super::start::unmount(&self.path);
-            let _ = std::fs::remove_dir(&self.path);
-        }
     }
 }
 
@@ -106,6 +91,19 @@ pub(crate) fn host_path(root: &Path, path: &str) -> Result<PathBuf> {
     Ok(if name == "." || name == "/" { real } else { real.join(name) })
 }
 
+/// Whether `path` lies on the mount of `root` itself (not on a volume or bind beneath it).
+fn same_filesystem(root: &Path, path: &Path) -> bool {
+    let dev = |p: &Path| std::fs::metadata(p).ok().map(|m| m.dev());
+    dev(root) == dev(path)
+}
+
+/// Whether `path` is on a read-only mount.
+fn read_only(path: &Path) -> bool {
+    nix::sys::statvfs::statvfs(path)
+        .map(|s| s.flags().contains(nix::sys::statvfs::FsFlags::ST_RDONLY))
+        .unwrap_or(false)
+}
+
 fn not_found(path: &str, e: std::io::Error) -> EngineError {
     if e.kind() == std::io::ErrorKind::NotFound || e.raw_os_error() == Some(libc::ENOTDIR) {
         EngineError::NotFound(format!("Could not find the file {path} in container"))
@@ -115,19 +113,6 @@ fn not_found(path: &str, e: std::io::Error) -> EngineError {
 }
 
 impl Engine {
-    /// The container's root filesystem, mounted (temporarily when it is not running).
-    pub fn mount_root(&self, c: &Container) -> Result<RootGuard> {
-        let run = self.run_dir(&c.id);
-        let rootfs = run.join("rootfs");
-        if c.rec().state.status.is_live() && super::start::is_mountpoint(&rootfs) {
-            return Ok(RootGuard { path: rootfs, temporary: false });
-        }
-        let tmp = run.join(format!("mnt-{}", &super::create::new_id()[..12]));
-        std::fs::create_dir_all(&tmp)?;
-        self.images.mount_rootfs(&c.id, &tmp)?;
-        Ok(RootGuard { path: tmp, temporary: true })
-    }
-
     pub fn changes(&self, c: &Arc<Container>) -> Result<serde_json::Value> {
         let mut changes = self.images.rootfs_changes(&c.id, None)?;
         // The mount points of the files the daemon binds in are its own, not the container's
@@ -157,19 +142,19 @@ impl Engine {
         ))
     }
 
-    /// Writes the container's whole filesystem as a tar. Blocking.
-    /// The container's filesystem as a tar; hard links stay links (busybox's hundreds of
-    /// names for one binary are one file, not hundreds of copies).
-    pub fn export(&self, c: &Arc<Container>, mut out: impl Write) -> Result<()> {
-        let root = self.mount_root(c)?;
-        berth_archive::pack_tree(&root.path, &mut out)
-            .map_err(|e| EngineError::Internal(format!("exporting the container: {e}")))?;
-        Ok(())
+    /// The container's filesystem as a tar (its root alone, as Docker's export: no volumes);
+    /// hard links stay links (busybox's hundreds of names for one binary are one file, not
+    /// hundreds of copies). Blocking.
+    pub fn export(&self, c: &Arc<Container>, mut out: impl Write + Send) -> Result<()> {
+        self.with_files(c, false, |root| {
+            berth_archive::pack_tree(root, &mut out)
+                .map_err(|e| EngineError::Internal(format!("exporting the container: {e}")))
+        })
     }
 
+    /// `HEAD /containers/{id}/archive`: a path's stat, through the container's mounts.
     pub fn archive_stat(&self, c: &Arc<Container>, path: &str) -> Result<PathStat> {
-        let root = self.mount_root(c)?;
-        self.stat_in(&root.path, path)
+        self.with_files(c, true, |root| self.stat_in(root, path))
     }
 
     fn stat_in(&self, root: &Path, path: &str) -> Result<PathStat> {
@@ -190,49 +175,63 @@ impl Engine {
         })
     }
 
-    /// `GET /containers/{id}/archive`: the stat, and a tar of the path written to `out`. Blocking.
-    pub fn archive_get(&self, c: &Arc<Container>, path: &str, out: impl Write) -> Result<()> {
-        let root = self.mount_root(c)?;
-        let hp = host_path(&root.path, path)?;
-        let md = std::fs::symlink_metadata(&hp).map_err(|e| not_found(path, e))?;
-        let (_, name) = split(path);
-        let mut b = tar::Builder::new(out);
-        b.follow_symlinks(false);
-        b.mode(tar::HeaderMode::Complete);
-        if md.is_dir() {
-            b.append_dir_all(&name, &hp)?;
-        } else {
-            b.append_path_with_name(&hp, &name)?;
-        }
-        b.finish()?;
-        Ok(())
+    /// `GET /containers/{id}/archive`: a tar of the path (through the container's mounts)
+    /// written to `out`. Blocking.
+    pub fn archive_get(&self, c: &Arc<Container>, path: &str, out: impl Write + Send) -> Result<()> {
+        self.with_files(c, true, |root| {
+            let hp = host_path(root, path)?;
+            let md = std::fs::symlink_metadata(&hp).map_err(|e| not_found(path, e))?;
+            let (_, name) = split(path);
+            let mut b = tar::Builder::new(out);
+            b.follow_symlinks(false);
+            b.mode(tar::HeaderMode::Complete);
+            if md.is_dir() {
+                b.append_dir_all(&name, &hp)?;
+            } else {
+                b.append_path_with_name(&hp, &name)?;
+            }
+            b.finish()?;
+            Ok(())
+        })
     }
 
-    /// `PUT /containers/{id}/archive`: extracts a tar into a directory of the container.
+    /// `PUT /containers/{id}/archive`: extracts a tar into a directory of the container,
+    /// through its mounts (a copy to a volume's path lands in the volume). Blocking.
     pub fn archive_put(
         &self,
         c: &Arc<Container>,
         path: &str,
         no_overwrite_dir_non_dir: bool,
-        tar: impl std::io::Read,
+        tar: impl std::io::Read + Send,
     ) -> Result<()> {
-        let root = self.mount_root(c)?;
-        let hp = host_path(&root.path, path)?;
-        let md = std::fs::metadata(&hp).map_err(|e| not_found(path, e))?;
-        if !md.is_dir() {
-            return Err(EngineError::InvalidArgument(format!("extraction point is not a directory: {path}")));
-        }
-        if md.permissions().mode() & 0o200 == 0 && c.rec().host_config.readonly_rootfs == Some(true) {
-            return Err(EngineError::Internal("container rootfs is marked read-only".into()));
-        }
-        let _ = no_overwrite_dir_non_dir;
-        berth_archive::apply(
-            &hp,
-            tar,
-            &berth_archive::ApplyOptions { whiteouts: berth_archive::Whiteouts::Delete, same_owner: true },
-        )
-        .map_err(|e| EngineError::InvalidArgument(format!("copying into the container: {e}")))?;
-        Ok(())
+        let readonly_rootfs = c.rec().host_config.readonly_rootfs == Some(true);
+        self.with_files(c, true, |root| {
+            let hp = host_path(root, path)?;
+            let md = std::fs::metadata(&hp).map_err(|e| not_found(path, e))?;
+            if !md.is_dir() {
+                return Err(EngineError::InvalidArgument(format!(
+                    "extraction point is not a directory: {path}"
+                )));
+            }
+            let on_root = same_filesystem(root, &hp);
+            if on_root && readonly_rootfs {
+                return Err(EngineError::InvalidArgument("container rootfs is marked read-only".into()));
+            }
+            if !on_root && read_only(&hp) {
+                return Err(EngineError::InvalidArgument("mounted volume is marked read-only".into()));
+            }
+            let _ = no_overwrite_dir_non_dir;
+            berth_archive::apply(
+                &hp,
+                tar,
+                &berth_archive::ApplyOptions {
+                    whiteouts: berth_archive::Whiteouts::Delete,
+                    same_owner: true,
+                },
+            )
+            .map_err(|e| EngineError::InvalidArgument(format!("copying into the container: {e}")))?;
+            Ok(())
+        })
     }
 
     /// `docker commit`.

@@ -9,6 +9,7 @@ pub mod attach;
 mod create;
 mod exec;
 pub mod fs;
+mod fsview;
 mod health;
 mod images;
 pub mod lifecycle;

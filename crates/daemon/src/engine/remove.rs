@@ -133,7 +133,8 @@ impl Engine {
 
 /// Removes what removals cut short by a crash left on disk: the run directories (root
 /// filesystems unmounted first) and data directories of containers that have no record. A run
-/// directory is named by the first 24 digits of its container's ID.
+/// directory is named by the first 24 digits of its container's ID. The directories of copies'
+/// views go too.
 pub(crate) fn sweep_orphans(exec_root: &Path, data_root: &Path, recorded: &[&str]) {
     let entries = |dir: &Path| -> Vec<(String, std::path::PathBuf)> {
         std::fs::read_dir(dir)
@@ -150,6 +151,9 @@ pub(crate) fn sweep_orphans(exec_root: &Path, data_root: &Path, recorded: &[&str
             let _ = std::fs::remove_dir_all(&path);
         }
     }
+    // A view's directory is never a mount point on the host (its mounts live in a thread's
+    // own namespace): what a killed daemon left there is empty directories.
+    let _ = std::fs::remove_dir_all(super::fsview::views_dir(exec_root));
     for (name, path) in entries(&data_root.join("containers")) {
         if !recorded.contains(&name.as_str()) {
             tracing::info!(dir = %path.display(), "removing the data directory of a removed container");

@@ -1,0 +1,204 @@
+//! Faults a user meets on an ordinary day, each fixed with its test here: `cp` through a
+//! container's mounts, concurrent copies of one stopped container, `start` of a running or
+//! paused container, `kill` answered after the exit, swarm's endpoints off swarm.
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use berth_tests::daemon::Berthd;
+
+/// `docker cp CONTAINER:PATH -`: the tar's single file's content.
+fn cp_out(d: &Berthd, from: &str) -> String {
+    let out = d.command(["cp", from, "-"]).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "docker cp {from} -: {}", String::from_utf8_lossy(&out.stderr));
+    let mut a = tar::Archive::new(&out.stdout[..]);
+    let mut e = a.entries().unwrap().next().expect("one entry").unwrap();
+    let mut s = String::new();
+    std::io::Read::read_to_string(&mut e, &mut s).unwrap();
+    s
+}
+
+/// The views' directory holds nothing once copies are done, and nothing of them is mounted.
+fn assert_no_views_left(d: &Berthd) {
+    let left: Vec<_> = std::fs::read_dir(d.exec_root.join("views"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "views left: {left:?}");
+    let rootfs_mounts: Vec<String> = d.mounts().into_iter().filter(|m| !m.ends_with("/rootfs")).collect();
+    assert!(rootfs_mounts.is_empty(), "mounts left on the host: {rootfs_mounts:?}");
+}
+
+#[test]
+fn cp_goes_through_volumes_binds_and_the_etc_files() {
+    let d = Berthd::start();
+    let bind = tempfile::tempdir().unwrap();
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("g"), "into the volume\n").unwrap();
+    let bind_arg = format!("{}:/bind", bind.path().display());
+    d.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "cpb",
+        "-v",
+        "cpvol:/data",
+        "-v",
+        &bind_arg,
+        "-v",
+        "cpro:/ro:ro",
+        "busybox",
+        "sh",
+        "-c",
+        "echo x > /data/f; sleep 1000",
+    ]);
+    d.wait_for(10, "the volume's file", || d.docker(&["exec", "cpb", "cat", "/data/f"]).status.success());
+    // Out of a volume, and out of the files the daemon binds in.
+    assert_eq!(cp_out(&d, "cpb:/data/f"), "x\n");
+    let id = d.inspect("cpb", "{{.Id}}");
+    assert_eq!(cp_out(&d, "cpb:/etc/hostname"), format!("{}\n", &id[..12]));
+    assert!(cp_out(&d, "cpb:/etc/hosts").contains(&id[..12]), "/etc/hosts copies out with its content");
+    // Into a volume and a bind: the container sees it, the host's bind source holds it.
+    let g = src.path().join("g");
+    d.ok(&["cp", g.to_str().unwrap(), "cpb:/data/g"]);
+    assert_eq!(d.ok(&["exec", "cpb", "cat", "/data/g"]), "into the volume\n");
+    d.ok(&["cp", g.to_str().unwrap(), "cpb:/bind/g"]);
+    assert_eq!(std::fs::read_to_string(bind.path().join("g")).unwrap(), "into the volume\n");
+    // A read-only volume refuses, as on Docker.
+    let (_, err) = d.fails(&["cp", g.to_str().unwrap(), "cpb:/ro/g"]);
+    assert!(err.contains("mounted volume is marked read-only"), "{err}");
+    // Stopped: the same paths still reach the volume; what goes in is there at the next start.
+    d.ok(&["stop", "-t", "0", "cpb"]);
+    assert_eq!(cp_out(&d, "cpb:/data/g"), "into the volume\n");
+    d.ok(&["cp", g.to_str().unwrap(), "cpb:/data/h"]);
+    d.ok(&["start", "cpb"]);
+    assert_eq!(d.ok(&["exec", "cpb", "cat", "/data/h"]), "into the volume\n");
+    assert_eq!(d.ok(&["run", "--rm", "-v", "cpvol:/v", "busybox", "cat", "/v/h"]), "into the volume\n");
+    d.ok(&["rm", "-f", "cpb"]);
+    assert_no_views_left(&d);
+}
+
+#[test]
+fn concurrent_copies_of_a_stopped_container_all_succeed_and_leave_nothing() {
+    let d = Berthd::start();
+    d.ok(&["create", "--name", "cps", "-v", "par:/data", "busybox", "true"]);
+    d.ok(&["run", "--rm", "-v", "par:/data", "busybox", "sh", "-c", "echo p > /data/p"]);
+    let src = tempfile::tempdir().unwrap();
+    std::fs::write(src.path().join("in"), "in\n").unwrap();
+    let host = d.host();
+    let mut jobs = Vec::new();
+    for i in 0..24 {
+        let (host, src) = (host.clone(), src.path().join("in"));
+        jobs.push(std::thread::spawn(move || {
+            let docker = |args: &[&str]| {
+                Command::new("docker")
+                    .env("DOCKER_HOST", &host)
+                    .args(args)
+                    .stdin(Stdio::null())
+                    .output()
+                    .unwrap()
+            };
+            let out = match i % 6 {
+                0 => docker(&["cp", "cps:/data/p", "-"]),
+                1 => docker(&["cp", "cps:/etc/passwd", "-"]),
+                2 => docker(&["export", "cps"]),
+                3 => docker(&["diff", "cps"]),
+                4 => docker(&["cp", src.to_str().unwrap(), &format!("cps:/tmp/in{i}")]),
+                _ => docker(&["commit", "cps"]),
+            };
+            (i, out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+        }));
+    }
+    for j in jobs {
+        let (i, ok, err) = j.join().unwrap();
+        assert!(ok, "request {i} failed: {err}");
+    }
+    assert_eq!(cp_out(&d, "cps:/tmp/in4"), "in\n");
+    assert_no_views_left(&d);
+    assert!(d.mounts().is_empty(), "a stopped container has nothing mounted: {:?}", d.mounts());
+}
+
+#[test]
+fn start_of_a_running_or_paused_container_answers_at_once() {
+    let d = Berthd::start();
+    d.ok(&["run", "-d", "--name", "rs", "busybox", "sleep", "1000"]);
+    let t = Instant::now();
+    let (code, _) = d.api("POST", "/containers/rs/start", None);
+    assert_eq!(code, 304);
+    d.ok(&["start", "rs"]);
+    assert!(t.elapsed() < Duration::from_secs(3), "two starts of a running container took {:?}", t.elapsed());
+    d.ok(&["pause", "rs"]);
+    let (code, body) = d.api("POST", "/containers/rs/start", None);
+    assert_eq!(code, 409, "{body}");
+    assert!(body.contains("cannot start a paused container, try unpause instead"), "{body}");
+    d.ok(&["unpause", "rs"]);
+    // Nothing was held meanwhile: a stop with a short timeout is quick.
+    let t = Instant::now();
+    d.ok(&["stop", "-t", "1", "rs"]);
+    assert!(t.elapsed() < Duration::from_secs(5), "stop took {:?}", t.elapsed());
+    d.ok(&["rm", "rs"]);
+}
+
+/// POST kill, then GET json at once on the same connection: the status right after the answer.
+fn kill_then_inspect(d: &Berthd, name: &str) -> (u16, serde_json::Value) {
+    let py = format!(
+        "import http.client, json, socket\n\
+         class C(http.client.HTTPConnection):\n\
+         \x20   def connect(self):\n\
+         \x20       self.sock = socket.socket(socket.AF_UNIX); self.sock.connect({sock:?})\n\
+         c = C('x')\n\
+         c.request('POST', '/containers/{name}/kill'); r = c.getresponse(); r.read(); code = r.status\n\
+         c.request('GET', '/containers/{name}/json'); st = json.loads(c.getresponse().read())['State']\n\
+         print(json.dumps([code, st]))",
+        sock = d.sock.display().to_string(),
+    );
+    let out = Command::new("python3").args(["-c", &py]).output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stderr)));
+    (v[0].as_u64().unwrap_or(0) as u16, v[1].clone())
+}
+
+#[test]
+fn kill_answers_once_the_container_has_exited() {
+    let d = Berthd::start();
+    for i in 0..5 {
+        let name = format!("k{i}");
+        d.ok(&["run", "-d", "--name", &name, "busybox", "sleep", "1000"]);
+        let (code, st) = kill_then_inspect(&d, &name);
+        assert_eq!(code, 204);
+        assert_eq!(st["Status"], "exited", "right after kill: {st}");
+        assert_eq!(st["ExitCode"], 137);
+    }
+    // A signal that does not end the container is answered at once.
+    d.ok(&["run", "-d", "--name", "ku", "busybox", "sh", "-c", "trap '' USR1; sleep 1000"]);
+    let t = Instant::now();
+    d.ok(&["kill", "-s", "USR1", "ku"]);
+    assert!(t.elapsed() < Duration::from_secs(3));
+    assert_eq!(d.inspect("ku", "{{.State.Status}}"), "running");
+    d.ok(&["rm", "-f", "ku", "k0", "k1", "k2", "k3", "k4"]);
+}
+
+#[test]
+fn swarm_endpoints_answer_as_a_node_outside_a_swarm() {
+    let d = Berthd::start();
+    let manager = "This node is not a swarm manager. Use \\\"docker swarm init\\\" or \\\"docker swarm join\\\" to connect this node to swarm and try again.";
+    for path in ["/swarm", "/v1.51/nodes", "/services", "/tasks", "/secrets", "/configs", "/swarm/unlockkey"]
+    {
+        let (code, body) = d.api("GET", path, None);
+        assert_eq!(code, 503, "{path}: {body}");
+        assert!(body.contains(manager), "{path}: {body}");
+    }
+    let (code, body) = d.api("POST", "/swarm/leave?force=1", None);
+    assert_eq!((code, body.contains("This node is not part of a swarm")), (503, true), "{body}");
+    // The Python SDK's tear-down idiom succeeds; the docker CLI says what Docker says.
+    let py = format!(
+        "import docker\nc = docker.DockerClient(base_url={:?})\nassert c.api.leave_swarm(force=True) is True\nprint('ok')",
+        d.host()
+    );
+    let out = Command::new("python3").args(["-c", &py]).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ok", "{}", String::from_utf8_lossy(&out.stderr));
+    let (_, err) = d.fails(&["node", "ls"]);
+    assert!(err.contains("This node is not a swarm manager"), "{err}");
+}
