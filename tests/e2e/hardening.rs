@@ -202,3 +202,53 @@ fn swarm_endpoints_answer_as_a_node_outside_a_swarm() {
     let (_, err) = d.fails(&["node", "ls"]);
     assert!(err.contains("This node is not a swarm manager"), "{err}");
 }
+
+#[test]
+fn a_failing_exec_is_reported_on_its_stream_and_in_its_inspect() {
+    let d = Berthd::start();
+    d.ok(&["run", "-d", "--name", "exx", "busybox", "sleep", "1000"]);
+    let not_found = "OCI runtime exec failed: exec failed: unable to start container process: exec: \"nope\": executable file not found in $PATH: unknown";
+    let no_cwd = "chdir to cwd (\"/nope\") set in config.json failed: no such file or directory";
+    let no_user = "unable to find user nobodyx: no matching entries in passwd file";
+    let cases: &[(&[&str], i32, &str)] = &[
+        (&["exx", "nope"], 127, not_found),
+        (&["-u", "nobodyx", "exx", "true"], 126, no_user),
+        (&["-w", "/nope", "exx", "true"], 126, no_cwd),
+    ];
+    for tty in [false, true] {
+        for (args, code, want) in cases {
+            let mut all = vec!["exec"];
+            if tty {
+                all.push("-t");
+            }
+            all.extend_from_slice(args);
+            let out = d.command(&all).stdin(Stdio::null()).output().unwrap();
+            let text =
+                String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(*code), "{all:?}: {text}");
+            assert!(text.contains(want) && !text.contains("Unrecognized input header"), "{all:?}: {text}");
+        }
+    }
+    // Through the SDK: the message decodes from the stream, and the exec is over with its code.
+    let py = format!(
+        "import docker, json\n\
+         api = docker.APIClient(base_url={:?})\n\
+         for cmd, kw in [(['nope'], {{}}), (['true'], {{'user': 'nobodyx'}}), (['true'], {{'workdir': '/nope'}})]:\n\
+         \x20   for tty in (False, True):\n\
+         \x20       e = api.exec_create('exx', cmd, tty=tty, **kw)\n\
+         \x20       out = api.exec_start(e['Id'], tty=tty)\n\
+         \x20       i = api.exec_inspect(e['Id'])\n\
+         \x20       print(json.dumps([out.decode(), i['Running'], i['ExitCode']]))\n",
+        d.host()
+    );
+    let out = Command::new("python3").args(["-c", &py]).output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 6, "{}", String::from_utf8_lossy(&out.stderr));
+    for (i, v) in lines.iter().enumerate() {
+        let (_, code, want) = cases[i / 2];
+        assert!(v[0].as_str().unwrap().contains(want), "{v}");
+        assert_eq!((v[1].as_bool(), v[2].as_i64()), (Some(false), Some(code as i64)), "{v}");
+    }
+    d.ok(&["rm", "-f", "exx"]);
+}

@@ -9,6 +9,7 @@ use berth_api::models::ExecConfig;
 use berth_shim::Attached;
 use serde_json::json;
 
+use super::failure::{self, Failure, Stage};
 use super::{Container, Engine};
 use crate::error::{EngineError, Result};
 
@@ -51,6 +52,15 @@ pub(crate) fn drain_exec(stream: &mut std::os::unix::net::UnixStream, keep: usiz
         }
     }
     (code, out)
+}
+
+/// Whether `cwd` is a directory as the container whose first process is `pid` sees it (its
+/// volumes and binds included), resolved beneath its root.
+fn dir_in_container(pid: i64, cwd: &str) -> bool {
+    let Ok(root) = std::fs::File::open(format!("/proc/{pid}/root")) else { return true };
+    let rel = std::path::Path::new(cwd.trim_start_matches('/'));
+    berth_archive::open_in_root(std::os::fd::AsRawFd::as_raw_fd(&root), rel, libc::O_PATH | libc::O_DIRECTORY)
+        .is_ok()
 }
 
 impl Engine {
@@ -167,18 +177,33 @@ impl Engine {
             st.running = true;
         }
         let c = self.container(&e.container)?;
-        let process = self.exec_process(&c, &e.config)?;
         let stdin = e.config.attach_stdin.unwrap_or(false) && !detach;
-        let primed = self.primer.hold();
-        let attached = self.shim(&c.id).exec(shim_exec_id(id), process, stdin, false);
-        drop(primed);
-        let attached = match attached {
+        let started = (|| -> std::result::Result<Attached, Failure> {
+            let process = self.exec_process(&c, &e.config).map_err(|err| Failure {
+                message: err.to_string(),
+                exit_code: 126,
+                not_runnable: !matches!(err, EngineError::Internal(_)),
+            })?;
+            if let Some(cwd) = process["cwd"].as_str() {
+                if !dir_in_container(c.rec().state.pid, cwd) {
+                    return Err(failure::missing_cwd(Stage::Exec, cwd));
+                }
+            }
+            let _primed = self.primer.hold();
+            self.shim(&c.id)
+                .exec(shim_exec_id(id), process, stdin, false)
+                .map_err(|err| failure::translate(Stage::Exec, &err.to_string()))
+        })();
+        let attached = match started {
             Ok(a) => a,
-            Err(err) => {
-                let mut st = e.state.lock().unwrap_or_else(|e| e.into_inner());
-                st.running = false;
-                st.exit_code = Some(126);
-                return Err(err.into());
+            Err(f) => {
+                // Recorded before the answer: `exec inspect` right after shows the exit code.
+                self.exec_finished(&e, Some(f.exit_code));
+                return Err(if f.not_runnable {
+                    EngineError::InvalidArgument(f.message)
+                } else {
+                    EngineError::Internal(f.message)
+                });
             }
         };
         e.state.lock().unwrap_or_else(|e| e.into_inner()).pid = attached.pid.unwrap_or(0) as i64;

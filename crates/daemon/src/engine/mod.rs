@@ -8,6 +8,7 @@
 pub mod attach;
 mod create;
 mod exec;
+mod failure;
 pub mod fs;
 mod fsview;
 mod health;

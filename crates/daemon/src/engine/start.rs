@@ -442,16 +442,8 @@ impl Engine {
                 unmount(&rootfs);
                 self.teardown_networking(c);
                 self.fail_pending(c, &e.to_string());
-                let msg = docker_start_error(&e.to_string());
-                let code = if msg.contains("executable file not found")
-                    || msg.contains("no such file or directory")
-                {
-                    127
-                } else if msg.contains("permission denied") {
-                    126
-                } else {
-                    128
-                };
+                let failure = super::failure::translate(super::failure::Stage::Create, &e.to_string());
+                let (msg, code) = (failure.message.clone(), failure.exit_code);
                 let _ = self.update(c, |r| {
                     if r.state.status != Status::Created {
                         r.state.status = Status::Exited;
@@ -460,7 +452,7 @@ impl Engine {
                     r.state.error = msg.clone();
                 });
                 Err(match e {
-                    EngineError::Internal(_) if code != 128 => EngineError::InvalidArgument(msg),
+                    EngineError::Internal(_) if failure.not_runnable => EngineError::InvalidArgument(msg),
                     EngineError::Internal(_) => EngineError::Internal(msg),
                     other => other,
                 })
@@ -469,52 +461,9 @@ impl Engine {
     }
 }
 
-/// The runtime's failure in the words Docker's clients look for (`executable file not found`
-/// makes the CLI exit 127, `permission denied` 126).
-pub fn docker_start_error(msg: &str) -> String {
-    let prefix =
-        "failed to create task for container: OCI runtime create failed: unable to start container process";
-    if let Some(i) = msg.find("executable '") {
-        let rest = &msg[i + "executable '".len()..];
-        if let Some(j) = rest.find("' not found") {
-            let exe = &rest[..j];
-            return if exe.contains('/') {
-                format!("{prefix}: exec: \"{exe}\": stat {exe}: no such file or directory: unknown")
-            } else {
-                format!("{prefix}: exec: \"{exe}\": executable file not found in $PATH: unknown")
-            };
-        }
-    }
-    // libcontainer's words for a path that is not an executable file (a directory, no x bit);
-    // runc says "permission denied", which the docker CLI turns into exit code 126.
-    if let Some(i) = msg.find("executable '") {
-        let rest = &msg[i + "executable '".len()..];
-        if let Some(j) = rest.find("' at path").filter(|_| rest.contains("does not have correct permissions"))
-        {
-            let exe = &rest[..j];
-            return format!("{prefix}: exec: \"{exe}\": permission denied: unknown");
-        }
-    }
-    if msg.to_ascii_lowercase().contains("permission denied") {
-        return format!("{prefix}: {msg}: permission denied: unknown");
-    }
-    msg.to_string()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn start_errors_use_dockers_words() {
-        let m = docker_start_error("create: failed to create container: exec process failed with error error in executing process : executable 'nope' not found in $PATH");
-        assert!(m.ends_with("exec: \"nope\": executable file not found in $PATH: unknown"), "{m}");
-        let m = docker_start_error("executable '/bin/nope' not found");
-        assert!(m.contains("stat /bin/nope: no such file or directory"), "{m}");
-        let m = docker_start_error("create: failed to create container: exec process failed with error error in executing process : executable '/etc' at path '\"/etc\"' does not have correct permissions");
-        assert!(m.ends_with("exec: \"/etc\": permission denied: unknown"), "{m}");
-        assert_eq!(docker_start_error("other"), "other");
-    }
 
     #[test]
     fn resolv_conf_follows_dockers_rules() {

@@ -39,9 +39,15 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                     }
                     Ok((_, None)) => {}
                     Err(err) => {
+                        // As Docker: the message on the stream, raw on a TTY, else a stdout frame.
                         use tokio::io::AsyncWriteExt;
                         let msg = format!("{err}\r\n");
-                        let _ = conn.write_all(msg.as_bytes()).await;
+                        let mut out = Vec::new();
+                        if !tty {
+                            out.extend_from_slice(&berth_shim::protocol::frame_header(1, msg.len()));
+                        }
+                        out.extend_from_slice(msg.as_bytes());
+                        let _ = conn.write_all(&out).await;
                         let _ = conn.shutdown().await;
                     }
                 }
