@@ -236,8 +236,14 @@ impl Berthd {
     /// A raw Engine API request over the socket (curl); returns the status code and the body.
     pub fn api(&self, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
         let mut c = Command::new("curl");
-        c.args(["-s", "-o", "-", "-w", "\n%{http_code}", "-X", method, "--unix-socket"])
-            .arg(&self.sock)
+        c.args(["-s", "-o", "-", "-w", "\n%{http_code}", "--unix-socket"]).arg(&self.sock);
+        // A HEAD answer has no body: `-X HEAD` would wait for the one its length announces.
+        if method == "HEAD" {
+            c.arg("-I");
+        } else {
+            c.args(["-X", method]);
+        }
+        c
             .arg(format!("http://x{path}"));
         if let Some(b) = body {
             c.args(["-H", "Content-Type: application/json", "--data-binary", b]);

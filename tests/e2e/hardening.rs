@@ -252,3 +252,58 @@ fn a_failing_exec_is_reported_on_its_stream_and_in_its_inspect() {
     }
     d.ok(&["rm", "-f", "exx"]);
 }
+
+#[test]
+fn bad_input_gets_dockers_400_at_create() {
+    let d = Berthd::start();
+    let create = |extra: &str| format!(r#"{{"Image":"busybox","Cmd":["true"]{extra}}}"#);
+    let hc = |h: &str| create(&format!(r#","HostConfig":{{{h}}}"#));
+    let cases: Vec<(String, &str)> = vec![
+        (hc(r#""CpusetCpus":"abc""#), "Invalid value abc for cpuset cpus"),
+        (hc(r#""CpusetCpus":"0-4095""#), "Requested CPUs are not available - requested 0-4095"),
+        (hc(r#""CpusetMems":"77""#), "Requested memory nodes are not available"),
+        (hc(r#""Memory":67108864,"MemorySwap":-2"#), "invalid MemorySwap -2"),
+        (hc(r#""Memory":67108864,"MemorySwap":33554432"#), "Minimum memoryswap limit"),
+        (hc(r#""Memory":67108864,"MemoryReservation":134217728"#), "memory reservation limit"),
+        (hc(r#""OomScoreAdj":1001"#), "range for oom score adj is [-1000, 1000]"),
+        (hc(r#""Ulimits":[{"Name":"nofile","Soft":-5,"Hard":10}]"#), "invalid ulimit nofile"),
+        (
+            hc(r#""Ulimits":[{"Name":"nofile","Soft":100,"Hard":10}]"#),
+            "soft limit must be less than or equal",
+        ),
+        (hc(r#""BlkioWeight":5"#), "Range of blkio weight is from 10 to 1000"),
+        (hc(r#""Isolation":"hyperv""#), "linux only supports 'default'"),
+        (create(r#","Env":["A=b\u0000c"]"#), "contains a NUL byte"),
+        (create(r#","Labels":{"a":"b\u0000c"}"#), "contains a NUL byte"),
+    ];
+    for (body, want) in &cases {
+        let (code, resp) = d.api("POST", "/containers/create", Some(body));
+        assert_eq!(code, 400, "{body}: {resp}");
+        assert!(resp.contains(want), "{body}: {resp} (wanted {want:?})");
+    }
+    let (code, resp) = d.api("POST", "/containers/create?name=ab%00c", Some(&create("")));
+    assert_eq!(code, 400, "{resp}");
+    // Nothing was created by any of them.
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    // Invalid references are the client's mistake, not a missing feature.
+    for from in ["%2F", "UPPER", "a%20b", "x:y:z"] {
+        let (code, resp) = d.api("POST", &format!("/images/create?fromImage={from}"), None);
+        assert_eq!(code, 400, "{from}: {resp}");
+        assert!(resp.contains("invalid reference format"), "{from}: {resp}");
+    }
+    // An archive path with a NUL byte.
+    d.ok(&["create", "--name", "arch", "busybox", "true"]);
+    let (code, resp) = d.api("HEAD", "/containers/arch/archive?path=/a%00b", None);
+    assert_eq!(code, 400, "{resp}");
+    // Cmd and Entrypoint as JSON strings are one argument each, as Docker's StrSlice.
+    let (code, resp) = d.api(
+        "POST",
+        "/containers/create?name=strs",
+        Some(r#"{"Image":"busybox","Entrypoint":"echo","Cmd":"hi there"}"#),
+    );
+    assert_eq!(code, 201, "{resp}");
+    d.ok(&["start", "strs"]);
+    assert_eq!(d.ok(&["wait", "strs"]).trim(), "0");
+    assert_eq!(d.ok(&["logs", "strs"]), "hi there\n");
+    d.ok(&["rm", "arch", "strs"]);
+}

@@ -12,6 +12,7 @@
 pub mod error;
 pub mod filters;
 pub mod jsonmessage;
+pub mod request;
 pub mod shape;
 pub mod time;
 pub mod units;

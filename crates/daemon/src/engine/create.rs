@@ -3,13 +3,11 @@
 
 use std::collections::HashMap;
 
-use berth_api::models::{
-    ContainerConfig, ContainerCreateBody, HealthConfig, HostConfig, RestartPolicyNameEnum,
-};
+use berth_api::models::{ContainerConfig, ContainerCreateBody, RestartPolicyNameEnum};
 use rand::Rng;
 
 use super::record::{ContainerRecord, RunState, Status};
-use super::{Container, Engine};
+use super::{validate, Container, Engine};
 use crate::error::{EngineError, Result};
 
 /// How long a create (of a container or an exec) keeps the cgroup path primed for the start that
@@ -323,113 +321,6 @@ fn config_part(body: &ContainerCreateBody) -> Result<ContainerConfig> {
         .map_err(|e| EngineError::InvalidArgument(format!("invalid container config: {e}")))
 }
 
-/// Checks a host config as Docker does before anything is created.
-pub fn validate_host_config(hc: &HostConfig) -> Result<()> {
-    let bad = |m: String| Err(EngineError::InvalidArgument(m));
-    if let Some(m) = hc.memory {
-        if m != 0 && m < 6 * 1024 * 1024 {
-            return bad("Minimum memory limit allowed is 6MB".into());
-        }
-    }
-    if let (Some(m), Some(s)) = (hc.memory, hc.memory_swap) {
-        if s > 0 && m > 0 && s < m {
-            return bad("Minimum memoryswap limit should be larger than memory limit, see usage".into());
-        }
-        if s > 0 && m <= 0 {
-            return bad(
-                "You should always set the Memory limit when using Memoryswap limit, see usage".into()
-            );
-        }
-    }
-    if let Some(n) = hc.nano_cpus {
-        let cpus = std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1);
-        if n < 0 || n > cpus * 1_000_000_000 {
-            return bad(format!(
-                "Range of CPUs is from 0.01 to {cpus}.00, as there are only {cpus} CPUs available"
-            ));
-        }
-        if n > 0 && (hc.cpu_quota.unwrap_or(0) > 0 || hc.cpu_period.unwrap_or(0) > 0) {
-            return bad("Conflicting options: Nano CPUs and CPU Period cannot both be set".into());
-        }
-    }
-    if let Some(p) = hc.cpu_period {
-        if p != 0 && !(1000..=1_000_000).contains(&p) {
-            return bad(
-                "CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)".into(),
-            );
-        }
-    }
-    if let Some(q) = hc.cpu_quota {
-        if q > 0 && q < 1000 {
-            return bad("CPU cfs quota can not be less than 1ms (i.e. 1000)".into());
-        }
-    }
-    if let Some(s) = hc.shm_size {
-        if s < 0 {
-            return bad("SHM size can not be less than 0".into());
-        }
-    }
-    if let Some(rp) = &hc.restart_policy {
-        let name = rp.name.unwrap_or(RestartPolicyNameEnum::EMPTY);
-        let max = rp.maximum_retry_count.unwrap_or(0);
-        if max < 0 {
-            return bad("invalid restart policy: maximum retry count cannot be negative".into());
-        }
-        if max > 0 && name != RestartPolicyNameEnum::ON_FAILURE {
-            return bad(
-                "invalid restart policy: maximum retry count can only be used with 'on-failure'".into()
-            );
-        }
-        if hc.auto_remove == Some(true)
-            && !matches!(name, RestartPolicyNameEnum::EMPTY | RestartPolicyNameEnum::NO)
-        {
-            return bad("can't create 'AutoRemove' container with restart policy".into());
-        }
-    }
-    if let Some(lc) = &hc.log_config {
-        if let Some(t) = lc.typ.as_deref().filter(|t| !t.is_empty()) {
-            crate::config::check_log_driver(t).map_err(EngineError::InvalidArgument)?;
-        }
-    }
-    for (k, _) in hc.sysctls.clone().unwrap_or_default() {
-        let ns = match hc.network_mode.as_deref() {
-            Some("host") => berth_spec::NamespaceMode::Host,
-            _ => berth_spec::NamespaceMode::Private,
-        };
-        berth_spec::validate_sysctl(&k, &ns)?;
-    }
-    Ok(())
-}
-
-/// Docker's healthcheck test forms: `["NONE"]`, `["CMD", args…]`, `["CMD-SHELL", cmd]`.
-fn validate_health(h: &HealthConfig) -> Result<()> {
-    let test = h.test.clone().unwrap_or_default();
-    match test.first().map(String::as_str) {
-        None | Some("NONE") | Some("CMD") | Some("CMD-SHELL") => {}
-        Some(other) => {
-            return Err(EngineError::InvalidArgument(format!(
-                "invalid healthcheck test {other:?}: start it with NONE, CMD or CMD-SHELL"
-            )))
-        }
-    }
-    let ms = |v: Option<i64>, what: &str| -> Result<()> {
-        match v {
-            Some(n) if n != 0 && n < 1_000_000 => {
-                Err(EngineError::InvalidArgument(format!("{what} in Healthcheck cannot be less than 1ms")))
-            }
-            _ => Ok(()),
-        }
-    };
-    ms(h.interval, "Interval")?;
-    ms(h.timeout, "Timeout")?;
-    ms(h.start_period, "StartPeriod")?;
-    ms(h.start_interval, "StartInterval")?;
-    if h.retries.unwrap_or(0) < 0 {
-        return Err(EngineError::InvalidArgument("Retries in Healthcheck cannot be negative".into()));
-    }
-    Ok(())
-}
-
 /// The image's defaults under the request's, as Docker merges them at create.
 fn merge_image_config(c: &mut ContainerConfig, img: Option<berth_image::ContainerConfig>) -> Result<()> {
     let img: ContainerConfig = match img {
@@ -501,9 +392,10 @@ impl Engine {
                 "config.Image is required: name the image to create the container from".into(),
             )
         })?;
-        validate_host_config(&hc)?;
+        validate::host_config(&hc, &validate::HostFacts::read())?;
+        validate::config(&config)?;
         if let Some(h) = &config.healthcheck {
-            validate_health(h)?;
+            validate::health(h)?;
         }
         let name = name.filter(|n| !n.is_empty()).map(validate_name).transpose()?;
         let img = self.images.resolve(&image_name)?;
@@ -662,35 +554,6 @@ mod tests {
         let n = random_name(&mut rand::rng());
         assert!(validate_name(&n).is_ok() && n.contains('_'));
         assert_eq!(new_id().len(), 64);
-    }
-
-    #[test]
-    fn host_configs_are_checked_as_docker_does() {
-        let ok = HostConfig::default();
-        assert!(validate_host_config(&ok).is_ok());
-        let cases: Vec<(HostConfig, &str)> = vec![
-            (HostConfig { memory: Some(1024), ..Default::default() }, "Minimum memory limit allowed is 6MB"),
-            (
-                HostConfig { memory: Some(64 << 20), memory_swap: Some(32 << 20), ..Default::default() },
-                "Minimum memoryswap limit",
-            ),
-            (
-                HostConfig {
-                    auto_remove: Some(true),
-                    restart_policy: Some(berth_api::models::RestartPolicy {
-                        name: Some(RestartPolicyNameEnum::ALWAYS),
-                        maximum_retry_count: None,
-                    }),
-                    ..Default::default()
-                },
-                "can't create 'AutoRemove' container with restart policy",
-            ),
-            (HostConfig { cpu_period: Some(10), ..Default::default() }, "CPU cfs period"),
-        ];
-        for (hc, want) in cases {
-            let e = validate_host_config(&hc).unwrap_err().to_string();
-            assert!(e.contains(want), "{e} vs {want}");
-        }
     }
 
     #[test]

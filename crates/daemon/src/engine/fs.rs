@@ -78,6 +78,11 @@ fn split(path: &str) -> (PathBuf, String) {
 
 /// The host path of `path` inside `root`, its parent resolved beneath the root.
 pub(crate) fn host_path(root: &Path, path: &str) -> Result<PathBuf> {
+    if path.contains('\0') {
+        return Err(EngineError::InvalidArgument(format!(
+            "invalid path {path:?}: it contains a NUL byte, which no file name can hold"
+        )));
+    }
     let (parent, name) = split(path);
     let dir = std::fs::File::open(root)?;
     let rel = parent.strip_prefix("/").unwrap_or(&parent).to_path_buf();
@@ -305,5 +310,6 @@ mod tests {
         // The last component is not followed: a link is copied as a link.
         assert_eq!(host_path(&root, "/escape").unwrap(), real.join("escape"));
         assert!(matches!(host_path(&root, "/nope/x"), Err(EngineError::NotFound(_))));
+        assert!(matches!(host_path(&root, "/etc/a\0b"), Err(EngineError::InvalidArgument(_))));
     }
 }

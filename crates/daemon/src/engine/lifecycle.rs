@@ -347,7 +347,7 @@ impl Engine {
             }
             hc.restart_policy = Some(rp.clone());
         }
-        super::create::validate_host_config(&hc)?;
+        super::validate::host_config(&hc, &super::validate::HostFacts::read())?;
         let rec = c.snapshot();
         if rec.state.status.is_live() {
             let mut res = serde_json::json!({});

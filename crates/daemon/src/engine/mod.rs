@@ -25,6 +25,7 @@ mod restore;
 mod start;
 mod stats;
 mod system;
+mod validate;
 mod view;
 mod volumes;
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use berth_api::models::{ContainerConfig, ContainerCreateBody, ContainerUpdateBody, ExecConfig};
+use berth_api::models::{ContainerConfig, ContainerUpdateBody, ExecConfig};
 use berth_api::ApiError;
 use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, UPGRADE};
 use hyper::{Method, Response, StatusCode};
@@ -26,7 +26,7 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
     }
     match (&m, &segs[1..]) {
         (&Method::POST, ["create"]) => {
-            let body: ContainerCreateBody = ctx.json().await?;
+            let body = berth_api::request::container_create(ctx.json().await?)?;
             let name = ctx.q("name").map(String::from);
             let created = blocking(move || e.create(name.as_deref(), body)).await?;
             Ok(json(201, &json!({"Id": created.id, "Warnings": created.warnings})))

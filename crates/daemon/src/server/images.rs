@@ -62,7 +62,15 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
         }
         (&Method::GET, ["get"]) => save(ctx, None),
         (&Method::POST, ["create"]) => {
-            if ctx.q("fromImage").is_some_and(|i| !i.is_empty()) {
+            if let Some(from) = ctx.q("fromImage").filter(|i| !i.is_empty()) {
+                // A reference that cannot be one is the client's mistake, as on Docker.
+                let tag = ctx.q("tag").filter(|t| !t.is_empty());
+                let full = match tag {
+                    Some(t) if t.starts_with("sha256:") => format!("{from}@{t}"),
+                    Some(t) => format!("{from}:{t}"),
+                    None => from.to_string(),
+                };
+                berth_image::Reference::parse(&full).map_err(|e| ApiError::invalid(e.to_string()))?;
                 return Err(ApiError::new(
                     berth_api::ErrorKind::NotImplemented,
                     format!(
