@@ -31,6 +31,8 @@ pub struct Berthd {
     extra_args: Vec<String>,
     /// A network namespace the daemon runs in instead of the host's (`Berthd::start_in`).
     netns: Option<PathBuf>,
+    /// A descriptor limit (soft and hard) the daemon is started with (`Berthd::start_with_nofile`).
+    nofile: Option<u64>,
     /// The network slot this daemon holds (see [`network_slot`]); released when dropped.
     _slot: std::fs::File,
 }
@@ -109,10 +111,20 @@ impl Berthd {
             child: None,
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             netns: netns.map(Path::to_path_buf),
+            nofile: None,
             _slot: slot_lock,
         };
         d.launch();
         d.ok(&["load", "-i", busybox_tar().to_str().unwrap()]);
+        d
+    }
+
+    /// Starts a daemon whose descriptor limit is `nofile` (soft and hard).
+    pub fn start_with_nofile(nofile: u64) -> Berthd {
+        let mut d = Berthd::start();
+        d.stop();
+        d.nofile = Some(nofile);
+        d.launch();
         d
     }
 
@@ -132,6 +144,16 @@ impl Berthd {
             unsafe {
                 cmd.pre_exec(move || {
                     nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+                });
+            }
+        }
+        if let Some(n) = self.nofile {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: setrlimit only, in the child before exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    nix::sys::resource::setrlimit(nix::sys::resource::Resource::RLIMIT_NOFILE, n, n)
+                        .map_err(std::io::Error::from)
                 });
             }
         }
@@ -243,8 +265,7 @@ impl Berthd {
         } else {
             c.args(["-X", method]);
         }
-        c
-            .arg(format!("http://x{path}"));
+        c.arg(format!("http://x{path}"));
         if let Some(b) = body {
             c.args(["-H", "Content-Type: application/json", "--data-binary", b]);
         }

@@ -307,3 +307,164 @@ fn bad_input_gets_dockers_400_at_create() {
     assert_eq!(d.ok(&["logs", "strs"]), "hi there\n");
     d.ok(&["rm", "arch", "strs"]);
 }
+
+/// Open descriptors of a process.
+fn fds(pid: i32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map(|d| d.count()).unwrap_or(0)
+}
+
+#[test]
+fn detach_keys_end_the_connection_and_leave_the_process_running() {
+    let d = Berthd::start();
+    d.ok(&["run", "-dit", "--name", "dk", "busybox", "sh"]);
+    // The SDK's attach_socket with detachKeys (a tty container): after the keys the daemon ends
+    // the connection, the container keeps running. Bytes before the keys reach the shell.
+    let py = format!(
+        "import docker, socket, time\n\
+         api = docker.APIClient(base_url={host:?})\n\
+         s = api.attach_socket('dk', params={{'stdin': 1, 'stdout': 1, 'stream': 1, 'detachKeys': 'ctrl-x,x'}})\n\
+         raw = s._sock\n\
+         raw.sendall(b'echo before > /tmp/mark\\n'); time.sleep(0.5)\n\
+         raw.sendall(b'\\x18x'); raw.settimeout(5)\n\
+         out = b''\n\
+         while True:\n\
+         \x20   b = raw.recv(4096)\n\
+         \x20   if not b: break\n\
+         \x20   out += b\n\
+         print('closed')\n\
+         e = api.exec_create('dk', ['cat'], stdin=True, tty=True, detach_keys='ctrl-y')\n\
+         es = api.exec_start(e['Id'], tty=True, socket=True)._sock\n\
+         time.sleep(0.3); es.sendall(b'\\x19'); es.settimeout(5)\n\
+         while es.recv(4096): pass\n\
+         print('exec closed', api.exec_inspect(e['Id'])['Running'])\n",
+        host = d.host()
+    );
+    let out = Command::new("timeout").args(["30", "python3", "-c", &py]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("closed\n"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("exec closed True"), "{text}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(d.inspect("dk", "{{.State.Status}}"), "running");
+    assert_eq!(d.ok(&["exec", "dk", "cat", "/tmp/mark"]), "before\n");
+    // Keys that are not keys are refused before anything is attached.
+    let (code, body) = d.api("POST", "/containers/dk/attach?stream=1&stdin=1&detachKeys=ctrl-1", None);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Invalid detach keys (ctrl-1) provided"), "{body}");
+    let (code, body) =
+        d.api("POST", "/containers/dk/exec", Some(r#"{"Cmd":["true"],"Tty":true,"DetachKeys":"ctrl-"}"#));
+    assert_eq!(code, 400, "{body}");
+    d.ok(&["rm", "-f", "dk"]);
+}
+
+#[test]
+fn an_abandoned_attach_lets_go_of_its_descriptors_when_the_client_goes() {
+    let d = Berthd::start();
+    d.ok(&["run", "-d", "--name", "quiet", "busybox", "sleep", "1000"]);
+    std::thread::sleep(Duration::from_millis(300));
+    let before = fds(d.pid());
+    // Clients attach to a container that prints nothing, then go away.
+    let py = format!(
+        "import docker, time\n\
+         api = docker.APIClient(base_url={:?})\n\
+         socks = [api.attach_socket('quiet', params={{'stdout': 1, 'stderr': 1, 'stream': 1}}) for _ in range(8)]\n\
+         time.sleep(0.5)\n\
+         print(len(socks))\n",
+        d.host()
+    );
+    let mut child = Command::new("python3").args(["-c", &py]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut during = 0;
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(5) && during < before + 8 {
+        during = during.max(fds(d.pid()));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.wait();
+    assert!(during >= before + 8, "the attaches were made: {before} then {during}");
+    d.wait_for(5, "the attaches' descriptors to be closed", || fds(d.pid()) <= before + 1);
+    d.ok(&["rm", "-f", "quiet"]);
+}
+
+/// CPU seconds a process has used (user and system).
+fn cpu_seconds(pid: i32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let rest = stat.rsplit_once(") ").map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = rest.split(' ').collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// `n` idle connections to the daemon's socket.
+fn idle_connections(d: &Berthd, n: usize) -> Vec<std::os::unix::net::UnixStream> {
+    (0..n).filter_map(|_| std::os::unix::net::UnixStream::connect(&d.sock).ok()).collect()
+}
+
+#[test]
+fn request_bodies_and_connections_are_bounded() {
+    let d = Berthd::start();
+    // A client that sends half its headers is let go after the header timeout; meanwhile the
+    // rest of the test goes on.
+    let sock = d.sock.clone();
+    let slow = std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        let mut s = std::os::unix::net::UnixStream::connect(sock).unwrap();
+        s.write_all(b"GET /_ping HTTP/1.1\r\nHost: x\r\n").unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(45))).unwrap();
+        let t = Instant::now();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap_or(usize::MAX);
+        (n, t.elapsed())
+    });
+    // JSON bodies over the limit are refused, announced or chunked, and never held.
+    let post = |extra: &[&str], source: &str| {
+        let script = format!(
+            "{source} | curl -s -w ' %{{http_code}}' --unix-socket {} -XPOST -H 'Content-Type: application/json' {} --data-binary @- http://x/containers/create",
+            d.sock.display(),
+            extra.join(" ")
+        );
+        let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let announced = post(&[], "head -c 20000000 /dev/zero");
+    assert!(announced.ends_with(" 413") && announced.contains("limited to 8 MiB"), "{announced}");
+    let chunked = post(&["-H 'Transfer-Encoding: chunked'"], "head -c 300000000 /dev/zero");
+    assert!(chunked.ends_with(" 413"), "{chunked}");
+    let hwm = std::fs::read_to_string(format!("/proc/{}/status", d.pid()))
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:").map(|v| v.trim().trim_end_matches(" kB").parse::<u64>().unwrap())
+        })
+        .unwrap();
+    assert!(hwm < 100 * 1024, "the daemon's peak RSS was {hwm} kB");
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    let (n, took) = slow.join().unwrap();
+    assert_eq!(n, 0, "the half-sent request's connection was closed, with nothing sent");
+    assert!(took >= Duration::from_secs(25) && took < Duration::from_secs(40), "closed after {took:?}");
+}
+
+#[test]
+fn connections_over_the_limit_are_refused_fast_and_running_out_of_descriptors_does_not_spin() {
+    // 100 descriptors: 50 connections are served at once; the rest are answered 503 at once.
+    let d = Berthd::start_with_nofile(100);
+    let held = idle_connections(&d, 50);
+    std::thread::sleep(Duration::from_millis(300));
+    let t = Instant::now();
+    let (code, body) = d.api("GET", "/_ping", None);
+    assert_eq!(code, 503, "{body}");
+    assert!(body.contains("too many connections"), "{body}");
+    assert!(t.elapsed() < Duration::from_secs(2), "the refusal took {:?}", t.elapsed());
+    drop(held);
+    d.wait_for(5, "the daemon to serve again", || d.api("GET", "/_ping", None).0 == 200);
+    drop(d);
+    // 40 descriptors: the daemon runs out of them before its limit; accept errors back off.
+    let d = Berthd::start_with_nofile(40);
+    let held = idle_connections(&d, 60);
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_seconds(d.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_seconds(d.pid()) - before;
+    assert!(used < 0.3, "the daemon used {used:.2} s of CPU in 2 s with no descriptors left");
+    drop(held);
+    d.wait_for(10, "the daemon to serve again", || d.api("GET", "/_ping", None).0 == 200);
+}

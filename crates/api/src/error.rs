@@ -15,6 +15,8 @@ pub enum ErrorKind {
     NotModified,
     /// 403
     Forbidden,
+    /// 413: a request body over its limit.
+    TooLarge,
     /// 501
     NotImplemented,
     /// 503
@@ -31,6 +33,7 @@ impl ErrorKind {
             ErrorKind::Conflict => 409,
             ErrorKind::NotModified => 304,
             ErrorKind::Forbidden => 403,
+            ErrorKind::TooLarge => 413,
             ErrorKind::NotImplemented => 501,
             ErrorKind::Unavailable => 503,
             ErrorKind::Internal => 500,
@@ -91,6 +94,7 @@ mod tests {
             (ErrorKind::NotModified, 304),
             (ErrorKind::Internal, 500),
             (ErrorKind::NotImplemented, 501),
+            (ErrorKind::TooLarge, 413),
         ];
         for (k, s) in cases {
             assert_eq!(k.status(), s);

@@ -9,6 +9,7 @@
 //!
 //! Everything here is pure: no I/O.
 
+pub mod detachkeys;
 pub mod error;
 pub mod filters;
 pub mod jsonmessage;

@@ -7,28 +7,10 @@ use std::io::Write;
 use berth_client::{demux, Hijacked, StreamKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// The detach sequence of `--detach-keys` (`ctrl-p,ctrl-q` by default) as bytes.
+/// The detach sequence of `--detach-keys` (`ctrl-p,ctrl-q` by default) as bytes; keys the
+/// daemon would refuse detach nothing here (the daemon's answer says what is wrong).
 pub fn detach_sequence(keys: Option<&str>) -> Vec<u8> {
-    let keys = keys.unwrap_or("ctrl-p,ctrl-q");
-    keys.split(',')
-        .filter_map(|k| match k.strip_prefix("ctrl-") {
-            Some(c) if c.len() == 1 => {
-                let b = c.as_bytes()[0].to_ascii_lowercase();
-                match b {
-                    b'a'..=b'z' => Some(b - b'a' + 1),
-                    b'@' => Some(0),
-                    b'[' => Some(27),
-                    b'\\' => Some(28),
-                    b']' => Some(29),
-                    b'^' => Some(30),
-                    b'_' => Some(31),
-                    _ => None,
-                }
-            }
-            None if k.len() == 1 => Some(k.as_bytes()[0]),
-            _ => None,
-        })
-        .collect()
+    berth_api::detachkeys::parse(keys.unwrap_or(berth_api::detachkeys::DEFAULT)).unwrap_or_default()
 }
 
 /// How a joined stream ended.

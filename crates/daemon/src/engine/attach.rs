@@ -79,23 +79,52 @@ impl Engine {
 }
 
 /// How a relay treats the client's input.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StdinMode {
     /// Forward the client's input at all.
     pub forward: bool,
     /// Close the process's stdin when the client's input ends (`StdinOnce`, execs).
     pub close_on_eof: bool,
-    /// Watch for Docker's detach keys (ctrl-p ctrl-q) in the input (ttys only).
-    pub detach_keys: bool,
+    /// The detach sequence watched for in the input (ttys only; empty for none).
+    pub detach: Vec<u8>,
+}
+
+/// Tells when a client has closed its connection while the relay has nothing to write to it
+/// (a quiet container): a Unix socket whose peer has closed reports a hang-up, which a client
+/// that only closed its sending side (end of input) never causes. The descriptor is the
+/// connection's own, valid for as long as the relay holds the connection.
+#[derive(Debug, Clone, Copy)]
+pub struct HangupProbe(pub std::os::fd::RawFd);
+
+impl HangupProbe {
+    /// Resolves once the peer has hung up (checked every half second).
+    async fn wait(self) {
+        loop {
+            let mut p = libc::pollfd { fd: self.0, events: 0, revents: 0 };
+            // SAFETY: one pollfd for a descriptor the relay's connection keeps open; no wait.
+            let n = unsafe { libc::poll(&mut p, 1, 0) };
+            if n > 0 && p.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
 }
 
 /// Relays between a client connection and a shim stream until the shim closes it (the process
-/// ended) or the client detaches. `at_end` is given the exit status an exec stream ends with
-/// (`None` for a container's stream or a detach) before the client's side is closed: a client
-/// that inspects the exec once its stream ends (the docker CLI reads the exit code so) must
-/// find it recorded.
-pub async fn proxy<C, F>(client: C, shim: Attached, stdin: StdinMode, at_end: F)
-where
+/// ended) or the client detaches or leaves. With `drain` (execs), the shim's stream is read to
+/// its end after the client has gone, for the exit status. `at_end` is given the exit status
+/// the stream ended with (`None` for a container's stream, or when it was not read to its end)
+/// before a client still there is let go: a client that inspects the exec once its stream
+/// ends (the docker CLI reads the exit code so) must find it recorded.
+pub async fn proxy<C, F>(
+    client: C,
+    shim: Attached,
+    stdin: StdinMode,
+    drain: bool,
+    hangup: Option<HangupProbe>,
+    at_end: F,
+) where
     C: AsyncRead + AsyncWrite + Send + 'static,
     F: FnOnce(Option<ExitStatus>) + Send,
 {
@@ -107,56 +136,57 @@ where
             Err(_) => return at_end(None),
         };
     let (mut shim_r, mut shim_w) = stream.into_split();
-    let (mut cli_r, mut cli_w) = tokio::io::split(client);
-    let (detach_tx, detach_rx) = oneshot::channel::<()>();
-    // The input task keeps the shim's write half until it is aborted: dropping it would shut
-    // down our side of the socket, and the shim takes that for a client that left.
-    let mut detach_tx = Some(detach_tx);
+    let (mut cli_r, cli_w) = tokio::io::split(client);
+    // Says the client typed the detach keys: the process goes on without it.
+    let (detached_tx, mut detached_rx) = oneshot::channel::<()>();
+    // The input task keeps the shim's write half until the relay is over: dropping it would
+    // shut down our side of the socket, and the shim takes that for a client that left. The
+    // client's read half it drops as soon as the client detached or left.
     let input = tokio::spawn(async move {
         let mut buf = vec![0u8; 32 * 1024];
-        let mut prev_ctrl_p = false;
-        loop {
+        let mut keys = berth_api::detachkeys::Matcher::new(stdin.detach.clone());
+        let detached = loop {
             if !stdin.forward {
-                break;
+                // No input to relay (the client half-closes its side at once: the docker CLI
+                // does). Whether it has gone the hang-up probe tells.
+                break false;
             }
             match cli_r.read(&mut buf).await {
                 Ok(0) | Err(_) => {
                     if stdin.close_on_eof {
                         let _ = shim_w.write_all(&frame_header(STDIN, 0)).await;
                     }
-                    break;
+                    break false;
                 }
                 Ok(n) => {
-                    let data = &buf[..n];
-                    if stdin.detach_keys {
-                        // ctrl-p ctrl-q detaches: the relay ends, the process keeps running.
-                        let mut detach = false;
-                        for &b in data {
-                            if prev_ctrl_p && b == 0x11 {
-                                detach = true;
-                            }
-                            prev_ctrl_p = b == 0x10;
-                        }
-                        if detach {
-                            if let Some(tx) = detach_tx.take() {
-                                let _ = tx.send(());
-                            }
-                            break;
+                    let (data, detach) = match keys.scan(&buf[..n]) {
+                        berth_api::detachkeys::Scan::Pass(d) => (d, false),
+                        berth_api::detachkeys::Scan::Detach(d) => (d, true),
+                    };
+                    if !data.is_empty() {
+                        let mut frame = frame_header(STDIN, data.len()).to_vec();
+                        frame.extend_from_slice(&data);
+                        if shim_w.write_all(&frame).await.is_err() {
+                            break false;
                         }
                     }
-                    let mut frame = frame_header(STDIN, n).to_vec();
-                    frame.extend_from_slice(data);
-                    if shim_w.write_all(&frame).await.is_err() {
-                        break;
+                    if detach {
+                        break true;
                     }
                 }
             }
+        };
+        if detached {
+            drop(cli_r);
+            let _ = detached_tx.send(());
         }
         std::future::pending::<()>().await;
         drop(shim_w);
     });
-    let output = async {
-        let mut exit = None;
+    // The shim's frames, read by a task of their own: a read cut short when the client leaves
+    // would lose the stream's framing.
+    let (frames_tx, mut frames) = tokio::sync::mpsc::channel::<(u8, Vec<u8>)>(16);
+    let reader = tokio::spawn(async move {
         let mut header = [0u8; 8];
         loop {
             if let Err(e) = shim_r.read_exact(&mut header).await {
@@ -165,41 +195,62 @@ where
             }
             let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
             let mut data = vec![0u8; len];
-            if shim_r.read_exact(&mut data).await.is_err() {
-                break;
-            }
-            let wrote = match header[0] {
-                SYSTEM => {
-                    exit = serde_json::from_slice::<ExitStatus>(&data).ok();
-                    Ok(())
-                }
-                STDOUT | STDERR if tty => cli_w.write_all(&data).await,
-                s @ (STDOUT | STDERR) => {
-                    let mut f = frame_header(s, len).to_vec();
-                    f.extend_from_slice(&data);
-                    cli_w.write_all(&f).await
-                }
-                _ => Ok(()),
-            };
-            if wrote.is_err() {
+            if shim_r.read_exact(&mut data).await.is_err() || frames_tx.send((header[0], data)).await.is_err()
+            {
                 break;
             }
         }
-        let _ = cli_w.flush().await;
-        (exit, cli_w)
-    };
-    // The input task signals only when it saw the detach keys; otherwise the relay lasts as
-    // long as the output does.
-    let ended = tokio::select! {
-        e = output => Some(e),
-        Ok(()) = detach_rx => None,
-    };
+    });
+    let mut client = Some(cli_w);
+    let mut exit = None;
+    let mut left = false;
+    loop {
+        tokio::select! {
+            frame = frames.recv() => {
+                let Some((s, data)) = frame else { break };
+                let out = match s {
+                    SYSTEM => {
+                        exit = serde_json::from_slice::<ExitStatus>(&data).ok();
+                        continue;
+                    }
+                    STDOUT | STDERR if tty => data,
+                    STDOUT | STDERR => [&frame_header(s, data.len())[..], &data].concat(),
+                    _ => continue,
+                };
+                let Some(w) = client.as_mut() else { continue };
+                if w.write_all(&out).await.is_err() {
+                    client = None;
+                    if !drain {
+                        break;
+                    }
+                }
+            }
+            () = async { if let Some(h) = hangup { h.wait().await } else { std::future::pending().await } }, if !left => {
+                left = true;
+                tracing::debug!("attached client went away");
+                if !drain {
+                    break;
+                }
+                client = None;
+            }
+            Ok(()) = &mut detached_rx, if !left => {
+                left = true;
+                // Detached: let go of the client's connection now.
+                if let Some(mut w) = client.take() {
+                    let _ = w.shutdown().await;
+                }
+                if !drain {
+                    break;
+                }
+            }
+        }
+    }
+    reader.abort();
     input.abort();
-    match ended {
-        Some((exit, mut cli_w)) => {
-            at_end(exit);
-            let _ = cli_w.shutdown().await;
-        }
-        None => at_end(None),
+    let _ = input.await;
+    at_end(if left && !drain { None } else { exit });
+    if let Some(mut w) = client {
+        let _ = w.flush().await;
+        let _ = w.shutdown().await;
     }
 }

@@ -79,6 +79,9 @@ impl Engine {
         if config.cmd.as_ref().is_none_or(|c| c.is_empty()) {
             return Err(EngineError::InvalidArgument("No exec command specified".into()));
         }
+        if let Some(k) = config.detach_keys.as_deref().filter(|k| !k.is_empty()) {
+            berth_api::detachkeys::parse(k)?;
+        }
         let id = super::create::new_id();
         let e = Arc::new(ExecEntry {
             id: id.clone(),

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use berth_api::models::{ContainerConfig, ContainerUpdateBody, ExecConfig};
+use berth_api::models::{ContainerConfig, ContainerUpdateBody};
 use berth_api::ApiError;
 use hyper::header::{HeaderValue, CONNECTION, CONTENT_TYPE, UPGRADE};
 use hyper::{Method, Response, StatusCode};
@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{empty, json, not_found_page, stream, Body, Ctx, HResult, Resp};
-use crate::engine::attach::{proxy, StdinMode};
+use crate::engine::attach::{proxy, HangupProbe, StdinMode};
 use crate::engine::lifecycle::WaitCondition;
 use crate::engine::{blocking, AttachOptions, Container, ListOptions, LogOptions};
 
@@ -156,7 +156,7 @@ async fn one(mut ctx: Ctx, c: Arc<Container>, rest: &[&str]) -> HResult {
         }
         (&Method::HEAD | &Method::GET | &Method::PUT, ["archive"]) => archive(ctx, c).await,
         (&Method::POST, ["exec"]) => {
-            let cfg: ExecConfig = ctx.json().await?;
+            let cfg = berth_api::request::exec_create(ctx.json().await?)?;
             let id = e.exec_create(&c, cfg)?;
             Ok(json(201, &json!({"Id": id})))
         }
@@ -228,15 +228,16 @@ pub fn upgraded(content_type: &'static str) -> Resp {
 /// to `run`.
 pub fn hijack<F, Fut>(ctx: &mut Ctx, content_type: &'static str, run: F) -> Resp
 where
-    F: FnOnce(Box<dyn Conn>) -> Fut + Send + 'static,
+    F: FnOnce(Box<dyn Conn>, Option<HangupProbe>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     if ctx.wants_upgrade() {
         let on = ctx.upgrade.take();
+        let probe = ctx.parts.extensions.get::<super::PeerFd>().map(|p| HangupProbe(p.0));
         tokio::spawn(async move {
             let Some(on) = on else { return };
             match on.await {
-                Ok(up) => run(Box::new(TokioIo::new(up))).await,
+                Ok(up) => run(Box::new(TokioIo::new(up)), probe).await,
                 Err(e) => tracing::debug!(error = %e, "upgrade failed"),
             }
         });
@@ -260,7 +261,7 @@ where
             }
         }
     });
-    tokio::spawn(run(Box::new(ours)));
+    tokio::spawn(run(Box::new(ours), None));
     stream(200, content_type, rx)
 }
 
@@ -278,8 +279,10 @@ async fn attach(mut ctx: Ctx, c: Arc<Container>) -> HResult {
     let source = if streaming { Some(e.attach(&c, opts)?) } else { None };
     let log_path = e.log_path(&rec);
     let stdin_once = rec.config.stdin_once.unwrap_or(false);
+    let keys = ctx.q("detachKeys").filter(|k| !k.is_empty()).unwrap_or(berth_api::detachkeys::DEFAULT);
+    let detach = if tty { berth_api::detachkeys::parse(keys)? } else { Vec::new() };
     let ct = stream_type(&ctx, tty);
-    Ok(hijack(&mut ctx, ct, move |mut conn| async move {
+    Ok(hijack(&mut ctx, ct, move |mut conn, probe| async move {
         use tokio::io::AsyncWriteExt;
         if logs {
             let (tx, mut rx) = mpsc::channel(64);
@@ -297,8 +300,8 @@ async fn attach(mut ctx: Ctx, c: Arc<Container>) -> HResult {
         };
         match source.get().await {
             Ok(a) => {
-                let mode = StdinMode { forward: opts.stdin, close_on_eof: stdin_once, detach_keys: tty };
-                proxy(conn, a, mode, |_| ()).await;
+                let mode = StdinMode { forward: opts.stdin, close_on_eof: stdin_once, detach };
+                proxy(conn, a, mode, false, probe, |_| ()).await;
             }
             Err(err) => {
                 tracing::debug!(error = %err, "attach ended before the container started");

@@ -8,6 +8,9 @@ use super::{empty, json, not_found_page, Ctx, HResult};
 use crate::engine::attach::{proxy, StdinMode};
 use crate::engine::blocking;
 
+/// How long a failed exec's message waits after the 101 (see its use).
+const GLUE_GAP: std::time::Duration = std::time::Duration::from_millis(50);
+
 pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
     let e = ctx.engine.clone();
     match (&ctx.method.clone(), &segs[1..]) {
@@ -26,13 +29,19 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
             let entry = e.exec_check(&id)?;
             let tty = entry.config.tty.unwrap_or(false);
             let stdin = entry.config.attach_stdin.unwrap_or(false);
+            let keys = entry.config.detach_keys.clone().filter(|k| !k.is_empty());
+            let detach = match keys {
+                Some(k) if tty => berth_api::detachkeys::parse(&k)?,
+                None if tty => berth_api::detachkeys::parse(berth_api::detachkeys::DEFAULT)?,
+                _ => Vec::new(),
+            };
             let ct = super::containers::stream_type(&ctx, tty);
-            Ok(hijack(&mut ctx, ct, move |mut conn| async move {
+            Ok(hijack(&mut ctx, ct, move |mut conn, probe| async move {
                 let (e2, id2) = (e.clone(), id.clone());
                 match blocking(move || e2.exec_start(&id2, false)).await {
                     Ok((entry, Some(attached))) => {
-                        let mode = StdinMode { forward: stdin, close_on_eof: true, detach_keys: false };
-                        proxy(conn, attached, mode, |exit| {
+                        let mode = StdinMode { forward: stdin, close_on_eof: true, detach };
+                        proxy(conn, attached, mode, true, probe, |exit| {
                             e.exec_finished(&entry, exit.map(|x| x.exit_code as i64))
                         })
                         .await;
@@ -40,6 +49,12 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                     Ok((_, None)) => {}
                     Err(err) => {
                         // As Docker: the message on the stream, raw on a TTY, else a stdout frame.
+                        // A failure found before the shim is asked (an unknown user, a missing
+                        // working directory) comes within microseconds of the 101: bytes that
+                        // arrive with the headers are lost by clients that read the headers
+                        // through a buffer (the Python SDK), so it waits as long as a start
+                        // through the shim takes.
+                        tokio::time::sleep(GLUE_GAP).await;
                         use tokio::io::AsyncWriteExt;
                         let msg = format!("{err}\r\n");
                         let mut out = Vec::new();

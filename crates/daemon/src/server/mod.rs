@@ -7,6 +7,7 @@
 mod body;
 mod containers;
 mod exec;
+mod gate;
 mod images;
 mod networks;
 mod swarm;
@@ -30,6 +31,14 @@ pub use body::{Body, BodyReader};
 use crate::engine::Engine;
 
 pub type Resp = Response<Body>;
+
+/// The largest JSON request body (a container's create with all its options is a few KiB;
+/// archives and images are streamed, never held).
+pub const JSON_BODY_LIMIT: usize = 8 << 20;
+
+/// How long a client may take to send a request's headers, and may keep a connection idle
+/// between requests (hijacked streams and streamed answers are not bounded by it).
+pub const HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// A request as handlers see it.
 pub struct Ctx {
@@ -75,12 +84,37 @@ impl Ctx {
         berth_api::Filters::parse(self.q("filters").unwrap_or_default())
     }
 
-    /// Reads a JSON body (empty reads as `null`, then the type's default).
+    /// Reads a JSON body (empty reads as `null`, then the type's default), at most
+    /// [`JSON_BODY_LIMIT`] bytes of it: a larger one is refused as soon as it is seen to be.
     pub async fn json<T: serde::de::DeserializeOwned + Default>(&mut self) -> Result<T, ApiError> {
         use http_body_util::BodyExt;
+        let too_large = || {
+            ApiError::new(
+                berth_api::ErrorKind::TooLarge,
+                format!("request body too large: JSON bodies are limited to {} MiB", JSON_BODY_LIMIT >> 20),
+            )
+        };
+        let announced = self
+            .parts
+            .headers
+            .get(hyper::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if announced.is_some_and(|n| n > JSON_BODY_LIMIT as u64) {
+            return Err(too_large());
+        }
         let body = self.body.take().ok_or_else(|| ApiError::internal("the request body was read twice"))?;
-        let bytes =
-            body.collect().await.map_err(|e| ApiError::invalid(format!("reading the body: {e}")))?.to_bytes();
+        let bytes = http_body_util::Limited::new(body, JSON_BODY_LIMIT)
+            .collect()
+            .await
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    too_large()
+                } else {
+                    ApiError::invalid(format!("reading the body: {e}"))
+                }
+            })?
+            .to_bytes();
         if bytes.iter().all(|b| b.is_ascii_whitespace()) {
             return Ok(T::default());
         }
@@ -270,13 +304,25 @@ async fn listen(h: &str, tls: &crate::config::Tls) -> Result<Listener, String> {
     Ok(Listener::Unix(l, path))
 }
 
+/// A Unix connection's descriptor, in its requests' extensions: a hijacked stream's relay
+/// polls it to notice a client that has gone ([`crate::engine::attach::HangupProbe`]).
+#[derive(Debug, Clone, Copy)]
+pub struct PeerFd(pub std::os::fd::RawFd);
+
 /// Serves HTTP (with upgrades, for attach and exec) on one connection.
-async fn serve_connection<I>(engine: Arc<Engine>, io: I)
+async fn serve_connection<I>(engine: Arc<Engine>, io: I, peer: Option<PeerFd>)
 where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-    let svc = hyper::service::service_fn(move |req| handle(engine.clone(), req));
+    let svc = hyper::service::service_fn(move |mut req: Request<Incoming>| {
+        if let Some(p) = peer {
+            req.extensions_mut().insert(p);
+        }
+        handle(engine.clone(), req)
+    });
     let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
         .serve_connection(TokioIo::new(io), svc)
         .with_upgrades()
         .await;
@@ -308,10 +354,27 @@ async fn serve_tls(engine: Arc<Engine>, stream: TcpStream, acceptor: berth_tls::
         return;
     }
     match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => serve_connection(engine, tls).await,
+        Ok(Ok(tls)) => serve_connection(engine, tls, None).await,
         Ok(Err(e)) => tracing::info!(error = %e, "TLS handshake refused"),
         Err(_) => tracing::info!("TLS handshake timed out"),
     }
+}
+
+/// Waits after a failed accept (out of descriptors, mostly), saying so once a streak.
+async fn accept_failed(prev: Option<std::time::Duration>, e: &std::io::Error) -> std::time::Duration {
+    let wait = gate::next_backoff(prev);
+    if prev.is_none() {
+        tracing::warn!(error = %e, "accepting a connection failed; backing off");
+    }
+    tokio::time::sleep(wait).await;
+    wait
+}
+
+/// Answers a connection over the limit with a 503 and closes it.
+async fn refuse(mut stream: tokio::net::UnixStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stream.write_all(&gate::refusal())).await;
+    let _ = stream.shutdown().await;
 }
 
 /// Serves the API on every `-H` address until `shutdown` resolves.
@@ -327,22 +390,58 @@ pub async fn serve(
     }
     let mut tasks = Vec::new();
     let mut sockets = Vec::new();
+    let limit = gate::connection_limit(gate::nofile_soft());
+    let gate = gate::Gate::new(limit);
+    tracing::debug!(connections = limit, "connection limit");
     for l in listeners {
         let engine = engine.clone();
+        let gate = gate.clone();
         tasks.push(match l {
             Listener::Unix(l, path) => {
                 sockets.push(path);
                 tokio::spawn(async move {
+                    let mut backoff = None;
                     loop {
-                        let Ok((stream, _)) = l.accept().await else { continue };
-                        tokio::spawn(serve_connection(engine.clone(), stream));
+                        let stream = match l.accept().await {
+                            Ok((s, _)) => s,
+                            Err(e) => {
+                                backoff = Some(accept_failed(backoff, &e).await);
+                                continue;
+                            }
+                        };
+                        backoff = None;
+                        let Some(permit) = gate.admit() else {
+                            tokio::spawn(refuse(stream));
+                            continue;
+                        };
+                        let peer = Some(PeerFd(std::os::fd::AsRawFd::as_raw_fd(&stream)));
+                        let engine = engine.clone();
+                        tokio::spawn(async move {
+                            serve_connection(engine, stream, peer).await;
+                            drop(permit);
+                        });
                     }
                 })
             }
             Listener::Tls(l, acceptor) => tokio::spawn(async move {
+                let mut backoff = None;
                 loop {
-                    let Ok((stream, _)) = l.accept().await else { continue };
-                    tokio::spawn(serve_tls(engine.clone(), stream, acceptor.clone()));
+                    let stream = match l.accept().await {
+                        Ok((s, _)) => s,
+                        Err(e) => {
+                            backoff = Some(accept_failed(backoff, &e).await);
+                            continue;
+                        }
+                    };
+                    backoff = None;
+                    // Over the limit a TLS client is closed at once (an answer would need the
+                    // handshake the limit is there to spare).
+                    let Some(permit) = gate.admit() else { continue };
+                    let (engine, acceptor) = (engine.clone(), acceptor.clone());
+                    tokio::spawn(async move {
+                        serve_tls(engine, stream, acceptor).await;
+                        drop(permit);
+                    });
                 }
             }),
         });
