@@ -468,3 +468,73 @@ fn connections_over_the_limit_are_refused_fast_and_running_out_of_descriptors_do
     drop(held);
     d.wait_for(10, "the daemon to serve again", || d.api("GET", "/_ping", None).0 == 200);
 }
+
+/// The IPv4 addresses of a link on the host, as `ip` prints them (`10.0.0.1/24`).
+fn link_v4(name: &str) -> Vec<String> {
+    let out = Command::new("ip").args(["-4", "-o", "addr", "show", "dev", name]).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(3).map(String::from))
+        .collect()
+}
+
+#[test]
+fn a_changed_bip_pools_and_mtu_apply_at_the_next_start() {
+    let mut d = Berthd::start();
+    // The harness gives slot k the default bridge 10.213.k.1/24; everything here stays in it.
+    let k: u32 = d.prefix.trim_start_matches("bt").parse().unwrap();
+    let bridge = format!("{}0", d.prefix);
+    let subnet = |d: &Berthd| {
+        d.inspect("bridge", "{{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}")
+    };
+    assert_eq!(subnet(&d), format!("10.213.{k}.0/24 10.213.{k}.1"));
+    let set = |d: &Berthd, f: &dyn Fn(&mut serde_json::Value)| {
+        let mut cfg: serde_json::Value = serde_json::from_slice(&std::fs::read(&d.config).unwrap()).unwrap();
+        f(&mut cfg);
+        std::fs::write(&d.config, serde_json::to_vec(&cfg).unwrap()).unwrap();
+    };
+    // A new bip and an MTU: the network, the bridge and a container's interface follow.
+    d.stop();
+    set(&d, &|c| {
+        c["bip"] = serde_json::json!(format!("10.213.{k}.65/26"));
+        c["mtu"] = serde_json::json!(1400);
+    });
+    d.launch();
+    assert_eq!(subnet(&d), format!("10.213.{k}.64/26 10.213.{k}.65"));
+    assert_eq!(d.inspect("bridge", r#"{{index .Options "com.docker.network.driver.mtu"}}"#), "1400");
+    assert_eq!(link_v4(&bridge), [format!("10.213.{k}.65/26")]);
+    let out =
+        d.ok(&["run", "--rm", "busybox", "sh", "-c", "cat /sys/class/net/eth0/mtu; ip -4 -o addr show eth0"]);
+    assert!(out.starts_with("1400\n"), "{out}");
+    assert!(out.contains(&format!("10.213.{k}.66/26")), "{out}");
+    // A user network's MTU option, and one that is no MTU.
+    d.ok(&[
+        "network",
+        "create",
+        "-o",
+        "com.docker.network.driver.mtu=1300",
+        "--subnet",
+        &format!("10.213.{k}.192/27"),
+        "mtunet",
+    ]);
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "mtunet", "busybox", "cat", "/sys/class/net/eth0/mtu"]),
+        "1300\n"
+    );
+    let (_, err) = d.fails(&["network", "create", "-o", "com.docker.network.driver.mtu=abc", "badmtu"]);
+    assert!(err.contains("give an MTU from 68 to 65535"), "{err}");
+    d.ok(&["network", "rm", "mtunet"]);
+    // Pools that no longer hold the subnet: a free one of theirs is taken.
+    d.stop();
+    set(&d, &|c| {
+        c.as_object_mut().unwrap().remove("bip");
+        c["default-address-pools"] = serde_json::json!([{"base": format!("10.213.{k}.128/26"), "size": 27}]);
+    });
+    d.launch();
+    assert_eq!(subnet(&d), format!("10.213.{k}.128/27 10.213.{k}.129"));
+    assert_eq!(link_v4(&bridge), [format!("10.213.{k}.129/27")]);
+    // Unchanged configuration: nothing moves.
+    d.stop();
+    d.launch();
+    assert_eq!(subnet(&d), format!("10.213.{k}.128/27 10.213.{k}.129"));
+}

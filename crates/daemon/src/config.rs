@@ -45,6 +45,8 @@ pub struct FileConfig {
     pub bip: Option<String>,
     /// Where networks' subnets come from: `[{"base": "10.10.0.0/16", "size": 24}]`.
     pub default_address_pools: Option<Vec<AddressPool>>,
+    /// The default bridge's MTU (and its containers' interfaces').
+    pub mtu: Option<u32>,
     /// berth's own: names the default bridge `<prefix>0`, user-defined bridges
     /// `<prefix>-<id>` and the firewall table `<prefix>` (default: `berth0`, `br-<id>`, `berth`),
     /// so that several daemons on one host keep out of each other's way.
@@ -106,6 +108,7 @@ pub struct Config {
     pub storage_driver: Option<String>,
     pub config_file: PathBuf,
     pub bip: Option<String>,
+    pub mtu: Option<u32>,
     pub bridge_prefix: Option<String>,
     pub firewall_backend: String,
     pub default_address_pools: Vec<AddressPool>,
@@ -272,6 +275,12 @@ impl Config {
             storage_driver: flags.storage_driver.clone().or(file.storage_driver),
             config_file: flags.config_file.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
             bip: file.bip,
+            mtu: match file.mtu {
+                Some(m) if !(68..=65_535).contains(&m) => {
+                    return Err(format!("invalid mtu {m}: give a value from 68 to 65535"))
+                }
+                m => m,
+            },
             default_address_pools: file.default_address_pools.unwrap_or_default(),
             bridge_prefix: file.bridge_prefix.filter(|p| !p.is_empty()),
             firewall_backend: file

@@ -88,6 +88,28 @@ async fn add_address(h: &Handle, idx: u32, ip: IpAddr, prefix: u8) -> Result<(),
     exists_ok(req.execute().await, &format!("address {ip}/{prefix}"))
 }
 
+/// Removes the IPv4 addresses of link `idx` other than `keep/prefix`.
+async fn remove_other_v4(h: &Handle, idx: u32, keep: Ipv4Addr, prefix: u8) -> Result<(), NetworkError> {
+    use rtnetlink::packet_route::address::AddressAttribute;
+    let mut addrs = h.address().get().set_link_index_filter(idx).execute();
+    let mut stale = Vec::new();
+    while let Some(m) = addrs.try_next().await.map_err(|e| nl("list addresses", e))? {
+        let v4 = m.attributes.iter().find_map(|a| match a {
+            AddressAttribute::Address(IpAddr::V4(ip)) => Some(*ip),
+            _ => None,
+        });
+        if let Some(ip) = v4 {
+            if (ip, m.header.prefix_len) != (keep, prefix) {
+                stale.push(m);
+            }
+        }
+    }
+    for m in stale {
+        h.address().del(m).execute().await.map_err(|e| nl("remove a stale address", e))?;
+    }
+    Ok(())
+}
+
 fn exists_ok(r: Result<(), rtnetlink::Error>, what: &str) -> Result<(), NetworkError> {
     match r {
         Ok(()) => Ok(()),
@@ -103,11 +125,15 @@ pub fn exists(name: &str) -> bool {
 
 /// Creates the bridge `name` with `gateway/prefix` (and the IPv6 gateway `v6`) if it is
 /// missing, and sets it up.
+/// Makes bridge `name` (if missing) with the gateway's address as its only IPv4 address (an
+/// address a changed configuration left is removed), the IPv6 gateway when given, and `mtu`
+/// when given, and sets it up.
 pub fn ensure_bridge(
     name: &str,
     gateway: Ipv4Addr,
     prefix: u8,
     v6: Option<(Ipv6Addr, u8)>,
+    mtu: Option<u32>,
 ) -> Result<(), NetworkError> {
     let name = name.to_string();
     with_netlink(None, move |h| async move {
@@ -121,15 +147,16 @@ pub fn ensure_bridge(
             )?;
         }
         let idx = must_index(&h, &name).await?;
+        remove_other_v4(&h, idx, gateway, prefix).await?;
         add_address(&h, idx, IpAddr::V4(gateway), prefix).await?;
         if let Some((gw6, prefix6)) = v6 {
             add_address(&h, idx, IpAddr::V6(gw6), prefix6).await?;
         }
-        h.link()
-            .set(LinkUnspec::new_with_index(idx).up().build())
-            .execute()
-            .await
-            .map_err(|e| nl(&format!("set {name} up"), e))
+        let mut up = LinkUnspec::new_with_index(idx).up();
+        if let Some(m) = mtu {
+            up = up.mtu(m);
+        }
+        h.link().set(up.build()).execute().await.map_err(|e| nl(&format!("set {name} up"), e))
     })
 }
 
@@ -211,6 +238,9 @@ pub struct EndpointSpec {
     pub v6: Option<(Ipv6Addr, u8, Ipv6Addr)>,
     /// Whether the gateway becomes the default route (the first network's does).
     pub default_route: bool,
+    /// Both ends' MTU (the network's `com.docker.network.driver.mtu`); the kernel's default
+    /// when `None`.
+    pub mtu: Option<u32>,
 }
 
 /// Creates a veth pair whose container end is made directly inside the namespace `netns` as
@@ -224,14 +254,15 @@ pub fn attach(netns: &Path, ep: &EndpointSpec) -> Result<(), NetworkError> {
     let e = ep.clone();
     let host_side = with_netlink(None, move |h| async move {
         let br = must_index(&h, &e.bridge).await?;
-        let peer = LinkUnspec::new_with_name(&e.ifname)
-            .address(e.mac.to_vec())
-            .setns_by_fd(ns_file.as_raw_fd())
-            .build();
-        let veth = LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth)
-            .name(e.host_ifname.clone())
-            .set_info_data(InfoData::Veth(InfoVeth::Peer(peer)))
-            .build();
+        let mut peer =
+            LinkUnspec::new_with_name(&e.ifname).address(e.mac.to_vec()).setns_by_fd(ns_file.as_raw_fd());
+        let mut veth =
+            LinkMessageBuilder::<LinkVeth>::new_with_info_kind(InfoKind::Veth).name(e.host_ifname.clone());
+        if let Some(m) = e.mtu {
+            peer = peer.mtu(m);
+            veth = veth.mtu(m);
+        }
+        let veth = veth.set_info_data(InfoData::Veth(InfoVeth::Peer(peer.build()))).build();
         h.link()
             .add(veth)
             .execute()

@@ -6,6 +6,7 @@
 //! through [`berth_shim::ShimClient`] and which outlive it (`restore.rs` finds them again).
 
 pub mod attach;
+mod bridgeconf;
 mod create;
 mod exec;
 mod failure;

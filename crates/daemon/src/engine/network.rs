@@ -17,8 +17,15 @@ use berth_network::{dns, ipam, link, proxy};
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
+use super::bridgeconf;
 use super::record::ContainerRecord;
 use super::{Container, Engine};
+
+/// The network option that sets its interfaces' MTU, as Docker names it.
+pub const MTU_OPTION: &str = "com.docker.network.driver.mtu";
+
+/// The default bridge's MTU when `mtu` is not configured (Docker shows it so).
+const DEFAULT_MTU: u32 = 1500;
 use crate::error::{EngineError, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,6 +70,11 @@ impl NetworkRecord {
     /// Whether the network has IPv6 (`--ipv6`).
     pub fn ipv6(&self) -> bool {
         !self.subnet6.is_empty()
+    }
+
+    /// The MTU the network's interfaces get (`com.docker.network.driver.mtu`).
+    pub fn mtu(&self) -> Option<u32> {
+        self.options.get(MTU_OPTION).and_then(|m| m.parse().ok())
     }
 
     pub fn builtin(&self) -> bool {
@@ -313,6 +325,12 @@ impl Engine {
         let existing = self.net_records()?;
         let now = berth_shim::now_rfc3339();
         let mut all = existing.clone();
+        let cfg = self.config();
+        let pools = if cfg.default_address_pools.is_empty() { None } else { Some(self.address_pools()?) };
+        let mut taken = host_routes();
+        taken.extend(
+            existing.iter().filter(|n| n.name != "bridge").filter_map(|n| n.subnet.parse::<Ipv4Net>().ok()),
+        );
         for (name, driver) in [("bridge", "bridge"), ("host", "host"), ("none", "null")] {
             if existing.iter().any(|n| n.name == name) {
                 continue;
@@ -325,35 +343,18 @@ impl Engine {
                 ..Default::default()
             };
             if name == "bridge" {
-                let cfg = self.config();
-                let (subnet, gateway) = match &cfg.bip {
-                    Some(bip) => {
-                        let net: Ipv4Net = bip.parse().map_err(|_| {
-                            EngineError::InvalidArgument(format!(
-                                "invalid bip {bip:?}: give an address and prefix such as 172.17.0.1/16"
-                            ))
-                        })?;
-                        (net.trunc(), net.addr())
-                    }
-                    None => {
-                        let mut taken = host_routes();
-                        taken.extend(all.iter().filter_map(|n| n.subnet.parse::<Ipv4Net>().ok()));
-                        let s = ipam::choose_subnet(&self.address_pools()?, &taken).ok_or_else(|| {
-                            EngineError::Internal(
-                                "no free subnet for the default bridge: set bip in daemon.json".into(),
-                            )
-                        })?;
-                        (s, Ipv4Addr::from(u32::from(s.network()) + 1))
-                    }
-                };
-                n.subnet = subnet.to_string();
-                n.gateway = gateway.to_string();
+                let want = bridgeconf::plan(None, cfg.bip.as_deref(), pools.as_deref(), &taken)?;
+                n.subnet = want.subnet.to_string();
+                n.gateway = want.gateway.to_string();
                 n.bridge = self.net.default_bridge();
                 n.options.insert("com.docker.network.bridge.default_bridge".into(), "true".into());
                 n.options.insert("com.docker.network.bridge.name".into(), n.bridge.clone());
             }
             self.db.write(|tx| tx.put(&n.id, &n))?;
             all.push(n);
+        }
+        if let Some(b) = all.iter_mut().find(|n| n.name == "bridge") {
+            self.reconcile_default_bridge(b, recs, pools.as_deref(), &taken)?;
         }
         {
             let mut st = self.net.lock();
@@ -377,6 +378,49 @@ impl Engine {
         Ok(())
     }
 
+    /// Applies a changed `bip`, `default-address-pools` or `mtu` to the default bridge, as
+    /// Docker does at its next start; while containers run on it (a live restore) its subnet
+    /// stays, with a warning, until they have stopped.
+    fn reconcile_default_bridge(
+        &self,
+        b: &mut NetworkRecord,
+        recs: &[ContainerRecord],
+        pools: Option<&[(Ipv4Net, u8)]>,
+        taken: &[Ipv4Net],
+    ) -> Result<()> {
+        let cfg = self.config();
+        let current = match (b.subnet.parse(), b.gateway.parse()) {
+            (Ok(subnet), Ok(gateway)) => Some(bridgeconf::Addressing { subnet, gateway }),
+            _ => None,
+        };
+        let want = bridgeconf::plan(current, cfg.bip.as_deref(), pools, taken)?;
+        let mut changed = false;
+        if Some(want) != current {
+            let in_use = recs.iter().any(|r| r.state.status.is_live() && r.networks.contains_key("bridge"));
+            if in_use {
+                tracing::warn!(
+                    now = %b.subnet,
+                    configured = %want.subnet,
+                    "the default bridge keeps its subnet while containers run on it; the configured one applies once they have stopped"
+                );
+            } else {
+                tracing::info!(from = %b.subnet, to = %want.subnet, gateway = %want.gateway, "the default bridge follows the configuration");
+                b.subnet = want.subnet.to_string();
+                b.gateway = want.gateway.to_string();
+                changed = true;
+            }
+        }
+        let mtu = cfg.mtu.unwrap_or(DEFAULT_MTU).to_string();
+        if b.options.get(MTU_OPTION) != Some(&mtu) {
+            b.options.insert(MTU_OPTION.into(), mtu);
+            changed = true;
+        }
+        if changed {
+            self.db.write(|tx| tx.put(&b.id, &*b))?;
+        }
+        Ok(())
+    }
+
     fn bring_up(&self, n: &NetworkRecord) -> Result<()> {
         let subnet: Ipv4Net =
             n.subnet.parse().map_err(|_| EngineError::Internal(format!("network {}: bad subnet", n.name)))?;
@@ -391,7 +435,7 @@ impl Engine {
         } else {
             None
         };
-        link::ensure_bridge(&n.bridge, gw, subnet.prefix_len(), v6)?;
+        link::ensure_bridge(&n.bridge, gw, subnet.prefix_len(), v6, n.mtu())?;
         Ok(())
     }
 
@@ -441,6 +485,13 @@ impl Engine {
             return Err(EngineError::InvalidArgument(
                 "network name is required: give the network a name".into(),
             ));
+        }
+        if let Some(m) = req.options.get(MTU_OPTION) {
+            if !m.parse::<u32>().is_ok_and(|m| (68..=65_535).contains(&m)) {
+                return Err(EngineError::InvalidArgument(format!(
+                    "invalid {MTU_OPTION} {m:?}: give an MTU from 68 to 65535"
+                )));
+            }
         }
         let driver = if req.driver.is_empty() { "bridge".to_string() } else { req.driver.clone() };
         if driver != "bridge" {
@@ -850,6 +901,7 @@ impl Engine {
             v6,
             // An internal network has no way out, not even a default route.
             default_route: i == 0 && !n.internal,
+            mtu: n.mtu(),
         };
         // The bridge is brought up at open and at create; recreated here only if it went away.
         let up = if link::exists(&n.bridge) { Ok(()) } else { self.bring_up(&n) };
