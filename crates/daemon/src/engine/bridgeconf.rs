@@ -57,7 +57,9 @@ mod tests {
     fn the_configuration_decides_at_every_start() {
         let pools: Vec<(Ipv4Net, u8)> = vec![("10.50.0.0/16".parse().unwrap(), 24)];
         let taken: Vec<Ipv4Net> = vec!["172.17.0.0/16".parse().unwrap(), "10.50.0.0/24".parse().unwrap()];
-        let table: Vec<(Option<Addressing>, Option<&str>, Option<&[(Ipv4Net, u8)]>, Addressing)> = vec![
+        // (what the bridge has, bip, the configured pools, what it is to have)
+        type Row<'a> = (Option<Addressing>, Option<&'a str>, Option<&'a [(Ipv4Net, u8)]>, Addressing);
+        let table: Vec<Row> = vec![
             // The first start: Docker's first free pool.
             (None, None, None, a("172.18.0.0/16", "172.18.0.1")),
             // bip names it, at the first start and after.
