@@ -19,6 +19,7 @@ pub use berth_spec::{ContainerOptions, Mount};
 
 pub mod daemon;
 pub mod images;
+pub mod netns;
 pub mod refdocker;
 
 /// A number unique within this test process.

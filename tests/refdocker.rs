@@ -1,5 +1,6 @@
 //! The reference engine (Debian's docker.io), started privately for one test: its own data
-//! root, exec root and socket, no networking; stopped and cleaned up on drop.
+//! root, exec root and socket (no networking, or its own in a test's network namespace);
+//! stopped and cleaned up on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -13,8 +14,18 @@ pub struct RefDockerd {
 }
 
 impl RefDockerd {
-    /// Starts dockerd; panics (with what to install) when it is missing or does not come up.
+    /// Starts dockerd without networking; panics (with what to install) when it is missing or
+    /// does not come up.
     pub fn start() -> RefDockerd {
+        RefDockerd::start_in(
+            None,
+            &["--bridge=none", "--iptables=false", "--ip6tables=false", "--storage-driver=overlay2"],
+        )
+    }
+
+    /// Starts dockerd inside the network namespace `netns` (a bind-mounted namespace file) when
+    /// given, with `args` (its networking, firewall and storage flags).
+    pub fn start_in(netns: Option<&Path>, args: &[&str]) -> RefDockerd {
         let dockerd = ["/usr/sbin/dockerd", "/usr/bin/dockerd"]
             .into_iter()
             .find(|p| Path::new(p).exists())
@@ -23,7 +34,18 @@ impl RefDockerd {
         let host = format!("unix://{}", dir.path().join("docker.sock").display());
         let exec_root =
             PathBuf::from(format!("/run/berth-test-dockerd-{}-{}", std::process::id(), crate::seq()));
-        let child = Command::new(dockerd)
+        let mut cmd = Command::new(dockerd);
+        if let Some(ns) = netns {
+            use std::os::unix::process::CommandExt;
+            let ns = std::fs::File::open(ns).unwrap();
+            // SAFETY: setns on a descriptor opened before the fork; nothing else runs in the child.
+            unsafe {
+                cmd.pre_exec(move || {
+                    nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWNET).map_err(std::io::Error::from)
+                });
+            }
+        }
+        let child = cmd
             .arg("--data-root")
             .arg(dir.path().join("data"))
             .arg("--exec-root")
@@ -32,7 +54,7 @@ impl RefDockerd {
             .arg(dir.path().join("docker.pid"))
             .arg("--host")
             .arg(&host)
-            .args(["--bridge=none", "--iptables=false", "--ip6tables=false", "--storage-driver=overlay2"])
+            .args(args)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("dockerd.log")).unwrap())
             .spawn()

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use berth_tests::daemon::Berthd;
+use berth_tests::netns::TestNetns;
 
 /// `GET /` from `addr` on the host, or the connection's error.
 fn http_get(addr: &str) -> std::io::Result<String> {
@@ -265,48 +266,6 @@ fn published_ports_answer_conflict_and_leave_nothing() {
     assert!(std::net::TcpListener::bind(&addr).is_ok(), "the port is free again");
     assert_eq!(table(&d), baseline, "no rule is left");
     assert_eq!(std::fs::read_dir(d.exec_root.join("netns")).unwrap().count(), 0);
-}
-
-/// A network namespace of the test's own (`ip netns add`), loopback up and IPv4 forwarding on
-/// (a fresh namespace forwards nothing, which would hide missing isolation). `/run/netns`
-/// (a mount of its own) goes again with the last one when a test made it.
-struct TestNetns {
-    name: String,
-    made_run_netns: bool,
-}
-
-impl TestNetns {
-    fn new(name: String) -> TestNetns {
-        let made_run_netns = !std::path::Path::new("/run/netns").exists();
-        let ns = TestNetns { name, made_run_netns };
-        assert!(Command::new("ip").args(["netns", "add", &ns.name]).status().unwrap().success());
-        ns.exec(&["ip", "link", "set", "lo", "up"]);
-        ns.exec(&["sh", "-c", "echo 1 > /proc/sys/net/ipv4/ip_forward"]);
-        ns
-    }
-
-    fn path(&self) -> std::path::PathBuf {
-        std::path::Path::new("/run/netns").join(&self.name)
-    }
-
-    /// Runs a command in the namespace; returns its stdout, panicking unless it succeeds.
-    #[track_caller]
-    fn exec(&self, args: &[&str]) -> String {
-        let out = Command::new("ip").args(["netns", "exec", &self.name]).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-}
-
-impl Drop for TestNetns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).status();
-        let empty = std::fs::read_dir("/run/netns").map(|mut d| d.next().is_none()).unwrap_or(false);
-        if self.made_run_netns && empty {
-            while nix::mount::umount2("/run/netns", nix::mount::MntFlags::MNT_DETACH).is_ok() {}
-            let _ = std::fs::remove_dir("/run/netns");
-        }
-    }
 }
 
 /// A network namespace of the test's own, joined to the host by a veth pair: an "outside"
@@ -607,4 +566,115 @@ fn the_iptables_backend_publishes_masquerades_and_isolates_in_chains_of_its_own(
     let rules = save();
     assert!(!rules.contains(&front) && !rules.contains(&bridge), "{rules}");
     assert_eq!(rules.matches(&format!("-j {chain}-PUBLISH")).count(), 2, "the jumps stay, once each");
+}
+
+#[test]
+fn berths_networks_keep_working_beside_dockers_firewall() {
+    let k = std::process::id() % 200 + 20;
+    // Everything happens in namespaces of the test's: the reference dockerd sets its FORWARD
+    // policy to DROP there, never on the host (br_netfilter, which it loads, is the kernel's).
+    let ns = TestNetns::new(format!("btdk{k}"));
+    let outside = TestNetns::new(format!("btdo{k}"));
+    let (v_in, v_out) = (format!("btdv{k}a"), format!("btdv{k}b"));
+    let made = Command::new("ip")
+        .args([
+            "link",
+            "add",
+            &v_in,
+            "netns",
+            &ns.name,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &v_out,
+            "netns",
+            &outside.name,
+        ])
+        .status()
+        .unwrap();
+    assert!(made.success());
+    ns.exec(&["ip", "addr", "add", &format!("10.222.{k}.1/24"), "dev", &v_in]);
+    ns.exec(&["ip", "link", "set", &v_in, "up"]);
+    outside.exec(&["ip", "addr", "add", &format!("10.222.{k}.2/24"), "dev", &v_out]);
+    outside.exec(&["ip", "link", "set", &v_out, "up"]);
+    // As on a fresh host: forwarding off, which Docker turns on and answers with a DROP policy.
+    ns.exec(&["sh", "-c", "echo 0 > /proc/sys/net/ipv4/ip_forward"]);
+    let docker = berth_tests::refdocker::RefDockerd::start_in(
+        Some(&ns.path()),
+        &[&format!("--bip=10.221.{k}.1/24"), "--storage-driver=overlay2"],
+    );
+    let forward = ns.exec(&["iptables", "-S", "FORWARD"]);
+    assert!(forward.contains("-P FORWARD DROP"), "the reference engine's policy: {forward}");
+    let nft = Berthd::start_in(Some(&ns.path()), serde_json::json!({}), &[]);
+    let ipt = Berthd::start_in(Some(&ns.path()), serde_json::json!({"firewall-backend": "iptables"}), &[]);
+    for (d, n) in [(&nft, 223), (&ipt, 224)] {
+        let subnet = format!("10.{n}.{k}.0/24");
+        d.ok(&["network", "create", "--subnet", &subnet, "app"]);
+        d.ok(&[
+            "run",
+            "-d",
+            "--name",
+            "srv",
+            "--hostname",
+            "srv-host",
+            "--network",
+            "app",
+            "busybox",
+            "sh",
+            "-c",
+            SERVE,
+        ]);
+        // Between containers of one network (bridged, through FORWARD with br_netfilter) and
+        // out of it (routed, masqueraded) to another host.
+        let backend = d.ok(&["info", "-f", "{{.FirewallBackend.Driver}}"]);
+        let fetch = || {
+            let args = [
+                "run",
+                "--rm",
+                "--network",
+                "app",
+                "busybox",
+                "timeout",
+                "3",
+                "wget",
+                "-qO-",
+                "http://srv/index.html",
+            ];
+            String::from_utf8_lossy(&d.docker(&args).stdout).into_owned()
+        };
+        let mut page = fetch();
+        for _ in 0..10 {
+            if page.contains("srv-host") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            page = fetch();
+        }
+        assert_eq!(page, "srv-host\n", "{backend}: the server on the same network");
+        d.ok(&["run", "--rm", "--network", "app", "busybox", "ping", "-c1", "-W3", &format!("10.222.{k}.2")]);
+        d.ok(&["run", "--rm", "busybox", "ping", "-c1", "-W3", &format!("10.222.{k}.2")]);
+    }
+    // Beside the nftables backend the way is a chain of berth's own, entered from DOCKER-USER.
+    let chain = format!("{}-ALLOW", nft.prefix.to_ascii_uppercase());
+    let id = nft.ok(&["network", "inspect", "-f", "{{.Id}}", "app"]);
+    let bridge = format!("{}-{}", nft.prefix, &id[..8]);
+    let allow = ns.exec(&["iptables", "-S", &chain]);
+    assert!(allow.contains(&format!("-A {chain} -i {bridge} -j ACCEPT")), "{allow}");
+    let user = ns.exec(&["iptables", "-S", "DOCKER-USER"]);
+    assert_eq!(user.matches(&format!("-j {chain}")).count(), 1, "{user}");
+    // An address of berth's on another interface is told, in the log and in info's warnings.
+    let dummy = format!("btdm{k}");
+    ns.exec(&["ip", "link", "add", &dummy, "type", "veth", "peer", "name", &format!("btdn{k}")]);
+    ns.exec(&["ip", "addr", "add", &format!("10.223.{k}.200/24"), "dev", &dummy]);
+    ns.exec(&["ip", "link", "set", &dummy, "up"]);
+    let warnings = nft.ok(&["info", "-f", "{{json .Warnings}}"]);
+    assert!(warnings.contains(&format!("overlaps 10.223.{k}.0/24 on {dummy}")), "{warnings}");
+    // The network's removal takes its accepts with it.
+    for d in [&nft, &ipt] {
+        d.ok(&["rm", "-f", "srv"]);
+        d.ok(&["network", "rm", "app"]);
+    }
+    assert!(!ns.exec(&["iptables", "-S", &chain]).contains(&bridge));
+    drop(docker);
 }

@@ -64,11 +64,23 @@ pub trait FirewallDriver: Send + Sync {
     /// Removes everything berth owns (the user chain too).
     fn remove_all(&self) -> Result<(), NetworkError>;
     fn name(&self) -> &'static str;
+    /// Looks at the host's other firewalls again (an engine started since may drop forwarded
+    /// traffic), for the bridges last applied.
+    fn recheck(&self) {}
 }
 
-/// The nftables driver: the `nft` command, one transaction per change.
+/// The nftables driver: the `nft` command, one transaction per change; beside a firewall that
+/// drops forwarded traffic (Docker's), the way is opened for berth's bridges
+/// ([`crate::coexist`]).
 pub struct Nftables {
     pub table: String,
+    beside: crate::coexist::Beside,
+}
+
+impl Nftables {
+    pub fn new(table: &str) -> Nftables {
+        Nftables { table: table.to_string(), beside: crate::coexist::Beside::new(table) }
+    }
 }
 
 const OWN_CHAINS: [&str; 6] = ["prerouting", "output", "postrouting", "forward", "publish", "isolation"];
@@ -104,7 +116,8 @@ pub fn render_nft(table: &str, rules: &Ruleset) -> String {
         );
         // Hairpin: a container reaching its own published port through the host.
         s += &format!(
-            "add rule {t} postrouting ip saddr {ip} ip daddr {ip} {proto} dport {} masquerade\n",
+            "add rule {t} postrouting iifname \"{}\" ip saddr {ip} ip daddr {ip} {proto} dport {} masquerade\n",
+            p.bridge,
             p.container_port,
             ip = p.container_ip
         );
@@ -117,9 +130,16 @@ pub fn render_nft(table: &str, rules: &Ruleset) -> String {
             s += &format!("add rule {t} isolation oifname \"{name}\" iifname != \"{name}\" drop\n");
             continue;
         }
-        s += &format!("add rule {t} postrouting ip saddr {} oifname != \"{name}\" masquerade\n", b.subnet);
+        // Scoped by the bridge it came in on: another engine's bridge with an overlapping
+        // subnet (a docker0 made after berth took the same one) is not masqueraded.
+        s += &format!(
+            "add rule {t} postrouting iifname \"{name}\" ip saddr {} oifname != \"{name}\" masquerade\n",
+            b.subnet
+        );
         if let Some(v6) = b.subnet6 {
-            s += &format!("add rule {t} postrouting ip6 saddr {v6} oifname != \"{name}\" masquerade\n");
+            s += &format!(
+                "add rule {t} postrouting iifname \"{name}\" ip6 saddr {v6} oifname != \"{name}\" masquerade\n"
+            );
         }
         let others: Vec<String> = names.iter().filter(|n| **n != name).map(|n| format!("\"{n}\"")).collect();
         if !others.is_empty() {
@@ -158,10 +178,21 @@ fn nft(script: &str) -> Result<(), NetworkError> {
 
 impl FirewallDriver for Nftables {
     fn apply(&self, rules: &Ruleset) -> Result<(), NetworkError> {
-        nft(&render_nft(&self.table, rules))
+        nft(&render_nft(&self.table, rules))?;
+        if let Err(e) = self.beside.follow(&rules.bridges) {
+            tracing::warn!(error = %e, "letting berth's bridges through another firewall failed");
+        }
+        Ok(())
+    }
+
+    fn recheck(&self) {
+        if let Err(e) = self.beside.recheck() {
+            tracing::warn!(error = %e, "letting berth's bridges through another firewall failed");
+        }
     }
 
     fn remove_all(&self) -> Result<(), NetworkError> {
+        self.beside.remove();
         nft(&format!(
             "add table ip {t}\ndelete table ip {t}\nadd table inet {t}\ndelete table inet {t}\n",
             t = self.table
@@ -232,6 +263,11 @@ pub fn render_iptables(p: &str, rules: &Ruleset, v6: bool) -> String {
     s += "COMMIT\n*filter\n";
     s += &format!(":{p}-FORWARD - [0:0]\n:{p}-ISOLATION - [0:0]\n");
     s += &format!("-A {p}-FORWARD -j {p}-USER\n-A {p}-FORWARD -j {p}-ISOLATION\n");
+    // What isolation let pass is accepted, so that a DROP policy (Docker's) does not cut it.
+    for r in crate::coexist::allow_rules(&format!("{p}-FORWARD"), &rules.bridges, v6) {
+        s += &r;
+        s.push('\n');
+    }
     for b in &rules.bridges {
         let name = &b.bridge;
         if b.internal {
@@ -386,8 +422,8 @@ mod tests {
         has("flush chain inet berth forward");
         has("add rule inet berth forward jump user");
         has("add rule inet berth publish ip daddr 127.0.0.1 iifname != \"br-a\" tcp dport 8080 dnat ip to 172.18.0.2:80");
-        has("add rule inet berth postrouting ip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade");
-        has("add rule inet berth postrouting ip6 saddr fd00:18::/64 oifname != \"br-a\" masquerade");
+        has("add rule inet berth postrouting iifname \"berth0\" ip saddr 172.17.0.0/16 oifname != \"berth0\" masquerade");
+        has("add rule inet berth postrouting iifname \"br-a\" ip6 saddr fd00:18::/64 oifname != \"br-a\" masquerade");
         // Isolation by interface holds for both families.
         has("add rule inet berth isolation iifname \"berth0\" oifname { \"br-a\", \"br-i\" } drop");
         has("add rule inet berth isolation iifname \"br-i\" oifname != \"br-i\" drop");

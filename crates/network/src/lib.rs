@@ -1,9 +1,11 @@
 //! Bridge networking for berth: [`ipam`] (pure address management), [`link`] (bridges, veths
 //! and network namespaces over netlink), [`firewall`] (the rules berth owns, behind the
-//! [`firewall::FirewallDriver`] trait, with nftables and iptables drivers), [`dns`] (the embedded resolver of
+//! [`firewall::FirewallDriver`] trait, with nftables and iptables drivers), [`coexist`] (the way
+//! through another engine's firewall that drops forwarded traffic), [`dns`] (the embedded resolver of
 //! user-defined networks) and [`proxy`] (the userland proxy of published ports). What networks
 //! exist and who is attached is the daemon's business; this crate does what it is told.
 
+pub mod coexist;
 pub mod dns;
 pub mod firewall;
 pub mod ipam;

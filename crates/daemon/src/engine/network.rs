@@ -171,6 +171,8 @@ pub(crate) struct Networking {
     /// or the older ruleset could land last.
     apply: Mutex<()>,
     firewall: Box<dyn FirewallDriver>,
+    /// The overlap warnings last logged (each is logged once while it lasts).
+    told: Mutex<Vec<String>>,
     prefix: Option<String>,
 }
 
@@ -185,7 +187,7 @@ impl Networking {
         }
         let table = prefix.clone().unwrap_or_else(|| "berth".into());
         let firewall: Box<dyn FirewallDriver> = match backend {
-            "nftables" => Box::new(Nftables { table }),
+            "nftables" => Box::new(Nftables::new(&table)),
             "iptables" => Box::new(Iptables { prefix: table }),
             other => {
                 return Err(EngineError::InvalidArgument(format!(
@@ -193,7 +195,13 @@ impl Networking {
                 )))
             }
         };
-        Ok(Networking { state: Mutex::new(NetState::default()), apply: Mutex::new(()), firewall, prefix })
+        Ok(Networking {
+            state: Mutex::new(NetState::default()),
+            apply: Mutex::new(()),
+            firewall,
+            told: Mutex::new(Vec::new()),
+            prefix,
+        })
     }
 
     /// `nftables` or `iptables` (`/info`'s `FirewallBackend`).
@@ -223,19 +231,7 @@ impl Networking {
 /// The host's IPv4 routes other than the default one (subnets a new network must not take).
 fn host_routes() -> Vec<Ipv4Net> {
     let text = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-    text.lines()
-        .skip(1)
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            // Addresses in network byte order, printed as a little-endian number.
-            let dest = u32::from_str_radix(f.get(1)?, 16).ok()?;
-            let mask = u32::from_str_radix(f.get(7)?, 16).ok()?;
-            if mask == 0 {
-                return None;
-            }
-            Ipv4Net::new(Ipv4Addr::from(dest.to_le_bytes()), mask.count_ones() as u8).ok()
-        })
-        .collect()
+    berth_network::coexist::parse_routes(&text).into_iter().map(|(_, net)| net).collect()
 }
 
 fn new_hex(n: usize) -> String {
@@ -375,6 +371,9 @@ impl Engine {
         if let Err(e) = self.apply_firewall() {
             tracing::warn!(error = %e, "applying the firewall failed");
         }
+        for w in self.network_warnings() {
+            tracing::warn!("{w}");
+        }
         Ok(())
     }
 
@@ -457,6 +456,34 @@ impl Engine {
             }
         }
         self.apply_firewall()
+    }
+
+    /// Looks at the host's other firewalls again (see `berth_network::coexist`), and warns
+    /// once of each new overlap of berth's subnets with another interface's.
+    pub(crate) fn recheck_firewall(&self) {
+        {
+            let _g = self.net.apply.lock().unwrap_or_else(|e| e.into_inner());
+            self.net.firewall.recheck();
+        }
+        let now = self.network_warnings();
+        let mut told = self.net.told.lock().unwrap_or_else(|e| e.into_inner());
+        for w in now.iter().filter(|w| !told.contains(w)) {
+            tracing::warn!("{w}");
+        }
+        *told = now;
+    }
+
+    /// Overlaps of berth's bridges' subnets with routes to other interfaces (`info`'s warnings).
+    pub(crate) fn network_warnings(&self) -> Vec<String> {
+        let ours: Vec<(String, Ipv4Net)> = self
+            .net_records()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|n| n.driver == "bridge")
+            .filter_map(|n| Some((n.bridge.clone(), n.subnet.parse::<Ipv4Net>().ok()?)))
+            .collect();
+        let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
+        berth_network::coexist::overlaps(&ours, &berth_network::coexist::parse_routes(&routes))
     }
 
     /// Makes the firewall match the networks and the ports of running containers.

@@ -13,6 +13,7 @@ use super::{blocking, Container, Engine};
 impl Engine {
     /// Reconnects to running containers and settles the rest. Call once after `open`.
     pub async fn restore(self: &Arc<Self>) {
+        self.watch_other_firewalls();
         for c in self.containers() {
             let rec = c.snapshot();
             if rec.state.status == Status::Removing {
@@ -101,6 +102,25 @@ impl Engine {
                 tracing::warn!(id = %rec.id, error = %e, "could not start the container with the daemon");
             }
         }
+    }
+
+    /// Looks at the host's other firewalls every 15 s, so that an engine started after berth
+    /// (Docker, whose FORWARD policy drops) does not cut berth's bridges off for longer.
+    fn watch_other_firewalls(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(e) = weak.upgrade() else { return };
+                let _ = blocking(move || {
+                    e.recheck_firewall();
+                    Ok(())
+                })
+                .await;
+            }
+        });
     }
 
     /// Stops every running container (daemon shutdown without live restore).
