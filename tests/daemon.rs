@@ -396,6 +396,19 @@ impl Drop for Berthd {
             .args(["delete", "table", "inet", &self.prefix])
             .stderr(Stdio::null())
             .status();
+        // The way it opened through another engine's firewall (where the host's FORWARD drops:
+        // Docker running on the host), in the host's own chains.
+        if self.netns.is_none() {
+            let chain = format!("{}-ALLOW", self.prefix.to_ascii_uppercase());
+            let ipt = |args: &[&str]| {
+                Command::new("iptables").args(args).stderr(Stdio::null()).status().is_ok_and(|s| s.success())
+            };
+            for from in ["DOCKER-USER", "FORWARD"] {
+                while ipt(&["-w", "-D", from, "-j", &chain]) {}
+            }
+            let _ = ipt(&["-w", "-F", &chain]);
+            let _ = ipt(&["-w", "-X", &chain]);
+        }
         let all_ids: Vec<String> = ids.into_iter().chain(self.container_dirs()).collect();
         for ctrl in std::fs::read_dir("/sys/fs/cgroup").into_iter().flatten().flatten() {
             for id in &all_ids {
