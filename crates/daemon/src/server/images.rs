@@ -128,8 +128,12 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
         (_, [name @ .., action]) if !name.is_empty() => {
             let name = name.join("/");
             match (&m, *action) {
-                (&Method::GET, "json") => Ok(json(200, &blocking(move || Ok(e.images.inspect(&name)?)).await?)),
-                (&Method::GET, "history") => Ok(json(200, &blocking(move || Ok(e.images.history(&name)?)).await?)),
+                (&Method::GET, "json") => {
+                    Ok(json(200, &blocking(move || Ok(e.images.inspect(&name)?)).await?))
+                }
+                (&Method::GET, "history") => {
+                    Ok(json(200, &blocking(move || Ok(e.images.history(&name)?)).await?))
+                }
                 (&Method::POST, "tag") => {
                     let repo = ctx.q("repo").unwrap_or_default().to_string();
                     let tag = ctx.q("tag").unwrap_or_default().to_string();
@@ -140,10 +144,24 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                     Ok(super::empty(201))
                 }
                 (&Method::GET, "get") => save(ctx, Some(name)),
-                (&Method::POST, "push") => Err(ApiError::new(
-                    berth_api::ErrorKind::NotImplemented,
-                    "pushing to a registry is not supported by this berth yet: save the image (docker save) instead",
-                )),
+                (&Method::POST, "push") => {
+                    // An image that is not here is the client's mistake, answered as Docker does.
+                    let n2 = name.clone();
+                    let found = blocking(move || match e.images.resolve(&n2) {
+                        Err(err) if err.kind() == berth_image::ErrorKind::NotFound => Ok(false),
+                        r => r.map(|_| true).map_err(Into::into),
+                    })
+                    .await?;
+                    if !found {
+                        return Err(ApiError::not_found(format!(
+                            "An image does not exist locally with the tag: {name}"
+                        )));
+                    }
+                    Err(ApiError::new(
+                        berth_api::ErrorKind::NotImplemented,
+                        "pushing to a registry is not supported by this berth yet: save the image (docker save) instead",
+                    ))
+                }
                 _ => Err(not_found_page()),
             }
         }

@@ -48,6 +48,9 @@ pub struct Ctx {
     pub query: HashMap<String, String>,
     pub parts: hyper::http::request::Parts,
     body: Option<Incoming>,
+    /// Set once a handler takes the body (see [`handle`]: a body left unread closes the
+    /// connection, and the response says so).
+    body_taken: Arc<std::sync::atomic::AtomicBool>,
     /// The connection, once the response switches protocols (attach, exec start).
     pub upgrade: Option<hyper::upgrade::OnUpgrade>,
 }
@@ -104,6 +107,7 @@ impl Ctx {
             return Err(too_large());
         }
         let body = self.body.take().ok_or_else(|| ApiError::internal("the request body was read twice"))?;
+        self.body_taken.store(true, std::sync::atomic::Ordering::Relaxed);
         let bytes = http_body_util::Limited::new(body, JSON_BODY_LIMIT)
             .collect()
             .await
@@ -123,6 +127,7 @@ impl Ctx {
 
     pub fn body_reader(&mut self) -> Result<BodyReader, ApiError> {
         let body = self.body.take().ok_or_else(|| ApiError::internal("the request body was read twice"))?;
+        self.body_taken.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(BodyReader::new(body))
     }
 
@@ -196,9 +201,19 @@ async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp,
             let query = parse_query(req.uri().query());
             let upgrade = Some(hyper::upgrade::on(&mut req));
             let (parts, body) = req.into_parts();
-            let ctx =
-                Ctx { engine, version, method: method.clone(), query, parts, body: Some(body), upgrade };
-            match route(ctx, &rest).await {
+            let has_body = !hyper::body::Body::is_end_stream(&body);
+            let body_taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let ctx = Ctx {
+                engine,
+                version,
+                method: method.clone(),
+                query,
+                parts,
+                body: Some(body),
+                body_taken: body_taken.clone(),
+                upgrade,
+            };
+            let mut resp = match route(ctx, &rest).await {
                 Ok(r) => r,
                 Err(e) => {
                     if e.status() >= 500 {
@@ -206,7 +221,15 @@ async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp,
                     }
                     error(&e)
                 }
+            };
+            // A body the handler did not read (an answer that came before it: a 404, a 400)
+            // is not drained: the connection closes after this response, which must say so,
+            // or a client reusing the connection loses its next request (Go's servers do the
+            // same).
+            if has_body && !body_taken.load(std::sync::atomic::Ordering::Relaxed) {
+                resp.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
             }
+            resp
         }
     };
     let h = resp.headers_mut();
