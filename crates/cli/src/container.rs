@@ -528,7 +528,8 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
         if a.interactive {
             q.push(("stdin", "1".into()));
         }
-        if let Some(k) = &a.detach_keys {
+        let keys_text = a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys"));
+        if let Some(k) = &keys_text {
             q.push(("detachKeys", k.clone()));
         }
         let conn = ctx.client.hijack(&format!("/containers/{name}/attach"), &q, Body::Empty).await?;
@@ -537,7 +538,7 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
         let wait =
             ctx.client.request(Method::POST, &format!("/containers/{name}/wait"), &wq, Body::Empty).await?;
         ctx.client.post(&format!("/containers/{name}/start"), &[], Body::Empty).await?;
-        let keys = crate::streams::detach_sequence(a.detach_keys.as_deref());
+        let keys = crate::streams::detach_sequence(keys_text.as_deref());
         let ended = crate::streams::join(conn, tty, a.interactive, &keys).await;
         drop(raw);
         if matches!(ended, Ok(crate::streams::Ended::Detached)) {

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 use ipnet::Ipv4Net;
 
-use crate::firewall::BridgeRules;
+use crate::firewall::{run_tool as tool, BridgeRules};
 use crate::NetworkError;
 
 /// The accept rules for berth's bridges, as `iptables` rule specifications appended to `chain`
@@ -88,23 +88,6 @@ fn restore_input(chain: &str, rules: &[String]) -> String {
         s.push('\n');
     }
     s + "COMMIT\n"
-}
-
-fn tool(name: &str, args: &[&str], stdin: Option<&str>) -> Result<std::process::Output, NetworkError> {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(name)
-        .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| NetworkError::Internal(format!("run {name}: {e}")))?;
-    if let Some(input) = stdin {
-        let mut w = child.stdin.take().expect("stdin is piped");
-        w.write_all(input.as_bytes()).map_err(|e| NetworkError::Internal(format!("write to {name}: {e}")))?;
-    }
-    child.wait_with_output().map_err(|e| NetworkError::Internal(format!("{name}: {e}")))
 }
 
 /// Keeps berth's allow chain in step with its bridges beside the nftables backend.

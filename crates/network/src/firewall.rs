@@ -282,11 +282,17 @@ pub fn render_iptables(p: &str, rules: &Ruleset, v6: bool) -> String {
     s + "COMMIT\n"
 }
 
-fn run_tool(tool: &str, args: &[&str], stdin: Option<&str>) -> Result<std::process::Output, NetworkError> {
+/// Runs an iptables tool with `args` (and `stdin`, for the restore tools); its output is the
+/// caller's to read.
+pub(crate) fn run_tool(
+    tool: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> Result<std::process::Output, NetworkError> {
     let mut child = Command::new(tool)
         .args(args)
         .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| NetworkError::Internal(format!("run {tool} (install iptables): {e}")))?;

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How many connections are served at once: half the descriptors the process may open (the
@@ -49,6 +50,57 @@ pub fn next_backoff(prev: Option<Duration>) -> Duration {
     match prev {
         None => Duration::from_millis(5),
         Some(d) => (d * 2).min(Duration::from_secs(1)),
+    }
+}
+
+/// A listener that hands out connections.
+pub trait Accept: Send + 'static {
+    type Stream: Send + 'static;
+    fn accept_one(&self) -> impl std::future::Future<Output = std::io::Result<Self::Stream>> + Send;
+}
+
+impl Accept for UnixListener {
+    type Stream = UnixStream;
+    async fn accept_one(&self) -> std::io::Result<UnixStream> {
+        self.accept().await.map(|(s, _)| s)
+    }
+}
+
+impl Accept for TcpListener {
+    type Stream = TcpStream;
+    async fn accept_one(&self) -> std::io::Result<TcpStream> {
+        self.accept().await.map(|(s, _)| s)
+    }
+}
+
+/// Accepts connections until the task is aborted: each admitted one goes to `admitted` with
+/// its place, one over the limit to `over`; a failed accept backs off ([`next_backoff`]),
+/// said once a streak.
+pub async fn accept_loop<L: Accept>(
+    listener: L,
+    gate: Gate,
+    mut admitted: impl FnMut(L::Stream, OwnedSemaphorePermit),
+    mut over: impl FnMut(L::Stream),
+) {
+    let mut backoff = None;
+    loop {
+        let stream = match listener.accept_one().await {
+            Ok(s) => s,
+            Err(e) => {
+                let wait = next_backoff(backoff);
+                if backoff.is_none() {
+                    tracing::warn!(error = %e, "accepting a connection failed; backing off");
+                }
+                tokio::time::sleep(wait).await;
+                backoff = Some(wait);
+                continue;
+            }
+        };
+        backoff = None;
+        match gate.admit() {
+            Some(permit) => admitted(stream, permit),
+            None => over(stream),
+        }
     }
 }
 

@@ -383,16 +383,6 @@ async fn serve_tls(engine: Arc<Engine>, stream: TcpStream, acceptor: berth_tls::
     }
 }
 
-/// Waits after a failed accept (out of descriptors, mostly), saying so once a streak.
-async fn accept_failed(prev: Option<std::time::Duration>, e: &std::io::Error) -> std::time::Duration {
-    let wait = gate::next_backoff(prev);
-    if prev.is_none() {
-        tracing::warn!(error = %e, "accepting a connection failed; backing off");
-    }
-    tokio::time::sleep(wait).await;
-    wait
-}
-
 /// Answers a connection over the limit with a 503 and closes it.
 async fn refuse(mut stream: tokio::net::UnixStream) {
     use tokio::io::AsyncWriteExt;
@@ -422,51 +412,34 @@ pub async fn serve(
         tasks.push(match l {
             Listener::Unix(l, path) => {
                 sockets.push(path);
-                tokio::spawn(async move {
-                    let mut backoff = None;
-                    loop {
-                        let stream = match l.accept().await {
-                            Ok((s, _)) => s,
-                            Err(e) => {
-                                backoff = Some(accept_failed(backoff, &e).await);
-                                continue;
-                            }
-                        };
-                        backoff = None;
-                        let Some(permit) = gate.admit() else {
-                            tokio::spawn(refuse(stream));
-                            continue;
-                        };
+                tokio::spawn(gate::accept_loop(
+                    l,
+                    gate,
+                    move |stream, permit| {
                         let peer = Some(PeerFd(std::os::fd::AsRawFd::as_raw_fd(&stream)));
                         let engine = engine.clone();
                         tokio::spawn(async move {
                             serve_connection(engine, stream, peer).await;
                             drop(permit);
                         });
-                    }
-                })
+                    },
+                    |stream| drop(tokio::spawn(refuse(stream))),
+                ))
             }
-            Listener::Tls(l, acceptor) => tokio::spawn(async move {
-                let mut backoff = None;
-                loop {
-                    let stream = match l.accept().await {
-                        Ok((s, _)) => s,
-                        Err(e) => {
-                            backoff = Some(accept_failed(backoff, &e).await);
-                            continue;
-                        }
-                    };
-                    backoff = None;
-                    // Over the limit a TLS client is closed at once (an answer would need the
-                    // handshake the limit is there to spare).
-                    let Some(permit) = gate.admit() else { continue };
+            // Over the limit a TLS client is closed at once (an answer would need the handshake
+            // the limit is there to spare).
+            Listener::Tls(l, acceptor) => tokio::spawn(gate::accept_loop(
+                l,
+                gate,
+                move |stream, permit| {
                     let (engine, acceptor) = (engine.clone(), acceptor.clone());
                     tokio::spawn(async move {
                         serve_tls(engine, stream, acceptor).await;
                         drop(permit);
                     });
-                }
-            }),
+                },
+                drop,
+            )),
         });
     }
     shutdown.await;
