@@ -383,11 +383,27 @@ async fn serve_tls(engine: Arc<Engine>, stream: TcpStream, acceptor: berth_tls::
     }
 }
 
-/// Answers a connection over the limit with a 503 and closes it.
+/// Answers a connection over the limit with a 503 and closes it. The request is read first
+/// (briefly): closing before the client has written it would fail its write, and it would
+/// never read the answer.
 async fn refuse(mut stream: tokio::net::UnixStream) {
-    use tokio::io::AsyncWriteExt;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), stream.write_all(&gate::refusal())).await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let second = std::time::Duration::from_secs(1);
+    let mut buf = [0u8; 8192];
+    let mut seen = Vec::new();
+    let read_head = async {
+        while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf).await {
+                Ok(n) if n > 0 && seen.len() < 64 * 1024 => seen.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(second, read_head).await;
+    let _ = tokio::time::timeout(second, stream.write_all(&gate::refusal())).await;
     let _ = stream.shutdown().await;
+    let drain = async { while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {} };
+    let _ = tokio::time::timeout(second, drain).await;
 }
 
 /// Serves the API on every `-H` address until `shutdown` resolves.
