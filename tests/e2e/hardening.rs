@@ -295,6 +295,17 @@ fn bad_input_gets_dockers_400_at_create() {
     d.ok(&["create", "--name", "arch", "busybox", "true"]);
     let (code, resp) = d.api("HEAD", "/containers/arch/archive?path=/a%00b", None);
     assert_eq!(code, 400, "{resp}");
+    // An answer given before the body was read closes the connection, and says so: a client
+    // that kept it would lose its next request.
+    let out = Command::new("curl")
+        .args(["-s", "-i", "-X", "POST", "-H", "Content-Type: application/json", "-d", r#"{"Memory":0}"#])
+        .arg("--unix-socket")
+        .arg(&d.sock)
+        .arg("http://x/containers/nope/update")
+        .output()
+        .unwrap();
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 404") && head.contains("connection: close"), "{head}");
     // Cmd and Entrypoint as JSON strings are one argument each, as Docker's StrSlice.
     let (code, resp) = d.api(
         "POST",
