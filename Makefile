@@ -10,7 +10,7 @@ INIT := target/$(TARGET_TRIPLE)/$(PROFILE)/berth-init
 PROBE := target/$(TARGET_TRIPLE)/$(PROFILE)/berth-probe
 FIXTURE := target/fixtures/busybox.tar
 
-.PHONY: all build init deps fixture test demo bench fuzz clean
+.PHONY: all build init install deps fixture test demo bench fuzz clean
 
 all: build
 
@@ -19,9 +19,18 @@ deps:
 
 # The shim (one per container, started for each) is the static one: without the dynamic
 # loader it starts 0.3 ms sooner, and it keeps no libc.so pages resident (0.3 MiB).
+# berth-init goes beside berthd too, where berthd looks for it (then on PATH).
 build: init
 	$(CARGO) build --profile $(PROFILE) --bins
 	install -m 0755 target/$(TARGET_TRIPLE)/$(PROFILE)/berth-shim $(BIN)/berth-shim
+	install -m 0755 $(INIT) $(BIN)/berth-init
+
+# Installs the binaries together (berthd finds berth-shim, berth-runc and berth-init beside
+# itself), as Docker's packages put dockerd and its helpers in one directory.
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	for b in berthd berth berth-shim berth-runc berth-init; do install -m 0755 $(BIN)/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
 
 # berth-init (and the test probe) run inside containers, and the shim: linked statically (glibc
 # static, position-independent; none of them looks up users through NSS).

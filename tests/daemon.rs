@@ -91,7 +91,15 @@ impl Berthd {
         std::fs::create_dir_all(&data_root).unwrap();
         std::fs::create_dir_all(&exec_root).unwrap();
         let mut cfg = config;
-        cfg["init-path"] = serde_json::json!(env().init);
+        // The test's init, unless the test says otherwise (`"init-path": null` leaves it unset,
+        // as a user's daemon.json does: berthd looks beside itself, then on PATH).
+        match cfg.get("init-path") {
+            None => cfg["init-path"] = serde_json::json!(env().init),
+            Some(serde_json::Value::Null) => {
+                cfg.as_object_mut().unwrap().remove("init-path");
+            }
+            Some(_) => {}
+        }
         // Its own bridges, firewall table and default subnet, apart from other test daemons.
         let (slot, slot_lock) = network_slot();
         let prefix = format!("bt{slot}");

@@ -550,3 +550,24 @@ fn a_changed_bip_pools_and_mtu_apply_at_the_next_start() {
     d.launch();
     assert_eq!(subnet(&d), format!("10.213.{k}.128/27 10.213.{k}.129"));
 }
+
+#[test]
+fn berthd_finds_its_init_beside_itself_and_says_where_it_looked_when_it_cannot() {
+    // As built and installed (make build, make install): berth-init beside berthd, no init-path.
+    let d = Berthd::start_with(serde_json::json!({"init-path": null}), &[]);
+    let pid1 = d.ok(&["run", "--rm", "--init", "busybox", "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"]);
+    assert!(pid1.starts_with("/sbin/docker-init"), "{pid1}");
+    assert_eq!(d.ok(&["info", "-f", "{{json .Warnings}}"]).trim(), "[]");
+    drop(d);
+    // Missing: said at start (in info's warnings) and at run --init, naming where it looked.
+    let d = Berthd::start_with(serde_json::json!({"init-path": "/nonexistent/berth-init"}), &[]);
+    let warnings = d.ok(&["info", "-f", "{{json .Warnings}}"]);
+    assert!(warnings.contains("berth-init was not found at /nonexistent/berth-init"), "{warnings}");
+    let (code, err) = d.fails(&["run", "--rm", "--init", "busybox", "true"]);
+    assert_eq!(code, 125, "{err}");
+    assert!(
+        err.contains("cannot run with --init: berth-init was not found at /nonexistent/berth-init"),
+        "{err}"
+    );
+    d.ok(&["run", "--rm", "busybox", "true"]);
+}

@@ -162,6 +162,32 @@ pub fn beside_exe(name: &str) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(name))
 }
 
+/// Where a helper binary berthd needs as a file (the init it mounts into containers) is:
+/// beside berthd, else on `PATH`; when it is in neither, the places looked at.
+pub fn locate_helper(name: &str) -> Result<PathBuf, Vec<PathBuf>> {
+    let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(name)));
+    let path = std::env::var_os("PATH").map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+    locate_in(name, beside, &path, |p| p.is_file())
+}
+
+/// [`locate_helper`] over given places (pure but for `exists`).
+fn locate_in(
+    name: &str,
+    beside: Option<PathBuf>,
+    path: &str,
+    exists: impl Fn(&Path) -> bool,
+) -> Result<PathBuf, Vec<PathBuf>> {
+    let mut looked: Vec<PathBuf> = Vec::new();
+    for p in
+        beside.into_iter().chain(path.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(name)))
+    {
+        if !looked.contains(&p) {
+            looked.push(p);
+        }
+    }
+    looked.iter().find(|p| exists(p)).cloned().ok_or(looked)
+}
+
 fn on_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
 }
@@ -404,5 +430,30 @@ mod tests {
         assert_eq!(c.reload(&Flags::default(), f).unwrap(), vec!["debug"]);
         assert!(c.debug);
         assert_eq!(c.data_root, PathBuf::from("/var/lib/berth"));
+    }
+
+    #[test]
+    fn helpers_are_found_beside_berthd_then_on_path() {
+        let have = |set: &'static [&'static str]| move |p: &Path| set.iter().any(|s| Path::new(s) == p);
+        let beside = Some(PathBuf::from("/opt/berth/bin/berth-init"));
+        let found = |b: Option<PathBuf>, path: &str, set: &'static [&'static str]| {
+            locate_in("berth-init", b, path, have(set))
+        };
+        assert_eq!(
+            found(
+                beside.clone(),
+                "/usr/bin:/usr/local/bin",
+                &["/opt/berth/bin/berth-init", "/usr/bin/berth-init"]
+            ),
+            Ok(PathBuf::from("/opt/berth/bin/berth-init"))
+        );
+        assert_eq!(
+            found(beside.clone(), "/usr/bin:/usr/local/bin", &["/usr/local/bin/berth-init"]),
+            Ok(PathBuf::from("/usr/local/bin/berth-init"))
+        );
+        assert_eq!(
+            found(beside, "/usr/bin::/usr/bin", &[]),
+            Err(vec![PathBuf::from("/opt/berth/bin/berth-init"), PathBuf::from("/usr/bin/berth-init")])
+        );
     }
 }

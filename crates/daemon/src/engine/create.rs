@@ -393,6 +393,11 @@ impl Engine {
             )
         })?;
         validate::host_config(&hc, &validate::HostFacts::read())?;
+        if hc.init == Some(true) {
+            if let Some(m) = &self.init_missing {
+                return Err(EngineError::InvalidArgument(format!("cannot run with --init: {m}")));
+            }
+        }
         validate::config(&config)?;
         if let Some(h) = &config.healthcheck {
             validate::health(h)?;

@@ -130,6 +130,8 @@ pub struct Engine {
     net_create_lock: Mutex<()>,
     db: Db,
     host: berth_spec::HostInfo,
+    /// Why `--init` cannot work (its binary was not found), said at start and in `info`.
+    init_missing: Option<String>,
     shim_bin: PathBuf,
     /// Opens the kernel's cgroup-migration path ahead of starts and execs.
     primer: primer::Primer,
@@ -167,6 +169,32 @@ fn lock_data_root(root: &Path) -> Result<nix::fcntl::Flock<File>> {
     Ok(f)
 }
 
+/// The init `--init` mounts: `init-path`, else `berth-init` beside berthd or on `PATH`; when
+/// there is none, why `--init` will fail, naming where it was looked for.
+fn find_init(configured: Option<PathBuf>) -> (PathBuf, Option<String>) {
+    match configured {
+        Some(p) if p.is_file() => (p, None),
+        Some(p) => {
+            let m = format!(
+                "berth-init was not found at {} (init-path in daemon.json): --init will fail until it is there",
+                p.display()
+            );
+            (p, Some(m))
+        }
+        None => match crate::config::locate_helper("berth-init") {
+            Ok(p) => (p, None),
+            Err(looked) => {
+                let places: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
+                let m = format!(
+                    "berth-init was not found beside berthd or on PATH (looked at {}): --init will fail; install it beside berthd (make install) or set init-path in daemon.json",
+                    places.join(", ")
+                );
+                (PathBuf::from("berth-init"), Some(m))
+            }
+        },
+    }
+}
+
 impl Engine {
     /// Opens the data root (locking it), the image store and the container records. Call
     /// [`Engine::restore`] next, from within the runtime, to reconnect to running containers.
@@ -181,7 +209,10 @@ impl Engine {
         let images = ImageStore::open(&cfg.data_root.join("image"), cfg.storage_driver.as_deref())?;
         let db = Db::open(&cfg.data_root.join("containers.db"))?;
         db.ensure::<ContainerRecord>()?;
-        let init = cfg.init_path.clone().unwrap_or_else(|| crate::config::beside_exe("berth-init"));
+        let (init, init_missing) = find_init(cfg.init_path.clone());
+        if let Some(m) = &init_missing {
+            tracing::warn!("{m}");
+        }
         let host = berth_spec::host::detect(init, false);
         let volumes = berth_volume::VolumeStore::open(&cfg.data_root.join("volumes"))?;
         let recs: Vec<ContainerRecord> =
@@ -217,6 +248,7 @@ impl Engine {
             net_create_lock: Mutex::new(()),
             db,
             host,
+            init_missing,
             events: Events::default(),
             reg: Mutex::new(reg),
             execs: Mutex::new(HashMap::new()),

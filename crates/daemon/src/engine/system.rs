@@ -112,7 +112,7 @@ impl Engine {
             "RuncCommit": {"ID": ""},
             "InitCommit": {"ID": ""},
             "SecurityOptions": ["name=seccomp,profile=builtin", if cgroup_v2 { "name=cgroupns" } else { "name=cgroupns-host" }],
-            "Warnings": self.network_warnings(),
+            "Warnings": self.network_warnings().into_iter().chain(self.init_missing.clone()).collect::<Vec<_>>(),
         }))
     }
 
