@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod logs;
 mod monitor;
 pub mod mounts;
+mod netcheck;
 pub mod network;
 mod primer;
 pub mod record;

@@ -17,15 +17,12 @@ use berth_network::{dns, ipam, link, proxy};
 use ipnet::{Ipv4Net, Ipv6Net};
 use serde::{Deserialize, Serialize};
 
-use super::bridgeconf;
 use super::record::ContainerRecord;
 use super::{Container, Engine};
 
 /// The network option that sets its interfaces' MTU, as Docker names it.
 pub const MTU_OPTION: &str = "com.docker.network.driver.mtu";
 
-/// The default bridge's MTU when `mtu` is not configured (Docker shows it so).
-const DEFAULT_MTU: u32 = 1500;
 use crate::error::{EngineError, Result};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +202,20 @@ impl Networking {
     }
 
     /// `nftables` or `iptables` (`/info`'s `FirewallBackend`).
+    /// The firewall's look at the host's other firewalls, between applies.
+    pub(crate) fn recheck_firewall(&self) {
+        let _g = self.apply.lock().unwrap_or_else(|e| e.into_inner());
+        self.firewall.recheck();
+    }
+
+    /// Of the overlap warnings `now`, those not told before (each is told once while it lasts).
+    pub(crate) fn newly_told(&self, now: Vec<String>) -> Vec<String> {
+        let mut told = self.told.lock().unwrap_or_else(|e| e.into_inner());
+        let new = now.iter().filter(|w| !told.contains(w)).cloned().collect();
+        *told = now;
+        new
+    }
+
     pub(crate) fn firewall_name(&self) -> &'static str {
         self.firewall.name()
     }
@@ -296,7 +307,7 @@ impl Engine {
             .collect()
     }
 
-    fn net_records(&self) -> Result<Vec<NetworkRecord>> {
+    pub(crate) fn net_records(&self) -> Result<Vec<NetworkRecord>> {
         Ok(self.db.read(|tx| tx.all::<NetworkRecord>())?.into_iter().map(|(_, r)| r).collect())
     }
 
@@ -339,7 +350,7 @@ impl Engine {
                 ..Default::default()
             };
             if name == "bridge" {
-                let want = bridgeconf::plan(None, cfg.bip.as_deref(), pools.as_deref(), &taken)?;
+                let want = super::bridgeconf::plan(None, cfg.bip.as_deref(), pools.as_deref(), &taken)?;
                 n.subnet = want.subnet.to_string();
                 n.gateway = want.gateway.to_string();
                 n.bridge = self.net.default_bridge();
@@ -373,49 +384,6 @@ impl Engine {
         }
         for w in self.network_warnings() {
             tracing::warn!("{w}");
-        }
-        Ok(())
-    }
-
-    /// Applies a changed `bip`, `default-address-pools` or `mtu` to the default bridge, as
-    /// Docker does at its next start; while containers run on it (a live restore) its subnet
-    /// stays, with a warning, until they have stopped.
-    fn reconcile_default_bridge(
-        &self,
-        b: &mut NetworkRecord,
-        recs: &[ContainerRecord],
-        pools: Option<&[(Ipv4Net, u8)]>,
-        taken: &[Ipv4Net],
-    ) -> Result<()> {
-        let cfg = self.config();
-        let current = match (b.subnet.parse(), b.gateway.parse()) {
-            (Ok(subnet), Ok(gateway)) => Some(bridgeconf::Addressing { subnet, gateway }),
-            _ => None,
-        };
-        let want = bridgeconf::plan(current, cfg.bip.as_deref(), pools, taken)?;
-        let mut changed = false;
-        if Some(want) != current {
-            let in_use = recs.iter().any(|r| r.state.status.is_live() && r.networks.contains_key("bridge"));
-            if in_use {
-                tracing::warn!(
-                    now = %b.subnet,
-                    configured = %want.subnet,
-                    "the default bridge keeps its subnet while containers run on it; the configured one applies once they have stopped"
-                );
-            } else {
-                tracing::info!(from = %b.subnet, to = %want.subnet, gateway = %want.gateway, "the default bridge follows the configuration");
-                b.subnet = want.subnet.to_string();
-                b.gateway = want.gateway.to_string();
-                changed = true;
-            }
-        }
-        let mtu = cfg.mtu.unwrap_or(DEFAULT_MTU).to_string();
-        if b.options.get(MTU_OPTION) != Some(&mtu) {
-            b.options.insert(MTU_OPTION.into(), mtu);
-            changed = true;
-        }
-        if changed {
-            self.db.write(|tx| tx.put(&b.id, &*b))?;
         }
         Ok(())
     }
@@ -456,34 +424,6 @@ impl Engine {
             }
         }
         self.apply_firewall()
-    }
-
-    /// Looks at the host's other firewalls again (see `berth_network::coexist`), and warns
-    /// once of each new overlap of berth's subnets with another interface's.
-    pub(crate) fn recheck_firewall(&self) {
-        {
-            let _g = self.net.apply.lock().unwrap_or_else(|e| e.into_inner());
-            self.net.firewall.recheck();
-        }
-        let now = self.network_warnings();
-        let mut told = self.net.told.lock().unwrap_or_else(|e| e.into_inner());
-        for w in now.iter().filter(|w| !told.contains(w)) {
-            tracing::warn!("{w}");
-        }
-        *told = now;
-    }
-
-    /// Overlaps of berth's bridges' subnets with routes to other interfaces (`info`'s warnings).
-    pub(crate) fn network_warnings(&self) -> Vec<String> {
-        let ours: Vec<(String, Ipv4Net)> = self
-            .net_records()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|n| n.driver == "bridge")
-            .filter_map(|n| Some((n.bridge.clone(), n.subnet.parse::<Ipv4Net>().ok()?)))
-            .collect();
-        let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();
-        berth_network::coexist::overlaps(&ours, &berth_network::coexist::parse_routes(&routes))
     }
 
     /// Makes the firewall match the networks and the ports of running containers.
