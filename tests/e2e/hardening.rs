@@ -18,14 +18,20 @@ fn cp_out(d: &Berthd, from: &str) -> String {
     s
 }
 
-/// The views' directory holds nothing once copies are done, and nothing of them is mounted.
+/// The views' directory holds nothing once copies are done, and nothing of them is mounted. A
+/// view's directory goes when its copy's thread ends, a moment after the client has read the
+/// end of the stream: this waits (5 s at most) before it fails.
 fn assert_no_views_left(d: &Berthd) {
-    let left: Vec<_> = std::fs::read_dir(d.exec_root.join("views"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.file_name())
-        .collect();
+    let views = || -> Vec<std::ffi::OsString> {
+        std::fs::read_dir(d.exec_root.join("views"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect()
+    };
+    berth_tests::eventually(Duration::from_secs(5), || views().is_empty());
+    let left = views();
     assert!(left.is_empty(), "views left: {left:?}");
     let rootfs_mounts: Vec<String> = d.mounts().into_iter().filter(|m| !m.ends_with("/rootfs")).collect();
     assert!(rootfs_mounts.is_empty(), "mounts left on the host: {rootfs_mounts:?}");
