@@ -33,6 +33,11 @@ pub struct Berthd {
     netns: Option<PathBuf>,
     /// A descriptor limit (soft and hard) the daemon is started with (`Berthd::start_with_nofile`).
     nofile: Option<u64>,
+    /// Started by `systemd-socket-activate` on its socket, serving `-H fd://`
+    /// (`Berthd::start_socket_activated`).
+    socket_activated: bool,
+    /// `NOTIFY_SOCKET` for the daemon.
+    notify: Option<PathBuf>,
     /// The network slot this daemon holds (see [`network_slot`]); released when dropped.
     _slot: std::fs::File,
 }
@@ -83,6 +88,30 @@ impl Berthd {
     /// such as `/run/netns/<name>`) when given: its bridges, firewall rules and published ports
     /// are then that namespace's, not the host's.
     pub fn start_in(netns: Option<&Path>, config: serde_json::Value, args: &[&str]) -> Berthd {
+        let mut d = Berthd::prepare(netns, config, args);
+        d.launch();
+        d.ok(&["load", "-i", busybox_tar().to_str().unwrap()]);
+        d
+    }
+
+    /// Starts a daemon on a data root unpacked from `tarball` (a zstd tar, as the upgrade
+    /// fixture's `make-dataroot` writes it: overlay whiteouts and xattrs kept), in `netns`.
+    pub fn start_from(netns: Option<&Path>, tarball: &Path) -> Berthd {
+        let mut d = Berthd::prepare(netns, serde_json::json!({}), &[]);
+        let st = Command::new("tar")
+            .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-I", "zstd", "-xpf"])
+            .arg(tarball)
+            .arg("-C")
+            .arg(&d.data_root)
+            .status()
+            .expect("run tar");
+        assert!(st.success(), "unpacking {} failed", tarball.display());
+        d.launch();
+        d
+    }
+
+    /// A daemon's roots, configuration and network slot, not yet started.
+    fn prepare(netns: Option<&Path>, config: serde_json::Value, args: &[&str]) -> Berthd {
         *LIVE.lock().unwrap_or_else(|e| e.into_inner()) += 1;
         let n = crate::seq();
         let id = format!("{}-{n}", std::process::id());
@@ -109,7 +138,7 @@ impl Berthd {
         }
         let config = data_root.with_extension("json");
         std::fs::write(&config, serde_json::to_vec(&cfg).unwrap()).unwrap();
-        let mut d = Berthd {
+        Berthd {
             prefix,
             sock: exec_root.join("berth.sock"),
             log: data_root.with_extension("log"),
@@ -120,8 +149,19 @@ impl Berthd {
             extra_args: args.iter().map(|s| s.to_string()).collect(),
             netns: netns.map(Path::to_path_buf),
             nofile: None,
+            socket_activated: false,
+            notify: None,
             _slot: slot_lock,
-        };
+        }
+    }
+
+    /// Starts a daemon as systemd's `berthd.socket` would: `systemd-socket-activate` listens on
+    /// the socket and execs berthd (`-H fd://`) at the first connection, with `NOTIFY_SOCKET`
+    /// set to `notify` when given. Busybox loaded.
+    pub fn start_socket_activated(notify: Option<&Path>) -> Berthd {
+        let mut d = Berthd::prepare(None, serde_json::json!({}), &[]);
+        d.socket_activated = true;
+        d.notify = notify.map(Path::to_path_buf);
         d.launch();
         d.ok(&["load", "-i", busybox_tar().to_str().unwrap()]);
         d
@@ -144,7 +184,19 @@ impl Berthd {
     pub fn launch(&mut self) {
         let _ = std::fs::remove_file(&self.sock);
         let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
-        let mut cmd = Command::new(env().bin_dir.join("berthd"));
+        let berthd = env().bin_dir.join("berthd");
+        let mut cmd = if self.socket_activated {
+            // It hands the program only the variables it is given with -E.
+            let mut c = Command::new("systemd-socket-activate");
+            c.arg("-l").arg(&self.sock).args(["-E", "BERTHD_LOG=debug"]);
+            if let Some(n) = &self.notify {
+                c.arg("-E").arg(format!("NOTIFY_SOCKET={}", n.display()));
+            }
+            c.arg(berthd);
+            c
+        } else {
+            Command::new(berthd)
+        };
         if let Some(ns) = &self.netns {
             use std::os::unix::process::CommandExt;
             let ns = std::fs::File::open(ns).unwrap();
@@ -165,13 +217,14 @@ impl Berthd {
                 });
             }
         }
+        let host = if self.socket_activated { "fd://".to_string() } else { self.host() };
         let child = cmd
             .arg("--data-root")
             .arg(&self.data_root)
             .arg("--exec-root")
             .arg(&self.exec_root)
             .arg("-H")
-            .arg(self.host())
+            .arg(host)
             .arg("--config-file")
             .arg(&self.config)
             .args(&self.extra_args)

@@ -4,7 +4,7 @@
 //! [`models`], pinned to one release), the shapes Docker sends where those types would drop
 //! fields ([`shape`]), API version negotiation ([`version`]), error kinds and their HTTP status
 //! codes ([`error`]), the `filters` query parameter ([`filters`]), Docker's time arguments
-//! ([`time`]), the JSON message stream of load and import with its progress bars
+//! ([`time`]), Docker's request types to berth's records and back ([`record`]), the JSON message stream of load and import with its progress bars
 //! ([`jsonmessage`]) and Docker's number formatting ([`units`]).
 //!
 //! Everything here is pure: no I/O.
@@ -13,6 +13,7 @@ pub mod detachkeys;
 pub mod error;
 pub mod filters;
 pub mod jsonmessage;
+pub mod record;
 pub mod request;
 pub mod shape;
 pub mod time;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
-use crate::models::{ContainerConfig, HostConfig};
+use berth_records::{ContainerConfig, HostConfig};
 
 /// Fills `value`'s missing (or null) keys from `defaults`; present keys win.
 fn over(defaults: Value, value: Value) -> Value {
@@ -62,29 +62,7 @@ pub fn config(c: &ContainerConfig) -> Value {
     over(defaults, serde_json::to_value(c).unwrap_or_default())
 }
 
-/// One healthcheck probe's result.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct HealthLog {
-    #[serde(rename = "Start")]
-    pub start: String,
-    #[serde(rename = "End")]
-    pub end: String,
-    #[serde(rename = "ExitCode")]
-    pub exit_code: i64,
-    #[serde(rename = "Output")]
-    pub output: String,
-}
-
-/// A container's health, as inspect shows it.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Health {
-    #[serde(rename = "Status")]
-    pub status: String,
-    #[serde(rename = "FailingStreak")]
-    pub failing_streak: i64,
-    #[serde(rename = "Log")]
-    pub log: Vec<HealthLog>,
-}
+pub use berth_records::{Health, HealthLog};
 
 /// A container's state.
 #[derive(Debug, Clone, Default)]

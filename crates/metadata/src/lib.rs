@@ -50,13 +50,20 @@ pub enum MetadataError {
     Decode { table: &'static str, key: String, source: serde_json::Error },
     #[error("metadata database schema {found} is newer than this berth understands ({SCHEMA_VERSION}); upgrade berth")]
     Schema { found: u64 },
+    #[error("metadata database table {table} was written in format {found}, newer than this berth understands ({known}); upgrade berth")]
+    Format { table: &'static str, found: u64, known: u64 },
+    #[error("metadata database record {table}/{key} could not be migrated from format {from}: {reason}")]
+    Migrate { table: &'static str, key: String, from: u64, reason: String },
 }
 
 impl MetadataError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             MetadataError::Db(_) => ErrorKind::Io,
-            MetadataError::Decode { .. } | MetadataError::Schema { .. } => ErrorKind::Corrupt,
+            MetadataError::Decode { .. }
+            | MetadataError::Schema { .. }
+            | MetadataError::Format { .. }
+            | MetadataError::Migrate { .. } => ErrorKind::Corrupt,
         }
     }
 }
@@ -83,6 +90,21 @@ pub type Result<T, E = MetadataError> = std::result::Result<T, E>;
 /// A kind of record and the table it lives in.
 pub trait Record: Serialize + DeserializeOwned {
     const TABLE: &'static str;
+    /// The format its values are written in. A table remembers the format its values were
+    /// written in (`meta`, `format:<table>`; a table from before formats were kept is format 1),
+    /// and [`Db::ensure`] brings older values up with [`Record::migrate`].
+    const FORMAT: u64 = 1;
+
+    /// Brings one value written in format `from` (older than [`Record::FORMAT`]) to the current
+    /// format. Pure: it sees only the value.
+    fn migrate(from: u64, value: serde_json::Value) -> Result<serde_json::Value, String> {
+        let _ = from;
+        Ok(value)
+    }
+}
+
+fn format_key(table: &str) -> String {
+    format!("format:{table}")
 }
 
 fn table<R: Record>() -> TableDefinition<'static, &'static str, &'static [u8]> {
@@ -145,13 +167,59 @@ impl Db {
         Ok(())
     }
 
-    /// Creates the table of a record type defined outside this crate, so reads find it.
-    pub fn ensure<R: Record>(&self) -> Result<()> {
+    /// Creates the table of a record type defined outside this crate, so reads find it, and
+    /// brings its values to the record's current format: every value written in an older one
+    /// is migrated and written back, all in one transaction (after a crash in between, the old
+    /// values and their old format are still there, and the next open migrates again). A table
+    /// written by a newer berth is refused. Says from which format it migrated, if it did.
+    pub fn ensure<R: Record>(&self) -> Result<Option<u64>> {
         let db = self.shared();
         let tx = db.begin_write()?;
-        tx.open_table(table::<R>())?;
+        let migrated = {
+            let mut t = tx.open_table(table::<R>())?;
+            let mut meta = tx.open_table(META)?;
+            let key = format_key(R::TABLE);
+            let found = meta.get(key.as_str())?.map(|v| v.value());
+            let found = match found {
+                Some(f) => f,
+                None if t.iter()?.next().is_none() => R::FORMAT,
+                // Written before formats were kept.
+                None => 1,
+            };
+            if found > R::FORMAT {
+                return Err(MetadataError::Format { table: R::TABLE, found, known: R::FORMAT });
+            }
+            if found < R::FORMAT {
+                let mut rewritten = Vec::new();
+                for item in t.iter()? {
+                    let (k, v) = item?;
+                    let key = k.value().to_string();
+                    let old: serde_json::Value = serde_json::from_slice(v.value()).map_err(|source| {
+                        MetadataError::Decode { table: R::TABLE, key: key.clone(), source }
+                    })?;
+                    let new = R::migrate(found, old).map_err(|reason| MetadataError::Migrate {
+                        table: R::TABLE,
+                        key: key.clone(),
+                        from: found,
+                        reason,
+                    })?;
+                    // What the migration gives must read as the current record.
+                    let rec: R = serde_json::from_value(new).map_err(|source| MetadataError::Decode {
+                        table: R::TABLE,
+                        key: key.clone(),
+                        source,
+                    })?;
+                    rewritten.push((key, serde_json::to_vec(&rec).expect("records serialise")));
+                }
+                for (k, bytes) in rewritten {
+                    t.insert(k.as_str(), bytes.as_slice())?;
+                }
+            }
+            meta.insert(key.as_str(), R::FORMAT)?;
+            (found < R::FORMAT).then_some(found)
+        };
         tx.commit()?;
-        Ok(())
+        Ok(migrated)
     }
 
     pub fn read<T, E: From<MetadataError>>(&self, f: impl FnOnce(&ReadTx) -> Result<T, E>) -> Result<T, E> {

@@ -93,3 +93,73 @@ fn reachability_from_images_leases_and_containers() {
     assert!(!r.layers.contains(&digest(9).to_string()));
     assert!(r.layers.contains(&digest(3).to_string()), "kept beneath a container");
 }
+
+/// A record kept in two formats: format 1 spelt the name `n`, format 2 `name`.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Named {
+    name: String,
+}
+
+impl Record for Named {
+    const TABLE: &'static str = "named";
+    const FORMAT: u64 = 2;
+    fn migrate(from: u64, mut value: serde_json::Value) -> std::result::Result<serde_json::Value, String> {
+        assert_eq!(from, 1);
+        let n = value.get_mut("n").and_then(|n| n.as_str().map(str::to_owned)).ok_or("no n")?;
+        Ok(serde_json::json!({ "name": n }))
+    }
+}
+
+/// The same table as format 1 wrote it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct NamedV1 {
+    n: String,
+}
+
+impl Record for NamedV1 {
+    const TABLE: &'static str = "named";
+}
+
+#[test]
+fn older_formats_are_migrated_once_and_newer_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    {
+        let db = Db::open(&path).unwrap();
+        assert_eq!(db.ensure::<NamedV1>().unwrap(), None);
+        db.write(|tx| tx.put("a", &NamedV1 { n: "alpha".into() })).unwrap();
+    }
+    let db = Db::open(&path).unwrap();
+    assert_eq!(db.ensure::<Named>().unwrap(), Some(1), "format 1 is migrated");
+    assert_eq!(db.read(|tx| tx.get::<Named>("a")).unwrap(), Some(Named { name: "alpha".into() }));
+    assert_eq!(db.ensure::<Named>().unwrap(), None, "and only once");
+    drop(db);
+    // A berth that knows only format 1 refuses the table format 2 wrote.
+    let db = Db::open(&path).unwrap();
+    let e = db.ensure::<NamedV1>().unwrap_err();
+    assert!(matches!(e, MetadataError::Format { found: 2, known: 1, .. }), "{e}");
+}
+
+#[test]
+fn a_value_that_does_not_migrate_leaves_the_table_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.db");
+    let db = Db::open(&path).unwrap();
+    db.ensure::<NamedV1>().unwrap();
+    db.write(|tx| tx.put("a", &NamedV1 { n: "alpha".into() })).unwrap();
+    // "b" cannot be migrated: a value without `n`.
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Other {
+        m: u32,
+    }
+    impl Record for Other {
+        const TABLE: &'static str = "named";
+    }
+    db.write(|tx| tx.put("b", &Other { m: 1 })).unwrap();
+    drop(db);
+    let db = Db::open(&path).unwrap();
+    let e = db.ensure::<Named>().unwrap_err();
+    assert!(matches!(&e, MetadataError::Migrate { key, from: 1, .. } if key == "b"), "{e}");
+    // Nothing was rewritten: "a" still reads in format 1.
+    assert_eq!(db.read(|tx| tx.get::<NamedV1>("a")).unwrap().map(|r| r.n), Some("alpha".into()));
+}

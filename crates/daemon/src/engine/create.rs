@@ -1,9 +1,8 @@
 //! `POST /containers/create`: validation, the image's defaults merged under the request's,
 //! a name reserved atomically, the writable layer, the record.
 
-use std::collections::HashMap;
-
-use berth_api::models::{ContainerConfig, ContainerCreateBody, RestartPolicyNameEnum};
+use berth_api::models::ContainerCreateBody;
+use berth_records::{ContainerConfig, RestartPolicyName};
 use rand::Rng;
 
 use super::record::{ContainerRecord, RunState, Status};
@@ -311,7 +310,7 @@ pub fn new_id() -> String {
 }
 
 /// The request's `Config` part, without `HostConfig` and `NetworkingConfig`.
-fn config_part(body: &ContainerCreateBody) -> Result<ContainerConfig> {
+fn config_part(body: &ContainerCreateBody) -> Result<berth_api::models::ContainerConfig> {
     let mut v = serde_json::to_value(body).map_err(|e| EngineError::internal("config", e))?;
     if let Some(o) = v.as_object_mut() {
         o.remove("HostConfig");
@@ -385,8 +384,8 @@ fn merge_image_config(c: &mut ContainerConfig, img: Option<berth_image::Containe
 
 impl Engine {
     pub fn create(&self, name: Option<&str>, body: ContainerCreateBody) -> Result<Created> {
-        let mut config = config_part(&body)?;
-        let mut hc = body.host_config.clone().unwrap_or_default();
+        let mut config = berth_api::record::container_config(config_part(&body)?);
+        let mut hc = berth_api::record::host_config(body.host_config.clone().unwrap_or_default());
         let image_name = config.image.clone().filter(|i| !i.is_empty()).ok_or_else(|| {
             EngineError::InvalidArgument(
                 "config.Image is required: name the image to create the container from".into(),
@@ -426,17 +425,17 @@ impl Engine {
             hc.network_mode = Some("bridge".into());
         }
         if hc.log_config.as_ref().and_then(|l| l.typ.as_deref()).is_none_or(|t| t.is_empty()) {
-            hc.log_config = Some(berth_api::models::HostConfigLogConfig {
+            hc.log_config = Some(berth_records::LogConfig {
                 typ: Some(cfg.log_driver.clone()),
-                config: Some(cfg.log_opts.clone().into_iter().collect::<HashMap<_, _>>()),
+                config: Some(cfg.log_opts.clone().into_iter().collect()),
             });
         }
         if hc.shm_size.unwrap_or(0) == 0 {
             hc.shm_size = Some(64 * 1024 * 1024);
         }
         if hc.restart_policy.is_none() {
-            hc.restart_policy = Some(berth_api::models::RestartPolicy {
-                name: Some(RestartPolicyNameEnum::NO),
+            hc.restart_policy = Some(berth_records::RestartPolicy {
+                name: Some(RestartPolicyName::No),
                 maximum_retry_count: Some(0),
             });
         }

@@ -254,7 +254,10 @@ impl Engine {
         let paused_here =
             pause && rec.state.status == super::Status::Running && self.shim(&c.id).pause().is_ok();
         let mut cc: berth_image::ContainerConfig = serde_json::from_value(
-            serde_json::to_value(config.unwrap_or(rec.config.clone())).unwrap_or_default(),
+            serde_json::to_value(
+                config.map(berth_api::record::container_config).unwrap_or(rec.config.clone()),
+            )
+            .unwrap_or_default(),
         )
         .map_err(|e| EngineError::InvalidArgument(format!("invalid container config: {e}")))?;
         cc.hostname = None;

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use berth_api::models::{ExecConfig, HealthConfig};
+use berth_api::models::ExecConfig;
 use berth_api::shape::{Health, HealthLog};
+use berth_records::HealthConfig;
 
 use super::{Container, Engine};
 

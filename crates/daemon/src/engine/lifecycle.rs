@@ -4,7 +4,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_api::models::{ContainerUpdateBody, RestartPolicyNameEnum};
+use berth_api::models::ContainerUpdateBody;
+use berth_api::record::Convert;
+use berth_records::RestartPolicyName;
 
 use super::record::Status;
 use super::{blocking, Container, Engine};
@@ -321,7 +323,7 @@ impl Engine {
         let _g = c.op.lock().await;
         let mut hc = c.rec().host_config.clone();
         macro_rules! take {
-            ($($f:ident),*) => { $( if u.$f.is_some() { hc.$f = u.$f.clone(); } )* };
+            ($($f:ident),*) => { $( if u.$f.is_some() { hc.$f = u.$f.clone().convert(); } )* };
         }
         take!(
             memory,
@@ -337,15 +339,16 @@ impl Engine {
             blkio_weight
         );
         if let Some(rp) = &u.restart_policy {
-            let name = rp.name.unwrap_or(RestartPolicyNameEnum::EMPTY);
+            let rp: berth_records::RestartPolicy = rp.clone().convert();
+            let name = rp.name.unwrap_or(RestartPolicyName::Empty);
             if hc.auto_remove == Some(true)
-                && !matches!(name, RestartPolicyNameEnum::NO | RestartPolicyNameEnum::EMPTY)
+                && !matches!(name, RestartPolicyName::No | RestartPolicyName::Empty)
             {
                 return Err(EngineError::InvalidArgument(
                     "Restart policy cannot be updated because AutoRemove is enabled for the container".into(),
                 ));
             }
-            hc.restart_policy = Some(rp.clone());
+            hc.restart_policy = Some(rp);
         }
         super::validate::host_config(&hc, &super::validate::HostFacts::read())?;
         let rec = c.snapshot();

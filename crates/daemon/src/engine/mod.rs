@@ -209,7 +209,13 @@ impl Engine {
         }
         let images = ImageStore::open(&cfg.data_root.join("image"), cfg.storage_driver.as_deref())?;
         let db = Db::open(&cfg.data_root.join("containers.db"))?;
-        db.ensure::<ContainerRecord>()?;
+        if let Some(from) = db.ensure::<ContainerRecord>()? {
+            tracing::info!(
+                from,
+                to = berth_records::FORMAT,
+                "container records migrated to this berth's format"
+            );
+        }
         let (init, init_missing) = find_init(cfg.init_path.clone());
         if let Some(m) = &init_missing {
             tracing::warn!("{m}");

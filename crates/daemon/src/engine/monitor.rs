@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_api::models::RestartPolicyNameEnum;
+use berth_records::RestartPolicyName;
 use berth_shim::{ExitStatus, Response};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::UnixStream;
@@ -55,9 +55,9 @@ pub fn should_restart(rec: &ContainerRecord, code: i64) -> bool {
         return false;
     }
     let rp = rec.host_config.restart_policy.clone().unwrap_or_default();
-    match rp.name.unwrap_or(RestartPolicyNameEnum::NO) {
-        RestartPolicyNameEnum::ALWAYS | RestartPolicyNameEnum::UNLESS_STOPPED => true,
-        RestartPolicyNameEnum::ON_FAILURE => {
+    match rp.name.unwrap_or(RestartPolicyName::No) {
+        RestartPolicyName::Always | RestartPolicyName::UnlessStopped => true,
+        RestartPolicyName::OnFailure => {
             let max = rp.maximum_retry_count.unwrap_or(0);
             code != 0 && (max == 0 || rec.restart_count < max)
         }
@@ -237,9 +237,9 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_api::models::{HostConfig, RestartPolicy};
+    use berth_records::{HostConfig, RestartPolicy};
 
-    fn rec(policy: RestartPolicyNameEnum, max: i64, count: i64, stopped: bool) -> ContainerRecord {
+    fn rec(policy: RestartPolicyName, max: i64, count: i64, stopped: bool) -> ContainerRecord {
         ContainerRecord {
             id: "x".into(),
             name: "x".into(),
@@ -265,17 +265,17 @@ mod tests {
 
     #[test]
     fn restart_policies_decide_as_dockers() {
-        use RestartPolicyNameEnum::*;
+        use RestartPolicyName::*;
         let cases = [
-            (rec(NO, 0, 0, false), 1, false),
-            (rec(ALWAYS, 0, 0, false), 0, true),
-            (rec(ALWAYS, 0, 0, true), 0, false),
-            (rec(UNLESS_STOPPED, 0, 5, false), 0, true),
-            (rec(UNLESS_STOPPED, 0, 0, true), 1, false),
-            (rec(ON_FAILURE, 0, 9, false), 1, true),
-            (rec(ON_FAILURE, 0, 0, false), 0, false),
-            (rec(ON_FAILURE, 2, 1, false), 1, true),
-            (rec(ON_FAILURE, 2, 2, false), 1, false),
+            (rec(No, 0, 0, false), 1, false),
+            (rec(Always, 0, 0, false), 0, true),
+            (rec(Always, 0, 0, true), 0, false),
+            (rec(UnlessStopped, 0, 5, false), 0, true),
+            (rec(UnlessStopped, 0, 0, true), 1, false),
+            (rec(OnFailure, 0, 9, false), 1, true),
+            (rec(OnFailure, 0, 0, false), 0, false),
+            (rec(OnFailure, 2, 1, false), 1, true),
+            (rec(OnFailure, 2, 2, false), 1, false),
         ];
         for (i, (r, code, want)) in cases.into_iter().enumerate() {
             assert_eq!(should_restart(&r, code), want, "case {i}");

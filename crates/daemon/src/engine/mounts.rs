@@ -7,119 +7,69 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use berth_api::models::{HostConfig, MountTypeEnum};
 use berth_api::shape::MountPoint;
-use serde::{Deserialize, Serialize};
+use berth_records::{HostConfig, MountType};
+pub use berth_records::{MissingSource, MountEntry, MountKind};
 
 use crate::error::{EngineError, Result};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MountKind {
-    Bind,
-    Volume,
-    Tmpfs,
+fn entry(kind: MountKind, source: &str, destination: &str, rw: bool) -> MountEntry {
+    MountEntry {
+        kind,
+        source: source.into(),
+        destination: destination.into(),
+        rw,
+        mode: String::new(),
+        propagation: String::new(),
+        options: Vec::new(),
+        missing: MissingSource::NotABind,
+        anonymous: false,
+        nocopy: false,
+        volume_options: BTreeMap::new(),
+        volume_labels: BTreeMap::new(),
+    }
 }
 
-/// What to do when a bind's source is missing: `-v` creates it, `--mount` refuses.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MissingSource {
-    #[default]
-    NotABind,
-    Create,
-    Refuse,
+/// The spec's mount; `source` is a volume's directory for volumes.
+pub fn spec(m: &MountEntry, volume_dir: Option<PathBuf>) -> berth_spec::Mount {
+    let mut options = m.options.clone();
+    if !m.rw {
+        options.push("ro".into());
+    }
+    let (kind, source) = match m.kind {
+        MountKind::Bind => ("bind", PathBuf::from(&m.source)),
+        MountKind::Volume => ("bind", volume_dir.unwrap_or_default()),
+        MountKind::Tmpfs => ("tmpfs", PathBuf::from("tmpfs")),
+    };
+    berth_spec::Mount { destination: m.destination.clone().into(), kind: kind.into(), source, options }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountEntry {
-    pub kind: MountKind,
-    /// A bind's host path, a volume's name (empty until an anonymous one is created).
-    pub source: String,
-    pub destination: String,
-    pub rw: bool,
-    /// As inspect shows it (`ro`, `z`, …).
-    #[serde(default)]
-    pub mode: String,
-    #[serde(default)]
-    pub propagation: String,
-    /// Spec options besides `ro`: `rbind`/`bind` and propagation, tmpfs's size and mode.
-    #[serde(default)]
-    pub options: Vec<String>,
-    #[serde(default)]
-    pub missing: MissingSource,
-    /// A volume named by berth, removed with `rm -v` and `--rm`.
-    #[serde(default)]
-    pub anonymous: bool,
-    /// No copy-up of the image's content (`nocopy`, `volume-nocopy`).
-    #[serde(default)]
-    pub nocopy: bool,
-    /// `--mount type=volume,volume-opt=…,volume-label=…`: used if the volume is created now.
-    #[serde(default)]
-    pub volume_options: BTreeMap<String, String>,
-    #[serde(default)]
-    pub volume_labels: BTreeMap<String, String>,
-}
-
-impl MountEntry {
-    fn new(kind: MountKind, source: &str, destination: &str, rw: bool) -> MountEntry {
-        MountEntry {
-            kind,
-            source: source.into(),
-            destination: destination.into(),
-            rw,
-            mode: String::new(),
-            propagation: String::new(),
-            options: Vec::new(),
-            missing: MissingSource::NotABind,
-            anonymous: false,
-            nocopy: false,
-            volume_options: BTreeMap::new(),
-            volume_labels: BTreeMap::new(),
+/// Inspect's view; `volumes` is the volume store's root.
+pub fn view(m: &MountEntry, volumes: &Path) -> MountPoint {
+    let mut v = MountPoint {
+        kind: match m.kind {
+            MountKind::Bind => "bind",
+            MountKind::Volume => "volume",
+            MountKind::Tmpfs => "tmpfs",
         }
-    }
-
-    /// The spec's mount; `source` is a volume's directory for volumes.
-    pub fn spec(&self, volume_dir: Option<PathBuf>) -> berth_spec::Mount {
-        let mut options = self.options.clone();
-        if !self.rw {
-            options.push("ro".into());
+        .into(),
+        source: m.source.clone(),
+        destination: m.destination.clone(),
+        mode: m.mode.clone(),
+        rw: m.rw,
+        propagation: m.propagation.clone(),
+        ..Default::default()
+    };
+    match m.kind {
+        MountKind::Volume => {
+            v.name = Some(m.source.clone());
+            v.driver = Some("local".into());
+            v.source = volumes.join(&m.source).join("_data").display().to_string();
         }
-        let (kind, source) = match self.kind {
-            MountKind::Bind => ("bind", PathBuf::from(&self.source)),
-            MountKind::Volume => ("bind", volume_dir.unwrap_or_default()),
-            MountKind::Tmpfs => ("tmpfs", PathBuf::from("tmpfs")),
-        };
-        berth_spec::Mount { destination: self.destination.clone().into(), kind: kind.into(), source, options }
+        MountKind::Tmpfs => v.source = String::new(),
+        MountKind::Bind => {}
     }
-
-    /// Inspect's view; `volumes` is the volume store's root.
-    pub fn view(&self, volumes: &Path) -> MountPoint {
-        let mut v = MountPoint {
-            kind: match self.kind {
-                MountKind::Bind => "bind",
-                MountKind::Volume => "volume",
-                MountKind::Tmpfs => "tmpfs",
-            }
-            .into(),
-            source: self.source.clone(),
-            destination: self.destination.clone(),
-            mode: self.mode.clone(),
-            rw: self.rw,
-            propagation: self.propagation.clone(),
-            ..Default::default()
-        };
-        match self.kind {
-            MountKind::Volume => {
-                v.name = Some(self.source.clone());
-                v.driver = Some("local".into());
-                v.source = volumes.join(&self.source).join("_data").display().to_string();
-            }
-            MountKind::Tmpfs => v.source = String::new(),
-            MountKind::Bind => {}
-        }
-        v
-    }
+    v
 }
 
 fn invalid(m: String) -> EngineError {
@@ -156,7 +106,7 @@ pub fn plan(hc: &HostConfig, volumes: &[String], inherited: Vec<MountEntry>) -> 
             )));
         }
         if seen.insert(dst.to_string()) {
-            let mut e = MountEntry::new(MountKind::Volume, "", dst, true);
+            let mut e = entry(MountKind::Volume, "", dst, true);
             e.options = vec!["rbind".into(), "rprivate".into()];
             e.anonymous = true;
             out.push(e);
@@ -182,7 +132,7 @@ fn parse_bind(b: &str) -> Result<MountEntry> {
         )));
     }
     let bind = src.starts_with('/');
-    let mut e = MountEntry::new(if bind { MountKind::Bind } else { MountKind::Volume }, src, dst, true);
+    let mut e = entry(if bind { MountKind::Bind } else { MountKind::Volume }, src, dst, true);
     let mut propagation = "rprivate".to_string();
     for o in opts.split(',').filter(|o| !o.is_empty()) {
         match o {
@@ -207,7 +157,7 @@ fn parse_bind(b: &str) -> Result<MountEntry> {
     Ok(e)
 }
 
-fn parse_mount(m: &berth_api::models::Mount) -> Result<MountEntry> {
+fn parse_mount(m: &berth_records::Mount) -> Result<MountEntry> {
     let target = m.target.clone().unwrap_or_default();
     if !target.starts_with('/') {
         return Err(invalid(format!(
@@ -217,7 +167,7 @@ fn parse_mount(m: &berth_api::models::Mount) -> Result<MountEntry> {
     let ro = m.read_only.unwrap_or(false);
     let src = m.source.clone().unwrap_or_default();
     match m.typ {
-        Some(MountTypeEnum::BIND) => {
+        Some(MountType::Bind) => {
             if src.is_empty() {
                 return Err(invalid(
                     "invalid mount config for type \"bind\": field Source must not be empty".into(),
@@ -231,19 +181,19 @@ fn parse_mount(m: &berth_api::models::Mount) -> Result<MountEntry> {
                 .filter(|p| !p.is_empty())
                 .unwrap_or_else(|| "rprivate".into());
             let recursive = !m.bind_options.as_ref().and_then(|b| b.non_recursive).unwrap_or(false);
-            let mut e = MountEntry::new(MountKind::Bind, &src, &target, !ro);
+            let mut e = entry(MountKind::Bind, &src, &target, !ro);
             e.options = vec![if recursive { "rbind" } else { "bind" }.to_string(), propagation.clone()];
             e.propagation = propagation;
             e.missing = MissingSource::Refuse;
             Ok(e)
         }
-        Some(MountTypeEnum::TMPFS) => {
+        Some(MountType::Tmpfs) => {
             if !src.is_empty() {
                 return Err(invalid(
                     "invalid mount config for type \"tmpfs\": field Source must not be specified".into(),
                 ));
             }
-            let mut e = MountEntry::new(MountKind::Tmpfs, "", &target, !ro);
+            let mut e = entry(MountKind::Tmpfs, "", &target, !ro);
             e.options = vec!["nosuid".into(), "nodev".into(), "noexec".into()];
             if let Some(t) = &m.tmpfs_options {
                 if let Some(s) = t.size_bytes.filter(|s| *s > 0) {
@@ -255,8 +205,8 @@ fn parse_mount(m: &berth_api::models::Mount) -> Result<MountEntry> {
             }
             Ok(e)
         }
-        Some(MountTypeEnum::VOLUME) => {
-            let mut e = MountEntry::new(MountKind::Volume, &src, &target, !ro);
+        Some(MountType::Volume) => {
+            let mut e = entry(MountKind::Volume, &src, &target, !ro);
             e.mode = "z".into();
             e.options = vec!["rbind".into(), "rprivate".into()];
             e.anonymous = src.is_empty();
@@ -321,7 +271,7 @@ pub fn prepare_sources(mounts: &[MountEntry]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use berth_api::models::Mount;
+    use berth_records::Mount;
 
     fn binds(b: &[&str]) -> HostConfig {
         HostConfig { binds: Some(b.iter().map(|s| s.to_string()).collect()), ..Default::default() }
@@ -333,8 +283,8 @@ mod tests {
         let src = d.path().display().to_string();
         let m = plan(&binds(&[&format!("{src}:/data:ro")]), &[], vec![]).unwrap();
         assert_eq!(m[0].kind, MountKind::Bind);
-        assert_eq!(m[0].spec(None).options, vec!["rbind", "rprivate", "ro"]);
-        assert!(!m[0].view(Path::new("/v")).rw);
+        assert_eq!(spec(&m[0], None).options, vec!["rbind", "rprivate", "ro"]);
+        assert!(!view(&m[0], Path::new("/v")).rw);
         let bad = |b: &str| plan(&binds(&[b]), &[], vec![]).unwrap_err().to_string();
         assert!(bad(&format!("{src}:data")).contains("must be absolute"));
         assert!(bad(&format!("{src}:/d:bogus")).contains("invalid mode: bogus"));
@@ -352,7 +302,7 @@ mod tests {
         let mount = Mount {
             target: Some("/m".into()),
             source: Some(d.path().join("absent").display().to_string()),
-            typ: Some(MountTypeEnum::BIND),
+            typ: Some(MountType::Bind),
             ..Default::default()
         };
         let m = plan(&HostConfig { mounts: Some(vec![mount]), ..Default::default() }, &[], vec![]).unwrap();
@@ -366,8 +316,8 @@ mod tests {
             mounts: Some(vec![Mount {
                 target: Some("/m".into()),
                 source: Some("named".into()),
-                typ: Some(MountTypeEnum::VOLUME),
-                volume_options: Some(berth_api::models::MountVolumeOptions {
+                typ: Some(MountType::Volume),
+                volume_options: Some(berth_records::VolumeOptions {
                     no_copy: Some(true),
                     ..Default::default()
                 }),
@@ -390,20 +340,20 @@ mod tests {
                 (MountKind::Volume, "", "/var/lib/app", true, false, true),
             ]
         );
-        let v = m[0].view(Path::new("/root/volumes"));
+        let v = view(&m[0], Path::new("/root/volumes"));
         assert_eq!(
             (v.kind.as_str(), v.name.as_deref(), v.source.as_str(), v.mode.as_str(), v.propagation.as_str()),
             ("volume", Some("data"), "/root/volumes/data/_data", "ro", "")
         );
-        assert_eq!(m[2].view(Path::new("/v")).mode, "z");
-        let s = m[0].spec(Some("/root/volumes/data/_data".into()));
+        assert_eq!(view(&m[2], Path::new("/v")).mode, "z");
+        let s = spec(&m[0], Some("/root/volumes/data/_data".into()));
         assert_eq!(
             (s.kind.as_str(), s.options.clone()),
             ("bind", vec!["rbind".into(), "rprivate".into(), "ro".into()])
         );
         // Inherited mounts fill only destinations nobody else took.
-        let inherited = vec![MountEntry::new(MountKind::Volume, "other", "/data", true), {
-            MountEntry::new(MountKind::Volume, "shared", "/shared", true)
+        let inherited = vec![entry(MountKind::Volume, "other", "/data", true), {
+            entry(MountKind::Volume, "shared", "/shared", true)
         }];
         let m = plan(&binds(&["data:/data"]), &[], inherited).unwrap();
         assert_eq!(m.iter().map(|e| e.source.as_str()).collect::<Vec<_>>(), vec!["data", "shared"]);

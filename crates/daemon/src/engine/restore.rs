@@ -5,8 +5,6 @@
 
 use std::sync::Arc;
 
-use berth_api::models::RestartPolicyNameEnum;
-
 use super::record::Status;
 use super::{blocking, Container, Engine};
 
@@ -90,11 +88,10 @@ impl Engine {
     /// `always` and `unless-stopped` containers start with the daemon.
     async fn restart_at_boot(self: &Arc<Self>, c: &Arc<Container>) {
         let rec = c.snapshot();
-        let name =
-            rec.host_config.restart_policy.clone().and_then(|p| p.name).unwrap_or(RestartPolicyNameEnum::NO);
+        let name = rec.host_config.restart_policy_name();
         let wanted = match name {
-            RestartPolicyNameEnum::ALWAYS => true,
-            RestartPolicyNameEnum::UNLESS_STOPPED => !rec.manually_stopped,
+            berth_records::RestartPolicyName::Always => true,
+            berth_records::RestartPolicyName::UnlessStopped => !rec.manually_stopped,
             _ => false,
         };
         if wanted && !rec.state.status.is_live() && rec.state.status != Status::Created {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_api::models::HostConfig;
+use berth_records::HostConfig;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -182,7 +182,7 @@ impl Engine {
                 super::mounts::MountKind::Volume => Some(self.volumes.mount(&m.source, &rec.id)?),
                 _ => None,
             };
-            mounts.push(m.spec(dir));
+            mounts.push(super::mounts::spec(m, dir));
         }
         let dir = self.data_dir(&rec.id);
         for (file, dest) in
@@ -239,7 +239,7 @@ impl Engine {
             ipc_mode: namespace(self, hc.ipc_mode.as_deref(), "ipc")?,
             uts_mode: namespace(self, hc.uts_mode.as_deref(), "uts")?,
             network_mode: network,
-            cgroupns_private: hc.cgroupns_mode.as_ref().map(|m| m.to_string() == "private"),
+            cgroupns_private: hc.cgroupns_mode.as_deref().map(|m| m == "private"),
             cgroup_parent: hc.cgroup_parent.clone().filter(|p| !p.is_empty()),
         })
     }

@@ -3,10 +3,7 @@
 //! CPUs the host lacks, limits out of the kernel's ranges, a NUL byte that no C string can carry)
 //! is a 400 at create instead. Pure: the host's facts come in [`HostFacts`].
 
-use berth_api::models::{
-    ContainerConfig, HealthConfig, HostConfig, HostConfigIsolationEnum, ResourcesUlimits,
-    RestartPolicyNameEnum,
-};
+use berth_records::{ContainerConfig, HealthConfig, HostConfig, RestartPolicyName, Ulimit};
 
 use crate::error::{EngineError, Result};
 
@@ -83,7 +80,7 @@ const ULIMITS: &[&str] = &[
     "stack",
 ];
 
-fn ulimit(u: &ResourcesUlimits) -> Result<()> {
+fn ulimit(u: &Ulimit) -> Result<()> {
     let bad = |m: String| Err(EngineError::InvalidArgument(m));
     let name = u.name.clone().unwrap_or_default();
     if !ULIMITS.contains(&name.as_str()) {
@@ -176,19 +173,17 @@ pub fn host_config(hc: &HostConfig, host: &HostFacts) -> Result<()> {
         }
     }
     if let Some(rp) = &hc.restart_policy {
-        let name = rp.name.unwrap_or(RestartPolicyNameEnum::EMPTY);
+        let name = rp.name.unwrap_or(RestartPolicyName::Empty);
         let max = rp.maximum_retry_count.unwrap_or(0);
         if max < 0 {
             return bad("invalid restart policy: maximum retry count cannot be negative".into());
         }
-        if max > 0 && name != RestartPolicyNameEnum::ON_FAILURE {
+        if max > 0 && name != RestartPolicyName::OnFailure {
             return bad(
                 "invalid restart policy: maximum retry count can only be used with 'on-failure'".into()
             );
         }
-        if hc.auto_remove == Some(true)
-            && !matches!(name, RestartPolicyNameEnum::EMPTY | RestartPolicyNameEnum::NO)
-        {
+        if hc.auto_remove == Some(true) && !matches!(name, RestartPolicyName::Empty | RestartPolicyName::No) {
             return bad("can't create 'AutoRemove' container with restart policy".into());
         }
     }
@@ -224,8 +219,8 @@ pub fn host_config(hc: &HostConfig, host: &HostFacts) -> Result<()> {
             return bad("Range of blkio weight is from 10 to 1000".into());
         }
     }
-    if let Some(i) = hc.isolation {
-        if !matches!(i, HostConfigIsolationEnum::EMPTY | HostConfigIsolationEnum::DEFAULT) {
+    if let Some(i) = &hc.isolation {
+        if !matches!(i.as_str(), "" | "default") {
             return bad(format!("Invalid isolation: \"{i}\" - linux only supports 'default'"));
         }
     }
@@ -294,8 +289,8 @@ mod tests {
             (
                 HostConfig {
                     auto_remove: Some(true),
-                    restart_policy: Some(berth_api::models::RestartPolicy {
-                        name: Some(RestartPolicyNameEnum::ALWAYS),
+                    restart_policy: Some(berth_records::RestartPolicy {
+                        name: Some(RestartPolicyName::Always),
                         maximum_retry_count: None,
                     }),
                     ..Default::default()
@@ -313,11 +308,7 @@ mod tests {
     #[test]
     fn out_of_range_resources_are_refused_at_create() {
         let ul = |name: &str, soft: i64, hard: i64| HostConfig {
-            ulimits: Some(vec![ResourcesUlimits {
-                name: Some(name.into()),
-                soft: Some(soft),
-                hard: Some(hard),
-            }]),
+            ulimits: Some(vec![Ulimit { name: Some(name.into()), soft: Some(soft), hard: Some(hard) }]),
             ..Default::default()
         };
         let cases: Vec<(HostConfig, &str)> = vec![
@@ -365,7 +356,7 @@ mod tests {
             ),
             (HostConfig { blkio_weight: Some(1001), ..Default::default() }, "Range of blkio weight"),
             (
-                HostConfig { isolation: Some(HostConfigIsolationEnum::HYPERV), ..Default::default() },
+                HostConfig { isolation: Some("hyperv".into()), ..Default::default() },
                 "Invalid isolation: \"hyperv\" - linux only supports 'default'",
             ),
             (ul("nofile", -5, 10), "invalid ulimit nofile: -5:10"),
@@ -391,7 +382,7 @@ mod tests {
                 ..Default::default()
             },
             HostConfig { oom_score_adj: Some(-1000), blkio_weight: Some(10), ..Default::default() },
-            HostConfig { isolation: Some(HostConfigIsolationEnum::DEFAULT), ..Default::default() },
+            HostConfig { isolation: Some("default".into()), ..Default::default() },
             ul("nofile", 1024, -1),
             ul("core", -1, -1),
         ];

@@ -142,7 +142,7 @@ impl Engine {
 
     pub(crate) fn mount_views(&self, rec: &ContainerRecord) -> Vec<MountPoint> {
         let root = self.volumes.root().to_path_buf();
-        self.mount_entries(rec).unwrap_or_default().iter().map(|m| m.view(&root)).collect()
+        self.mount_entries(rec).unwrap_or_default().iter().map(|m| mounts::view(m, &root)).collect()
     }
 
     /// Plans a new container's mounts: `--volumes-from` resolved, bind sources prepared, its
@@ -152,7 +152,7 @@ impl Engine {
     pub(crate) fn plan_mounts(
         &self,
         id: &str,
-        hc: &berth_api::models::HostConfig,
+        hc: &berth_records::HostConfig,
         config_volumes: &[String],
     ) -> Result<Vec<MountEntry>> {
         let mut inherited = Vec::new();
