@@ -23,8 +23,8 @@ struct Cli {
     /// Where runtime state (bundles, shim sockets) lives.
     #[arg(long)]
     exec_root: Option<PathBuf>,
-    /// An address to serve on (repeatable): unix:///path, or tcp://address:port with
-    /// --tlsverify.
+    /// An address to serve on (repeatable): unix:///path, tcp://address:port with
+    /// --tlsverify, or fd:// for the sockets systemd passes (berthd.socket).
     #[arg(short = 'H', long = "host")]
     hosts: Vec<String>,
     /// Use TLS (implied by --tlsverify).
@@ -79,6 +79,8 @@ fn init_logging(debug: bool, format: &str) {
 }
 
 fn main() -> anyhow::Result<()> {
+    // The sockets systemd passed (-H fd://), taken while berthd has one thread.
+    berth_daemon::server::systemd::passed();
     let cli = Cli::parse();
     let flags = Flags {
         data_root: cli.data_root,
@@ -109,6 +111,11 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         let hosts = cfg.hosts.clone();
         tracing::info!(data_root = %cfg.data_root.display(), exec_root = %cfg.exec_root.display(), runtime = %cfg.default_runtime, "starting");
+        // An fd:// host with nothing passed fails the start before the data root is touched.
+        for h in hosts.iter().filter(|h| h.starts_with("fd://")) {
+            berth_daemon::server::systemd::select(h, berth_daemon::server::systemd::passed())
+                .map_err(anyhow::Error::msg)?;
+        }
         let engine = Engine::open(cfg, flags).map_err(|e| anyhow::anyhow!("{e}"))?;
         engine.restore().await;
         let mut term = signal(SignalKind::terminate())?;

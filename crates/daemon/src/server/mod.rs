@@ -12,6 +12,7 @@ mod images;
 mod networks;
 mod swarm;
 mod system;
+pub mod systemd;
 mod volumes;
 
 use std::collections::HashMap;
@@ -276,8 +277,9 @@ pub fn not_found_page() -> ApiError {
 
 /// One address to serve on.
 enum Listener {
-    /// A Unix socket (root-only), removed again at shutdown.
-    Unix(UnixListener, PathBuf),
+    /// A Unix socket (root-only), removed again at shutdown when berthd made it (not when
+    /// systemd passed it).
+    Unix(UnixListener, Option<PathBuf>),
     /// `tcp://`, always behind mutual TLS.
     Tls(TcpListener, berth_tls::TlsAcceptor),
 }
@@ -298,22 +300,65 @@ fn tcp_address(h: &str, rest: &str) -> Result<String, String> {
     Ok(format!("{host}:{port}"))
 }
 
+/// The TLS side of a TCP listener: always mutual (the API is as powerful as root).
+fn tls_acceptor(h: &str, tls: &crate::config::Tls) -> Result<berth_tls::TlsAcceptor, String> {
+    let config = berth_tls::server_config(&tls.files, true).map_err(|e| format!("listener {h}: {e}"))?;
+    Ok(berth_tls::TlsAcceptor::from(config))
+}
+
+/// The sockets systemd passed that an `fd://` host names: Unix sockets are served as berthd's
+/// own, TCP ones behind mutual TLS as `tcp://` is.
+fn passed_listeners(h: &str, tls: &crate::config::Tls) -> Result<Vec<Listener>, String> {
+    let mut out = Vec::new();
+    for fd in systemd::select(h, systemd::passed())? {
+        let fd = systemd::take(fd);
+        use nix::sys::socket::{getsockname, AddressFamily, SockaddrLike, SockaddrStorage};
+        let unix = matches!(
+            getsockname::<SockaddrStorage>(std::os::fd::AsRawFd::as_raw_fd(&fd))
+                .ok()
+                .and_then(|a| a.family()),
+            Some(AddressFamily::Unix)
+        );
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        let bad = |e: std::io::Error| format!("socket {raw} passed for {h}: {e}");
+        if unix {
+            let l = std::os::unix::net::UnixListener::from(fd);
+            l.set_nonblocking(true).map_err(bad)?;
+            out.push(Listener::Unix(UnixListener::from_std(l).map_err(bad)?, None));
+        } else {
+            if !tls.verify {
+                return Err(format!(
+                    "{h} passed a TCP socket: a TCP listener requires mutual TLS (--tlsverify)"
+                ));
+            }
+            let l = std::net::TcpListener::from(fd);
+            l.set_nonblocking(true).map_err(bad)?;
+            out.push(Listener::Tls(TcpListener::from_std(l).map_err(bad)?, tls_acceptor(h, tls)?));
+        }
+    }
+    tracing::info!(host = h, sockets = out.len(), "API listening on sockets passed by systemd");
+    Ok(out)
+}
+
 /// Opens one `-H` address. A TCP listener always demands client certificates: the API is as
 /// powerful as root (the configuration refuses `tcp://` without `--tlsverify`).
-async fn listen(h: &str, tls: &crate::config::Tls) -> Result<Listener, String> {
+async fn listen(h: &str, tls: &crate::config::Tls) -> Result<Vec<Listener>, String> {
+    if h.starts_with("fd://") {
+        return passed_listeners(h, tls);
+    }
     if let Some(rest) = h.strip_prefix("tcp://") {
-        let config = berth_tls::server_config(&tls.files, true).map_err(|e| format!("listener {h}: {e}"))?;
+        let acceptor = tls_acceptor(h, tls)?;
         let addr = tcp_address(h, rest)?;
         let l = TcpListener::bind(&addr).await.map_err(|e| format!("listen on {addr}: {e}"))?;
         tracing::info!(address = %addr, "API listening (mutual TLS)");
-        return Ok(Listener::Tls(l, berth_tls::TlsAcceptor::from(config)));
+        return Ok(vec![Listener::Tls(l, acceptor)]);
     }
     let path = if let Some(p) = h.strip_prefix("unix://") {
         PathBuf::from(p)
     } else if h.starts_with('/') {
         PathBuf::from(h)
     } else {
-        return Err(format!("invalid host {h:?}: use unix:///path/to/socket or tcp://address:port"));
+        return Err(format!("invalid host {h:?}: use unix:///path/to/socket, tcp://address:port or fd://"));
     };
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
@@ -324,7 +369,7 @@ async fn listen(h: &str, tls: &crate::config::Tls) -> Result<Listener, String> {
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))
         .map_err(|e| format!("chmod {}: {e}", path.display()))?;
     tracing::info!(socket = %path.display(), "API listening");
-    Ok(Listener::Unix(l, path))
+    Ok(vec![Listener::Unix(l, Some(path))])
 }
 
 /// A Unix connection's descriptor, in its requests' extensions: a hijacked stream's relay
@@ -415,7 +460,7 @@ pub async fn serve(
     let tls = engine.config().tls;
     let mut listeners = Vec::new();
     for h in hosts {
-        listeners.push(listen(h, &tls).await?);
+        listeners.extend(listen(h, &tls).await?);
     }
     let mut tasks = Vec::new();
     let mut sockets = Vec::new();
@@ -427,7 +472,7 @@ pub async fn serve(
         let gate = gate.clone();
         tasks.push(match l {
             Listener::Unix(l, path) => {
-                sockets.push(path);
+                sockets.extend(path);
                 tokio::spawn(gate::accept_loop(
                     l,
                     gate,
@@ -458,7 +503,9 @@ pub async fn serve(
             )),
         });
     }
+    systemd::notify("READY=1");
     shutdown.await;
+    systemd::notify("STOPPING=1");
     for t in tasks {
         t.abort();
     }
