@@ -6,7 +6,8 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use berth_daemon::{Config, Engine, Flags};
+use berth_daemon::config::{self, Flags};
+use berth_engine::Engine;
 use clap::Parser;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -43,7 +44,7 @@ struct Cli {
     #[arg(long, value_name = "PATH")]
     tlskey: Option<PathBuf>,
     /// The daemon configuration file.
-    #[arg(long, default_value = berth_daemon::config::DEFAULT_CONFIG_FILE)]
+    #[arg(long, default_value = config::DEFAULT_CONFIG_FILE)]
     config_file: PathBuf,
     /// The default OCI runtime: berth-runc (built in), runc, crun, a name from daemon.json's
     /// runtimes, or a runtime binary's absolute path.
@@ -97,10 +98,9 @@ fn main() -> anyhow::Result<()> {
         tlscert: cli.tlscert,
         tlskey: cli.tlskey,
     };
-    let required =
-        cli.config_file.as_path() != std::path::Path::new(berth_daemon::config::DEFAULT_CONFIG_FILE);
-    let file = berth_daemon::config::read_file(&cli.config_file, required).map_err(anyhow::Error::msg)?;
-    let cfg = Config::merge(&flags, file).map_err(anyhow::Error::msg)?;
+    let required = cli.config_file.as_path() != std::path::Path::new(config::DEFAULT_CONFIG_FILE);
+    let file = config::read_file(&cli.config_file, required).map_err(anyhow::Error::msg)?;
+    let cfg = config::merge(&flags, file).map_err(anyhow::Error::msg)?;
     init_logging(cfg.debug, &cli.log_format);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -116,7 +116,7 @@ fn main() -> anyhow::Result<()> {
             berth_daemon::server::systemd::select(h, berth_daemon::server::systemd::passed())
                 .map_err(anyhow::Error::msg)?;
         }
-        let engine = Engine::open(cfg, flags).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let engine = Engine::open(cfg).map_err(|e| anyhow::anyhow!("{e}"))?;
         engine.restore().await;
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
@@ -124,7 +124,10 @@ fn main() -> anyhow::Result<()> {
         let reloader = engine.clone();
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                match reloader.reload() {
+                // The file named at start, read again; what may change is the daemon's rule.
+                let changed = config::read_file(&cli.config_file, false)
+                    .and_then(|file| reloader.reconfigure(|cfg| config::reload(cfg, &flags, file)));
+                match changed {
                     Ok(changed) => tracing::info!(?changed, "configuration reloaded"),
                     Err(e) => tracing::error!(error = %e, "configuration not reloaded"),
                 }

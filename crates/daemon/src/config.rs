@@ -1,29 +1,15 @@
-//! The daemon's configuration: command-line flags over `daemon.json` (Docker's keys where they
-//! apply). A key given both ways is an error, as with Docker.
+//! Where the engine's configuration comes from: command-line flags over `daemon.json`
+//! (Docker's keys where they apply). A key given both ways is an error, as with Docker. What
+//! `SIGHUP` reloads is decided here too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use berth_engine::config::{
+    beside_exe, check_log_driver, on_path, AddressPool, Config, RuntimeEntry, Tls, UlimitEntry,
+    BUILTIN_RUNTIME,
+};
 use serde::Deserialize;
-
-/// An OCI runtime the daemon can start containers with.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct RuntimeEntry {
-    pub path: PathBuf,
-    #[serde(default, rename = "runtimeArgs")]
-    pub args: Vec<String>,
-}
-
-/// A default ulimit in daemon.json's form.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct UlimitEntry {
-    #[serde(rename = "Name")]
-    pub name: String,
-    #[serde(rename = "Soft")]
-    pub soft: i64,
-    #[serde(rename = "Hard")]
-    pub hard: i64,
-}
 
 /// `daemon.json`: the keys berth reads. Unknown keys are refused, as Docker does.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -81,51 +67,8 @@ pub struct Flags {
     pub tlskey: Option<PathBuf>,
 }
 
-/// TLS for `tcp://` listeners.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Tls {
-    /// `--tls` or `--tlsverify`.
-    pub enabled: bool,
-    /// `--tlsverify`: clients must present a certificate signed by `files.ca`.
-    pub verify: bool,
-    pub files: berth_tls::TlsFiles,
-}
-
-/// The daemon's settled configuration.
-#[derive(Debug, Clone)]
-pub struct Config {
-    pub data_root: PathBuf,
-    pub exec_root: PathBuf,
-    pub hosts: Vec<String>,
-    pub log_driver: String,
-    pub log_opts: BTreeMap<String, String>,
-    pub default_ulimits: Vec<UlimitEntry>,
-    pub live_restore: bool,
-    pub runtimes: BTreeMap<String, RuntimeEntry>,
-    pub default_runtime: String,
-    pub debug: bool,
-    pub init_path: Option<PathBuf>,
-    pub storage_driver: Option<String>,
-    pub config_file: PathBuf,
-    pub bip: Option<String>,
-    pub mtu: Option<u32>,
-    pub bridge_prefix: Option<String>,
-    pub firewall_backend: String,
-    pub default_address_pools: Vec<AddressPool>,
-    pub tls: Tls,
-}
-
-/// One of `default-address-pools`: subnets of `size` bits cut from `base`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AddressPool {
-    pub base: String,
-    pub size: u8,
-}
-
 pub const DEFAULT_CONFIG_FILE: &str = "/etc/berth/daemon.json";
 pub const DEFAULT_HOST: &str = "unix:///run/berth/berth.sock";
-pub const BUILTIN_RUNTIME: &str = "berth-runc";
 
 /// Reads a daemon.json (a missing file is an empty one when it is the default path).
 pub fn read_file(path: &Path, required: bool) -> Result<FileConfig, String> {
@@ -153,203 +96,148 @@ pub fn parse_file(text: &str) -> Result<FileConfig, String> {
     })
 }
 
-/// Where the built-in runtime, shim and init live: beside the running binary.
-pub fn beside_exe(name: &str) -> PathBuf {
-    std::env::current_exe()
-        .ok()
-        .and_then(|p| p.parent().map(|d| d.join(name)))
-        .filter(|p| p.exists())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
-
-/// Where a helper binary berthd needs as a file (the init it mounts into containers) is:
-/// beside berthd, else on `PATH`; when it is in neither, the places looked at.
-pub fn locate_helper(name: &str) -> Result<PathBuf, Vec<PathBuf>> {
-    let beside = std::env::current_exe().ok().and_then(|p| p.parent().map(|d| d.join(name)));
-    let path = std::env::var_os("PATH").map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-    locate_in(name, beside, &path, |p| p.is_file())
-}
-
-/// [`locate_helper`] over given places (pure but for `exists`).
-fn locate_in(
-    name: &str,
-    beside: Option<PathBuf>,
-    path: &str,
-    exists: impl Fn(&Path) -> bool,
-) -> Result<PathBuf, Vec<PathBuf>> {
-    let mut looked: Vec<PathBuf> = Vec::new();
-    for p in
-        beside.into_iter().chain(path.split(':').filter(|d| !d.is_empty()).map(|d| Path::new(d).join(name)))
-    {
-        if !looked.contains(&p) {
-            looked.push(p);
+/// Flags over the file; a setting given both ways is refused with Docker's message.
+pub fn merge(flags: &Flags, file: FileConfig) -> Result<Config, String> {
+    let mut both = Vec::new();
+    if flags.data_root.is_some() && file.data_root.is_some() {
+        both.push("data-root");
+    }
+    if flags.exec_root.is_some() && file.exec_root.is_some() {
+        both.push("exec-root");
+    }
+    if !flags.hosts.is_empty() && file.hosts.is_some() {
+        both.push("hosts");
+    }
+    if flags.runtime.is_some() && file.default_runtime.is_some() {
+        both.push("default-runtime");
+    }
+    if flags.storage_driver.is_some() && file.storage_driver.is_some() {
+        both.push("storage-driver");
+    }
+    for (name, flag, in_file) in [
+        ("tls", flags.tls, file.tls.is_some()),
+        ("tlsverify", flags.tlsverify, file.tlsverify.is_some()),
+        ("tlscacert", flags.tlscacert.is_some(), file.tlscacert.is_some()),
+        ("tlscert", flags.tlscert.is_some(), file.tlscert.is_some()),
+        ("tlskey", flags.tlskey.is_some(), file.tlskey.is_some()),
+    ] {
+        if flag && in_file {
+            both.push(name);
         }
     }
-    looked.iter().find(|p| exists(p)).cloned().ok_or(looked)
-}
-
-fn on_path(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.is_file())
-}
-
-impl Config {
-    /// Flags over the file; a setting given both ways is refused with Docker's message.
-    pub fn merge(flags: &Flags, file: FileConfig) -> Result<Config, String> {
-        let mut both = Vec::new();
-        if flags.data_root.is_some() && file.data_root.is_some() {
-            both.push("data-root");
+    if !both.is_empty() {
+        return Err(format!(
+            "the following directives are specified both as a flag and in the configuration file: {}",
+            both.join(", ")
+        ));
+    }
+    let mut runtimes = BTreeMap::new();
+    runtimes.insert(
+        BUILTIN_RUNTIME.to_string(),
+        RuntimeEntry { path: beside_exe(BUILTIN_RUNTIME), args: Vec::new() },
+    );
+    for name in ["runc", "crun"] {
+        if let Some(path) = on_path(name) {
+            runtimes.insert(name.to_string(), RuntimeEntry { path, args: Vec::new() });
         }
-        if flags.exec_root.is_some() && file.exec_root.is_some() {
-            both.push("exec-root");
-        }
-        if !flags.hosts.is_empty() && file.hosts.is_some() {
-            both.push("hosts");
-        }
-        if flags.runtime.is_some() && file.default_runtime.is_some() {
-            both.push("default-runtime");
-        }
-        if flags.storage_driver.is_some() && file.storage_driver.is_some() {
-            both.push("storage-driver");
-        }
-        for (name, flag, in_file) in [
-            ("tls", flags.tls, file.tls.is_some()),
-            ("tlsverify", flags.tlsverify, file.tlsverify.is_some()),
-            ("tlscacert", flags.tlscacert.is_some(), file.tlscacert.is_some()),
-            ("tlscert", flags.tlscert.is_some(), file.tlscert.is_some()),
-            ("tlskey", flags.tlskey.is_some(), file.tlskey.is_some()),
-        ] {
-            if flag && in_file {
-                both.push(name);
-            }
-        }
-        if !both.is_empty() {
-            return Err(format!(
-                "the following directives are specified both as a flag and in the configuration file: {}",
-                both.join(", ")
-            ));
-        }
-        let mut runtimes = BTreeMap::new();
-        runtimes.insert(
-            BUILTIN_RUNTIME.to_string(),
-            RuntimeEntry { path: beside_exe(BUILTIN_RUNTIME), args: Vec::new() },
-        );
-        for name in ["runc", "crun"] {
-            if let Some(path) = on_path(name) {
-                runtimes.insert(name.to_string(), RuntimeEntry { path, args: Vec::new() });
-            }
-        }
-        runtimes.extend(file.runtimes.unwrap_or_default());
-        let default_runtime =
-            flags.runtime.clone().or(file.default_runtime).unwrap_or_else(|| BUILTIN_RUNTIME.to_string());
-        if !runtimes.contains_key(&default_runtime) {
-            // A path given as the runtime is registered under its own name.
-            let p = PathBuf::from(&default_runtime);
-            if p.is_absolute() && p.is_file() {
-                runtimes.insert(default_runtime.clone(), RuntimeEntry { path: p, args: Vec::new() });
-            } else {
-                return Err(format!(
-                    "default runtime {default_runtime:?} is not configured: name one of {} or give a runtime binary's absolute path",
-                    runtimes.keys().cloned().collect::<Vec<_>>().join(", ")
-                ));
-            }
-        }
-        let log_driver = file.log_driver.unwrap_or_else(|| "json-file".into());
-        check_log_driver(&log_driver)?;
-        // Docker's defaults for the PEM files: ca.pem, cert.pem and key.pem in
-        // $DOCKER_CERT_PATH, else in ~/.docker.
-        let cert_dir =
-            std::env::var_os("DOCKER_CERT_PATH").filter(|d| !d.is_empty()).map(PathBuf::from).unwrap_or_else(
-                || std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".docker"),
-            );
-        let verify = flags.tlsverify || file.tlsverify.unwrap_or(false);
-        let tls = Tls {
-            enabled: verify || flags.tls || file.tls.unwrap_or(false),
-            verify,
-            files: berth_tls::TlsFiles {
-                ca: Some(
-                    flags.tlscacert.clone().or(file.tlscacert).unwrap_or_else(|| cert_dir.join("ca.pem")),
-                ),
-                cert: Some(
-                    flags.tlscert.clone().or(file.tlscert).unwrap_or_else(|| cert_dir.join("cert.pem")),
-                ),
-                key: Some(flags.tlskey.clone().or(file.tlskey).unwrap_or_else(|| cert_dir.join("key.pem"))),
-            },
-        };
-        let hosts = if flags.hosts.is_empty() {
-            file.hosts.unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
+    }
+    runtimes.extend(file.runtimes.unwrap_or_default());
+    let default_runtime =
+        flags.runtime.clone().or(file.default_runtime).unwrap_or_else(|| BUILTIN_RUNTIME.to_string());
+    if !runtimes.contains_key(&default_runtime) {
+        // A path given as the runtime is registered under its own name.
+        let p = PathBuf::from(&default_runtime);
+        if p.is_absolute() && p.is_file() {
+            runtimes.insert(default_runtime.clone(), RuntimeEntry { path: p, args: Vec::new() });
         } else {
-            flags.hosts.clone()
-        };
-        // The API is as powerful as root: over TCP only to clients holding a certificate.
-        if let Some(h) = hosts.iter().find(|h| h.starts_with("tcp://")).filter(|_| !tls.verify) {
             return Err(format!(
-                "listener {h}: a TCP listener requires mutual TLS: start berthd with --tlsverify, --tlscacert (the CA of client certificates), --tlscert and --tlskey"
+                "default runtime {default_runtime:?} is not configured: name one of {} or give a runtime binary's absolute path",
+                runtimes.keys().cloned().collect::<Vec<_>>().join(", ")
             ));
         }
-        Ok(Config {
-            data_root: flags.data_root.clone().or(file.data_root).unwrap_or_else(|| "/var/lib/berth".into()),
-            exec_root: flags.exec_root.clone().or(file.exec_root).unwrap_or_else(|| "/run/berth".into()),
-            hosts,
-            log_driver,
-            log_opts: file.log_opts.unwrap_or_default(),
-            default_ulimits: file.default_ulimits.unwrap_or_default().into_values().collect(),
-            live_restore: flags.live_restore || file.live_restore.unwrap_or(false),
-            runtimes,
-            default_runtime,
-            debug: flags.debug || file.debug.unwrap_or(false),
-            init_path: file.init_path,
-            storage_driver: flags.storage_driver.clone().or(file.storage_driver),
-            config_file: flags.config_file.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
-            bip: file.bip,
-            mtu: match file.mtu {
-                Some(m) if !(68..=65_535).contains(&m) => {
-                    return Err(format!("invalid mtu {m}: give a value from 68 to 65535"))
-                }
-                m => m,
-            },
-            default_address_pools: file.default_address_pools.unwrap_or_default(),
-            bridge_prefix: file.bridge_prefix.filter(|p| !p.is_empty()),
-            firewall_backend: file
-                .firewall_backend
-                .filter(|b| !b.is_empty())
-                .unwrap_or_else(|| "nftables".into()),
-            tls,
-        })
     }
-
-    /// What `SIGHUP` changes, as with Docker: debug, live restore, runtimes and the default
-    /// runtime. Returns the names of the settings that changed.
-    pub fn reload(&mut self, flags: &Flags, file: FileConfig) -> Result<Vec<&'static str>, String> {
-        let new = Config::merge(flags, file)?;
-        let mut changed = Vec::new();
-        if new.debug != self.debug {
-            self.debug = new.debug;
-            changed.push("debug");
-        }
-        if new.live_restore != self.live_restore {
-            self.live_restore = new.live_restore;
-            changed.push("live-restore");
-        }
-        if new.runtimes != self.runtimes {
-            self.runtimes = new.runtimes;
-            changed.push("runtimes");
-        }
-        if new.default_runtime != self.default_runtime {
-            self.default_runtime = new.default_runtime;
-            changed.push("default-runtime");
-        }
-        Ok(changed)
+    let log_driver = file.log_driver.unwrap_or_else(|| "json-file".into());
+    check_log_driver(&log_driver)?;
+    // Docker's defaults for the PEM files: ca.pem, cert.pem and key.pem in
+    // $DOCKER_CERT_PATH, else in ~/.docker.
+    let cert_dir = std::env::var_os("DOCKER_CERT_PATH")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".docker"));
+    let verify = flags.tlsverify || file.tlsverify.unwrap_or(false);
+    let tls = Tls {
+        enabled: verify || flags.tls || file.tls.unwrap_or(false),
+        verify,
+        files: berth_tls::TlsFiles {
+            ca: Some(flags.tlscacert.clone().or(file.tlscacert).unwrap_or_else(|| cert_dir.join("ca.pem"))),
+            cert: Some(flags.tlscert.clone().or(file.tlscert).unwrap_or_else(|| cert_dir.join("cert.pem"))),
+            key: Some(flags.tlskey.clone().or(file.tlskey).unwrap_or_else(|| cert_dir.join("key.pem"))),
+        },
+    };
+    let hosts = if flags.hosts.is_empty() {
+        file.hosts.unwrap_or_else(|| vec![DEFAULT_HOST.to_string()])
+    } else {
+        flags.hosts.clone()
+    };
+    // The API is as powerful as root: over TCP only to clients holding a certificate.
+    if let Some(h) = hosts.iter().find(|h| h.starts_with("tcp://")).filter(|_| !tls.verify) {
+        return Err(format!(
+            "listener {h}: a TCP listener requires mutual TLS: start berthd with --tlsverify, --tlscacert (the CA of client certificates), --tlscert and --tlskey"
+        ));
     }
+    Ok(Config {
+        data_root: flags.data_root.clone().or(file.data_root).unwrap_or_else(|| "/var/lib/berth".into()),
+        exec_root: flags.exec_root.clone().or(file.exec_root).unwrap_or_else(|| "/run/berth".into()),
+        hosts,
+        log_driver,
+        log_opts: file.log_opts.unwrap_or_default(),
+        default_ulimits: file.default_ulimits.unwrap_or_default().into_values().collect(),
+        live_restore: flags.live_restore || file.live_restore.unwrap_or(false),
+        runtimes,
+        default_runtime,
+        debug: flags.debug || file.debug.unwrap_or(false),
+        init_path: file.init_path,
+        storage_driver: flags.storage_driver.clone().or(file.storage_driver),
+        config_file: flags.config_file.clone().unwrap_or_else(|| DEFAULT_CONFIG_FILE.into()),
+        bip: file.bip,
+        mtu: match file.mtu {
+            Some(m) if !(68..=65_535).contains(&m) => {
+                return Err(format!("invalid mtu {m}: give a value from 68 to 65535"))
+            }
+            m => m,
+        },
+        default_address_pools: file.default_address_pools.unwrap_or_default(),
+        bridge_prefix: file.bridge_prefix.filter(|p| !p.is_empty()),
+        firewall_backend: file
+            .firewall_backend
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| "nftables".into()),
+        tls,
+    })
 }
 
-/// The log drivers berth has: `json-file` (also under Docker's `local` name) and `none`.
-pub fn check_log_driver(name: &str) -> Result<(), String> {
-    match name {
-        "json-file" | "local" | "none" => Ok(()),
-        other => {
-            Err(format!("logger: no log driver named '{other}' is registered: use json-file, local or none"))
-        }
+/// What `SIGHUP` changes, as with Docker: debug, live restore, runtimes and the default
+/// runtime. Returns the names of the settings that changed.
+pub fn reload(cfg: &mut Config, flags: &Flags, file: FileConfig) -> Result<Vec<&'static str>, String> {
+    let new = merge(flags, file)?;
+    let mut changed = Vec::new();
+    if new.debug != cfg.debug {
+        cfg.debug = new.debug;
+        changed.push("debug");
     }
+    if new.live_restore != cfg.live_restore {
+        cfg.live_restore = new.live_restore;
+        changed.push("live-restore");
+    }
+    if new.runtimes != cfg.runtimes {
+        cfg.runtimes = new.runtimes;
+        changed.push("runtimes");
+    }
+    if new.default_runtime != cfg.default_runtime {
+        cfg.default_runtime = new.default_runtime;
+        changed.push("default-runtime");
+    }
+    Ok(changed)
 }
 
 #[cfg(test)]
@@ -360,31 +248,31 @@ mod tests {
     fn tls_settings_from_flags_and_file() {
         let f = parse_file(r#"{"tlsverify": true, "tlscacert": "/pki/ca.pem"}"#).unwrap();
         let flags = Flags { tlscert: Some("/pki/server.pem".into()), ..Default::default() };
-        let c = Config::merge(&flags, f).unwrap();
+        let c = merge(&flags, f).unwrap();
         assert!(c.tls.enabled && c.tls.verify, "tlsverify implies tls");
         assert_eq!(c.tls.files.ca.as_deref(), Some(Path::new("/pki/ca.pem")));
         assert_eq!(c.tls.files.cert.as_deref(), Some(Path::new("/pki/server.pem")));
         assert!(c.tls.files.key.unwrap().ends_with(".docker/key.pem"), "Docker's default place");
-        let c = Config::merge(&Flags { tls: true, ..Default::default() }, FileConfig::default()).unwrap();
+        let c = merge(&Flags { tls: true, ..Default::default() }, FileConfig::default()).unwrap();
         assert!(c.tls.enabled && !c.tls.verify);
         // TCP only with client certificates.
         for flags in [
             Flags { hosts: vec!["tcp://127.0.0.1:2376".into()], ..Default::default() },
             Flags { hosts: vec!["tcp://127.0.0.1:2376".into()], tls: true, ..Default::default() },
         ] {
-            let err = Config::merge(&flags, FileConfig::default()).unwrap_err();
+            let err = merge(&flags, FileConfig::default()).unwrap_err();
             assert!(
                 err.starts_with("listener tcp://127.0.0.1:2376: a TCP listener requires mutual TLS"),
                 "{err}"
             );
         }
         let f = parse_file(r#"{"hosts": ["tcp://:2376"], "tlsverify": true}"#).unwrap();
-        assert_eq!(Config::merge(&Flags::default(), f).unwrap().hosts, ["tcp://:2376"]);
-        assert!(!Config::merge(&Flags::default(), FileConfig::default()).unwrap().tls.enabled);
+        assert_eq!(merge(&Flags::default(), f).unwrap().hosts, ["tcp://:2376"]);
+        assert!(!merge(&Flags::default(), FileConfig::default()).unwrap().tls.enabled);
         let both = Flags { tlsverify: true, tlskey: Some("/k".into()), ..Default::default() };
         let f = parse_file(r#"{"tlsverify": true, "tlskey": "/k"}"#).unwrap();
         assert_eq!(
-            Config::merge(&both, f).unwrap_err(),
+            merge(&both, f).unwrap_err(),
             "the following directives are specified both as a flag and in the configuration file: tlsverify, tlskey"
         );
     }
@@ -397,7 +285,7 @@ mod tests {
                 "runtimes":{"mine":{"path":"/bin/true","runtimeArgs":["--x"]}},"default-runtime":"mine"}"#,
         )
         .unwrap();
-        let c = Config::merge(&Flags::default(), f.clone()).unwrap();
+        let c = merge(&Flags::default(), f.clone()).unwrap();
         assert_eq!(c.data_root, PathBuf::from("/d"));
         assert_eq!(c.exec_root, PathBuf::from("/run/berth"));
         assert_eq!(c.hosts, vec![DEFAULT_HOST]);
@@ -408,7 +296,7 @@ mod tests {
         assert_eq!(c.log_opts["max-size"], "10m");
         let flags = Flags { data_root: Some("/x".into()), ..Default::default() };
         assert_eq!(
-            Config::merge(&flags, f).unwrap_err(),
+            merge(&flags, f).unwrap_err(),
             "the following directives are specified both as a flag and in the configuration file: data-root"
         );
         assert_eq!(
@@ -416,44 +304,19 @@ mod tests {
             "the following directives don't match any configuration option: bogus"
         );
         let bad = parse_file(r#"{"default-runtime":"nope"}"#).unwrap();
-        assert!(Config::merge(&Flags::default(), bad)
+        assert!(merge(&Flags::default(), bad)
             .unwrap_err()
             .contains("default runtime \"nope\" is not configured"));
         let bad = parse_file(r#"{"log-driver":"syslog"}"#).unwrap();
-        assert!(Config::merge(&Flags::default(), bad).unwrap_err().contains("no log driver named 'syslog'"));
+        assert!(merge(&Flags::default(), bad).unwrap_err().contains("no log driver named 'syslog'"));
     }
 
     #[test]
     fn reload_changes_only_what_docker_reloads() {
-        let mut c = Config::merge(&Flags::default(), FileConfig::default()).unwrap();
+        let mut c = merge(&Flags::default(), FileConfig::default()).unwrap();
         let f = parse_file(r#"{"debug":true,"data-root":"/elsewhere"}"#).unwrap();
-        assert_eq!(c.reload(&Flags::default(), f).unwrap(), vec!["debug"]);
+        assert_eq!(reload(&mut c, &Flags::default(), f).unwrap(), vec!["debug"]);
         assert!(c.debug);
         assert_eq!(c.data_root, PathBuf::from("/var/lib/berth"));
-    }
-
-    #[test]
-    fn helpers_are_found_beside_berthd_then_on_path() {
-        let have = |set: &'static [&'static str]| move |p: &Path| set.iter().any(|s| Path::new(s) == p);
-        let beside = Some(PathBuf::from("/opt/berth/bin/berth-init"));
-        let found = |b: Option<PathBuf>, path: &str, set: &'static [&'static str]| {
-            locate_in("berth-init", b, path, have(set))
-        };
-        assert_eq!(
-            found(
-                beside.clone(),
-                "/usr/bin:/usr/local/bin",
-                &["/opt/berth/bin/berth-init", "/usr/bin/berth-init"]
-            ),
-            Ok(PathBuf::from("/opt/berth/bin/berth-init"))
-        );
-        assert_eq!(
-            found(beside.clone(), "/usr/bin:/usr/local/bin", &["/usr/local/bin/berth-init"]),
-            Ok(PathBuf::from("/usr/local/bin/berth-init"))
-        );
-        assert_eq!(
-            found(beside, "/usr/bin::/usr/bin", &[]),
-            Err(vec![PathBuf::from("/opt/berth/bin/berth-init"), PathBuf::from("/usr/bin/berth-init")])
-        );
     }
 }

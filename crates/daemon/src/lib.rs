@@ -1,14 +1,8 @@
 #![recursion_limit = "256"]
-//! berthd's library: the engine (containers, execs, images, events, supervision) and the HTTP
-//! server that serves it as the Docker Engine API. `bins/berthd` parses flags, reads
-//! `daemon.json`, and runs [`run`].
+//! berthd's HTTP side: the Engine API's routes (one module per resource, each turning a request
+//! into an engine call and its result into Docker's JSON) and the listeners they are served on.
+//! The engine itself is `berth-engine`; `bins/berthd` parses flags, reads `daemon.json` and
+//! wires the two together.
 
 pub mod config;
-pub mod engine;
-pub mod error;
-pub mod events;
 pub mod server;
-
-pub use config::{Config, Flags};
-pub use engine::Engine;
-pub use error::EngineError;

@@ -11,9 +11,9 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{empty, json, not_found_page, stream, Body, Ctx, HResult, Resp};
-use crate::engine::attach::{proxy, HangupProbe, StdinMode};
-use crate::engine::lifecycle::WaitCondition;
-use crate::engine::{blocking, AttachOptions, Container, ListOptions, LogOptions};
+use berth_engine::attach::{proxy, HangupProbe, StdinMode};
+use berth_engine::lifecycle::WaitCondition;
+use berth_engine::{blocking, AttachOptions, Container, ListOptions, LogOptions};
 
 const RAW: &str = "application/vnd.docker.raw-stream";
 const MUX: &str = "application/vnd.docker.multiplexed-stream";
@@ -147,7 +147,7 @@ async fn one(mut ctx: Ctx, c: Arc<Container>, rest: &[&str]) -> HResult {
         (&Method::GET, ["export"]) => {
             let (tx, rx) = mpsc::channel(16);
             tokio::task::spawn_blocking(move || {
-                let w = crate::engine::fs::ChanWriter(tx);
+                let w = berth_engine::fs::ChanWriter(tx);
                 if let Err(err) = e.export(&c, w) {
                     tracing::warn!(error = %err, "export failed");
                 }
@@ -209,7 +209,7 @@ fn logs(ctx: Ctx, c: Arc<Container>) -> HResult {
     let tty = rec.config.tty.unwrap_or(false);
     let path = ctx.engine.log_path(&rec);
     let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || crate::engine::logs::read(path, o, tty, Some(c), tx));
+    std::thread::spawn(move || berth_engine::logs::read(path, o, tty, Some(c), tx));
     Ok(stream(200, stream_type(&ctx, tty), rx))
 }
 
@@ -287,7 +287,7 @@ async fn attach(mut ctx: Ctx, c: Arc<Container>) -> HResult {
         if logs {
             let (tx, mut rx) = mpsc::channel(64);
             let o = LogOptions { stdout: opts.stdout, stderr: opts.stderr, ..Default::default() };
-            std::thread::spawn(move || crate::engine::logs::read(log_path, o, tty, None, tx));
+            std::thread::spawn(move || berth_engine::logs::read(log_path, o, tty, None, tx));
             while let Some(b) = rx.recv().await {
                 if conn.write_all(&b).await.is_err() {
                     return;
@@ -342,7 +342,7 @@ async fn archive(mut ctx: Ctx, c: Arc<Container>) -> HResult {
             } else {
                 let (tx, rx) = mpsc::channel(16);
                 tokio::task::spawn_blocking(move || {
-                    if let Err(err) = e.archive_get(&c, &path, crate::engine::fs::ChanWriter(tx)) {
+                    if let Err(err) = e.archive_get(&c, &path, berth_engine::fs::ChanWriter(tx)) {
                         tracing::warn!(error = %err, "archive failed");
                     }
                 });

@@ -5,8 +5,8 @@ use hyper::Method;
 
 use super::containers::hijack;
 use super::{empty, json, not_found_page, Ctx, HResult};
-use crate::engine::attach::{proxy, StdinMode};
-use crate::engine::blocking;
+use berth_engine::attach::{proxy, StdinMode};
+use berth_engine::blocking;
 
 /// How long a failed exec's message waits after the 101 (see its use).
 const GLUE_GAP: std::time::Duration = std::time::Duration::from_millis(50);

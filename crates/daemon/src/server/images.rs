@@ -8,8 +8,8 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{json, not_found_page, stream, Ctx, HResult};
-use crate::engine::blocking;
-use crate::engine::fs::ChanWriter;
+use berth_engine::blocking;
+use berth_engine::fs::ChanWriter;
 
 fn delete_items(items: &[DeleteItem]) -> Vec<serde_json::Value> {
     items
@@ -177,7 +177,7 @@ fn save(ctx: Ctx, one: Option<String>) -> HResult {
     };
     // Check before the 200 goes out, so a missing image is a 404.
     for n in &names {
-        e.images.resolve(n).map_err(crate::error::EngineError::from)?;
+        e.images.resolve(n).map_err(berth_engine::error::EngineError::from)?;
     }
     let (tx, rx) = mpsc::channel(16);
     tokio::task::spawn_blocking(move || {

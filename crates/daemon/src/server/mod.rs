@@ -29,7 +29,7 @@ use tokio::net::{TcpListener, TcpStream, UnixListener};
 
 pub use body::{Body, BodyReader};
 
-use crate::engine::Engine;
+use berth_engine::Engine;
 
 pub type Resp = Response<Body>;
 
@@ -301,14 +301,14 @@ fn tcp_address(h: &str, rest: &str) -> Result<String, String> {
 }
 
 /// The TLS side of a TCP listener: always mutual (the API is as powerful as root).
-fn tls_acceptor(h: &str, tls: &crate::config::Tls) -> Result<berth_tls::TlsAcceptor, String> {
+fn tls_acceptor(h: &str, tls: &berth_engine::config::Tls) -> Result<berth_tls::TlsAcceptor, String> {
     let config = berth_tls::server_config(&tls.files, true).map_err(|e| format!("listener {h}: {e}"))?;
     Ok(berth_tls::TlsAcceptor::from(config))
 }
 
 /// The sockets systemd passed that an `fd://` host names: Unix sockets are served as berthd's
 /// own, TCP ones behind mutual TLS as `tcp://` is.
-fn passed_listeners(h: &str, tls: &crate::config::Tls) -> Result<Vec<Listener>, String> {
+fn passed_listeners(h: &str, tls: &berth_engine::config::Tls) -> Result<Vec<Listener>, String> {
     let mut out = Vec::new();
     for fd in systemd::select(h, systemd::passed())? {
         let fd = systemd::take(fd);
@@ -342,7 +342,7 @@ fn passed_listeners(h: &str, tls: &crate::config::Tls) -> Result<Vec<Listener>, 
 
 /// Opens one `-H` address. A TCP listener always demands client certificates: the API is as
 /// powerful as root (the configuration refuses `tcp://` without `--tlsverify`).
-async fn listen(h: &str, tls: &crate::config::Tls) -> Result<Vec<Listener>, String> {
+async fn listen(h: &str, tls: &berth_engine::config::Tls) -> Result<Vec<Listener>, String> {
     if h.starts_with("fd://") {
         return passed_listeners(h, tls);
     }
@@ -373,7 +373,7 @@ async fn listen(h: &str, tls: &crate::config::Tls) -> Result<Vec<Listener>, Stri
 }
 
 /// A Unix connection's descriptor, in its requests' extensions: a hijacked stream's relay
-/// polls it to notice a client that has gone ([`crate::engine::attach::HangupProbe`]).
+/// polls it to notice a client that has gone ([`berth_engine::attach::HangupProbe`]).
 #[derive(Debug, Clone, Copy)]
 pub struct PeerFd(pub std::os::fd::RawFd);
 

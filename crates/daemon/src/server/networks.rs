@@ -7,7 +7,7 @@ use hyper::Method;
 use serde_json::json;
 
 use super::{empty, json, not_found_page, Ctx, HResult};
-use crate::engine::{blocking, NetworkCreate};
+use berth_engine::{blocking, NetworkCreate};
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]

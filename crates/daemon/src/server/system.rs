@@ -5,7 +5,7 @@ use hyper::Method;
 use tokio::sync::{broadcast, mpsc};
 
 use super::{json, not_found_page, stream, Body, Ctx, HResult};
-use crate::events;
+use berth_engine::events;
 
 pub async fn route(ctx: Ctx, segs: &[&str]) -> HResult {
     match (&ctx.method, segs) {
@@ -21,11 +21,11 @@ pub async fn route(ctx: Ctx, segs: &[&str]) -> HResult {
         (&Method::GET, ["version"]) => Ok(json(200, &ctx.engine.version())),
         (&Method::GET, ["info"]) => {
             let e = ctx.engine.clone();
-            Ok(json(200, &crate::engine::blocking(move || e.info()).await?))
+            Ok(json(200, &berth_engine::blocking(move || e.info()).await?))
         }
         (&Method::GET, ["system", "df"]) => {
             let e = ctx.engine.clone();
-            Ok(json(200, &crate::engine::blocking(move || e.disk_usage()).await?))
+            Ok(json(200, &berth_engine::blocking(move || e.disk_usage()).await?))
         }
         (&Method::GET, ["events"]) => events(ctx),
         _ => Err(not_found_page()),

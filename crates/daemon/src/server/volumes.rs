@@ -8,7 +8,7 @@ use hyper::Method;
 use serde_json::json;
 
 use super::{empty, json, not_found_page, Ctx, HResult};
-use crate::engine::{blocking, VolumeCreate};
+use berth_engine::{blocking, VolumeCreate};
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]

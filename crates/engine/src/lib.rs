@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The engine: what berthd does, independent of HTTP. One file per group of operations
 //! (`create.rs`, `start.rs`, `lifecycle.rs`, `remove.rs`, `view.rs`, `logs.rs`, `attach.rs`,
 //! `exec.rs`, `stats.rs`, `health.rs`, `fs.rs`, `images.rs`, `system.rs`, `mounts.rs`, `volumes.rs`), all methods on
@@ -7,7 +8,10 @@
 
 pub mod attach;
 mod bridgeconf;
+pub mod config;
 mod create;
+pub mod error;
+pub mod events;
 mod exec;
 mod failure;
 pub mod fs;
@@ -50,8 +54,8 @@ pub use record::{ContainerRecord, RunState, Status};
 pub use view::ListOptions;
 pub use volumes::{VolumeCreate, VolumePruneReport};
 
-use crate::config::{Config, Flags};
-use crate::error::{EngineError, Result};
+pub use crate::config::Config;
+pub use crate::error::{EngineError, Result};
 use crate::events::Events;
 
 /// What waiters watch on a container: how many times it has exited, the last exit code, and
@@ -123,7 +127,6 @@ struct Registry {
 
 pub struct Engine {
     cfg: RwLock<Config>,
-    flags: Flags,
     pub images: ImageStore,
     pub volumes: berth_volume::VolumeStore,
     net: network::Networking,
@@ -199,7 +202,7 @@ fn find_init(configured: Option<PathBuf>) -> (PathBuf, Option<String>) {
 impl Engine {
     /// Opens the data root (locking it), the image store and the container records. Call
     /// [`Engine::restore`] next, from within the runtime, to reconnect to running containers.
-    pub fn open(cfg: Config, flags: Flags) -> Result<Arc<Engine>> {
+    pub fn open(cfg: Config) -> Result<Arc<Engine>> {
         std::fs::create_dir_all(&cfg.data_root)?;
         std::fs::set_permissions(&cfg.data_root, std::fs::Permissions::from_mode(0o711))?;
         let lock = lock_data_root(&cfg.data_root)?;
@@ -248,7 +251,6 @@ impl Engine {
             primer: primer::Primer::new(shim_bin.clone()),
             shim_bin,
             cfg: RwLock::new(cfg),
-            flags,
             images,
             volumes,
             net: network::Networking::new(cfg_prefix, &backend)?,
@@ -270,16 +272,15 @@ impl Engine {
         self.cfg.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Re-reads the configuration file (`SIGHUP`).
-    pub fn reload(&self) -> std::result::Result<Vec<&'static str>, String> {
-        let path = self.config().config_file;
-        let file = crate::config::read_file(&path, false)?;
-        let changed = self.cfg.write().unwrap_or_else(|e| e.into_inner()).reload(&self.flags, file)?;
-        // Bridges and firewall rules come back if something removed or flushed them.
+    /// Changes the configuration (`SIGHUP`: the daemon decides what may change) and brings
+    /// berth's bridges and firewall rules back if something removed or flushed them. Returns
+    /// what `change` says changed.
+    pub fn reconfigure<T>(&self, change: impl FnOnce(&mut Config) -> T) -> T {
+        let out = change(&mut self.cfg.write().unwrap_or_else(|e| e.into_inner()));
         if let Err(e) = self.reapply_networks() {
             tracing::warn!(error = %e, "re-applying networks failed");
         }
-        Ok(changed)
+        out
     }
 
     fn reg(&self) -> MutexGuard<'_, Registry> {
