@@ -259,20 +259,14 @@ fn run_failure(ctx: &Ctx, path: &str, e: &ClientError, code: i32) -> Failure {
     Failure::new(code, format!("{}: {e}\n\nRun '{} {path} --help' for more information", ctx.prog, ctx.prog))
 }
 
-/// `name[:tag]` as `fromImage` and `tag` of a pull, the name made whole as Docker does
-/// (`busybox` → `docker.io/library/busybox`).
+/// A reference as `fromImage` and `tag` of a pull: the name made whole as Docker does
+/// (`busybox` → `docker.io/library/busybox`), and the tag (`latest` when none) or the digest.
+/// A reference that does not parse goes as it is, for the daemon to refuse in Docker's words.
 fn split_reference(image: &str) -> (String, String) {
-    let (name, tag) = crate::files::repo_tag(image);
-    let tag = if tag.is_empty() { "latest".to_string() } else { tag };
-    let first = name.split('/').next().unwrap_or("");
-    let has_domain =
-        name.contains('/') && (first.contains('.') || first.contains(':') || first == "localhost");
-    let name = match (has_domain, name.contains('/')) {
-        (true, _) => name,
-        (false, true) => format!("docker.io/{name}"),
-        (false, false) => format!("docker.io/library/{name}"),
-    };
-    (name, tag)
+    match berth_oci::Reference::parse_tagged(image) {
+        Ok(r) => (r.name(), r.digest().or(r.tag()).unwrap_or_default().to_string()),
+        Err(_) => crate::files::repo_tag(image),
+    }
 }
 
 async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), ClientError> {
@@ -925,5 +919,7 @@ mod tests {
         assert_eq!(split_reference("me/app:2"), ("docker.io/me/app".into(), "2".into()));
         assert_eq!(split_reference("reg:5000/x:1"), ("reg:5000/x".into(), "1".into()));
         assert_eq!(split_reference("reg:5000/x"), ("reg:5000/x".into(), "latest".into()));
+        let d = format!("sha256:{}", "a".repeat(64));
+        assert_eq!(split_reference(&format!("me/app@{d}")), ("docker.io/me/app".into(), d));
     }
 }

@@ -24,10 +24,8 @@ pub async fn diff(ctx: &Ctx, a: OneContainer) -> Result {
 
 /// `repo[:tag]` split as the API's `repo` and `tag` (an empty tag means the daemon's default).
 pub(crate) fn repo_tag(reference: &str) -> (String, String) {
-    match reference.rsplit_once(':') {
-        Some((r, t)) if !t.contains('/') => (r.to_string(), t.to_string()),
-        _ => (reference.to_string(), String::new()),
-    }
+    let (repo, tag) = berth_oci::reference::split_tag(reference);
+    (repo.to_string(), tag.unwrap_or_default().to_string())
 }
 
 pub async fn commit(ctx: &Ctx, a: CommitArgs) -> Result {

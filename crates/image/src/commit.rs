@@ -6,9 +6,9 @@ use berth_content::Digest;
 use berth_metadata::ImageLayer;
 
 use crate::config::{apply_changes, ContainerConfig, History, ImageConfig};
-use crate::reference::Reference;
 use crate::store::ImageStore;
 use crate::{ImageError, Result};
+use berth_oci::Reference;
 
 #[derive(Debug, Clone, Default)]
 pub struct CommitOptions {

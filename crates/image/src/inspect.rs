@@ -8,7 +8,7 @@ use berth_metadata::ImageRecord;
 use serde::Serialize;
 
 use crate::config::{ContainerConfig, ImageConfig};
-use crate::reference::Reference;
+use berth_oci::Reference;
 
 /// A row of `GET /images/json`.
 #[derive(Debug, Clone, Serialize, PartialEq)]

@@ -23,17 +23,16 @@ mod glob;
 mod import;
 mod inspect;
 mod load;
-mod reference;
 mod save;
 mod store;
 
+pub use berth_oci::{reference, Reference, ReferenceError};
 pub use commit::CommitOptions;
 pub use config::{apply_changes, chain_ids, ContainerConfig, History, ImageConfig, RootFs};
 pub use error::{ErrorKind, ImageError, Result};
 pub use import::ImportOptions;
 pub use inspect::{DiskUsage, HistoryItem, ImageDiskUsage, ImageInspect, ImageSummary};
 pub use load::{LayerProgress, LoadReport, LoadedImage};
-pub use reference::{Reference, ReferenceError};
 pub use save::SaveFormat;
 pub use store::{DeleteItem, GcStats, ImageStore, ImageUser, ListFilters, PruneReport};
 

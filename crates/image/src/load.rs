@@ -11,9 +11,9 @@ use oci_spec::image::{ImageIndex, ImageManifest, MediaType};
 use serde::Deserialize;
 
 use crate::config::{chain_ids, ImageConfig};
-use crate::reference::Reference;
 use crate::store::{now_nanos, ImageStore, Lease};
 use crate::{ImageError, Result};
+use berth_oci::Reference;
 
 /// Metadata files are read into memory; anything bigger is not metadata.
 const METADATA_MAX: u64 = 32 << 20;
@@ -285,9 +285,9 @@ impl ImageStore {
         let mut f = self.content.open_blob(blob)?;
         let n = f.read(&mut head).map_err(ImageError::io("read", blob))?;
         Ok(match Compression::detect(&head[..n]) {
-            Compression::None => "application/vnd.docker.image.rootfs.diff.tar",
-            Compression::Gzip => "application/vnd.docker.image.rootfs.diff.tar.gzip",
-            Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+            Compression::None => berth_oci::media::DOCKER_LAYER,
+            Compression::Gzip => berth_oci::media::DOCKER_LAYER_GZIP,
+            Compression::Zstd => berth_oci::media::OCI_LAYER_ZSTD,
         }
         .to_string())
     }
@@ -346,7 +346,7 @@ impl ImageStore {
         }
         let img = ImageRecord {
             id: id.clone(),
-            config_media_type: "application/vnd.docker.container.image.v1+json".into(),
+            config_media_type: berth_oci::media::DOCKER_CONFIG.into(),
             manifest,
             layers: image_layers,
             created: cfg.created.clone(),
@@ -428,9 +428,7 @@ impl<R: Read> Read for Counted<'_, '_, R> {
 }
 
 fn is_index(m: &MediaType) -> bool {
-    let s = m.to_string();
-    s == "application/vnd.oci.image.index.v1+json"
-        || s == "application/vnd.docker.distribution.manifest.list.v2+json"
+    berth_oci::media::kind(m.as_ref()) == berth_oci::media::Kind::Index
 }
 
 /// The names an OCI index entry gives its image: containerd's full name, or a ref.name that is

@@ -8,11 +8,12 @@ use std::io::{self, Write};
 use berth_archive::Compression;
 use berth_content::Digest;
 use berth_metadata::{ImageRecord, Reader, RefRecord};
+use berth_oci::media::{OCI_CONFIG, OCI_MANIFEST};
 use serde_json::json;
 
-use crate::reference::Reference;
 use crate::store::ImageStore;
 use crate::{ImageError, Result};
+use berth_oci::Reference;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SaveFormat {
@@ -22,14 +23,11 @@ pub enum SaveFormat {
     Oci,
 }
 
-const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
-const OCI_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
-
 fn oci_layer_type(stored: &str) -> &'static str {
     match Compression::from_media_type(stored) {
-        Compression::None => "application/vnd.oci.image.layer.v1.tar",
-        Compression::Gzip => "application/vnd.oci.image.layer.v1.tar+gzip",
-        Compression::Zstd => "application/vnd.oci.image.layer.v1.tar+zstd",
+        Compression::None => berth_oci::media::OCI_LAYER,
+        Compression::Gzip => berth_oci::media::OCI_LAYER_GZIP,
+        Compression::Zstd => berth_oci::media::OCI_LAYER_ZSTD,
     }
 }
 
@@ -151,7 +149,7 @@ impl ImageStore {
         }
         let index = json!({
             "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "mediaType": berth_oci::media::OCI_INDEX,
             "manifests": index,
         });
         let mut files: Vec<(&str, Vec<u8>)> = vec![("index.json", serde_json::to_vec(&index).expect("json"))];

@@ -16,8 +16,8 @@ use berth_metadata::{
 use berth_snapshot::{Mount, Snapshotter};
 
 use crate::config::ImageConfig;
-use crate::reference::Reference;
 use crate::{glob, ImageError, Result};
+use berth_oci::Reference;
 
 pub struct ImageStore {
     root: PathBuf,
@@ -214,7 +214,7 @@ impl ImageStore {
     ) -> Result<()> {
         let img = ImageRecord {
             id: id.clone(),
-            config_media_type: "application/vnd.docker.container.image.v1+json".into(),
+            config_media_type: berth_oci::media::DOCKER_CONFIG.into(),
             manifest: None,
             layers,
             created: Some(created),

@@ -52,15 +52,8 @@ impl Reference {
             }
             None => (s, None),
         };
-        // A tag follows the last ':' that comes after the last '/'.
-        let last_slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-        let (name, tag) = match rest[last_slash..].rfind(':') {
-            Some(i) => {
-                let at = last_slash + i;
-                (&rest[..at], Some(rest[at + 1..].to_string()))
-            }
-            None => (rest, None),
-        };
+        let (name, tag) = split_tag(rest);
+        let tag = tag.map(str::to_string);
         if let Some(t) = &tag {
             if !valid_tag(t) {
                 return Err(ReferenceError::Format);
@@ -163,6 +156,16 @@ impl Reference {
             s.push_str(d);
         }
         s
+    }
+}
+
+/// `name[:tag]` split where Docker splits it: a tag follows the last `:` that comes after the
+/// last `/` (`localhost:5000/app` has none). Nothing is validated.
+pub fn split_tag(s: &str) -> (&str, Option<&str>) {
+    let last_slash = s.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match s[last_slash..].rfind(':') {
+        Some(i) => (&s[..last_slash + i], Some(&s[last_slash + i + 1..])),
+        None => (s, None),
     }
 }
 
@@ -296,6 +299,21 @@ fn valid_digest(d: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_follow_the_last_colon_after_the_last_slash() {
+        let cases = [
+            ("busybox", ("busybox", None)),
+            ("busybox:1", ("busybox", Some("1"))),
+            ("localhost:5000/app", ("localhost:5000/app", None)),
+            ("localhost:5000/app:v2", ("localhost:5000/app", Some("v2"))),
+            ("a/b:c:d", ("a/b:c", Some("d"))),
+            ("app:", ("app", Some(""))),
+        ];
+        for (s, want) in cases {
+            assert_eq!(split_tag(s), want, "{s}");
+        }
+    }
 
     const D: &str = "sha256:f0c87c51aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 
