@@ -681,3 +681,44 @@ fn a_second_process_cannot_open_the_same_store() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is in use by another process"));
 }
+
+/// The store's writing seam: what a session writes is held while it runs (a collection meanwhile
+/// keeps it), an unfinished session is rolled back (its blobs and extracted layers go), a layer
+/// whose bytes do not match the diff ID it was promised fails and leaves nothing, and a finished
+/// session's image keeps what it names.
+#[test]
+fn a_write_session_holds_its_writes_and_rolls_back_when_unfinished() {
+    let scratch = store_dir();
+    let store = ImageStore::open(&scratch.path().join("s"), None).unwrap();
+    let data = layer(&[Entry::Dir("d", 0o755, 0), Entry::File("d/f", b"hello", 0o644)]);
+    let snapshots = |s: &ImageStore| {
+        std::fs::read_dir(s.root().join(format!("snapshots/{}", s.snapshotter()))).unwrap().count()
+    };
+    let (blob, chain) = {
+        let session = store.session().unwrap();
+        let blob = session.put_bytes(b"a blob of the session's").unwrap();
+        let l = session.unpack_layer(None, None, data.as_slice()).unwrap();
+        store.collect().unwrap();
+        assert!(store.content().info(&blob).is_some(), "a collection took a held blob");
+        assert_eq!(snapshots(&store), 1, "a collection took a held layer");
+        (blob, l.chain_id)
+    };
+    assert!(store.content().info(&blob).is_none(), "the rolled-back session's blob is left");
+    assert_eq!(snapshots(&store), 0, "the rolled-back session's layer {chain} is left");
+
+    let wrong = Digest::parse(&format!("sha256:{}", "0".repeat(64))).unwrap();
+    let session = store.session().unwrap();
+    let err = session.unpack_layer(None, Some(&wrong), data.as_slice()).unwrap_err();
+    assert!(err.to_string().contains("layer digest mismatch"), "{err}");
+    drop(session);
+    assert_eq!(snapshots(&store), 0);
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+
+    let id = store
+        .import(data.as_slice(), &ImportOptions { reference: Some("kept:1".into()), ..Default::default() })
+        .unwrap();
+    store.collect().unwrap();
+    assert_eq!(store.resolve("kept:1").unwrap().id, id);
+    assert_eq!(snapshots(&store), 1);
+    assert!(store.verify().unwrap().is_empty(), "{:?}", store.verify());
+}

@@ -39,17 +39,16 @@ impl ImageStore {
         };
         let mut config = opts.config.clone();
         apply_changes(&mut config, &opts.changes)?;
-        self.with_lease(|lease| {
-            let mut blob = self.content.ingest(None)?;
+        self.with_session(|session| {
+            let mut blob = session.ingest(None)?;
             self.rootfs_changes(key, Some(&mut blob))?;
-            let blob = lease.commit(blob)?;
+            let blob = session.commit_blob(blob)?;
             let parent_layer = match parent.layers.last() {
-                Some(l) => lease.hold_layer(&l.chain_id)?,
+                Some(l) => session.hold_layer(&l.chain_id)?,
                 None => None,
             };
             let layer =
-                self.unpack_layer(lease, parent_layer.as_ref(), None, self.content.open_blob(&blob.digest)?)?;
-            lease.hold_layer(&layer.chain_id)?;
+                session.unpack_layer(parent_layer.as_ref(), None, self.content.open_blob(&blob.digest)?)?;
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
             pconf.config = Some(config.clone());
             pconf.created = Some(now.clone());
@@ -66,7 +65,7 @@ impl ImageStore {
             });
             pconf.rootfs.diff_ids.push(layer.diff_id.clone());
             let bytes = serde_json::to_vec(&pconf).expect("json");
-            let id = lease.put_bytes(&bytes)?;
+            let id = session.put_bytes(&bytes)?;
             let media_type = self.layer_media_type(&blob.digest)?;
             let mut layers = parent.layers.clone();
             layers.push(ImageLayer {
@@ -76,7 +75,7 @@ impl ImageStore {
                 media_type,
                 blob_size: blob.size,
             });
-            self.record_local_image(
+            session.put_local_image(
                 &id,
                 layers,
                 now,

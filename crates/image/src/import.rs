@@ -42,14 +42,13 @@ impl ImageStore {
         let tag = opts.reference.as_deref().map(Reference::parse_tagged).transpose()?;
         let mut container = ContainerConfig::default();
         apply_changes(&mut container, &opts.changes)?;
-        self.with_lease(|lease| {
-            let mut blob = self.content.ingest(None)?;
+        self.with_session(|session| {
+            let mut blob = session.ingest(None)?;
             let mut tee = Tee { inner: reader, copy: &mut blob };
-            let layer = self.unpack_layer(lease, None, None, &mut tee)?;
+            let layer = session.unpack_layer(None, None, &mut tee)?;
             io::copy(&mut tee, &mut io::sink())
                 .map_err(|e| ImageError::InvalidArchive(format!("reading: {e}")))?;
-            lease.hold_layer(&layer.chain_id)?;
-            let blob = lease.commit(blob)?;
+            let blob = session.commit_blob(blob)?;
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
             let comment = opts.message.clone().unwrap_or_else(|| format!("Imported from {}", opts.source));
             let config = ImageConfig {
@@ -67,7 +66,7 @@ impl ImageStore {
                 ..Default::default()
             };
             let bytes = serde_json::to_vec(&config).expect("json");
-            let id = lease.put_bytes(&bytes)?;
+            let id = session.put_bytes(&bytes)?;
             let media_type = self.layer_media_type(&blob.digest)?;
             let layers = vec![ImageLayer {
                 diff_id: layer.diff_id.clone(),
@@ -76,7 +75,7 @@ impl ImageStore {
                 media_type,
                 blob_size: blob.size,
             }];
-            self.record_local_image(&id, layers, now, layer.size, None, tag)?;
+            session.put_local_image(&id, layers, now, layer.size, None, tag)?;
             Ok(id)
         })
     }

@@ -11,8 +11,9 @@
 //! Invariants:
 //! * An image ID is the digest of its config blob, kept byte for byte.
 //! * A layer is extracted once per chain ID; images share it, and its record counts them.
-//! * New blobs and snapshots belong to a lease until the transaction that records the image
-//!   that uses them; a collection keeps what leases, images and containers reach, and
+//! * Everything is written through a [`WriteSession`] (load, import and commit; pull and build
+//!   next): new blobs and snapshots belong to its lease until the transaction that records the
+//!   image that uses them, and a session dropped unfinished is rolled back; a collection keeps what leases, images and containers reach, and
 //!   [`ImageStore::open`] drops leases (their owners are gone) and collects, so a crash at any
 //!   point leaves no partial image and no garbage.
 
@@ -24,6 +25,7 @@ mod import;
 mod inspect;
 mod load;
 mod save;
+mod session;
 mod store;
 
 pub use berth_oci::{reference, Reference, ReferenceError};
@@ -34,7 +36,9 @@ pub use import::ImportOptions;
 pub use inspect::{DiskUsage, HistoryItem, ImageDiskUsage, ImageInspect, ImageSummary};
 pub use load::{LayerProgress, LoadReport, LoadedImage};
 pub use save::SaveFormat;
+pub use session::WriteSession;
 pub use store::{DeleteItem, GcStats, ImageStore, ImageUser, ListFilters, PruneReport};
 
-pub use berth_content::Digest;
+pub use berth_content::{BlobInfo, Digest};
+pub use berth_metadata::{ImageLayer, ImageRecord, LayerRecord};
 pub use berth_snapshot::Mount;

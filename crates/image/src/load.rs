@@ -11,7 +11,8 @@ use oci_spec::image::{ImageIndex, ImageManifest, MediaType};
 use serde::Deserialize;
 
 use crate::config::{chain_ids, ImageConfig};
-use crate::store::{now_nanos, ImageStore, Lease};
+use crate::session::WriteSession;
+use crate::store::{now_nanos, ImageStore};
 use crate::{ImageError, Result};
 use berth_oci::Reference;
 
@@ -92,11 +93,11 @@ impl Files<'_> {
         }
     }
 
-    fn blob(&self, lease: &Lease<'_>, name: &str) -> Result<BlobInfo> {
+    fn blob(&self, session: &WriteSession<'_>, name: &str) -> Result<BlobInfo> {
         match self.lookup(name)? {
             Stored::Blob(info) => Ok(info.clone()),
             Stored::Memory(b) => {
-                let digest = lease.put_bytes(b)?;
+                let digest = session.put_bytes(b)?;
                 Ok(BlobInfo { digest, size: b.len() as u64 })
             }
         }
@@ -116,23 +117,23 @@ impl ImageStore {
         reader: impl Read,
         progress: &mut dyn FnMut(LayerProgress<'_>),
     ) -> Result<LoadReport> {
-        let lease = self.lease()?;
-        let result = self.load_leased(&lease, reader, progress);
-        drop(lease);
-        // Members no image uses (legacy `json` and `VERSION` files, a failed load's blobs and
-        // layers) go now.
+        let session = self.session()?;
+        // A failed load is rolled back with its session.
+        let report = self.load_in(&session, reader, progress)?;
+        session.finish()?;
+        // Members no image uses (legacy `json` and `VERSION` files) go now.
         self.collect()?;
-        result
+        Ok(report)
     }
 
-    fn load_leased(
+    fn load_in(
         &self,
-        lease: &Lease<'_>,
+        session: &WriteSession<'_>,
         reader: impl Read,
         progress: &mut dyn FnMut(LayerProgress<'_>),
     ) -> Result<LoadReport> {
         let (_, plain) = decompress(reader).map_err(|e| bad(format!("reading: {e}")))?;
-        let files = self.read_members(lease, plain)?;
+        let files = self.read_members(session, plain)?;
         let mut report = LoadReport::default();
         if files.files.contains_key("manifest.json") {
             let entries: Vec<ManifestEntry> = serde_json::from_slice(&files.bytes("manifest.json")?)
@@ -142,7 +143,7 @@ impl ImageStore {
                 let config = files.bytes(&entry.config)?;
                 let mut layers = Vec::new();
                 for l in &entry.layers {
-                    let info = files.blob(lease, l)?;
+                    let info = files.blob(session, l)?;
                     let media = self.layer_media_type(&info.digest)?;
                     layers.push((info, media));
                 }
@@ -154,14 +155,14 @@ impl ImageStore {
                     .collect::<Result<Vec<_>, _>>()?;
                 let config_digest = Digest::of(&config);
                 let manifest = index.iter().find(|(_, cfg)| *cfg == config_digest).map(|(d, _)| d.clone());
-                self.load_image(lease, &config, layers, manifest, tags, &mut report, progress)?;
+                self.load_image(session, &config, layers, manifest, tags, &mut report, progress)?;
             }
         } else if files.files.contains_key("index.json") {
             let index: ImageIndex = serde_json::from_slice(&files.bytes("index.json")?)
                 .map_err(|e| bad(format!("invalid index.json: {e}")))?;
             for desc in index.manifests() {
                 let names = descriptor_names(desc.annotations().as_ref())?;
-                self.load_descriptor(lease, desc, names, &mut report, progress, 0)?;
+                self.load_descriptor(session, desc, names, &mut report, progress, 0)?;
             }
         } else {
             return Err(bad("neither manifest.json nor index.json found: not a docker save archive or an OCI image layout"));
@@ -169,7 +170,7 @@ impl ImageStore {
         Ok(report)
     }
 
-    fn read_members(&self, lease: &Lease<'_>, reader: impl Read) -> Result<Files<'_>> {
+    fn read_members(&self, session: &WriteSession<'_>, reader: impl Read) -> Result<Files<'_>> {
         let mut files = Files { store: self, files: HashMap::new(), links: HashMap::new() };
         let mut archive = tar::Archive::new(reader);
         for entry in archive.entries().map_err(|e| bad(format!("reading: {e}")))? {
@@ -198,15 +199,15 @@ impl ImageStore {
             let stored = if let Some(d) = blob_digest(&name) {
                 let mut w = self.content.ingest(Some((d, Some(size))))?;
                 io::copy(&mut e, &mut w).map_err(|e| bad(format!("reading {name}: {e}")))?;
-                Stored::Blob(lease.commit(w)?)
+                Stored::Blob(session.commit_blob(w)?)
             } else if metadata && size <= METADATA_MAX {
                 let mut buf = Vec::with_capacity(size as usize);
                 e.read_to_end(&mut buf).map_err(|e| bad(format!("reading {name}: {e}")))?;
                 Stored::Memory(buf)
             } else {
-                let mut w = self.content.ingest(None)?;
+                let mut w = session.ingest(None)?;
                 io::copy(&mut e, &mut w).map_err(|e| bad(format!("reading {name}: {e}")))?;
-                Stored::Blob(lease.commit(w)?)
+                Stored::Blob(session.commit_blob(w)?)
             };
             files.files.insert(name, stored);
         }
@@ -234,7 +235,7 @@ impl ImageStore {
 
     fn load_descriptor(
         &self,
-        lease: &Lease<'_>,
+        session: &WriteSession<'_>,
         desc: &oci_spec::image::Descriptor,
         names: Vec<Reference>,
         report: &mut LoadReport,
@@ -258,7 +259,7 @@ impl ImageStore {
             let index: ImageIndex =
                 serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid index {digest}: {e}")))?;
             for d in index.manifests() {
-                self.load_descriptor(lease, d, names.clone(), report, progress, depth + 1)?;
+                self.load_descriptor(session, d, names.clone(), report, progress, depth + 1)?;
             }
             return Ok(());
         }
@@ -277,7 +278,7 @@ impl ImageStore {
             layers.push((BlobInfo { digest: d, size }, l.media_type().to_string()));
         }
         let manifest = Descriptor { digest, media_type: desc.media_type().to_string(), size: desc.size() };
-        self.load_image(lease, &config, layers, Some(manifest), names, report, progress)
+        self.load_image(session, &config, layers, Some(manifest), names, report, progress)
     }
 
     pub(crate) fn layer_media_type(&self, blob: &Digest) -> Result<String> {
@@ -295,7 +296,7 @@ impl ImageStore {
     /// Extracts what is missing of one image and records it with its tags.
     fn load_image(
         &self,
-        lease: &Lease<'_>,
+        session: &WriteSession<'_>,
         config: &[u8],
         layers: Vec<(BlobInfo, String)>,
         manifest: Option<Descriptor>,
@@ -303,7 +304,7 @@ impl ImageStore {
         report: &mut LoadReport,
         progress: &mut dyn FnMut(LayerProgress<'_>),
     ) -> Result<()> {
-        let id = lease.put_bytes(config)?;
+        let id = session.put_bytes(config)?;
         let cfg = ImageConfig::parse(config)?;
         let diff_ids = &cfg.rootfs.diff_ids;
         if diff_ids.len() != layers.len() {
@@ -318,19 +319,17 @@ impl ImageStore {
         let mut image_layers = Vec::new();
         let mut size = 0;
         for (i, (blob, media_type)) in layers.into_iter().enumerate() {
-            let record = match lease.hold_layer(&chains[i])? {
+            let record = match session.hold_layer(&chains[i])? {
                 Some(r) => r,
                 None => {
                     let file = self.content.open_blob(&blob.digest)?;
                     let mut counted = Counted::new(file, blob.size, &diff_ids[i], progress);
-                    let r = self.unpack_layer(
-                        lease,
+                    let r = session.unpack_layer(
                         parent.as_ref(),
                         Some(&diff_ids[i]),
                         io::BufReader::new(&mut counted),
                     )?;
                     counted.finish();
-                    lease.hold_layer(&r.chain_id)?;
                     r
                 }
             };
@@ -355,7 +354,7 @@ impl ImageStore {
             added: now_nanos(),
             repo_digests: Vec::new(),
         };
-        let moved = self.db.write(|tx| ImageStore::put_image(tx, &img, &tags))?;
+        let moved = session.put_image(&img, &tags)?;
         for (tag, old) in moved {
             report.messages.push(format!(
                 "The image {} already exists, renaming the old one with ID {old} to empty string",

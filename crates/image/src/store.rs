@@ -3,15 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use berth_archive::{apply, decompress, ApplyOptions, Change};
-use berth_content::{Algorithm, ContentStore, Digest, DigestReader, Ingest};
+use berth_archive::Change;
+use berth_content::{ContentStore, Digest};
 use berth_metadata::{
-    reachable, Db, ImageLayer, ImageRecord, LayerRecord, LeaseRecord, Reader, RefRecord, SnapshotKind,
-    SnapshotRecord, WriteTx,
+    reachable, Db, ImageRecord, LayerRecord, LeaseRecord, Reader, RefRecord, SnapshotKind, SnapshotRecord,
+    WriteTx,
 };
 use berth_snapshot::{Mount, Snapshotter};
 
@@ -26,7 +25,7 @@ pub struct ImageStore {
     pub(crate) snapshots: Box<dyn Snapshotter>,
     /// Held while a blob moves from an ingest into a lease, and while collecting: a collection
     /// never sees a committed blob that no record or lease names yet.
-    gc: Mutex<()>,
+    pub(crate) gc: Mutex<()>,
     _lock: nix::fcntl::Flock<File>,
 }
 
@@ -188,50 +187,6 @@ impl ImageStore {
             self.db.compact()?;
         }
         Ok(stats)
-    }
-
-    /// Runs `f` under a lease; what it leaves behind on failure is collected.
-    pub(crate) fn with_lease<T>(&self, f: impl FnOnce(&Lease<'_>) -> Result<T>) -> Result<T> {
-        let lease = self.lease()?;
-        let result = f(&lease);
-        drop(lease);
-        if result.is_err() {
-            self.collect()?;
-        }
-        result
-    }
-
-    /// Records an image made in this store (import, commit): Docker's config media type, no
-    /// manifest, `tag` pointed at it.
-    pub(crate) fn record_local_image(
-        &self,
-        id: &Digest,
-        layers: Vec<ImageLayer>,
-        created: String,
-        size: u64,
-        parent: Option<Digest>,
-        tag: Option<Reference>,
-    ) -> Result<()> {
-        let img = ImageRecord {
-            id: id.clone(),
-            config_media_type: berth_oci::media::DOCKER_CONFIG.into(),
-            manifest: None,
-            layers,
-            created: Some(created),
-            size,
-            parent,
-            added: now_nanos(),
-            repo_digests: Vec::new(),
-        };
-        let tags: Vec<Reference> = tag.into_iter().collect();
-        self.db.write(|tx| ImageStore::put_image(tx, &img, &tags))?;
-        Ok(())
-    }
-
-    pub(crate) fn lease(&self) -> Result<Lease<'_>> {
-        let id = format!("{}-{}", std::process::id(), now_nanos());
-        self.db.write(|tx| tx.put(&id, &LeaseRecord { created: now_nanos(), ..Default::default() }))?;
-        Ok(Lease { store: self, id })
     }
 
     // ---- resolution ----
@@ -674,78 +629,6 @@ impl ImageStore {
         Ok(ids)
     }
 
-    /// Extracts one layer (plain or compressed tar) on top of `parent` and records it. Checks
-    /// the uncompressed digest against `expected` (the config's diff ID) when given.
-    pub(crate) fn unpack_layer(
-        &self,
-        lease: &Lease<'_>,
-        parent: Option<&LayerRecord>,
-        expected: Option<&Digest>,
-        reader: impl Read,
-    ) -> Result<LayerRecord> {
-        let parent_ids = match parent {
-            Some(p) => self.db.read(|tx| self.snapshot_chain(tx, &p.snapshot))?,
-            None => Vec::new(),
-        };
-        let (id, tmp_key) = self.db.write(|tx| {
-            let id = tx.next_id()?;
-            let tmp_key = format!("extract-{}-{id}", lease.id);
-            let rec = SnapshotRecord {
-                id,
-                kind: SnapshotKind::Committed,
-                parent: parent.map(|p| p.snapshot.clone()),
-            };
-            tx.put(&tmp_key, &rec)?;
-            let mut l = tx.get::<LeaseRecord>(&lease.id)?.unwrap_or_default();
-            l.snapshots.push(tmp_key.clone());
-            tx.put(&lease.id, &l)?;
-            Ok::<_, ImageError>((id, tmp_key))
-        })?;
-        let dir = self.snapshots.prepare(id, &parent_ids)?;
-        let (_, plain) =
-            decompress(reader).map_err(|e| ImageError::InvalidArchive(format!("reading layer: {e}")))?;
-        let mut hashed = DigestReader::new(plain, Algorithm::Sha256);
-        let opts = ApplyOptions {
-            whiteouts: self.snapshots.whiteouts(),
-            same_owner: nix::unistd::geteuid().is_root(),
-        };
-        let stats = apply(&dir, &mut hashed, &opts)?;
-        let (diff_id, _) =
-            hashed.finish().map_err(|e| ImageError::InvalidArchive(format!("reading layer: {e}")))?;
-        if let Some(want) = expected {
-            if want != &diff_id {
-                return Err(ImageError::InvalidArchive(format!(
-                    "layer digest mismatch: the config names {want}, the layer is {diff_id}"
-                )));
-            }
-        }
-        let chain = match parent {
-            Some(p) => crate::config::chain_ids(&[p.chain_id.clone(), diff_id.clone()]).pop().expect("two"),
-            None => diff_id.clone(),
-        };
-        let chain_key = chain.to_string();
-        let record = LayerRecord {
-            chain_id: chain.clone(),
-            diff_id,
-            parent: parent.map(|p| p.chain_id.clone()),
-            snapshot: chain_key.clone(),
-            size: stats.size,
-            references: 0,
-        };
-        let winner = self.db.write(|tx| {
-            let snap = tx.get::<SnapshotRecord>(&tmp_key)?.expect("leased snapshot");
-            if let Some(existing) = tx.get::<LayerRecord>(&chain_key)? {
-                // Someone extracted the same layer meanwhile; ours goes with the lease.
-                return Ok::<_, ImageError>(existing);
-            }
-            tx.delete::<SnapshotRecord>(&tmp_key)?;
-            tx.put(&chain_key, &snap)?;
-            tx.put(&chain_key, &record)?;
-            Ok(record.clone())
-        })?;
-        Ok(winner)
-    }
-
     /// A layer record, if that chain is extracted.
     pub(crate) fn layer(&self, chain: &Digest) -> Result<Option<LayerRecord>> {
         Ok(self.db.read(|tx| tx.get::<LayerRecord>(&chain.to_string()))?)
@@ -922,60 +805,4 @@ fn short_container(u: &ImageUser) -> &str {
 fn reference_matches(pattern: &str, tag: &str) -> bool {
     let name = tag.rsplit_once(':').filter(|(_, t)| !t.contains('/')).map(|(n, _)| n).unwrap_or(tag);
     glob::matches(pattern, tag) || glob::matches(pattern, name)
-}
-
-/// In-flight work's hold on blobs and snapshots; released (and its record deleted) on drop.
-pub(crate) struct Lease<'a> {
-    store: &'a ImageStore,
-    pub(crate) id: String,
-}
-
-impl Lease<'_> {
-    /// Commits an ingest and puts the blob under this lease, atomically with respect to
-    /// collection.
-    pub(crate) fn commit(&self, ingest: Ingest) -> Result<berth_content::BlobInfo> {
-        let _g = self.store.gc.lock().unwrap_or_else(|e| e.into_inner());
-        let info = ingest.commit()?;
-        self.record(|l| {
-            if !l.blobs.contains(&info.digest) {
-                l.blobs.push(info.digest.clone());
-            }
-        })?;
-        Ok(info)
-    }
-
-    pub(crate) fn put_bytes(&self, data: &[u8]) -> Result<Digest> {
-        let mut w = self.store.content.ingest(None)?;
-        std::io::Write::write_all(&mut w, data).map_err(ImageError::io("write", "blob"))?;
-        Ok(self.commit(w)?.digest)
-    }
-
-    /// Holds an extracted layer this work will use, so a collection cannot take it meanwhile.
-    /// `None` when the layer is not (or no longer) there.
-    pub(crate) fn hold_layer(&self, chain: &Digest) -> Result<Option<LayerRecord>> {
-        let _g = self.store.gc.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(layer) = self.store.layer(chain)? else { return Ok(None) };
-        let key = chain.to_string();
-        self.record(|l| {
-            if !l.layers.contains(&key) {
-                l.layers.push(key.clone());
-            }
-        })?;
-        Ok(Some(layer))
-    }
-
-    fn record(&self, change: impl FnOnce(&mut LeaseRecord)) -> Result<()> {
-        self.store.db.write(|tx| {
-            let mut l = tx.get::<LeaseRecord>(&self.id)?.unwrap_or_default();
-            change(&mut l);
-            tx.put(&self.id, &l)
-        })?;
-        Ok(())
-    }
-}
-
-impl Drop for Lease<'_> {
-    fn drop(&mut self) {
-        let _ = self.store.db.write(|tx| tx.delete::<LeaseRecord>(&self.id));
-    }
 }
