@@ -1,5 +1,5 @@
-//! Docker's multiplexed stream: each frame is an 8-byte header (stream, 0, 0, 0, big-endian
-//! length) and its payload. Used by logs, attach and exec when there is no terminal.
+//! Docker's multiplexed stream (framed by `berth-stdcopy`) as the CLI reads it: logs, attach
+//! and exec when there is no terminal.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StreamKind {
@@ -19,24 +19,20 @@ pub struct Frame {
 /// Splits what has arrived so far into whole frames; a partial frame stays in `buf` for the
 /// next call.
 pub fn demux(buf: &mut Vec<u8>) -> Vec<Frame> {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while buf.len() - at >= 8 {
-        let h = &buf[at..at + 8];
-        let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
-        if buf.len() - at - 8 < len {
-            break;
-        }
-        let kind = match h[0] {
-            0 => StreamKind::Stdin,
-            2 => StreamKind::Stderr,
-            3 => StreamKind::System,
-            _ => StreamKind::Stdout,
-        };
-        out.push(Frame { kind, data: buf[at + 8..at + 8 + len].to_vec() });
-        at += 8 + len;
-    }
-    buf.drain(..at);
+    let (frames, used) = berth_stdcopy::parse_frames(buf);
+    let out = frames
+        .into_iter()
+        .map(|(stream, data)| Frame {
+            kind: match stream {
+                berth_stdcopy::STDIN => StreamKind::Stdin,
+                berth_stdcopy::STDERR => StreamKind::Stderr,
+                berth_stdcopy::SYSTEM => StreamKind::System,
+                _ => StreamKind::Stdout,
+            },
+            data: data.to_vec(),
+        })
+        .collect();
+    buf.drain(..used);
     out
 }
 
@@ -44,12 +40,7 @@ pub fn demux(buf: &mut Vec<u8>) -> Vec<Frame> {
 mod tests {
     use super::*;
 
-    fn frame(kind: u8, data: &[u8]) -> Vec<u8> {
-        let mut v = vec![kind, 0, 0, 0];
-        v.extend_from_slice(&(data.len() as u32).to_be_bytes());
-        v.extend_from_slice(data);
-        v
-    }
+    use berth_stdcopy::frame;
 
     #[test]
     fn frames_split_across_reads() {

@@ -193,10 +193,9 @@ pub async fn proxy<C, F>(
                 tracing::debug!(error = %e, "attach stream ended");
                 break;
             }
-            let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as usize;
+            let (stream, len) = berth_stdcopy::parse_header(&header);
             let mut data = vec![0u8; len];
-            if shim_r.read_exact(&mut data).await.is_err() || frames_tx.send((header[0], data)).await.is_err()
-            {
+            if shim_r.read_exact(&mut data).await.is_err() || frames_tx.send((stream, data)).await.is_err() {
                 break;
             }
         }

@@ -7,14 +7,9 @@
 //! frame on stream 3 holding the JSON [`ExitStatus`] before the shim closes the connection.
 //! Client → shim: stream 0 carries stdin; a stream-0 frame of length 0 closes stdin.
 
-use std::io::{self, Read, Write};
-
 use serde::{Deserialize, Serialize};
 
-pub const STDIN: u8 = 0;
-pub const STDOUT: u8 = 1;
-pub const STDERR: u8 = 2;
-pub const SYSTEM: u8 = 3;
+pub use berth_stdcopy::{STDERR, STDIN, STDOUT, SYSTEM};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "op", rename_all = "snake_case")]
@@ -116,46 +111,8 @@ pub struct ExitStatus {
     pub finished_at: String,
 }
 
-pub fn write_frame(w: &mut impl Write, stream: u8, data: &[u8]) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(8 + data.len());
-    buf.extend_from_slice(&frame_header(stream, data.len()));
-    buf.extend_from_slice(data);
-    w.write_all(&buf)
-}
-
-pub fn frame_header(stream: u8, len: usize) -> [u8; 8] {
-    let l = (len as u32).to_be_bytes();
-    [stream, 0, 0, 0, l[0], l[1], l[2], l[3]]
-}
-
-/// Reads one frame; `None` at a clean end of stream.
-pub fn read_frame(r: &mut impl Read) -> io::Result<Option<(u8, Vec<u8>)>> {
-    let mut h = [0u8; 8];
-    match r.read_exact(&mut h) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
-    let mut data = vec![0u8; len];
-    r.read_exact(&mut data)?;
-    Ok(Some((h[0], data)))
-}
-
-/// Splits a byte buffer into the complete frames at its start; returns them and how many bytes they used.
-pub fn parse_frames(buf: &[u8]) -> (Vec<(u8, &[u8])>, usize) {
-    let mut out = Vec::new();
-    let mut at = 0;
-    while buf.len() - at >= 8 {
-        let len = u32::from_be_bytes([buf[at + 4], buf[at + 5], buf[at + 6], buf[at + 7]]) as usize;
-        if buf.len() - at - 8 < len {
-            break;
-        }
-        out.push((buf[at], &buf[at + 8..at + 8 + len]));
-        at += 8 + len;
-    }
-    (out, at)
-}
+/// Docker's stdcopy framing, as the shim's attach and exec connections carry it.
+pub use berth_stdcopy::{header as frame_header, parse_frames, read_frame, write_frame};
 
 #[cfg(test)]
 mod tests {
