@@ -36,7 +36,7 @@ impl Gate {
 
 /// The answer to a connection over the limit (a plain HTTP/1.1 503 that closes).
 pub fn refusal() -> Vec<u8> {
-    let body = "{\"message\":\"too many connections to the daemon: close some and try again\"}\n";
+    let body = "{\"message\":\"too many connections to this server: close some and try again\"}\n";
     format!(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()

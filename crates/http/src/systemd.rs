@@ -1,4 +1,4 @@
-//! What berthd does for systemd, as dockerd does: `-H fd://` serves the sockets systemd passed
+//! What a server does for systemd, as dockerd does: `-H fd://` serves the sockets systemd passed
 //! (socket activation: `LISTEN_PID`, `LISTEN_FDS`, descriptors from 3), and readiness and
 //! shutdown are told to `NOTIFY_SOCKET` (`Type=notify`). Both are no-ops outside systemd.
 
@@ -14,7 +14,7 @@ pub fn select(host: &str, count: usize) -> Result<Vec<RawFd>, String> {
     let all: Vec<RawFd> = (FIRST..FIRST + count as RawFd).collect();
     if all.is_empty() {
         return Err(format!(
-            "no sockets were passed for {host}: fd:// is for a berthd started by systemd's berthd.socket (LISTEN_FDS is unset)"
+            "no sockets were passed for {host}: fd:// is for a server started by a systemd socket unit, as berthd.socket starts berthd (LISTEN_FDS is unset)"
         ));
     }
     if rest.is_empty() {
@@ -37,7 +37,7 @@ pub fn passed() -> usize {
         let ours =
             std::env::var("LISTEN_PID").ok().and_then(|p| p.parse::<u32>().ok()) == Some(std::process::id());
         let n = std::env::var("LISTEN_FDS").ok().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
-        // berthd calls this first thing in `main`, while it has one thread.
+        // Called first thing in `main`, while the process has one thread.
         std::env::remove_var("LISTEN_PID");
         std::env::remove_var("LISTEN_FDS");
         std::env::remove_var("LISTEN_FDNAMES");
@@ -52,7 +52,8 @@ pub fn passed() -> usize {
 /// Takes ownership of a passed descriptor (once: [`select`] hands out each at most once per
 /// host, and the configuration's hosts are distinct).
 pub fn take(fd: RawFd) -> OwnedFd {
-    // Close-on-exec, as every descriptor berthd holds: containers must not inherit the API.
+    // Close-on-exec, as every descriptor a server holds: its children (containers) must not
+    // inherit the API.
     // SAFETY: fcntl on a descriptor number systemd passed to this process.
     unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
     // SAFETY: systemd passed this descriptor to this process, and nothing else owns it.
