@@ -7,10 +7,68 @@ use serde_json::json;
 use crate::units::human_size_precision;
 
 /// How far one item (a layer) has come: Docker's `progressDetail`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct Progress {
     pub current: u64,
     pub total: u64,
+}
+
+/// One message of the stream as a client reads it (Docker's `JSONMessage`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+pub struct JsonMessage {
+    /// Text to show as it is (a build's output, `Loaded image: …`).
+    pub stream: String,
+    pub status: String,
+    /// The item (a layer's short ID) the status is about.
+    pub id: String,
+    /// Present for progress, even when empty (`{}`).
+    #[serde(rename = "progressDetail", deserialize_with = "present")]
+    pub progress_detail: Option<Progress>,
+    /// The progress as the daemon rendered it.
+    pub progress: String,
+    pub error: Option<String>,
+    #[serde(rename = "errorDetail")]
+    pub error_detail: Option<ErrorDetail>,
+    /// Side data (a pushed image's digest, a build's image ID).
+    pub aux: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(default)]
+pub struct ErrorDetail {
+    pub message: String,
+}
+
+/// A `progressDetail` that is there, even as `null` or `{}`, is progress.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Progress>, D::Error> {
+    let v: Option<Progress> = serde::Deserialize::deserialize(d)?;
+    Ok(Some(v.unwrap_or_default()))
+}
+
+impl JsonMessage {
+    /// The error that ends the stream, if this message is one.
+    pub fn error_message(&self) -> Option<&str> {
+        self.error_detail
+            .as_ref()
+            .map(|d| d.message.as_str())
+            .filter(|m| !m.is_empty())
+            .or(self.error.as_deref())
+    }
+}
+
+/// Splits what has arrived of a stream into the messages whose lines are complete (a partial
+/// line stays in `buf`); lines that are not a message are passed over.
+pub fn decode(buf: &mut Vec<u8>) -> Vec<JsonMessage> {
+    let mut out = Vec::new();
+    while let Some(i) = buf.iter().position(|b| *b == b'\n') {
+        let line: Vec<u8> = buf.drain(..=i).collect();
+        if let Ok(m) = serde_json::from_slice::<JsonMessage>(&line) {
+            out.push(m);
+        }
+    }
+    out
 }
 
 impl Progress {
@@ -91,6 +149,30 @@ mod tests {
                 "=".repeat(50)
             )
         );
+    }
+
+    #[test]
+    fn messages_decode_across_reads() {
+        let mut all = super::progress("abc", "Loading layer", Progress { current: 1, total: 2 });
+        all.extend(super::status("Waiting"));
+        all.extend(b"not json\n");
+        all.extend(br#"{"status":"Waiting","progressDetail":{},"id":"x"}"#);
+        all.push(b'\n');
+        all.extend(super::error("no space left"));
+        for cut in 0..=all.len() {
+            let mut buf = all[..cut].to_vec();
+            let mut got = decode(&mut buf);
+            buf.extend_from_slice(&all[cut..]);
+            got.extend(decode(&mut buf));
+            assert!(buf.is_empty(), "cut {cut}");
+            assert_eq!(got.len(), 4, "cut {cut}");
+            assert_eq!(got[0].progress_detail, Some(Progress { current: 1, total: 2 }));
+            assert_eq!((got[0].id.as_str(), got[0].status.as_str()), ("abc", "Loading layer"));
+            assert_eq!(got[1].progress_detail, None);
+            assert_eq!(got[2].progress_detail, Some(Progress::default()), "an empty detail is progress");
+            assert_eq!(got[3].error_message(), Some("no space left"));
+            assert_eq!(got[1].error_message(), None);
+        }
     }
 
     #[test]

@@ -271,26 +271,19 @@ fn split_reference(image: &str) -> (String, String) {
 
 async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), ClientError> {
     let (name, tag) = split_reference(image);
-    let mut r = ctx
+    let r = ctx
         .client
         .request(Method::POST, "/images/create", &[("fromImage", name), ("tag", tag)], Body::Empty)
         .await?;
-    let mut rest = Vec::new();
-    while let Some(chunk) = r.chunk().await? {
-        rest.extend_from_slice(&chunk);
-        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = rest.drain(..=i).collect();
-            let Ok(v) = serde_json::from_slice::<Value>(&line) else { continue };
-            if let Some(m) = v["error"].as_str().or(v["errorDetail"]["message"].as_str()) {
-                return Err(ClientError::Daemon { status: 500, message: m.to_string() });
-            }
-            if !quiet {
-                if let Some(s) = v["status"].as_str() {
-                    match v["id"].as_str() {
-                        Some(id) => eprintln!("{id}: {s}"),
-                        None => eprintln!("{s}"),
-                    }
-                }
+    let mut messages = berth_client::Messages::new(r);
+    while let Some(m) = messages.next().await? {
+        if let Some(e) = m.error_message() {
+            return Err(ClientError::Daemon { status: 500, message: e.to_string() });
+        }
+        if !quiet && !m.status.is_empty() {
+            match m.id.as_str() {
+                "" => eprintln!("{}", m.status),
+                id => eprintln!("{id}: {}", m.status),
             }
         }
     }

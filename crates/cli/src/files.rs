@@ -162,19 +162,14 @@ fn input(path: Option<&str>, refuse_empty: bool) -> std::result::Result<Body, Fa
 
 /// Prints a JSON message stream (load, import): `stream` text as it is, `status` lines, and
 /// stops at an `error`.
-async fn messages(mut r: Response) -> Result {
+async fn messages(r: Response) -> Result {
     let tty = crate::terminal::is_tty(1);
     // Docker draws for the terminal's width (a bar only past 110 columns), else for 200.
     let width = crate::terminal::columns().filter(|_| tty).unwrap_or(200);
     let mut display = crate::progress::Display::new(std::io::stdout(), tty, width);
-    let mut rest = Vec::new();
-    while let Some(chunk) = r.chunk().await? {
-        rest.extend_from_slice(&chunk);
-        while let Some(i) = rest.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = rest.drain(..=i).collect();
-            let Ok(v) = serde_json::from_slice::<Value>(&line) else { continue };
-            display.show(&v).map_err(|e| Failure::new(1, e))?;
-        }
+    let mut messages = berth_client::Messages::new(r);
+    while let Some(m) = messages.next().await? {
+        display.show(&m).map_err(|e| Failure::new(1, e))?;
     }
     Ok(())
 }

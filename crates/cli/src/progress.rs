@@ -8,8 +8,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use berth_api::jsonmessage::Progress;
-use serde_json::Value;
+use berth_client::{JsonMessage, Progress};
 
 pub struct Display<W> {
     out: W,
@@ -26,19 +25,16 @@ impl<W: Write> Display<W> {
     }
 
     /// Shows one message. `Err` carries a message's `error`, which ends the stream.
-    pub fn show(&mut self, m: &Value) -> Result<(), String> {
-        if let Some(e) = m["errorDetail"]["message"].as_str().or(m["error"].as_str()) {
+    pub fn show(&mut self, m: &JsonMessage) -> Result<(), String> {
+        if let Some(e) = m.error_message() {
             return Err(e.to_string());
         }
-        if !m["aux"].is_null() {
+        if m.aux.as_ref().is_some_and(|a| !a.is_null()) {
             return Ok(());
         }
-        let id = m["id"].as_str().unwrap_or("");
-        let detail = m.get("progressDetail").map(|d| Progress {
-            current: d["current"].as_u64().unwrap_or(0),
-            total: d["total"].as_u64().unwrap_or(0),
-        });
-        let message = m["progress"].as_str().unwrap_or("");
+        let id = m.id.as_str();
+        let detail = m.progress_detail;
+        let message = m.progress.as_str();
         let mut up = 0;
         if !id.is_empty() && (detail.is_some() || !message.is_empty()) {
             let count = self.lines.len();
@@ -62,9 +58,8 @@ impl<W: Write> Display<W> {
     }
 
     /// One message's text (Docker's `JSONMessage.Display`).
-    fn line(&mut self, m: &Value, id: &str, detail: Option<Progress>, message: &str) {
-        let stream = m["stream"].as_str().unwrap_or("");
-        let status = m["status"].as_str().unwrap_or("");
+    fn line(&mut self, m: &JsonMessage, id: &str, detail: Option<Progress>, message: &str) {
+        let (stream, status) = (m.stream.as_str(), m.status.as_str());
         let mut endl = "";
         match detail {
             Some(_) if self.tty && stream.is_empty() => {
@@ -91,7 +86,7 @@ impl<W: Write> Display<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn layer(id: &str, current: u64, total: u64) -> Value {
         let p = Progress { current, total };
@@ -102,7 +97,8 @@ mod tests {
         let mut d = Display::new(Vec::new(), tty, width);
         let mut err = None;
         for m in messages {
-            if let Err(e) = d.show(m) {
+            let m: JsonMessage = serde_json::from_value(m.clone()).unwrap();
+            if let Err(e) = d.show(&m) {
                 err = Some(e);
                 break;
             }

@@ -10,6 +10,7 @@
 mod body;
 mod error;
 mod host;
+mod messages;
 mod stream;
 
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use body::Outgoing;
 pub use error::{ClientError, ErrorKind};
 pub use host::{Conn, Host, DEFAULT_HOST};
 pub use hyper::Method;
+pub use messages::{JsonMessage, Messages, Progress};
 pub use stream::{demux, Frame, StreamKind};
 
 /// The newest API version this client speaks.
