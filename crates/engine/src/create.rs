@@ -304,11 +304,6 @@ fn random_name(rng: &mut impl Rng) -> String {
     format!("{l}_{r}")
 }
 
-pub fn new_id() -> String {
-    let b: [u8; 32] = rand::rng().random();
-    hex::encode(b)
-}
-
 /// The request's `Config` part, without `HostConfig` and `NetworkingConfig`.
 fn config_part(body: &ContainerCreateBody) -> Result<berth_api::models::ContainerConfig> {
     let mut v = serde_json::to_value(body).map_err(|e| EngineError::internal("config", e))?;
@@ -447,7 +442,7 @@ impl Engine {
             hc.masked_paths = Some(Vec::new());
             hc.readonly_paths = Some(Vec::new());
         }
-        let id = new_id();
+        let id = berth_sys::new_id();
         if config.hostname.as_deref().unwrap_or_default().is_empty() {
             config.hostname = Some(id[..12].to_string());
         }
@@ -557,7 +552,6 @@ mod tests {
         );
         let n = random_name(&mut rand::rng());
         assert!(validate_name(&n).is_ok() && n.contains('_'));
-        assert_eq!(new_id().len(), 64);
     }
 
     #[test]

@@ -94,7 +94,20 @@ macro_rules! from_kinded {
     };
 }
 from_kinded!(berth_volume::VolumeError, berth_volume::ErrorKind);
-from_kinded!(berth_network::NetworkError, berth_network::ErrorKind);
+
+impl From<berth_network::NetworkError> for EngineError {
+    fn from(e: berth_network::NetworkError) -> EngineError {
+        use berth_network::ErrorKind as K;
+        let m = e.to_string();
+        match e.kind() {
+            K::NotFound => EngineError::NotFound(m),
+            K::InvalidArgument => EngineError::InvalidArgument(m),
+            K::Conflict => EngineError::Conflict(m),
+            K::Forbidden => EngineError::Forbidden(m),
+            K::Internal => EngineError::Internal(m),
+        }
+    }
+}
 
 impl From<berth_shim::ShimError> for EngineError {
     fn from(e: berth_shim::ShimError) -> EngineError {

@@ -82,7 +82,7 @@ impl Engine {
         if let Some(k) = config.detach_keys.as_deref().filter(|k| !k.is_empty()) {
             berth_api::detachkeys::parse(k)?;
         }
-        let id = super::create::new_id();
+        let id = berth_sys::new_id();
         let e = Arc::new(ExecEntry {
             id: id.clone(),
             container: c.id.clone(),
@@ -147,8 +147,8 @@ impl Engine {
         }
         if let Some(u) = cfg.user.as_deref().filter(|u| !u.is_empty()) {
             let root = bundle.join("rootfs");
-            let passwd = super::start::read_in_root(&root, "etc/passwd").unwrap_or_default();
-            let group = super::start::read_in_root(&root, "etc/group").unwrap_or_default();
+            let passwd = super::rootfs::read_in_root(&root, "etc/passwd").unwrap_or_default();
+            let group = super::rootfs::read_in_root(&root, "etc/group").unwrap_or_default();
             let r = berth_spec::resolve_user(u, &[], &passwd, &group)?;
             p["user"] = json!({"uid": r.uid, "gid": r.gid, "additionalGids": r.additional_gids});
             if r.uid != 0 {

@@ -135,12 +135,12 @@ impl Engine {
         f: impl FnOnce(&Path) -> Result<T> + Send,
     ) -> Result<T> {
         let rootfs = self.run_dir(&c.id).join("rootfs");
-        let live = || c.rec().state.status.is_live() && super::start::is_mountpoint(&rootfs);
+        let live = || c.rec().state.status.is_live() && super::rootfs::is_mountpoint(&rootfs);
         // A stopped container's root is mounted here, with its lifecycle held off meanwhile.
         let _op = if live() { None } else { Some(c.op.blocking_lock()) };
         let running = live();
         let rec = c.snapshot();
-        let user = format!("view-{}", &super::create::new_id()[..12]);
+        let user = format!("view-{}", &berth_sys::new_id()[..12]);
         let mut volumes = Vec::new();
         let mut mounts = Vec::new();
         let entries = if with_mounts { self.mount_entries(&rec)? } else { Vec::new() };

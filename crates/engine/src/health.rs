@@ -120,7 +120,7 @@ impl Engine {
 
     async fn probe(self: &Arc<Self>, c: &Arc<Container>, args: &[String], timeout: Duration) -> HealthLog {
         let start = berth_shim::now_rfc3339();
-        let exec_id = format!("health-{}", &super::create::new_id()[..16]);
+        let exec_id = format!("health-{}", &berth_sys::new_id()[..16]);
         let engine = self.clone();
         let c2 = c.clone();
         let cfg = ExecConfig { cmd: Some(args.to_vec()), ..Default::default() };

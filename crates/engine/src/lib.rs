@@ -28,6 +28,7 @@ mod primer;
 pub mod record;
 mod remove;
 mod restore;
+mod rootfs;
 mod start;
 mod stats;
 mod system;
@@ -129,10 +130,8 @@ pub struct Engine {
     cfg: RwLock<Config>,
     pub images: ImageStore,
     pub volumes: berth_volume::VolumeStore,
-    net: network::Networking,
-    /// Serializes network creation (names and subnets are checked, then taken).
-    net_create_lock: Mutex<()>,
-    db: Db,
+    net: berth_network::manager::NetworkManager,
+    db: Arc<Db>,
     host: berth_spec::HostInfo,
     /// Why `--init` cannot work (its binary was not found), said at start and in `info`.
     init_missing: Option<String>,
@@ -211,7 +210,7 @@ impl Engine {
             std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o710))?;
         }
         let images = ImageStore::open(&cfg.data_root.join("image"), cfg.storage_driver.as_deref())?;
-        let db = Db::open(&cfg.data_root.join("containers.db"))?;
+        let db = Arc::new(Db::open(&cfg.data_root.join("containers.db"))?);
         if let Some(from) = db.ensure::<ContainerRecord>()? {
             tracing::info!(
                 from,
@@ -246,6 +245,7 @@ impl Engine {
             }
         }
         let (cfg_prefix, backend) = (cfg.bridge_prefix.clone(), cfg.firewall_backend.clone());
+        let netns_dir = cfg.exec_root.join("netns");
         let shim_bin = crate::config::beside_exe("berth-shim");
         let engine = Arc::new(Engine {
             primer: primer::Primer::new(shim_bin.clone()),
@@ -253,8 +253,7 @@ impl Engine {
             cfg: RwLock::new(cfg),
             images,
             volumes,
-            net: network::Networking::new(cfg_prefix, &backend)?,
-            net_create_lock: Mutex::new(()),
+            net: berth_network::manager::NetworkManager::new(db.clone(), cfg_prefix, &backend, netns_dir)?,
             db,
             host,
             init_missing,

@@ -223,7 +223,7 @@ impl Engine {
     /// Unmounts a stopped container's root filesystem and removes its bundle and shim state.
     pub(crate) fn remove_run_dir(&self, id: &str) {
         let run = self.run_dir(id);
-        super::start::unmount(&run.join("rootfs"));
+        super::rootfs::unmount(&run.join("rootfs"));
         let _ = std::fs::remove_dir_all(&run);
     }
 

@@ -53,7 +53,7 @@ impl Engine {
             changed = true;
         }
         if changed {
-            self.db.write(|tx| tx.put(&b.id, &*b))?;
+            self.net.put(b)?;
         }
         Ok(())
     }
@@ -73,7 +73,7 @@ impl Engine {
             .net_records()
             .unwrap_or_default()
             .into_iter()
-            .filter(|n| n.driver == "bridge")
+            .filter(|n| self.net.has_endpoints(n))
             .filter_map(|n| Some((n.bridge.clone(), n.subnet.parse::<Ipv4Net>().ok()?)))
             .collect();
         let routes = std::fs::read_to_string("/proc/net/route").unwrap_or_default();

@@ -147,7 +147,7 @@ pub(crate) fn sweep_orphans(exec_root: &Path, data_root: &Path, recorded: &[&str
     for (name, path) in entries(&exec_root.join("containers")) {
         if !recorded.iter().any(|id| id.starts_with(&name)) {
             tracing::info!(dir = %path.display(), "removing the run directory of a removed container");
-            super::start::unmount(&path.join("rootfs"));
+            super::rootfs::unmount(&path.join("rootfs"));
             let _ = std::fs::remove_dir_all(&path);
         }
     }

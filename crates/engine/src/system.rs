@@ -122,7 +122,7 @@ impl Engine {
         if let Ok(id) = std::fs::read_to_string(&p) {
             return id.trim().to_string();
         }
-        let id = super::create::new_id();
+        let id = berth_sys::new_id();
         let _ = std::fs::write(&p, &id);
         id
     }

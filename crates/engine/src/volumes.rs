@@ -287,7 +287,7 @@ impl Engine {
         std::fs::create_dir_all(&tmp)?;
         let result = self.images.mount_rootfs(&rec.id, &tmp).map_err(EngineError::from).and_then(|()| {
             let r = self.copy_up(&rec.id, &entries, &tmp);
-            super::start::unmount(&tmp);
+            super::rootfs::unmount(&tmp);
             r
         });
         let _ = std::fs::remove_dir(&tmp);

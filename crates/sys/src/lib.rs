@@ -1,9 +1,13 @@
 //! Small safe wrappers over the syscalls shared by `berth-runc`, the shim and the tests:
 //! receiving a pty master over a console socket, terminal sizes and modes, subreaping, and
-//! Go's name for the machine's architecture (what image configs and OCI platforms say); and the
+//! Go's name for the machine's architecture (what image configs and OCI platforms say); the IDs
+//! of containers, networks and execs ([`new_id`]); and the
 //! start hand-off between the shim and berth-runc ([`handoff`]).
 
 pub mod handoff;
+mod id;
+
+pub use id::{new_id, random_hex};
 
 use std::io;
 use std::io::IoSliceMut;
