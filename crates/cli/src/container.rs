@@ -7,6 +7,7 @@ use berth_client::{Body, ClientError, ErrorKind, Method};
 use serde_json::{json, Value};
 
 use crate::cmd::*;
+use crate::common::{ellipsis, filters, for_each, short_id};
 use crate::template::{render_rows, Format, Row};
 use crate::units::{ago, go_time, human_size};
 use crate::{invalid_flag, Ctx, Failure, Result};
@@ -29,34 +30,6 @@ const PS_HEADERS: &[(&str, &str)] = &[
     ("Networks", "NETWORKS"),
     ("LocalVolumes", "LOCAL VOLUMES"),
 ];
-
-/// `--filter k=v` (repeatable) as the API's `filters` document.
-pub fn filters(items: &[String]) -> std::result::Result<Option<String>, Failure> {
-    if items.is_empty() {
-        return Ok(None);
-    }
-    let mut m: BTreeMap<String, BTreeMap<String, bool>> = BTreeMap::new();
-    for f in items {
-        let (k, v) = f
-            .split_once('=')
-            .ok_or_else(|| Failure::new(125, format!("invalid argument \"{f}\" for \"-f, --filter\" flag: bad format of filter (expected name=value)")))?;
-        m.entry(k.trim().to_ascii_lowercase()).or_default().insert(v.to_string(), true);
-    }
-    Ok(Some(json!(m).to_string()))
-}
-
-/// Docker's `Ellipsis`: at most `max` characters, the last one `…` when cut.
-pub fn ellipsis(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_string();
-    }
-    s.chars().take(max.saturating_sub(1)).chain(std::iter::once('…')).collect()
-}
-
-/// The first 12 hex digits of an ID, without its `sha256:`.
-pub fn short_id(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
-}
 
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -203,7 +176,7 @@ pub(crate) fn ps_row(c: &Value, trunc: bool, now: i64) -> Row {
 }
 
 pub async fn ps(ctx: &Ctx, a: PsArgs) -> Result {
-    let format_text = a.format.clone().or_else(|| crate::system::config_key("psFormat"));
+    let format_text = a.format.clone().or_else(|| crate::common::config_key("psFormat"));
     let mut q = vec![];
     let limit = if a.latest { 1 } else { a.last };
     if a.all || limit > 0 {
@@ -354,7 +327,7 @@ pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
                 q.push((flag, "1".to_string()));
             }
         }
-        if let Some(k) = &a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")) {
+        if let Some(k) = &a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")) {
             q.push(("detachKeys", k.clone()));
         }
         conn = Some(
@@ -393,7 +366,7 @@ pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
     }
     let stdin = body["AttachStdin"] == true;
     let keys = crate::streams::detach_sequence(
-        a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")).as_deref(),
+        a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")).as_deref(),
     );
     let mut detached = false;
     let streams = async {
@@ -479,31 +452,6 @@ async fn proxy_signals(ctx: &Ctx, cpath: &str, on: bool) {
     }
 }
 
-/// Runs `op` on each item, printing what each one that worked says (its name, an exit code,
-/// what was deleted) and each error; exit 1 if any failed.
-pub(crate) async fn for_each<'a, F, Fut>(items: &'a [String], mut op: F) -> Result
-where
-    F: FnMut(&'a str) -> Fut,
-    Fut: std::future::Future<Output = std::result::Result<String, ClientError>>,
-{
-    let mut failed = false;
-    for n in items {
-        match op(n).await {
-            Ok(text) if text.is_empty() => {}
-            Ok(text) => println!("{text}"),
-            Err(e) => {
-                eprintln!("{e}");
-                failed = true;
-            }
-        }
-    }
-    if failed {
-        Err(Failure::exit(1))
-    } else {
-        Ok(())
-    }
-}
-
 pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
     if a.attach || a.interactive {
         let [name] = a.containers.as_slice() else {
@@ -515,7 +463,7 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
         if a.interactive {
             q.push(("stdin", "1".into()));
         }
-        let keys_text = a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys"));
+        let keys_text = a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys"));
         if let Some(k) = &keys_text {
             q.push(("detachKeys", k.clone()));
         }
@@ -748,7 +696,7 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
     if let Some(w) = &a.workdir {
         body["WorkingDir"] = json!(w);
     }
-    if let Some(k) = a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")) {
+    if let Some(k) = a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")) {
         body["DetachKeys"] = json!(k);
     }
     let created =
@@ -769,7 +717,7 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
         resize(ctx, &format!("/exec/{id}/resize")).await;
     }
     let keys = crate::streams::detach_sequence(
-        a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys")).as_deref(),
+        a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")).as_deref(),
     );
     let ended = crate::streams::join(conn, a.tty, a.interactive, &keys).await;
     drop(raw);
@@ -798,7 +746,7 @@ pub async fn attach(ctx: &Ctx, a: AttachArgs) -> Result {
     if stdin {
         q.push(("stdin", "1".into()));
     }
-    let keys_text = a.detach_keys.clone().or_else(|| crate::system::config_key("detachKeys"));
+    let keys_text = a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys"));
     if let Some(k) = &keys_text {
         q.push(("detachKeys", k.clone()));
     }

@@ -15,16 +15,9 @@ use serde_json::{json, Value};
 use sha2::Digest;
 
 use crate::cmd::{ContextCmd, ContextCreateArgs};
+use crate::common::config_dir;
 use crate::template::{render_rows, Format, Row};
 use crate::{Failure, Result};
-
-/// The client's configuration directory: `--config`, `DOCKER_CONFIG`, or `~/.docker`.
-pub fn config_dir() -> PathBuf {
-    match std::env::var("DOCKER_CONFIG") {
-        Ok(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".docker"),
-    }
-}
 
 fn context_id(name: &str) -> String {
     hex::encode(sha2::Sha256::digest(name.as_bytes()))
@@ -319,7 +312,7 @@ pub fn run(cmd: ContextCmd, flag: Option<&str>) -> Result {
                 out.push(meta);
             }
             match format.as_deref().filter(|f| !f.is_empty() && *f != "json") {
-                None => println!("{}", crate::system::pretty(&Value::Array(out))),
+                None => println!("{}", crate::common::pretty(&Value::Array(out))),
                 Some(f) => {
                     let tmpl = crate::template::Tmpl::new(f).map_err(|e| Failure::new(1, e))?;
                     for meta in &out {

@@ -66,7 +66,7 @@ fn output(path: Option<&str>, what: &str) -> std::result::Result<Output, Failure
                 _ => PathBuf::from("."),
             };
             let failed = |e: &std::io::Error| {
-                Failure::new(1, format!("failed to {what}: open {p}: {}", crate::system::io_text(e)))
+                Failure::new(1, format!("failed to {what}: open {p}: {}", crate::common::io_text(e)))
             };
             if let Err(e) = std::fs::metadata(&dir) {
                 return Err(Failure::new(
@@ -74,7 +74,7 @@ fn output(path: Option<&str>, what: &str) -> std::result::Result<Output, Failure
                     format!(
                         "failed to {what}: invalid output path: stat {}: {}",
                         dir.display(),
-                        crate::system::io_text(&e)
+                        crate::common::io_text(&e)
                     ),
                 ));
             }
@@ -135,7 +135,7 @@ fn input(path: Option<&str>, refuse_empty: bool) -> std::result::Result<Body, Fa
     let mut reader: Box<dyn Read + Send> = match path {
         Some(p) if p != "-" => Box::new(
             std::fs::File::open(p)
-                .map_err(|e| Failure::new(1, format!("open {p}: {}", crate::system::io_text(&e))))?,
+                .map_err(|e| Failure::new(1, format!("open {p}: {}", crate::common::io_text(&e))))?,
         ),
         _ => {
             if crate::terminal::is_tty(0) {

@@ -6,7 +6,7 @@ use berth_client::Body;
 use serde_json::Value;
 
 use crate::cmd::*;
-use crate::container::{ellipsis, filters, short_id};
+use crate::common::{ellipsis, filters, short_id};
 use crate::template::{render_rows, Format, Row};
 use crate::units::{ago, go_time, human_size};
 use crate::{Ctx, Failure, Result};
@@ -141,7 +141,7 @@ pub async fn images(ctx: &Ctx, a: ImagesArgs) -> Result {
     }
     let now = chrono::Utc::now().timestamp();
     let rows: Vec<Row> = items.iter().flat_map(|i| image_rows(i, trunc, now)).collect();
-    let format = match a.format.or_else(|| crate::system::config_key("imagesFormat")) {
+    let format = match a.format.or_else(|| crate::common::config_key("imagesFormat")) {
         Some(f) => Format::parse(&f),
         None => Format::Table(None),
     };
@@ -159,7 +159,7 @@ pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
         q.push(("noprune", "1".to_string()));
     }
     let q = &q;
-    crate::container::for_each(&a.images, |name| async move {
+    crate::common::for_each(&a.images, |name| async move {
         let v = ctx.client.delete(&format!("/images/{name}"), q).await?;
         let mut lines = Vec::new();
         for item in v.as_array().into_iter().flatten() {

@@ -7,6 +7,7 @@
 //! [`terminal`] raw mode and resizing for `-t`; [`progress`] the daemon's progress stream.
 
 pub mod cmd;
+mod common;
 mod container;
 pub mod context;
 mod files;
@@ -121,7 +122,7 @@ pub fn main() -> i32 {
             let tls = context::default_tls(
                 &flags,
                 |k| std::env::var(k).ok(),
-                &context::config_dir(),
+                &common::config_dir(),
                 std::path::Path::exists,
             );
             Ok((cli.host.clone(), tls))

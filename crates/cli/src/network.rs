@@ -4,7 +4,7 @@ use berth_client::Body;
 use serde_json::{json, Value};
 
 use crate::cmd::*;
-use crate::container::{filters, for_each, short_id};
+use crate::common::{filters, for_each, short_id};
 use crate::template::{render_rows, Format, Row};
 use crate::{Ctx, Failure, Result};
 
@@ -125,7 +125,7 @@ pub async fn ls(ctx: &Ctx, a: NetworkLsArgs) -> Result {
         return Ok(());
     }
     let rows: Vec<Row> = items.iter().map(|n| network_row(n, trunc)).collect();
-    let format = match a.format.or_else(|| crate::system::config_key("networksFormat")) {
+    let format = match a.format.or_else(|| crate::common::config_key("networksFormat")) {
         Some(f) => Format::parse(&f),
         None => Format::Table(None),
     };
@@ -152,12 +152,12 @@ pub async fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result {
 
 pub async fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result {
     if !a.force {
-        crate::system::confirm(
+        crate::common::confirm(
             "WARNING! This will remove all custom networks not used by at least one container.",
         )
         .map_err(|_| Failure::exit(1))?;
     }
-    let (_, out) = crate::system::prune_section(ctx, "networks", &a.filter).await?;
+    let (_, out) = crate::common::prune_section(ctx, "networks", &a.filter).await?;
     if !out.is_empty() {
         println!("{out}");
     }

@@ -21,7 +21,7 @@ impl Sources for Real {
         std::env::var(name).ok()
     }
     fn read(&self, path: &str) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| format!("open {path}: {}", crate::system::io_text(&e)))
+        std::fs::read_to_string(path).map_err(|e| format!("open {path}: {}", crate::common::io_text(&e)))
     }
 }
 

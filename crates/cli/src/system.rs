@@ -4,40 +4,9 @@ use berth_client::ErrorKind;
 use serde_json::{json, Value};
 
 use crate::cmd::FormatOnly;
+use crate::common::{confirm, pretty, prune_section};
 use crate::template::{from_json, Tmpl};
 use crate::{Ctx, Failure, Result};
-
-/// A key of the client's `config.json` (`--config` or `DOCKER_CONFIG` directory, else
-/// `~/.docker`): `psFormat`, `imagesFormat`, `detachKeys`.
-pub fn config_key(key: &str) -> Option<String> {
-    let dir = crate::context::config_dir();
-    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).ok()?;
-    v[key].as_str().filter(|s| !s.is_empty()).map(str::to_string)
-}
-
-/// An I/O error in Go's words (`no such file or directory`).
-pub fn io_text(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    let s = s.split(" (os error").next().unwrap_or(&s).to_string();
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) => f.to_lowercase().chain(c).collect(),
-        None => s,
-    }
-}
-
-/// JSON the way the docker CLI prints it: four-space indents, Go's HTML-safe escapes.
-pub(crate) fn pretty(v: &Value) -> String {
-    use serde::Serialize;
-    let mut out = Vec::new();
-    let mut ser = serde_json::Serializer::with_formatter(
-        &mut out,
-        serde_json::ser::PrettyFormatter::with_indent(b"    "),
-    );
-    let _ = v.serialize(&mut ser);
-    String::from_utf8_lossy(&out).replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026")
-}
 
 pub async fn inspect(
     ctx: &Ctx,
@@ -259,54 +228,6 @@ pub async fn info(ctx: &Ctx, a: FormatOnly) -> Result {
     println!(" Live Restore Enabled: {}", s("LiveRestoreEnabled"));
     println!();
     Ok(())
-}
-
-/// Docker's prompt before a prune; anything but yes cancels it.
-pub(crate) fn confirm(warning: &str) -> Result {
-    eprint!("{warning}\nAre you sure you want to continue? [y/N] ");
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    if matches!(answer.trim(), "y" | "Y" | "yes" | "Yes") {
-        Ok(())
-    } else {
-        Err(Failure::new(1, "Total reclaimed space: 0B"))
-    }
-}
-
-/// One prune request (`containers`, `images`, `networks`, `volumes`): the space it reclaimed and
-/// the section the docker CLI prints for it (empty when nothing went).
-pub(crate) async fn prune_section(
-    ctx: &Ctx,
-    what: &str,
-    filters: &[String],
-) -> std::result::Result<(f64, String), Failure> {
-    let mut q = vec![];
-    if let Some(f) = crate::container::filters(filters)? {
-        q.push(("filters", f));
-    }
-    let v = ctx.client.post(&format!("/{what}/prune"), &q, berth_client::Body::Empty).await?;
-    let names = |key: &str| -> Vec<String> {
-        v[key].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
-    };
-    let (title, lines) = match what {
-        "containers" => ("Deleted Containers:", names("ContainersDeleted")),
-        "networks" => ("Deleted Networks:", names("NetworksDeleted")),
-        "volumes" => ("Deleted Volumes:", names("VolumesDeleted")),
-        _ => {
-            let mut lines = Vec::new();
-            for i in v["ImagesDeleted"].as_array().into_iter().flatten() {
-                if let Some(u) = i["Untagged"].as_str() {
-                    lines.push(format!("untagged: {u}"));
-                }
-                if let Some(d) = i["Deleted"].as_str() {
-                    lines.push(format!("deleted: {d}"));
-                }
-            }
-            ("Deleted Images:", lines)
-        }
-    };
-    let out = if lines.is_empty() { String::new() } else { format!("{title}\n{}\n", lines.join("\n")) };
-    Ok((v["SpaceReclaimed"].as_f64().unwrap_or(0.0), out))
 }
 
 fn reclaimed_line(bytes: f64) -> String {
@@ -594,19 +515,5 @@ pub async fn dial_stdio(ctx: &Ctx) -> Result {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(Failure::new(1, e.to_string())),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn json_prints_as_the_docker_cli() {
-        assert_eq!(
-            pretty(&json!([{"A": {}, "B": [], "C": "<x>"}])),
-            "[\n    {\n        \"A\": {},\n        \"B\": [],\n        \"C\": \"\\u003cx\\u003e\"\n    }\n]"
-        );
-        assert_eq!(io_text(&std::io::Error::from_raw_os_error(2)), "no such file or directory");
     }
 }

@@ -4,7 +4,7 @@ use berth_client::Body;
 use serde_json::{json, Value};
 
 use crate::cmd::*;
-use crate::container::{filters, for_each};
+use crate::common::{filters, for_each};
 use crate::template::{render_rows, Format, Row};
 use crate::{Ctx, Failure, Result};
 
@@ -91,7 +91,7 @@ pub async fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result {
         return Ok(());
     }
     let rows: Vec<Row> = items.iter().map(volume_row).collect();
-    let format = match a.format.or_else(|| crate::system::config_key("volumesFormat")) {
+    let format = match a.format.or_else(|| crate::common::config_key("volumesFormat")) {
         Some(f) => Format::parse(&f),
         None => Format::Table(None),
     };
@@ -114,7 +114,7 @@ pub async fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result {
 
 pub async fn prune(ctx: &Ctx, a: VolumePruneArgs) -> Result {
     if !a.force {
-        crate::system::confirm(if a.all {
+        crate::common::confirm(if a.all {
             "WARNING! This will remove all local volumes not used by at least one container."
         } else {
             "WARNING! This will remove anonymous local volumes not used by at least one container."
@@ -124,7 +124,7 @@ pub async fn prune(ctx: &Ctx, a: VolumePruneArgs) -> Result {
     if a.all {
         f.push("all=true".into());
     }
-    let (space, out) = crate::system::prune_section(ctx, "volumes", &f).await?;
+    let (space, out) = crate::common::prune_section(ctx, "volumes", &f).await?;
     if !out.is_empty() {
         println!("{out}");
     }

@@ -7,7 +7,7 @@ use berth_client::{Body, Method};
 use serde_json::Value;
 
 use crate::cmd::{EventsArgs, StatsArgs};
-use crate::container::{filters, short_id};
+use crate::common::{filters, short_id};
 use crate::template::{render_rows, Format, Row, Tmpl};
 use crate::units::{bytes_size, human_size};
 use crate::{Ctx, Failure, Result};
