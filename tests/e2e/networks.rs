@@ -393,6 +393,19 @@ fn subnets_come_from_the_configured_pools() {
     // A host interface is never taken over as a network's bridge.
     let (_, err) = d.fails(&["network", "create", "-o", "com.docker.network.bridge.name=lo", "hijack"]);
     assert!(err.contains("bridge name lo is already in use on this host"), "{err}");
+    // Drivers: one host and one null network, and Docker's words for a driver berth lacks.
+    let (code, err) = d.fails(&["network", "create", "-d", "host", "host2"]);
+    assert_eq!(
+        (code, err.trim()),
+        (1, "Error response from daemon: only one instance of \"host\" network is allowed")
+    );
+    let (_, err) = d.fails(&["network", "create", "-d", "null", "none2"]);
+    assert!(err.contains("only one instance of \"null\" network is allowed"), "{err}");
+    let (_, err) = d.fails(&["network", "create", "-d", "macvlan", "mv"]);
+    assert!(err.contains("could not find plugin macvlan in v1 plugin registry: plugin not found"), "{err}");
+    let (_, err) = d.fails(&["network", "rm", "host"]);
+    assert!(err.contains("host is a pre-defined network and cannot be removed"), "{err}");
+    assert_eq!(d.ok(&["network", "ls", "-q", "--filter", "type=custom"]), "");
 }
 
 #[test]
