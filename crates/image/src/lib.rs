@@ -27,6 +27,7 @@ mod load;
 mod save;
 mod session;
 mod store;
+mod verify;
 
 pub use berth_oci::{reference, Reference, ReferenceError};
 pub use commit::CommitOptions;
