@@ -6,6 +6,7 @@
 //! [`tabwriter`] give Docker's `--format` and tables; [`units`] its sizes and ages;
 //! [`terminal`] raw mode and resizing for `-t`; [`progress`] the daemon's progress stream.
 
+mod args;
 pub mod cmd;
 mod common;
 mod container;
