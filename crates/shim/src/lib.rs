@@ -16,6 +16,7 @@ pub mod protocol;
 pub mod runtime;
 pub mod server;
 pub mod status;
+mod stdio;
 
 pub use client::{Attached, ShimClient};
 pub use launch::{launch, Launched, ShimOptions};
