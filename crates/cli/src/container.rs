@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use berth_client::run::{RunError, RunOptions, RunOutcome};
 use berth_client::{Body, ClientError, ErrorKind, Method};
 use serde_json::{json, Value};
 
@@ -214,20 +215,6 @@ pub async fn ps(ctx: &Ctx, a: PsArgs) -> Result {
     Ok(())
 }
 
-/// The exit code `run` gives for a container that could not start, as the docker CLI does.
-fn start_failure_code(message: &str) -> i32 {
-    if message.contains("executable file not found")
-        || message.contains("no such file or directory")
-        || message.contains("system cannot find the file specified")
-    {
-        127
-    } else if message.contains("permission denied") || message.contains("is a directory") {
-        126
-    } else {
-        125
-    }
-}
-
 fn run_failure(ctx: &Ctx, path: &str, e: &ClientError, code: i32) -> Failure {
     Failure::new(code, format!("{}: {e}\n\nRun '{} {path} --help' for more information", ctx.prog, ctx.prog))
 }
@@ -298,16 +285,9 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
     Ok((str_of(&created["Id"]).to_string(), body))
 }
 
-/// Tells the daemon the terminal's size (and again on every SIGWINCH while `id` runs).
-async fn resize(ctx: &Ctx, path: &str) {
-    if let Some((h, w)) = crate::terminal::size() {
-        let _ = ctx.client.post(path, &[("h", h.to_string()), ("w", w.to_string())], Body::Empty).await;
-    }
-}
-
 pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
     let path = if run { "run" } else { "create" };
-    if a.tty && a.interactive && !crate::terminal::is_tty(0) && run && !a.detach {
+    if a.tty && a.interactive && !berth_client::terminal::is_tty(0) && run && !a.detach {
         return Err(Failure::new(1, "the input device is not a TTY"));
     }
     let (id, body) = create(ctx, &a, path).await?;
@@ -315,140 +295,33 @@ pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
         println!("{id}");
         return Ok(());
     }
-    let attach = !a.detach
-        && (body["AttachStdout"] == true || body["AttachStderr"] == true || body["AttachStdin"] == true);
-    let cpath = format!("/containers/{id}");
-    let mut conn = None;
-    if attach {
-        let mut q = vec![("stream", "1".to_string())];
-        for (flag, key) in [("stdin", "AttachStdin"), ("stdout", "AttachStdout"), ("stderr", "AttachStderr")]
-        {
-            if body[key] == true {
-                q.push((flag, "1".to_string()));
+    let opts = RunOptions {
+        stdin: body["AttachStdin"] == true,
+        stdout: body["AttachStdout"] == true,
+        stderr: body["AttachStderr"] == true,
+        tty: a.tty,
+        interactive: a.interactive,
+        detach: a.detach,
+        auto_remove: a.rm,
+        sig_proxy: a.sig_proxy,
+        detach_keys: a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")),
+    };
+    match berth_client::run::run(&ctx.client, &id, &opts).await {
+        Ok(RunOutcome::Started) => {
+            println!("{id}");
+            Ok(())
+        }
+        Ok(RunOutcome::Detached) | Ok(RunOutcome::Exited(0)) => Ok(()),
+        Ok(RunOutcome::Exited(code)) => Err(Failure::exit(code as i32)),
+        Err(e) => {
+            let code = e.exit_code();
+            match e {
+                RunError::Wait(m) => Err(Failure::new(code, format!("{}: {m}", ctx.prog))),
+                RunError::Start { error, .. } | RunError::Setup(error) => {
+                    Err(run_failure(ctx, path, &error, code))
+                }
             }
         }
-        if let Some(k) = &a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")) {
-            q.push(("detachKeys", k.clone()));
-        }
-        conn = Some(
-            ctx.client
-                .hijack(&format!("{cpath}/attach"), &q, Body::Empty)
-                .await
-                .map_err(|e| run_failure(ctx, path, &e, 125))?,
-        );
-    }
-    // The wait is registered (the daemon answers its headers at once) before the start, so a
-    // quick exit is not missed; its body, the exit status, is read at the end.
-    let wait = if a.detach {
-        None
-    } else {
-        let condition = if a.rm { "removed" } else { "next-exit" };
-        let q = [("condition", condition.to_string())];
-        Some(
-            ctx.client
-                .request(Method::POST, &format!("{cpath}/wait"), &q, Body::Empty)
-                .await
-                .map_err(|e| run_failure(ctx, path, &e, 125))?,
-        )
-    };
-    let raw = if a.tty && a.interactive && attach { crate::terminal::RawMode::enter() } else { None };
-    let start = async {
-        let r = ctx.client.post(&format!("{cpath}/start"), &[], Body::Empty).await;
-        if r.is_ok() && a.tty && attach {
-            resize(ctx, &format!("{cpath}/resize")).await;
-        }
-        r
-    };
-    if a.detach {
-        start.await.map_err(|e| run_failure(ctx, path, &e, start_failure_code(&e.message())))?;
-        println!("{id}");
-        return Ok(());
-    }
-    let stdin = body["AttachStdin"] == true;
-    let keys = crate::streams::detach_sequence(
-        a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")).as_deref(),
-    );
-    let mut detached = false;
-    let streams = async {
-        if let Some(c) = conn {
-            detached = crate::streams::join(c, a.tty, stdin, &keys).await.ok()
-                == Some(crate::streams::Ended::Detached);
-        }
-    };
-    let winch = async {
-        if !a.tty {
-            return std::future::pending::<()>().await;
-        }
-        let Ok(mut sig) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
-        else {
-            return std::future::pending().await;
-        };
-        while sig.recv().await.is_some() {
-            resize(ctx, &format!("{cpath}/resize")).await;
-        }
-    };
-    let proxy = proxy_signals(ctx, &cpath, a.sig_proxy && !a.tty);
-    let started = async {
-        let r = start.await?;
-        tokio::select! {
-            _ = streams => {},
-            _ = winch => {},
-            _ = proxy => {},
-        }
-        Ok::<_, ClientError>(r)
-    }
-    .await;
-    drop(raw);
-    if detached {
-        return Ok(());
-    }
-    if let Err(e) = started {
-        if a.rm {
-            let _ = ctx.client.delete(&cpath, &[("force", "1".into())]).await;
-        }
-        return Err(run_failure(ctx, path, &e, start_failure_code(&e.message())));
-    }
-    let Some(wait) = wait else { return Ok(()) };
-    let status: Value = serde_json::from_slice(&wait.bytes().await?).unwrap_or_default();
-    if let Some(m) = status["Error"]["Message"].as_str().filter(|m| !m.is_empty()) {
-        return Err(Failure::new(125, format!("{}: {m}", ctx.prog)));
-    }
-    let code = status["StatusCode"].as_i64().unwrap_or(0) as i32;
-    if code != 0 {
-        return Err(Failure::exit(code));
-    }
-    Ok(())
-}
-
-/// Forwards the signals a user sends the CLI to the container (`--sig-proxy`).
-async fn proxy_signals(ctx: &Ctx, cpath: &str, on: bool) {
-    use tokio::signal::unix::{signal, SignalKind};
-    if !on {
-        return std::future::pending().await;
-    }
-    let kinds = [
-        (SignalKind::interrupt(), "SIGINT"),
-        (SignalKind::terminate(), "SIGTERM"),
-        (SignalKind::hangup(), "SIGHUP"),
-        (SignalKind::quit(), "SIGQUIT"),
-        (SignalKind::user_defined1(), "SIGUSR1"),
-        (SignalKind::user_defined2(), "SIGUSR2"),
-    ];
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    for (kind, name) in kinds {
-        if let Ok(mut s) = signal(kind) {
-            let tx = tx.clone();
-            tokio::spawn(async move {
-                while s.recv().await.is_some() {
-                    if tx.send(name).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    }
-    while let Some(name) = rx.recv().await {
-        let _ = ctx.client.post(&format!("{cpath}/kill"), &[("signal", name.to_string())], Body::Empty).await;
     }
 }
 
@@ -468,15 +341,15 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
             q.push(("detachKeys", k.clone()));
         }
         let conn = ctx.client.hijack(&format!("/containers/{name}/attach"), &q, Body::Empty).await?;
-        let raw = if tty && a.interactive { crate::terminal::RawMode::enter() } else { None };
+        let raw = if tty && a.interactive { berth_client::terminal::RawMode::enter() } else { None };
         let wq = [("condition", "next-exit".to_string())];
         let wait =
             ctx.client.request(Method::POST, &format!("/containers/{name}/wait"), &wq, Body::Empty).await?;
         ctx.client.post(&format!("/containers/{name}/start"), &[], Body::Empty).await?;
-        let keys = crate::streams::detach_sequence(keys_text.as_deref());
-        let ended = crate::streams::join(conn, tty, a.interactive, &keys).await;
+        let keys = berth_client::relay::detach_sequence(keys_text.as_deref());
+        let ended = berth_client::relay::join(conn, tty, a.interactive, &keys).await;
         drop(raw);
-        if matches!(ended, Ok(crate::streams::Ended::Detached)) {
+        if matches!(ended, Ok(berth_client::relay::Ended::Detached)) {
             return Ok(());
         }
         let status: Value = serde_json::from_slice(&wait.bytes().await?).unwrap_or_default();
@@ -676,7 +549,7 @@ pub async fn logs(ctx: &Ctx, a: LogsArgs) -> Result {
 pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
     let env = crate::opts::environment(&a.env_file, &a.env, &crate::opts::Real)
         .map_err(|b| invalid_flag(&ctx.prog, "exec", &b.value, b.flag, &b.why))?;
-    if a.tty && a.interactive && !crate::terminal::is_tty(0) {
+    if a.tty && a.interactive && !berth_client::terminal::is_tty(0) {
         return Err(Failure::new(1, "the input device is not a TTY"));
     }
     let mut body = json!({
@@ -712,16 +585,16 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
         .client
         .hijack(&format!("/exec/{id}/start"), &[], Body::Json(json!({"Detach": false, "Tty": a.tty})))
         .await?;
-    let raw = if a.tty && a.interactive { crate::terminal::RawMode::enter() } else { None };
+    let raw = if a.tty && a.interactive { berth_client::terminal::RawMode::enter() } else { None };
     if a.tty {
-        resize(ctx, &format!("/exec/{id}/resize")).await;
+        berth_client::run::resize(&ctx.client, &format!("/exec/{id}")).await;
     }
-    let keys = crate::streams::detach_sequence(
+    let keys = berth_client::relay::detach_sequence(
         a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")).as_deref(),
     );
-    let ended = crate::streams::join(conn, a.tty, a.interactive, &keys).await;
+    let ended = berth_client::relay::join(conn, a.tty, a.interactive, &keys).await;
     drop(raw);
-    if matches!(ended, Ok(crate::streams::Ended::Detached)) {
+    if matches!(ended, Ok(berth_client::relay::Ended::Detached)) {
         return Ok(());
     }
     let info = ctx.client.get(&format!("/exec/{id}/json"), &[]).await?;
@@ -752,17 +625,17 @@ pub async fn attach(ctx: &Ctx, a: AttachArgs) -> Result {
     }
     let cpath = format!("/containers/{}", a.container);
     let conn = ctx.client.hijack(&format!("{cpath}/attach"), &q, Body::Empty).await?;
-    let raw = if tty && stdin { crate::terminal::RawMode::enter() } else { None };
+    let raw = if tty && stdin { berth_client::terminal::RawMode::enter() } else { None };
     if tty {
-        resize(ctx, &format!("{cpath}/resize")).await;
+        berth_client::run::resize(&ctx.client, &cpath).await;
     }
-    let keys = crate::streams::detach_sequence(keys_text.as_deref());
+    let keys = berth_client::relay::detach_sequence(keys_text.as_deref());
     let ended = tokio::select! {
-        e = crate::streams::join(conn, tty, stdin, &keys) => e,
-        _ = proxy_signals(ctx, &cpath, a.sig_proxy && !tty) => Ok(crate::streams::Ended::Closed),
+        e = berth_client::relay::join(conn, tty, stdin, &keys) => e,
+        _ = berth_client::run::proxy_signals(&ctx.client, &cpath, a.sig_proxy && !tty) => Ok(berth_client::relay::Ended::Closed),
     };
     drop(raw);
-    if matches!(ended, Ok(crate::streams::Ended::Detached)) {
+    if matches!(ended, Ok(berth_client::relay::Ended::Detached)) {
         return Ok(());
     }
     let status = ctx.client.post(&format!("{cpath}/wait"), &[], Body::Empty).await?;
@@ -847,15 +720,12 @@ mod tests {
     }
 
     #[test]
-    fn filters_and_exit_codes() {
+    fn filters_and_references() {
         assert_eq!(
             filters(&["status=exited".into(), "label=a=b".into()]).unwrap().unwrap(),
             r#"{"label":{"a=b":true},"status":{"exited":true}}"#
         );
         assert!(filters(&["nonsense".into()]).is_err());
-        assert_eq!(start_failure_code("exec: \"x\": executable file not found in $PATH"), 127);
-        assert_eq!(start_failure_code("exec: \"/etc\": permission denied"), 126);
-        assert_eq!(start_failure_code("other"), 125);
         assert_eq!(split_reference("busybox"), ("docker.io/library/busybox".into(), "latest".into()));
         assert_eq!(split_reference("me/app:2"), ("docker.io/me/app".into(), "2".into()));
         assert_eq!(split_reference("reg:5000/x:1"), ("reg:5000/x".into(), "1".into()));

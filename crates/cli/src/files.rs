@@ -85,7 +85,7 @@ fn output(path: Option<&str>, what: &str) -> std::result::Result<Output, Failure
                 tempfile::Builder::new().prefix(".docker_temp_").tempfile_in(&dir).map_err(|e| failed(&e))?;
             Ok(Output::File(tmp, target))
         }
-        None if crate::terminal::is_tty(1) => {
+        None if berth_client::terminal::is_tty(1) => {
             Err(Failure::new(1, "cowardly refusing to save to a terminal. Use the -o flag or redirect"))
         }
         None => Ok(Output::Stdout),
@@ -138,7 +138,7 @@ fn input(path: Option<&str>, refuse_empty: bool) -> std::result::Result<Body, Fa
                 .map_err(|e| Failure::new(1, format!("open {p}: {}", crate::common::io_text(&e))))?,
         ),
         _ => {
-            if crate::terminal::is_tty(0) {
+            if berth_client::terminal::is_tty(0) {
                 return Err(empty());
             }
             Box::new(std::io::stdin())
@@ -163,9 +163,9 @@ fn input(path: Option<&str>, refuse_empty: bool) -> std::result::Result<Body, Fa
 /// Prints a JSON message stream (load, import): `stream` text as it is, `status` lines, and
 /// stops at an `error`.
 async fn messages(r: Response) -> Result {
-    let tty = crate::terminal::is_tty(1);
+    let tty = berth_client::terminal::is_tty(1);
     // Docker draws for the terminal's width (a bar only past 110 columns), else for 200.
-    let width = crate::terminal::columns().filter(|_| tty).unwrap_or(200);
+    let width = berth_client::terminal::columns().filter(|_| tty).unwrap_or(200);
     let mut display = crate::progress::Display::new(std::io::stdout(), tty, width);
     let mut messages = berth_client::Messages::new(r);
     while let Some(m) = messages.next().await? {
@@ -177,7 +177,7 @@ async fn messages(r: Response) -> Result {
 pub async fn load(ctx: &Ctx, a: LoadArgs) -> Result {
     let data = input(a.input.as_deref(), true)?;
     // Progress only for a terminal, as the docker CLI asks.
-    let quiet = a.quiet || !crate::terminal::is_tty(1);
+    let quiet = a.quiet || !berth_client::terminal::is_tty(1);
     let q = if quiet { vec![("quiet", "1".to_string())] } else { vec![] };
     let r = ctx.client.request(Method::POST, "/images/load", &q, data).await?;
     messages(r).await
@@ -375,7 +375,7 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
             }
             drop(tx);
             unpacking.await.map_err(|e| Failure::new(1, e.to_string()))?.map_err(|e| Failure::new(1, e))?;
-            if !a.quiet && crate::terminal::is_tty(2) {
+            if !a.quiet && berth_client::terminal::is_tty(2) {
                 eprintln!("Successfully copied {} to {dst}", crate::units::human_size(size as f64));
             }
             Ok(())
@@ -425,7 +425,7 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
                 (Ok(_), Err(e)) => return Err(Failure::new(1, e.to_string())),
                 (Ok(_), Ok(size)) => size,
             };
-            if !a.quiet && crate::terminal::is_tty(2) {
+            if !a.quiet && berth_client::terminal::is_tty(2) {
                 eprintln!("Successfully copied {} to {c}:{dst}", crate::units::human_size(size as f64));
             }
             Ok(())

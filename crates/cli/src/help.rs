@@ -13,7 +13,8 @@ const COMMON: [&str; 6] = ["run", "exec", "ps", "images", "version", "info"];
 
 /// The width help wraps to: the terminal's less one, else 79 (pflag's, as the docker CLI calls it).
 pub fn width() -> usize {
-    crate::terminal::columns().filter(|c| *c > 0 && crate::terminal::is_tty(1)).unwrap_or(80) - 1
+    berth_client::terminal::columns().filter(|c| *c > 0 && berth_client::terminal::is_tty(1)).unwrap_or(80)
+        - 1
 }
 
 /// Docker's value type for a flag berth declares without one.

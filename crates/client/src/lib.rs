@@ -11,7 +11,10 @@ mod body;
 mod error;
 mod host;
 mod messages;
+pub mod relay;
+pub mod run;
 mod stream;
+pub mod terminal;
 
 use std::sync::Arc;
 use std::time::Duration;

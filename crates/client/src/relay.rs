@@ -1,10 +1,10 @@
-//! A hijacked attach or exec connection joined to the CLI's own stdio: stdin goes in (until it
+//! A hijacked attach or exec connection joined to this process's own stdio: stdin goes in (until it
 //! ends), and what comes back goes to stdout, or is split between stdout and stderr when there
 //! is no terminal.
 
 use std::io::Write;
 
-use berth_client::{demux, Hijacked, StreamKind};
+use crate::{demux, Hijacked, StreamKind};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The detach sequence of `--detach-keys` (`ctrl-p,ctrl-q` by default) as bytes; keys the

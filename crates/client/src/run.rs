@@ -1,0 +1,238 @@
+//! A container's run, as `docker run` drives it once the container is created: attach (before
+//! the start, so no output is lost), register the wait (its headers come back at once, so a
+//! quick exit is not missed), start, tell the daemon the terminal's size (and again on every
+//! SIGWINCH), forward the user's signals (`--sig-proxy`), relay stdio until the container ends
+//! or the user detaches, then read the exit. `berth run` uses it, and `berth compose run` will.
+
+use serde_json::Value;
+
+use crate::{Body, Client, ClientError, Method};
+
+/// How to run a created container.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Which streams to attach (the create request's `AttachStdin`/`AttachStdout`/`AttachStderr`).
+    pub stdin: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+    pub tty: bool,
+    /// `-i` with `-t`: this terminal goes into raw mode while attached.
+    pub interactive: bool,
+    /// `-d`: start it and return.
+    pub detach: bool,
+    /// `--rm`: wait until the daemon has removed it, and remove it if its start fails.
+    pub auto_remove: bool,
+    /// `--sig-proxy` (without a terminal): the user's signals go to the container.
+    pub sig_proxy: bool,
+    /// `--detach-keys` (or the client configuration's `detachKeys`).
+    pub detach_keys: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// `-d`: the container was started.
+    Started,
+    /// The user typed the detach keys; the container goes on.
+    Detached,
+    /// The container exited with this code.
+    Exited(i64),
+}
+
+/// Why a run failed, with the exit code `docker run` gives for it.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Attaching or registering the wait failed (125).
+    #[error("{0}")]
+    Setup(ClientError),
+    /// The start failed: 127 when the command was not found, 126 when it could not be run,
+    /// 125 otherwise.
+    #[error("{error}")]
+    Start { error: ClientError, code: i32 },
+    /// The daemon's wait reported an error of its own (125).
+    #[error("{0}")]
+    Wait(String),
+}
+
+impl RunError {
+    /// The exit code `docker run` gives.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Start { code, .. } => *code,
+            _ => 125,
+        }
+    }
+}
+
+/// The exit code for a start the daemon refused. The Engine API says why only in its message,
+/// so the docker CLI reads the runtime's words in it, and so does every client that wants
+/// Docker's codes from any Docker engine: this is the one place berth does.
+pub fn start_failure_code(message: &str) -> i32 {
+    if message.contains("executable file not found")
+        || message.contains("no such file or directory")
+        || message.contains("system cannot find the file specified")
+    {
+        127
+    } else if message.contains("permission denied") || message.contains("is a directory") {
+        126
+    } else {
+        125
+    }
+}
+
+/// Runs the created container `id` (see the module's documentation).
+pub async fn run(client: &Client, id: &str, o: &RunOptions) -> Result<RunOutcome, RunError> {
+    let cpath = format!("/containers/{id}");
+    let attach = !o.detach && (o.stdin || o.stdout || o.stderr);
+    let mut conn = None;
+    if attach {
+        let mut q = vec![("stream", "1".to_string())];
+        for (flag, on) in [("stdin", o.stdin), ("stdout", o.stdout), ("stderr", o.stderr)] {
+            if on {
+                q.push((flag, "1".to_string()));
+            }
+        }
+        if let Some(k) = &o.detach_keys {
+            q.push(("detachKeys", k.clone()));
+        }
+        conn =
+            Some(client.hijack(&format!("{cpath}/attach"), &q, Body::Empty).await.map_err(RunError::Setup)?);
+    }
+    let wait = if o.detach {
+        None
+    } else {
+        let condition = if o.auto_remove { "removed" } else { "next-exit" };
+        let q = [("condition", condition.to_string())];
+        Some(
+            client
+                .request(Method::POST, &format!("{cpath}/wait"), &q, Body::Empty)
+                .await
+                .map_err(RunError::Setup)?,
+        )
+    };
+    let raw = if o.tty && o.interactive && attach { crate::terminal::RawMode::enter() } else { None };
+    let start = async {
+        let r = client.post(&format!("{cpath}/start"), &[], Body::Empty).await;
+        if r.is_ok() && o.tty && attach {
+            resize(client, &cpath).await;
+        }
+        r
+    };
+    let start_failed = |error: ClientError| {
+        let code = start_failure_code(&error.message());
+        RunError::Start { error, code }
+    };
+    if o.detach {
+        start.await.map_err(start_failed)?;
+        return Ok(RunOutcome::Started);
+    }
+    let keys = crate::relay::detach_sequence(o.detach_keys.as_deref());
+    let mut detached = false;
+    let streams = async {
+        if let Some(c) = conn {
+            detached = crate::relay::join(c, o.tty, o.stdin, &keys).await.ok()
+                == Some(crate::relay::Ended::Detached);
+        }
+    };
+    let winch = async {
+        if !o.tty {
+            return std::future::pending::<()>().await;
+        }
+        let Ok(mut sig) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change())
+        else {
+            return std::future::pending().await;
+        };
+        while sig.recv().await.is_some() {
+            resize(client, &cpath).await;
+        }
+    };
+    let proxy = proxy_signals(client, &cpath, o.sig_proxy && !o.tty);
+    let started = async {
+        let r = start.await?;
+        tokio::select! {
+            _ = streams => {},
+            _ = winch => {},
+            _ = proxy => {},
+        }
+        Ok::<_, ClientError>(r)
+    }
+    .await;
+    drop(raw);
+    if detached {
+        return Ok(RunOutcome::Detached);
+    }
+    if let Err(e) = started {
+        if o.auto_remove {
+            let _ = client.delete(&cpath, &[("force", "1".into())]).await;
+        }
+        return Err(start_failed(e));
+    }
+    let Some(wait) = wait else { return Ok(RunOutcome::Started) };
+    let body = wait.bytes().await.map_err(RunError::Setup)?;
+    let status: Value = serde_json::from_slice(&body).unwrap_or_default();
+    if let Some(m) = status["Error"]["Message"].as_str().filter(|m| !m.is_empty()) {
+        return Err(RunError::Wait(m.to_string()));
+    }
+    Ok(RunOutcome::Exited(status["StatusCode"].as_i64().unwrap_or(0)))
+}
+
+/// Tells the daemon the terminal's size.
+pub async fn resize(client: &Client, cpath: &str) {
+    if let Some((h, w)) = crate::terminal::size() {
+        let _ = client
+            .post(&format!("{cpath}/resize"), &[("h", h.to_string()), ("w", w.to_string())], Body::Empty)
+            .await;
+    }
+}
+
+/// Forwards the signals a user sends this process to the container.
+pub async fn proxy_signals(client: &Client, cpath: &str, on: bool) {
+    use tokio::signal::unix::{signal, SignalKind};
+    if !on {
+        return std::future::pending().await;
+    }
+    let kinds = [
+        (SignalKind::interrupt(), "SIGINT"),
+        (SignalKind::terminate(), "SIGTERM"),
+        (SignalKind::hangup(), "SIGHUP"),
+        (SignalKind::quit(), "SIGQUIT"),
+        (SignalKind::user_defined1(), "SIGUSR1"),
+        (SignalKind::user_defined2(), "SIGUSR2"),
+    ];
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    for (kind, name) in kinds {
+        if let Ok(mut s) = signal(kind) {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while s.recv().await.is_some() {
+                    if tx.send(name).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    }
+    while let Some(name) = rx.recv().await {
+        let _ = client.post(&format!("{cpath}/kill"), &[("signal", name.to_string())], Body::Empty).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_failures_get_dockers_exit_codes() {
+        for (message, code) in [
+            ("exec: \"nope\": executable file not found in $PATH", 127),
+            ("exec /x: no such file or directory", 127),
+            ("exec /etc: permission denied", 126),
+            ("exec /etc: is a directory", 126),
+            ("cannot start a paused container", 125),
+        ] {
+            assert_eq!(start_failure_code(message), code, "{message}");
+        }
+        let e = RunError::Wait("x".into());
+        assert_eq!(e.exit_code(), 125);
+    }
+}
