@@ -17,6 +17,9 @@ pub enum EngineError {
     /// Docker's 403: an operation on a network that its state forbids.
     #[error("{0}")]
     Forbidden(String),
+    /// Docker's 501: what this berth (or this container's configuration) does not do.
+    #[error("{0}")]
+    NotImplemented(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -31,6 +34,7 @@ impl EngineError {
             EngineError::Conflict(_) => ErrorKind::Conflict,
             EngineError::NotModified(_) => ErrorKind::NotModified,
             EngineError::Forbidden(_) => ErrorKind::Forbidden,
+            EngineError::NotImplemented(_) => ErrorKind::NotImplemented,
             EngineError::Internal(_) => ErrorKind::Internal,
         }
     }
@@ -58,6 +62,7 @@ impl From<ApiError> for EngineError {
             ErrorKind::Conflict => EngineError::Conflict(e.message),
             ErrorKind::NotModified => EngineError::NotModified(e.message),
             ErrorKind::Forbidden => EngineError::Forbidden(e.message),
+            ErrorKind::NotImplemented => EngineError::NotImplemented(e.message),
             _ => EngineError::Internal(e.message),
         }
     }

@@ -54,6 +54,53 @@ impl Events {
         };
         (past, rx)
     }
+
+    /// What `/events` streams: the kept events since `since` that pass `f`, then new ones as
+    /// they come, until `until` (nanoseconds) or until the receiver is dropped.
+    pub fn watch(
+        &self,
+        f: Filters,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> tokio::sync::mpsc::Receiver<Arc<Event>> {
+        let (past, mut live) = self.subscribe(since);
+        let (tx, rx) = tokio::sync::mpsc::channel(64);
+        let wanted = move |e: &Event| matches(&f, e) && until.is_none_or(|u| e.time_nano <= u);
+        tokio::spawn(async move {
+            for e in past.into_iter().filter(|e| wanted(e)) {
+                if tx.send(e).await.is_err() {
+                    return;
+                }
+            }
+            loop {
+                let wait = match until {
+                    Some(u) => {
+                        let left = u - now_nanos();
+                        if left <= 0 {
+                            return;
+                        }
+                        std::time::Duration::from_nanos(left as u64)
+                    }
+                    None => std::time::Duration::from_secs(3600),
+                };
+                let e = tokio::select! {
+                    e = live.recv() => e,
+                    _ = tokio::time::sleep(wait) => { if until.is_some() { return; } continue; }
+                    _ = tx.closed() => return,
+                };
+                match e {
+                    Ok(e) if wanted(&e) => {
+                        if tx.send(e).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+        rx
+    }
 }
 
 /// The filters `/events` takes.

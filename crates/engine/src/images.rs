@@ -130,4 +130,32 @@ impl Engine {
         self.image_event("import", &id.to_string(), &name);
         Ok(id.to_string())
     }
+
+    /// `GET /images/{name}/json`.
+    pub fn image_inspect(&self, name: &str) -> Result<berth_image::ImageInspect> {
+        Ok(self.images.inspect(name)?)
+    }
+
+    /// `GET /images/{name}/history`.
+    pub fn image_history(&self, name: &str) -> Result<Vec<berth_image::HistoryItem>> {
+        Ok(self.images.history(name)?)
+    }
+
+    /// Whether `name` names an image here (a reference, an ID or a unique prefix).
+    pub fn image_exists(&self, name: &str) -> Result<bool> {
+        match self.images.resolve(name) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == berth_image::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Fails with Docker's 404 unless every one of `names` is here (before a save's 200 goes
+    /// out).
+    pub fn images_present(&self, names: &[String]) -> Result<()> {
+        for n in names {
+            self.images.resolve(n)?;
+        }
+        Ok(())
+    }
 }

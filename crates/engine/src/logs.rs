@@ -206,6 +206,34 @@ pub fn read(path: PathBuf, o: LogOptions, tty: bool, c: Option<Arc<Container>>, 
     }
 }
 
+impl crate::Engine {
+    /// `GET /containers/{id}/logs`: the container's log as the options ask, streamed (frames
+    /// without a terminal, raw with one; following it while the container runs). Says whether
+    /// the container has a terminal.
+    pub fn logs(
+        &self,
+        c: Arc<Container>,
+        o: LogOptions,
+    ) -> crate::error::Result<(mpsc::Receiver<Vec<u8>>, bool)> {
+        if !o.stdout && !o.stderr {
+            return Err(crate::error::EngineError::InvalidArgument(
+                "Bad parameters: you must choose at least one stream".into(),
+            ));
+        }
+        let rec = c.snapshot();
+        if rec.host_config.log_config.as_ref().and_then(|l| l.typ.as_deref()) == Some("none") {
+            return Err(crate::error::EngineError::NotImplemented(
+                "configured logging driver does not support reading".into(),
+            ));
+        }
+        let tty = rec.config.tty.unwrap_or(false);
+        let path = self.log_path(&rec);
+        let (tx, rx) = mpsc::channel(64);
+        std::thread::spawn(move || read(path, o, tty, Some(c), tx));
+        Ok((rx, tty))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -196,20 +196,7 @@ fn logs(ctx: Ctx, c: Arc<Container>) -> HResult {
                 .filter(|n| *n != usize::MAX),
             },
         };
-    if !o.stdout && !o.stderr {
-        return Err(ApiError::invalid("Bad parameters: you must choose at least one stream"));
-    }
-    let rec = c.snapshot();
-    if rec.host_config.log_config.as_ref().and_then(|l| l.typ.as_deref()) == Some("none") {
-        return Err(ApiError::new(
-            berth_api::ErrorKind::NotImplemented,
-            "configured logging driver does not support reading",
-        ));
-    }
-    let tty = rec.config.tty.unwrap_or(false);
-    let path = ctx.engine.log_path(&rec);
-    let (tx, rx) = mpsc::channel(64);
-    std::thread::spawn(move || berth_engine::logs::read(path, o, tty, Some(c), tx));
+    let (rx, tty) = ctx.engine.logs(c, o)?;
     Ok(stream(200, stream_type(&ctx, tty), rx))
 }
 

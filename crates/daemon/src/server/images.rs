@@ -128,12 +128,8 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
         (_, [name @ .., action]) if !name.is_empty() => {
             let name = name.join("/");
             match (&m, *action) {
-                (&Method::GET, "json") => {
-                    Ok(json(200, &blocking(move || Ok(e.images.inspect(&name)?)).await?))
-                }
-                (&Method::GET, "history") => {
-                    Ok(json(200, &blocking(move || Ok(e.images.history(&name)?)).await?))
-                }
+                (&Method::GET, "json") => Ok(json(200, &blocking(move || e.image_inspect(&name)).await?)),
+                (&Method::GET, "history") => Ok(json(200, &blocking(move || e.image_history(&name)).await?)),
                 (&Method::POST, "tag") => {
                     let repo = ctx.q("repo").unwrap_or_default().to_string();
                     let tag = ctx.q("tag").unwrap_or_default().to_string();
@@ -147,11 +143,7 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
                 (&Method::POST, "push") => {
                     // An image that is not here is the client's mistake, answered as Docker does.
                     let n2 = name.clone();
-                    let found = blocking(move || match e.images.resolve(&n2) {
-                        Err(err) if err.kind() == berth_image::ErrorKind::NotFound => Ok(false),
-                        r => r.map(|_| true).map_err(Into::into),
-                    })
-                    .await?;
+                    let found = blocking(move || e.image_exists(&n2)).await?;
                     if !found {
                         return Err(ApiError::not_found(format!(
                             "An image does not exist locally with the tag: {name}"
@@ -176,9 +168,7 @@ fn save(ctx: Ctx, one: Option<String>) -> HResult {
         None => ctx.query_all("names"),
     };
     // Check before the 200 goes out, so a missing image is a 404.
-    for n in &names {
-        e.images.resolve(n).map_err(berth_engine::error::EngineError::from)?;
-    }
+    e.images_present(&names)?;
     let (tx, rx) = mpsc::channel(16);
     tokio::task::spawn_blocking(move || {
         if let Err(err) = e.image_save(&names, ChanWriter(tx)) {

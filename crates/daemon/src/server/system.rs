@@ -2,7 +2,7 @@
 
 use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
 use hyper::Method;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 
 use super::{json, not_found_page, stream, Body, Ctx, HResult};
 use berth_engine::events;
@@ -51,43 +51,20 @@ fn events(ctx: Ctx) -> HResult {
             return Err(berth_api::ApiError::invalid("`since` time must be before `until`"));
         }
     }
-    let (past, mut live) = ctx.engine.events.subscribe(since);
+    let mut events = ctx.engine.events.watch(f, since, until);
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
-        let line = |e: &berth_api::shape::Event| {
-            let mut b = serde_json::to_vec(&berth_api::shape::event(e)).unwrap_or_default();
-            b.push(b'\n');
-            b
-        };
-        for e in past.iter().filter(|e| events::matches(&f, e) && until.is_none_or(|u| e.time_nano <= u)) {
-            if tx.send(line(e)).await.is_err() {
-                return;
-            }
-        }
         loop {
-            let wait = match until {
-                Some(u) => {
-                    let left = u - events::now_nanos();
-                    if left <= 0 {
-                        return;
-                    }
-                    std::time::Duration::from_nanos(left as u64)
-                }
-                None => std::time::Duration::from_secs(3600),
-            };
+            // A client that has gone ends the watch at once (dropping `events` ends its task).
             let e = tokio::select! {
-                e = live.recv() => e,
-                _ = tokio::time::sleep(wait) => { if until.is_some() { return; } continue; }
+                e = events.recv() => e,
                 _ = tx.closed() => return,
             };
-            match e {
-                Ok(e) if events::matches(&f, &e) && until.is_none_or(|u| e.time_nano <= u) => {
-                    if tx.send(line(&e)).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                Err(broadcast::error::RecvError::Closed) => return,
+            let Some(e) = e else { return };
+            let mut line = serde_json::to_vec(&berth_api::shape::event(&e)).unwrap_or_default();
+            line.push(b'\n');
+            if tx.send(line).await.is_err() {
+                return;
             }
         }
     });
