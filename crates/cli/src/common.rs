@@ -13,19 +13,13 @@ use crate::{Ctx, Failure, Result};
 
 /// The client's configuration directory: `--config`, `DOCKER_CONFIG`, or `~/.docker`.
 pub fn config_dir() -> PathBuf {
-    match std::env::var("DOCKER_CONFIG") {
-        Ok(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from(std::env::var("HOME").unwrap_or_else(|_| "/root".into())).join(".docker"),
-    }
+    berth_client::config::dir()
 }
 
 /// A key of the client's `config.json` (`--config` or `DOCKER_CONFIG` directory, else
 /// `~/.docker`): `psFormat`, `imagesFormat`, `detachKeys`.
 pub fn config_key(key: &str) -> Option<String> {
-    let dir = config_dir();
-    let text = std::fs::read_to_string(dir.join("config.json")).ok()?;
-    let v: Value = serde_json::from_str(&text).ok()?;
-    v[key].as_str().filter(|s| !s.is_empty()).map(str::to_string)
+    berth_client::config::Config::load(&config_dir()).ok()?.get(key).map(str::to_string)
 }
 
 /// An I/O error in Go's words (`no such file or directory`).

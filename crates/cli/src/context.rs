@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use berth_client::config::Config as ClientConfig;
 use berth_client::TlsFiles;
 
 use serde_json::{json, Value};
@@ -100,18 +101,17 @@ pub fn context_tls(name: &str) -> std::result::Result<Option<Tls>, Failure> {
     Ok(Some(Tls { files, verify: !skip }))
 }
 
-fn read_config() -> Value {
-    std::fs::read_to_string(config_dir().join("config.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_else(|| json!({}))
+/// The client's `config.json` (a damaged one reads as empty here, as the docker CLI warns and
+/// goes on).
+fn read_config() -> ClientConfig {
+    ClientConfig::load(&config_dir()).unwrap_or_default()
 }
 
-fn write_config(v: &Value) -> Result {
-    let dir = config_dir();
-    std::fs::create_dir_all(&dir).map_err(|e| Failure::new(1, e.to_string()))?;
-    let text = serde_json::to_string_pretty(v).unwrap_or_default();
-    std::fs::write(dir.join("config.json"), text).map_err(|e| Failure::new(1, e.to_string()))
+/// Sets (or removes) `currentContext`, every other key kept.
+fn set_current(name: Option<&str>) -> Result {
+    let mut cfg = ClientConfig::load(&config_dir()).map_err(|e| Failure::new(1, e.to_string()))?;
+    cfg.set("currentContext", name);
+    cfg.save().map_err(|e| Failure::new(1, e.to_string()))
 }
 
 /// Docker's words for a context that is not stored.
@@ -133,7 +133,7 @@ pub fn load(name: &str) -> Option<Value> {
 pub fn current(flag: Option<&str>) -> String {
     flag.map(str::to_string)
         .or_else(|| std::env::var("DOCKER_CONTEXT").ok().filter(|s| !s.is_empty()))
-        .or_else(|| read_config()["currentContext"].as_str().map(str::to_string))
+        .or_else(|| read_config().get("currentContext").map(str::to_string))
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "default".into())
 }
@@ -241,12 +241,7 @@ pub fn run(cmd: ContextCmd, flag: Option<&str>) -> Result {
             if name != "default" && load(&name).is_none() {
                 return Err(not_found(&name));
             }
-            let mut cfg = read_config();
-            cfg["currentContext"] = if name == "default" { json!(null) } else { json!(name) };
-            if let Some(o) = cfg.as_object_mut() {
-                o.retain(|k, v| !(k == "currentContext" && v.is_null()));
-            }
-            write_config(&cfg)?;
+            set_current(if name == "default" { None } else { Some(&name) })?;
             println!("{name}");
             eprintln!("Current context is now \"{name}\"");
             Ok(())
@@ -267,12 +262,8 @@ pub fn run(cmd: ContextCmd, flag: Option<&str>) -> Result {
                 if let Some(tls) = tls_dir(&n).parent() {
                     let _ = std::fs::remove_dir_all(tls);
                 }
-                if read_config()["currentContext"] == n.as_str() {
-                    let mut cfg = read_config();
-                    if let Some(o) = cfg.as_object_mut() {
-                        o.remove("currentContext");
-                    }
-                    write_config(&cfg)?;
+                if read_config().get("currentContext") == Some(n.as_str()) {
+                    set_current(None)?;
                 }
                 println!("{n}");
             }

@@ -8,6 +8,7 @@
 //! connection ([`Client::hijack`]) serves attach and exec.
 
 mod body;
+pub mod config;
 mod error;
 mod host;
 mod messages;
