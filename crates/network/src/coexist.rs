@@ -14,7 +14,8 @@ use std::sync::Mutex;
 
 use ipnet::Ipv4Net;
 
-use crate::firewall::{run_tool as tool, BridgeRules};
+use crate::rules::BridgeRules;
+use crate::tool::run_tool as tool;
 use crate::NetworkError;
 
 /// The accept rules for berth's bridges, as `iptables` rule specifications appended to `chain`

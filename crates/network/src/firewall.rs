@@ -7,55 +7,12 @@
 //! `DOCKER-USER`).
 
 use std::io::Write;
-use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
-
-use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::NetworkError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BridgeRules {
-    pub bridge: String,
-    pub subnet: Ipv4Net,
-    /// The IPv6 subnet of an `--ipv6` network.
-    pub subnet6: Option<Ipv6Net>,
-    /// `--internal`: no traffic in or out of the bridge.
-    pub internal: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Proto {
-    Tcp,
-    Udp,
-}
-
-impl Proto {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Proto::Tcp => "tcp",
-            Proto::Udp => "udp",
-        }
-    }
-}
-
-/// A published port: `host_ip:host_port/proto` → `container_ip:container_port`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PortRule {
-    pub proto: Proto,
-    /// `None`: every address of the host.
-    pub host_ip: Option<Ipv4Addr>,
-    pub host_port: u16,
-    pub container_ip: Ipv4Addr,
-    pub container_port: u16,
-    pub bridge: String,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Ruleset {
-    pub bridges: Vec<BridgeRules>,
-    pub ports: Vec<PortRule>,
-}
+pub use crate::rules::{BridgeRules, PortRule, Proto, Ruleset};
+pub(crate) use crate::tool::run_tool;
 
 /// Makes the kernel's rules match a [`Ruleset`].
 pub trait FirewallDriver: Send + Sync {
@@ -282,31 +239,6 @@ pub fn render_iptables(p: &str, rules: &Ruleset, v6: bool) -> String {
     s + "COMMIT\n"
 }
 
-/// Runs an iptables tool with `args` (and `stdin`, for the restore tools); its output is the
-/// caller's to read.
-pub(crate) fn run_tool(
-    tool: &str,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> Result<std::process::Output, NetworkError> {
-    let mut child = Command::new(tool)
-        .args(args)
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| NetworkError::Internal(format!("run {tool} (install iptables): {e}")))?;
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin is piped")
-            .write_all(input.as_bytes())
-            .map_err(|e| NetworkError::Internal(format!("write to {tool}: {e}")))?;
-    }
-    child.wait_with_output().map_err(|e| NetworkError::Internal(format!("{tool}: {e}")))
-}
-
 impl Iptables {
     fn chain_prefix(&self) -> String {
         self.prefix.to_ascii_uppercase()
@@ -388,6 +320,7 @@ impl FirewallDriver for Iptables {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
 
     #[test]
     fn rules_render_as_one_script() {

@@ -15,6 +15,8 @@ pub mod ipam;
 pub mod link;
 pub mod manager;
 pub mod proxy;
+pub mod rules;
+mod tool;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {

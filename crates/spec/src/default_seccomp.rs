@@ -2,7 +2,29 @@
 //! a table. `tests::equals_docker_reference` checks it against the reference copy in
 //! `shared/reference/seccomp-default.json` whenever that is present.
 
-use super::seccomp::{Act, ArgRule, Cond, Group};
+// The static form the built-in profile is kept in (`seccomp.rs` turns it into a `Profile`).
+pub(crate) struct Act {
+    pub action: &'static str,
+    pub errno_ret: Option<u32>,
+}
+pub(crate) struct ArgRule {
+    pub index: u32,
+    pub value: u64,
+    pub value_two: u64,
+    pub op: &'static str,
+}
+pub(crate) struct Cond {
+    pub caps: &'static [&'static str],
+    pub arches: &'static [&'static str],
+    pub min_kernel: &'static str,
+}
+pub(crate) struct Group {
+    pub names: &'static [&'static str],
+    pub act: Act,
+    pub args: &'static [ArgRule],
+    pub includes: Cond,
+    pub excludes: Cond,
+}
 
 pub(crate) const DEFAULT_ACTION: &str = "SCMP_ACT_ERRNO";
 pub(crate) const DEFAULT_ERRNO_RET: Option<u32> = Some(1);

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::default_seccomp;
+use crate::default_seccomp::{self, Cond};
 use crate::SpecError;
 
 /// Reads `null` as the type's default: Docker's profiles write `null` for empty lists.
@@ -80,30 +80,6 @@ pub struct Filter {
     pub arches: Vec<String>,
     #[serde(default, deserialize_with = "nullable")]
     pub min_kernel: String,
-}
-
-// The static form the built-in profile is kept in (see `default_seccomp.rs`).
-pub(crate) struct Act {
-    pub action: &'static str,
-    pub errno_ret: Option<u32>,
-}
-pub(crate) struct ArgRule {
-    pub index: u32,
-    pub value: u64,
-    pub value_two: u64,
-    pub op: &'static str,
-}
-pub(crate) struct Cond {
-    pub caps: &'static [&'static str],
-    pub arches: &'static [&'static str],
-    pub min_kernel: &'static str,
-}
-pub(crate) struct Group {
-    pub names: &'static [&'static str],
-    pub act: Act,
-    pub args: &'static [ArgRule],
-    pub includes: Cond,
-    pub excludes: Cond,
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
