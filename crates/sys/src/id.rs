@@ -13,7 +13,7 @@ pub fn new_id() -> String {
 }
 
 /// `n` random bytes (`getrandom(2)`), in lower-case hex.
-pub fn random_hex(n: usize) -> String {
+fn random_hex(n: usize) -> String {
     let mut b = vec![0u8; n];
     let mut filled = 0;
     while filled < n {

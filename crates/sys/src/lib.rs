@@ -7,7 +7,7 @@
 pub mod handoff;
 mod id;
 
-pub use id::{new_id, random_hex};
+pub use id::new_id;
 
 use std::io;
 use std::io::IoSliceMut;
