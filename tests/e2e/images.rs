@@ -10,9 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use berth_image::{
-    DeleteItem, Digest, ErrorKind, ImageStore, ImageUser, ImportOptions, ListFilters, SaveFormat,
-};
+use berth_image::{DeleteItem, Digest, ImageStore, ImageUser, ImportOptions, ListFilters, SaveFormat};
+use berth_kind::{Kind as ErrorKind, Kinded};
 use berth_tests::images::{docker_archive, image, layer, Entry, TestImage};
 use berth_tests::refdocker::RefDockerd;
 use serde_json::json;

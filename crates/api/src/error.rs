@@ -1,45 +1,9 @@
-//! Error kinds and the HTTP status codes Docker gives them; the body is `{"message": …}`.
+//! An error as the API reports it: a kind (whose HTTP status is Docker's, see [`berth_kind`])
+//! and the body `{"message": …}`.
 
 use std::fmt;
 
-/// What kind of failure, which decides the HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// 400: a bad parameter or body.
-    InvalidArgument,
-    /// 404: no such container, image, exec …
-    NotFound,
-    /// 409: a name in use, a running container, …
-    Conflict,
-    /// 304: the container is already started or stopped.
-    NotModified,
-    /// 403
-    Forbidden,
-    /// 413: a request body over its limit.
-    TooLarge,
-    /// 501
-    NotImplemented,
-    /// 503
-    Unavailable,
-    /// 500
-    Internal,
-}
-
-impl ErrorKind {
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorKind::InvalidArgument => 400,
-            ErrorKind::NotFound => 404,
-            ErrorKind::Conflict => 409,
-            ErrorKind::NotModified => 304,
-            ErrorKind::Forbidden => 403,
-            ErrorKind::TooLarge => 413,
-            ErrorKind::NotImplemented => 501,
-            ErrorKind::Unavailable => 503,
-            ErrorKind::Internal => 500,
-        }
-    }
-}
+pub use berth_kind::{Kind as ErrorKind, Kinded};
 
 /// An error as the API reports it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -54,7 +18,17 @@ impl fmt::Display for ApiError {
     }
 }
 
+impl Kinded for ApiError {
+    fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+}
+
 impl ApiError {
+    /// Any crate's error as the API reports it: its kind and its words.
+    pub fn of(e: &(impl Kinded + fmt::Display)) -> ApiError {
+        ApiError::new(e.kind(), e.to_string())
+    }
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> ApiError {
         ApiError { kind, message: message.into() }
     }
@@ -86,19 +60,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn kinds_map_to_dockers_status_codes() {
-        let cases = [
-            (ErrorKind::InvalidArgument, 400),
-            (ErrorKind::NotFound, 404),
-            (ErrorKind::Conflict, 409),
-            (ErrorKind::NotModified, 304),
-            (ErrorKind::Internal, 500),
-            (ErrorKind::NotImplemented, 501),
-            (ErrorKind::TooLarge, 413),
-        ];
-        for (k, s) in cases {
-            assert_eq!(k.status(), s);
-        }
+    fn the_body_is_dockers_message_object() {
         assert_eq!(
             ApiError::not_found("No such container: x").body(),
             b"{\"message\":\"No such container: x\"}\n"

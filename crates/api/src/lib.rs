@@ -21,6 +21,6 @@ pub mod units;
 pub mod version;
 
 pub use bollard_stubs::models;
-pub use error::{ApiError, ErrorKind};
+pub use error::{ApiError, ErrorKind, Kinded};
 pub use filters::Filters;
 pub use version::ApiVersion;

@@ -23,6 +23,7 @@ pub use diff::{diff_overlay, diff_trees, pack_tree, Change, ChangeKind};
 pub use fs::open_in_root;
 pub use path::{clean_entry_path, CleanPath};
 
+use berth_kind::{Kind, Kinded};
 use std::io;
 
 /// The prefix of a whiteout entry's file name.
@@ -31,15 +32,6 @@ pub const WHITEOUT_PREFIX: &str = ".wh.";
 pub const OPAQUE_WHITEOUT: &str = ".wh..wh..opq";
 /// Marks an overlayfs directory as opaque.
 pub const OVERLAY_OPAQUE_XATTR: &str = "trusted.overlay.opaque";
-
-/// What went wrong, for callers that map errors to answers (bad input versus a host fault).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The archive is malformed or hostile.
-    InvalidArchive,
-    /// The host failed us (disk full, permissions, missing kernel feature).
-    Io,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
@@ -55,16 +47,20 @@ pub enum ArchiveError {
     NoOpenat2,
 }
 
-impl ArchiveError {
-    pub fn kind(&self) -> ErrorKind {
+impl Kinded for ArchiveError {
+    /// A malformed or hostile archive is the request's fault; the host failing us (disk full,
+    /// permissions, a missing kernel feature) is internal.
+    fn kind(&self) -> Kind {
         match self {
             ArchiveError::Breakout { .. } | ArchiveError::InvalidName { .. } | ArchiveError::Read(_) => {
-                ErrorKind::InvalidArchive
+                Kind::InvalidArgument
             }
-            ArchiveError::Io { .. } | ArchiveError::NoOpenat2 => ErrorKind::Io,
+            ArchiveError::Io { .. } | ArchiveError::NoOpenat2 => Kind::Internal,
         }
     }
+}
 
+impl ArchiveError {
     pub(crate) fn io(op: &'static str, path: impl AsRef<std::path::Path>, source: io::Error) -> Self {
         ArchiveError::Io { op, path: path.as_ref().display().to_string(), source }
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 use berth_client::run::{RunError, RunOptions, RunOutcome};
-use berth_client::{Body, ClientError, ErrorKind, Method};
+use berth_client::{Body, ClientError, ErrorKind, Kinded, Method};
 use serde_json::{json, Value};
 
 use crate::cmd::*;
@@ -271,7 +271,13 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
         pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
     }
     let created = match ctx.client.post("/containers/create", &q, Body::Json(body.clone())).await {
-        Err(e) if e.kind() == ErrorKind::NotFound && e.message().contains("image") && a.pull != "never" => {
+        // A 404 is a missing image when the image is indeed missing (another 404, such as a
+        // `--volumes-from` container, is reported as it is).
+        Err(e)
+            if e.kind() == ErrorKind::NotFound
+                && a.pull != "never"
+                && !image_present(ctx, &image_ref).await =>
+        {
             eprintln!("Unable to find image '{image_ref}' locally");
             pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
             ctx.client.post("/containers/create", &q, Body::Json(body.clone())).await
@@ -283,6 +289,14 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
         eprintln!("WARNING: {w}");
     }
     Ok((str_of(&created["Id"]).to_string(), body))
+}
+
+/// Whether the daemon has the image `reference`.
+async fn image_present(ctx: &Ctx, reference: &str) -> bool {
+    match ctx.client.get(&format!("/images/{reference}/json"), &[]).await {
+        Ok(_) => true,
+        Err(e) => e.kind() != ErrorKind::NotFound,
+    }
 }
 
 pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {

@@ -230,7 +230,7 @@ async fn stat(ctx: &Ctx, container: &str, path: &str) -> std::result::Result<Opt
             let raw = base64::engine::general_purpose::STANDARD.decode(header).unwrap_or_default();
             Ok(serde_json::from_slice(&raw).ok())
         }
-        Err(e) if e.kind() == berth_client::ErrorKind::NotFound => Ok(None),
+        Err(e) if berth_client::Kinded::kind(&e) == berth_client::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

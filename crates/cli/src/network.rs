@@ -140,7 +140,9 @@ pub async fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result {
     let force = a.force;
     for_each(&a.names, |name| async move {
         match ctx.client.delete(&format!("/networks/{name}"), &[]).await {
-            Err(e) if force && e.kind() == berth_client::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) if force && berth_client::Kinded::kind(&e) == berth_client::ErrorKind::NotFound => {
+                Ok(String::new())
+            }
             Err(e) => Err(e),
             Ok(_) => Ok(name.to_string()),
         }

@@ -1,6 +1,6 @@
 //! `inspect`, `version`, `info`, and the client's configuration file.
 
-use berth_client::ErrorKind;
+use berth_client::{ErrorKind, Kinded};
 use serde_json::{json, Value};
 
 use crate::cmd::FormatOnly;

@@ -1,13 +1,4 @@
-/// What went wrong, in terms the command line turns into an exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// The daemon could not be reached.
-    Unreachable,
-    NotFound,
-    Conflict,
-    InvalidArgument,
-    Internal,
-}
+use berth_kind::{Kind, Kinded};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -24,19 +15,19 @@ pub enum ClientError {
     Io(#[from] std::io::Error),
 }
 
-impl ClientError {
-    pub fn kind(&self) -> ErrorKind {
+impl Kinded for ClientError {
+    /// A daemon's error status read back into its kind; a daemon out of reach is unavailable.
+    fn kind(&self) -> Kind {
         match self {
-            ClientError::Connect(_) => ErrorKind::Unreachable,
-            ClientError::Daemon { status: 404, .. } => ErrorKind::NotFound,
-            ClientError::Daemon { status: 409, .. } => ErrorKind::Conflict,
-            ClientError::Daemon { status: 400, .. } | ClientError::InvalidArgument(_) => {
-                ErrorKind::InvalidArgument
-            }
-            _ => ErrorKind::Internal,
+            ClientError::Connect(_) => Kind::Unavailable,
+            ClientError::Daemon { status, .. } => Kind::from_status(*status),
+            ClientError::InvalidArgument(_) => Kind::InvalidArgument,
+            ClientError::Protocol(_) | ClientError::Io(_) => Kind::Internal,
         }
     }
+}
 
+impl ClientError {
     /// The daemon's own message, without the `Error response from daemon:` prefix.
     pub fn message(&self) -> String {
         match self {

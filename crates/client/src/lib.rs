@@ -27,10 +27,11 @@ use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::sync::OnceCell;
 
+pub use berth_kind::{Kind as ErrorKind, Kinded};
 pub use berth_tls::TlsFiles;
 pub use body::Body;
 use body::Outgoing;
-pub use error::{ClientError, ErrorKind};
+pub use error::ClientError;
 pub use host::{Conn, Host, DEFAULT_HOST};
 pub use hyper::Method;
 pub use messages::{JsonMessage, Messages, Progress};

@@ -64,20 +64,24 @@ impl RunError {
     }
 }
 
-/// The exit code for a start the daemon refused. The Engine API says why only in its message,
-/// so the docker CLI reads the runtime's words in it, and so does every client that wants
-/// Docker's codes from any Docker engine: this is the one place berth does.
-pub fn start_failure_code(message: &str) -> i32 {
-    if message.contains("executable file not found")
-        || message.contains("no such file or directory")
-        || message.contains("system cannot find the file specified")
-    {
-        127
-    } else if message.contains("permission denied") || message.contains("is a directory") {
-        126
-    } else {
-        125
+/// The exit code `docker run` gives for a start the daemon refused, from the exit code the
+/// daemon recorded for the container (Docker records 127 when the command was not found and
+/// 126 when it could not be run): those two pass, anything else is 125.
+pub fn start_exit_code(recorded: Option<i64>) -> i32 {
+    match recorded {
+        Some(c @ (126 | 127)) => c as i32,
+        _ => 125,
     }
+}
+
+/// The exit code the daemon recorded for a container whose start failed: its state, or, when it
+/// is already gone (`--rm`), what the registered wait reports.
+async fn recorded_exit(client: &Client, cpath: &str, wait: Option<crate::Response>) -> Option<i64> {
+    if let Ok(v) = client.get(&format!("{cpath}/json"), &[]).await {
+        return v["State"]["ExitCode"].as_i64();
+    }
+    let body = tokio::time::timeout(std::time::Duration::from_secs(5), wait?.bytes()).await.ok()?.ok()?;
+    serde_json::from_slice::<Value>(&body).ok()?["StatusCode"].as_i64()
 }
 
 /// Runs the created container `id` (see the module's documentation).
@@ -98,7 +102,9 @@ pub async fn run(client: &Client, id: &str, o: &RunOptions) -> Result<RunOutcome
         conn =
             Some(client.hijack(&format!("{cpath}/attach"), &q, Body::Empty).await.map_err(RunError::Setup)?);
     }
-    let wait = if o.detach {
+    // Registered for `-d --rm` too: when the start fails, the wait says the recorded exit code of
+    // the container the daemon removed.
+    let wait = if o.detach && !o.auto_remove {
         None
     } else {
         let condition = if o.auto_remove { "removed" } else { "next-exit" };
@@ -118,12 +124,14 @@ pub async fn run(client: &Client, id: &str, o: &RunOptions) -> Result<RunOutcome
         }
         r
     };
-    let start_failed = |error: ClientError| {
-        let code = start_failure_code(&error.message());
-        RunError::Start { error, code }
-    };
     if o.detach {
-        start.await.map_err(start_failed)?;
+        if let Err(error) = start.await {
+            let code = start_exit_code(recorded_exit(client, &cpath, wait).await);
+            if o.auto_remove {
+                let _ = client.delete(&cpath, &[("force", "1".into())]).await;
+            }
+            return Err(RunError::Start { error, code });
+        }
         return Ok(RunOutcome::Started);
     }
     let keys = crate::relay::detach_sequence(o.detach_keys.as_deref());
@@ -161,11 +169,12 @@ pub async fn run(client: &Client, id: &str, o: &RunOptions) -> Result<RunOutcome
     if detached {
         return Ok(RunOutcome::Detached);
     }
-    if let Err(e) = started {
+    if let Err(error) = started {
+        let code = start_exit_code(recorded_exit(client, &cpath, wait).await);
         if o.auto_remove {
             let _ = client.delete(&cpath, &[("force", "1".into())]).await;
         }
-        return Err(start_failed(e));
+        return Err(RunError::Start { error, code });
     }
     let Some(wait) = wait else { return Ok(RunOutcome::Started) };
     let body = wait.bytes().await.map_err(RunError::Setup)?;
@@ -223,14 +232,10 @@ mod tests {
 
     #[test]
     fn start_failures_get_dockers_exit_codes() {
-        for (message, code) in [
-            ("exec: \"nope\": executable file not found in $PATH", 127),
-            ("exec /x: no such file or directory", 127),
-            ("exec /etc: permission denied", 126),
-            ("exec /etc: is a directory", 126),
-            ("cannot start a paused container", 125),
-        ] {
-            assert_eq!(start_failure_code(message), code, "{message}");
+        for (recorded, code) in
+            [(Some(127), 127), (Some(126), 126), (Some(128), 125), (Some(0), 125), (None, 125)]
+        {
+            assert_eq!(start_exit_code(recorded), code, "{recorded:?}");
         }
         let e = RunError::Wait("x".into());
         assert_eq!(e.exit_code(), 125);

@@ -17,17 +17,11 @@ mod digest;
 
 pub use digest::{Algorithm, Digest, DigestReader, Digester};
 
+use berth_kind::{Kind, Kinded};
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    InvalidArgument,
-    Io,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ContentError {
@@ -43,14 +37,14 @@ pub enum ContentError {
     Io { op: &'static str, path: String, source: io::Error },
 }
 
-impl ContentError {
-    pub fn kind(&self) -> ErrorKind {
+impl Kinded for ContentError {
+    fn kind(&self) -> Kind {
         match self {
-            ContentError::NotFound(_) => ErrorKind::NotFound,
+            ContentError::NotFound(_) => Kind::NotFound,
             ContentError::InvalidDigest(_)
             | ContentError::SizeMismatch { .. }
-            | ContentError::DigestMismatch { .. } => ErrorKind::InvalidArgument,
-            ContentError::Io { .. } => ErrorKind::Io,
+            | ContentError::DigestMismatch { .. } => Kind::InvalidArgument,
+            ContentError::Io { .. } => Kind::Internal,
         }
     }
 }

@@ -1,7 +1,8 @@
-//! The engine's errors. Each carries a kind; the server turns the kind into Docker's status code
-//! ([`berth_api::ErrorKind`]) and the message into the `{"message": …}` body.
+//! The engine's errors. Each carries a kind ([`Kinded`]); the server answers with the kind's
+//! status and the message as the `{"message": …}` body. The engine's own failures are in
+//! Docker's words under their kind; a library crate's error is kept whole, with its own kind.
 
-use berth_api::{ApiError, ErrorKind};
+use berth_api::{ApiError, ErrorKind, Kinded};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -22,12 +23,27 @@ pub enum EngineError {
     NotImplemented(String),
     #[error("{0}")]
     Internal(String),
+    #[error(transparent)]
+    Image(#[from] berth_image::ImageError),
+    #[error(transparent)]
+    Volume(#[from] berth_volume::VolumeError),
+    #[error(transparent)]
+    Network(#[from] berth_network::NetworkError),
+    #[error(transparent)]
+    Spec(#[from] berth_spec::SpecError),
+    #[error("container metadata: {0}")]
+    Metadata(#[from] berth_metadata::MetadataError),
+    /// A request the api crate refused to parse.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
-impl EngineError {
-    pub fn kind(&self) -> ErrorKind {
+impl Kinded for EngineError {
+    fn kind(&self) -> ErrorKind {
         match self {
             EngineError::NotFound(_) => ErrorKind::NotFound,
             EngineError::InvalidArgument(_) => ErrorKind::InvalidArgument,
@@ -35,10 +51,18 @@ impl EngineError {
             EngineError::NotModified(_) => ErrorKind::NotModified,
             EngineError::Forbidden(_) => ErrorKind::Forbidden,
             EngineError::NotImplemented(_) => ErrorKind::NotImplemented,
-            EngineError::Internal(_) => ErrorKind::Internal,
+            EngineError::Internal(_) | EngineError::Io(_) => ErrorKind::Internal,
+            EngineError::Image(e) => e.kind(),
+            EngineError::Volume(e) => e.kind(),
+            EngineError::Network(e) => e.kind(),
+            EngineError::Spec(e) => e.kind(),
+            EngineError::Metadata(e) => e.kind(),
+            EngineError::Api(e) => e.kind,
         }
     }
+}
 
+impl EngineError {
     pub fn no_such_container(name: &str) -> EngineError {
         EngineError::NotFound(format!("No such container: {name}"))
     }
@@ -50,67 +74,7 @@ impl EngineError {
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> ApiError {
-        ApiError::new(e.kind(), e.to_string())
-    }
-}
-
-impl From<ApiError> for EngineError {
-    fn from(e: ApiError) -> EngineError {
-        match e.kind {
-            ErrorKind::NotFound => EngineError::NotFound(e.message),
-            ErrorKind::InvalidArgument => EngineError::InvalidArgument(e.message),
-            ErrorKind::Conflict => EngineError::Conflict(e.message),
-            ErrorKind::NotModified => EngineError::NotModified(e.message),
-            ErrorKind::Forbidden => EngineError::Forbidden(e.message),
-            ErrorKind::NotImplemented => EngineError::NotImplemented(e.message),
-            _ => EngineError::Internal(e.message),
-        }
-    }
-}
-
-impl From<berth_image::ImageError> for EngineError {
-    fn from(e: berth_image::ImageError) -> EngineError {
-        use berth_image::ErrorKind as K;
-        let m = e.to_string();
-        match e.kind() {
-            K::NotFound => EngineError::NotFound(m),
-            K::InvalidArgument => EngineError::InvalidArgument(m),
-            K::Conflict => EngineError::Conflict(m),
-            _ => EngineError::Internal(m),
-        }
-    }
-}
-
-/// `From` for the library errors whose kinds are not found, invalid argument, conflict or
-/// internal (the volume and network crates).
-macro_rules! from_kinded {
-    ($err:ty, $($kind:ident)::+) => {
-        impl From<$err> for EngineError {
-            fn from(e: $err) -> EngineError {
-                let m = e.to_string();
-                match e.kind() {
-                    $($kind)::+::NotFound => EngineError::NotFound(m),
-                    $($kind)::+::InvalidArgument => EngineError::InvalidArgument(m),
-                    $($kind)::+::Conflict => EngineError::Conflict(m),
-                    $($kind)::+::Internal => EngineError::Internal(m),
-                }
-            }
-        }
-    };
-}
-from_kinded!(berth_volume::VolumeError, berth_volume::ErrorKind);
-
-impl From<berth_network::NetworkError> for EngineError {
-    fn from(e: berth_network::NetworkError) -> EngineError {
-        use berth_network::ErrorKind as K;
-        let m = e.to_string();
-        match e.kind() {
-            K::NotFound => EngineError::NotFound(m),
-            K::InvalidArgument => EngineError::InvalidArgument(m),
-            K::Conflict => EngineError::Conflict(m),
-            K::Forbidden => EngineError::Forbidden(m),
-            K::Internal => EngineError::Internal(m),
-        }
+        ApiError::of(&e)
     }
 }
 
@@ -123,26 +87,5 @@ impl From<berth_shim::ShimError> for EngineError {
             S::InvalidArgument(m) => EngineError::InvalidArgument(m),
             other => EngineError::Internal(other.to_string()),
         }
-    }
-}
-
-impl From<berth_metadata::MetadataError> for EngineError {
-    fn from(e: berth_metadata::MetadataError) -> EngineError {
-        EngineError::Internal(format!("container metadata: {e}"))
-    }
-}
-
-impl From<berth_spec::SpecError> for EngineError {
-    fn from(e: berth_spec::SpecError) -> EngineError {
-        match e {
-            berth_spec::SpecError::InvalidArgument(m) => EngineError::InvalidArgument(m),
-            other => EngineError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<std::io::Error> for EngineError {
-    fn from(e: std::io::Error) -> EngineError {
-        EngineError::Internal(e.to_string())
     }
 }

@@ -12,6 +12,7 @@ use serde_json::json;
 use super::failure::{self, Failure, Stage};
 use super::{Container, Engine};
 use crate::error::{EngineError, Result};
+use berth_api::Kinded;
 
 #[derive(Debug, Default, Clone)]
 pub struct ExecState {
@@ -185,7 +186,7 @@ impl Engine {
             let process = self.exec_process(&c, &e.config).map_err(|err| Failure {
                 message: err.to_string(),
                 exit_code: 126,
-                not_runnable: !matches!(err, EngineError::Internal(_)),
+                not_runnable: err.kind() != berth_api::ErrorKind::Internal,
             })?;
             if let Some(cwd) = process["cwd"].as_str() {
                 if !dir_in_container(c.rec().state.pid, cwd) {

@@ -145,7 +145,7 @@ impl Engine {
     pub fn image_exists(&self, name: &str) -> Result<bool> {
         match self.images.resolve(name) {
             Ok(_) => Ok(true),
-            Err(e) if e.kind() == berth_image::ErrorKind::NotFound => Ok(false),
+            Err(e) if berth_api::Kinded::kind(&e) == berth_api::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e.into()),
         }
     }

@@ -21,6 +21,7 @@ pub use berth_network::manager::NetworkCreate;
 pub use berth_records::{EndpointRecord, NetworkRecord, PublishedPort, MTU_OPTION};
 
 use crate::error::{EngineError, Result};
+use berth_api::Kinded;
 
 /// The host's IPv4 routes other than the default one (subnets a new network must not take).
 fn host_routes() -> Vec<Ipv4Net> {
@@ -275,7 +276,7 @@ impl Engine {
         let n = match self.network(wanted) {
             Ok(n) => n,
             // As on Docker, a missing network is an error of the start, not of the create.
-            Err(EngineError::NotFound(_)) => {
+            Err(e) if e.kind() == berth_api::ErrorKind::NotFound => {
                 out.insert(wanted.to_string(), EndpointRecord::default());
                 return Ok(out);
             }

@@ -15,6 +15,7 @@ use super::record::{ContainerRecord, Status};
 use super::rootfs::{read_in_root, unmount};
 use super::{Container, Engine};
 use crate::error::{EngineError, Result};
+use berth_api::{ErrorKind, Kinded};
 
 const HOSTS: &str = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\nff00::0\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n";
 
@@ -423,10 +424,10 @@ impl Engine {
                     r.state.exit_code = code;
                     r.state.error = msg.clone();
                 });
-                Err(match e {
-                    EngineError::Internal(_) if failure.not_runnable => EngineError::InvalidArgument(msg),
-                    EngineError::Internal(_) => EngineError::Internal(msg),
-                    other => other,
+                Err(match e.kind() {
+                    ErrorKind::Internal if failure.not_runnable => EngineError::InvalidArgument(msg),
+                    ErrorKind::Internal => EngineError::Internal(msg),
+                    _ => e,
                 })
             }
         }

@@ -1,13 +1,6 @@
-use crate::reference::ReferenceError;
+use berth_kind::{Kind, Kinded};
 
-/// What kind of failure, for callers that map errors to answers (the Engine API's status codes).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    InvalidArgument,
-    Conflict,
-    Io,
-}
+use crate::reference::ReferenceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImageError {
@@ -35,29 +28,24 @@ pub enum ImageError {
     Io { op: &'static str, path: String, source: std::io::Error },
 }
 
-impl ImageError {
-    pub fn kind(&self) -> ErrorKind {
+impl Kinded for ImageError {
+    fn kind(&self) -> Kind {
         match self {
-            ImageError::NotFound(_) => ErrorKind::NotFound,
+            ImageError::NotFound(_) => Kind::NotFound,
             ImageError::Reference(_) | ImageError::InvalidArgument(_) | ImageError::InvalidArchive(_) => {
-                ErrorKind::InvalidArgument
+                Kind::InvalidArgument
             }
-            ImageError::Conflict(_) | ImageError::Locked(_) => ErrorKind::Conflict,
-            ImageError::Content(e) => match e.kind() {
-                berth_content::ErrorKind::NotFound => ErrorKind::NotFound,
-                berth_content::ErrorKind::InvalidArgument => ErrorKind::InvalidArgument,
-                berth_content::ErrorKind::Io => ErrorKind::Io,
-            },
-            ImageError::Archive(e) if e.kind() == berth_archive::ErrorKind::InvalidArchive => {
-                ErrorKind::InvalidArgument
-            }
-            ImageError::Snapshot(e) if e.kind() == berth_snapshot::ErrorKind::InvalidArgument => {
-                ErrorKind::InvalidArgument
-            }
-            _ => ErrorKind::Io,
+            ImageError::Conflict(_) | ImageError::Locked(_) => Kind::Conflict,
+            ImageError::Content(e) => e.kind(),
+            ImageError::Metadata(e) => e.kind(),
+            ImageError::Snapshot(e) => e.kind(),
+            ImageError::Archive(e) => e.kind(),
+            ImageError::Io { .. } => Kind::Internal,
         }
     }
+}
 
+impl ImageError {
     pub(crate) fn io(
         op: &'static str,
         path: impl std::fmt::Display,

@@ -30,17 +30,12 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use berth_content::Digest;
+use berth_kind::{Kind, Kinded};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{de::DeserializeOwned, Serialize};
 
 const SCHEMA_VERSION: u64 = 1;
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Io,
-    Corrupt,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum MetadataError {
@@ -56,15 +51,11 @@ pub enum MetadataError {
     Migrate { table: &'static str, key: String, from: u64, reason: String },
 }
 
-impl MetadataError {
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            MetadataError::Db(_) => ErrorKind::Io,
-            MetadataError::Decode { .. }
-            | MetadataError::Schema { .. }
-            | MetadataError::Format { .. }
-            | MetadataError::Migrate { .. } => ErrorKind::Corrupt,
-        }
+impl Kinded for MetadataError {
+    /// A database that fails or that this berth cannot read is the host's trouble (or a newer
+    /// berth's), never the request's.
+    fn kind(&self) -> Kind {
+        Kind::Internal
     }
 }
 

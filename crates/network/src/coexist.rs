@@ -139,20 +139,19 @@ impl Beside {
                 let rules = allow_rules(&self.chain, bridges, v6);
                 let out = tool(restore, &["-w", "--noflush"], Some(&restore_input(&self.chain, &rules)))?;
                 if !out.status.success() {
-                    return Err(NetworkError::Internal(format!(
-                        "opening {from} for berth's bridges with {restore}: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    )));
+                    return Err(NetworkError::host(
+                        format!("opening {from} for berth's bridges with {restore}"),
+                        String::from_utf8_lossy(&out.stderr).trim(),
+                    ));
                 }
                 let jump = ["-j", self.chain.as_str()];
                 if !tool(iptables, &[&["-w", "-C", from][..], &jump].concat(), None)?.status.success() {
                     let out = tool(iptables, &[&["-w", "-I", from, "1"][..], &jump].concat(), None)?;
                     if !out.status.success() {
-                        return Err(NetworkError::Internal(format!(
-                            "adding the jump to {} in {from}: {}",
-                            self.chain,
-                            String::from_utf8_lossy(&out.stderr).trim()
-                        )));
+                        return Err(NetworkError::host(
+                            format!("adding the jump to {} in {from}", self.chain),
+                            String::from_utf8_lossy(&out.stderr).trim(),
+                        ));
                     }
                     tracing::info!(chain = %self.chain, from, "another firewall drops forwarded traffic: berth's bridges are let through");
                 }

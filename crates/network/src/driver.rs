@@ -52,7 +52,9 @@ impl NetworkDriver for Bridge {
     }
 
     fn set_up(&self, n: &NetworkRecord) -> Result<()> {
-        let bad = |what: &str| NetworkError::Internal(format!("network {}: bad {what}", n.name));
+        let bad = |what: &str| {
+            NetworkError::host(format!("network {}", n.name), format!("bad {what} in its record"))
+        };
         let subnet: Ipv4Net = n.subnet.parse().map_err(|_| bad("subnet"))?;
         let gw: Ipv4Addr = n.gateway.parse().map_err(|_| bad("gateway"))?;
         let v6 = if n.ipv6() {
@@ -115,7 +117,7 @@ impl NetworkDriver for Builtin {
         Ok(())
     }
     fn attach(&self, _: &Path, n: &NetworkRecord, _: &link::EndpointSpec) -> Result<()> {
-        Err(NetworkError::Forbidden(format!("network {} has no endpoints to attach", n.name)))
+        Err(NetworkError::Refused(format!("network {} has no endpoints to attach", n.name)))
     }
     fn detach(&self, _: &Path, _: &str) -> Result<()> {
         Ok(())
@@ -147,11 +149,9 @@ pub fn for_create(name: &str) -> Result<&'static dyn NetworkDriver> {
     match find(name) {
         Some(d) if d.creatable() => Ok(d),
         Some(d) => {
-            Err(NetworkError::Forbidden(format!("only one instance of \"{}\" network is allowed", d.name())))
+            Err(NetworkError::Refused(format!("only one instance of \"{}\" network is allowed", d.name())))
         }
-        None => Err(NetworkError::NotFound(format!(
-            "could not find plugin {name} in v1 plugin registry: plugin not found"
-        ))),
+        None => Err(NetworkError::UnknownDriver { driver: name.to_string() }),
     }
 }
 

@@ -116,19 +116,19 @@ fn nft(script: &str) -> Result<(), NetworkError> {
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| NetworkError::Internal(format!("run nft (install nftables): {e}")))?;
+        .map_err(|e| NetworkError::host("run nft (install nftables)", e))?;
     child
         .stdin
         .take()
         .expect("stdin is piped")
         .write_all(script.as_bytes())
-        .map_err(|e| NetworkError::Internal(format!("write to nft: {e}")))?;
-    let out = child.wait_with_output().map_err(|e| NetworkError::Internal(format!("nft: {e}")))?;
+        .map_err(|e| NetworkError::host("write to nft", e))?;
+    let out = child.wait_with_output().map_err(|e| NetworkError::host("nft", e))?;
     if !out.status.success() {
-        return Err(NetworkError::Internal(format!(
-            "applying firewall rules: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
+        return Err(NetworkError::host(
+            "applying firewall rules",
+            String::from_utf8_lossy(&out.stderr).trim(),
+        ));
     }
     Ok(())
 }
@@ -252,10 +252,10 @@ impl Iptables {
         let _ = run_tool(tool, &["-w", "-t", "filter", "-N", &format!("{p}-USER")], None)?;
         let out = run_tool(restore, &["-w", "--noflush"], Some(&render_iptables(&p, rules, v6)))?;
         if !out.status.success() {
-            return Err(NetworkError::Internal(format!(
-                "applying firewall rules with {restore}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(NetworkError::host(
+                format!("applying firewall rules with {restore}"),
+                String::from_utf8_lossy(&out.stderr).trim(),
+            ));
         }
         for (table, chain, m, target) in iptables_jumps(&p, v6) {
             let spec: Vec<&str> = m.split_whitespace().chain(["-j", target.as_str()]).collect();
@@ -266,10 +266,10 @@ impl Iptables {
             let insert = [&["-w", "-t", table, "-I", chain, "1"][..], &spec].concat();
             let out = run_tool(tool, &insert, None)?;
             if !out.status.success() {
-                return Err(NetworkError::Internal(format!(
-                    "adding the jump to {target} in {chain}: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )));
+                return Err(NetworkError::host(
+                    format!("adding the jump to {target} in {chain}"),
+                    String::from_utf8_lossy(&out.stderr).trim(),
+                ));
             }
         }
         Ok(())

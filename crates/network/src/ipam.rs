@@ -21,13 +21,12 @@ pub fn default_pools() -> Vec<(Ipv4Net, u8)> {
 }
 
 pub fn parse_subnet(s: &str) -> Result<Ipv4Net, NetworkError> {
-    let net: Ipv4Net =
-        s.parse().map_err(|_| NetworkError::InvalidArgument(format!("invalid CIDR address: {s}")))?;
+    let net: Ipv4Net = s.parse().map_err(|_| NetworkError::Invalid(format!("invalid CIDR address: {s}")))?;
     Ok(net)
 }
 
 pub fn parse_ip(s: &str) -> Result<Ipv4Addr, NetworkError> {
-    s.parse().map_err(|_| NetworkError::InvalidArgument(format!("invalid IP address: {s}")))
+    s.parse().map_err(|_| NetworkError::Invalid(format!("invalid IP address: {s}")))
 }
 
 fn overlaps(a: &Ipv4Net, b: &Ipv4Net) -> bool {
@@ -158,20 +157,18 @@ impl<A: Family> Pool<A> {
     pub fn new(subnet: A::Net, range: Option<A::Net>, gateway: Option<A>) -> Result<Self, NetworkError> {
         let subnet = A::trunc(subnet);
         if A::prefix(&subnet) > A::MAX_PREFIX {
-            return Err(NetworkError::InvalidArgument(format!(
+            return Err(NetworkError::Invalid(format!(
                 "subnet {subnet} is too small for a network: give a prefix of /{} or shorter",
                 A::MAX_PREFIX
             )));
         }
         let range = range.map(A::trunc).unwrap_or(subnet);
         if !A::net_contains(&subnet, &range) {
-            return Err(NetworkError::InvalidArgument(format!(
-                "ip-range {range} is not within subnet {subnet}"
-            )));
+            return Err(NetworkError::Invalid(format!("ip-range {range} is not within subnet {subnet}")));
         }
         let gateway = gateway.unwrap_or_else(|| A::from_bits(A::first(&subnet).bits() + 1));
         if !A::contains(&subnet, &gateway) || A::reserved(&subnet, gateway) {
-            return Err(NetworkError::InvalidArgument(format!(
+            return Err(NetworkError::Invalid(format!(
                 "gateway {gateway} is not a host address of subnet {subnet}"
             )));
         }
@@ -182,13 +179,13 @@ impl<A: Family> Pool<A> {
     pub fn allocate(&mut self, want: Option<A>) -> Result<A, NetworkError> {
         if let Some(ip) = want {
             if !A::contains(&self.subnet, &ip) || A::reserved(&self.subnet, ip) {
-                return Err(NetworkError::InvalidArgument(format!(
+                return Err(NetworkError::Invalid(format!(
                     "invalid address {ip}: it does not belong to the network's subnet {}",
                     self.subnet
                 )));
             }
             if ip == self.gateway || !self.used.insert(ip) {
-                return Err(NetworkError::Conflict(format!("Address already in use: {ip}")));
+                return Err(NetworkError::Taken(format!("Address already in use: {ip}")));
             }
             return Ok(ip);
         }
@@ -206,7 +203,7 @@ impl<A: Family> Pool<A> {
             }
             n += 1;
         }
-        Err(NetworkError::Conflict(format!(
+        Err(NetworkError::Taken(format!(
             "no available {} addresses on this network's address pools: {}",
             A::NAME,
             self.range
@@ -224,11 +221,11 @@ impl<A: Family> Pool<A> {
 }
 
 pub fn parse_subnet6(s: &str) -> Result<Ipv6Net, NetworkError> {
-    s.parse().map_err(|_| NetworkError::InvalidArgument(format!("invalid CIDR address: {s}")))
+    s.parse().map_err(|_| NetworkError::Invalid(format!("invalid CIDR address: {s}")))
 }
 
 pub fn parse_ip6(s: &str) -> Result<Ipv6Addr, NetworkError> {
-    s.parse().map_err(|_| NetworkError::InvalidArgument(format!("invalid IPv6 address: {s}")))
+    s.parse().map_err(|_| NetworkError::Invalid(format!("invalid IPv6 address: {s}")))
 }
 
 /// A `/64` for an IPv6 network given no subnet, as Docker makes one: inside a unique local

@@ -18,38 +18,58 @@ pub mod proxy;
 pub mod rules;
 mod tool;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    InvalidArgument,
-    Conflict,
-    /// Docker's 403: what the network's state forbids (an overlapping pool, a second `host`).
-    Forbidden,
-    Internal,
-}
+use berth_kind::{Kind, Kinded};
 
+/// What went wrong in networking; [`Kinded::kind`] says how the API answers it.
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
+    /// A bad request: a malformed address, option or name (the message names it).
     #[error("{0}")]
-    NotFound(String),
+    Invalid(String),
+    #[error("network {name} not found")]
+    NoSuchNetwork { name: String },
+    #[error("network {name} is ambiguous")]
+    Ambiguous { name: String },
+    #[error("network {name} has no IPv6 pool")]
+    NoIpv6Pool { name: String },
+    #[error("link {name} not found")]
+    NoSuchLink { name: String },
+    /// A driver no plugin provides (Docker's words: it would look for a plugin).
+    #[error("could not find plugin {driver} in v1 plugin registry: plugin not found")]
+    UnknownDriver { driver: String },
+    /// Something the request wants is taken: a name, an address, a host port, a device.
     #[error("{0}")]
-    InvalidArgument(String),
+    Taken(String),
+    /// What the network's kind or state never allows: a second `host`, an overlapping pool.
     #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Forbidden(String),
-    #[error("{0}")]
-    Internal(String),
+    Refused(String),
+    /// The host failed us: netlink, the firewall tools, a socket.
+    #[error("{what}: {detail}")]
+    Host { what: String, detail: String },
+    #[error("network records: {0}")]
+    Records(#[from] berth_metadata::MetadataError),
+}
+
+impl Kinded for NetworkError {
+    fn kind(&self) -> Kind {
+        match self {
+            NetworkError::Invalid(_) => Kind::InvalidArgument,
+            NetworkError::NoSuchNetwork { .. }
+            | NetworkError::Ambiguous { .. }
+            | NetworkError::NoIpv6Pool { .. }
+            | NetworkError::NoSuchLink { .. }
+            | NetworkError::UnknownDriver { .. } => Kind::NotFound,
+            NetworkError::Taken(_) => Kind::Conflict,
+            NetworkError::Refused(_) => Kind::Forbidden,
+            NetworkError::Host { .. } => Kind::Internal,
+            NetworkError::Records(e) => e.kind(),
+        }
+    }
 }
 
 impl NetworkError {
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            NetworkError::NotFound(_) => ErrorKind::NotFound,
-            NetworkError::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            NetworkError::Conflict(_) => ErrorKind::Conflict,
-            NetworkError::Forbidden(_) => ErrorKind::Forbidden,
-            NetworkError::Internal(_) => ErrorKind::Internal,
-        }
+    /// The host failed at `what`.
+    pub fn host(what: impl std::fmt::Display, detail: impl std::fmt::Display) -> NetworkError {
+        NetworkError::Host { what: what.to_string(), detail: detail.to_string() }
     }
 }

@@ -13,7 +13,7 @@ use rtnetlink::{Handle, LinkBridge, LinkUnspec, LinkVeth, RouteMessageBuilder};
 use crate::NetworkError;
 
 fn nl(what: &str, e: impl std::fmt::Display) -> NetworkError {
-    NetworkError::Internal(format!("{what}: {e}"))
+    NetworkError::host(what, e)
 }
 
 /// Runs `f` with a netlink handle on a fresh thread, first entering the network namespace
@@ -39,7 +39,7 @@ where
         })
     })
     .join()
-    .map_err(|_| NetworkError::Internal("a netlink thread panicked".into()))?
+    .map_err(|_| NetworkError::host("netlink", "its thread panicked"))?
 }
 
 /// Moves the calling thread into the network namespace at `ns`.
@@ -60,7 +60,7 @@ pub fn in_netns<T: Send + 'static>(
         f().map_err(|e| nl(&format!("in {}", ns.display()), e))
     })
     .join()
-    .map_err(|_| NetworkError::Internal("a namespace thread panicked".into()))?
+    .map_err(|_| NetworkError::host("network namespace", "its thread panicked"))?
 }
 
 async fn index(h: &Handle, name: &str) -> Result<Option<u32>, NetworkError> {
@@ -74,7 +74,7 @@ async fn index(h: &Handle, name: &str) -> Result<Option<u32>, NetworkError> {
 }
 
 async fn must_index(h: &Handle, name: &str) -> Result<u32, NetworkError> {
-    index(h, name).await?.ok_or_else(|| NetworkError::NotFound(format!("link {name} not found")))
+    index(h, name).await?.ok_or_else(|| NetworkError::NoSuchLink { name: name.to_string() })
 }
 
 /// Adds an address to link `idx`; IPv6 ones skip duplicate address detection (the address is
@@ -138,7 +138,7 @@ pub fn ensure_bridge(
     let name = name.to_string();
     with_netlink(None, move |h| async move {
         if exists(&name) && !Path::new("/sys/class/net").join(&name).join("bridge").exists() {
-            return Err(NetworkError::Conflict(format!("{name} exists on this host and is not a bridge")));
+            return Err(NetworkError::Taken(format!("{name} exists on this host and is not a bridge")));
         }
         if index(&h, &name).await?.is_none() {
             exists_ok(
@@ -207,7 +207,7 @@ pub fn create_netns(path: &Path) -> Result<(), NetworkError> {
         .map_err(|e| nl(&format!("bind the network namespace to {}", target.display()), e))
     })
     .join()
-    .map_err(|_| NetworkError::Internal("a namespace thread panicked".into()))?;
+    .map_err(|_| NetworkError::host("network namespace", "its thread panicked"))?;
     if let Err(e) = made {
         let _ = std::fs::remove_file(path);
         return Err(e);

@@ -123,7 +123,7 @@ impl NetworkManager {
     ) -> Result<NetworkManager> {
         if let Some(p) = &prefix {
             if p.is_empty() || p.len() > 6 || !p.chars().all(|c| c.is_ascii_alphanumeric()) {
-                return Err(NetworkError::InvalidArgument(format!(
+                return Err(NetworkError::Invalid(format!(
                     "invalid bridge-prefix {p:?}: use 1 to 6 letters or digits"
                 )));
             }
@@ -133,12 +133,12 @@ impl NetworkManager {
             "nftables" => Box::new(Nftables::new(&table)),
             "iptables" => Box::new(Iptables { prefix: table }),
             other => {
-                return Err(NetworkError::InvalidArgument(format!(
+                return Err(NetworkError::Invalid(format!(
                     "invalid firewall-backend {other:?}: use nftables or iptables"
                 )))
             }
         };
-        db.ensure::<NetworkRecord>().map_err(|e| NetworkError::Internal(format!("network records: {e}")))?;
+        db.ensure::<NetworkRecord>()?;
         Ok(NetworkManager {
             db,
             state: Mutex::new(State::default()),
@@ -158,7 +158,10 @@ impl NetworkManager {
     /// The driver of a network.
     pub fn driver(&self, n: &NetworkRecord) -> Result<&'static dyn NetworkDriver> {
         driver::find(&n.driver).ok_or_else(|| {
-            NetworkError::Internal(format!("network {} has the unknown driver {}", n.name, n.driver))
+            NetworkError::host(
+                format!("network {}", n.name),
+                format!("its record names the unknown driver {}", n.driver),
+            )
         })
     }
 
@@ -209,14 +212,14 @@ impl NetworkManager {
     // ---- records ----
 
     pub fn records(&self) -> Result<Vec<NetworkRecord>> {
-        let all = self.db.read(|tx| tx.all::<NetworkRecord>()).map_err(db_error)?;
+        let all = self.db.read(|tx| tx.all::<NetworkRecord>()).map_err(NetworkError::from)?;
         Ok(all.into_iter().map(|(_, r)| r).collect())
     }
 
     /// Writes a network's record as it is (the built-in networks, the default bridge's
     /// addressing at start).
     pub fn put(&self, n: &NetworkRecord) -> Result<()> {
-        self.db.write(|tx| tx.put(&n.id, n)).map_err(db_error)
+        self.db.write(|tx| tx.put(&n.id, n)).map_err(NetworkError::from)
     }
 
     /// Finds a network by name, full ID or unique ID prefix.
@@ -228,8 +231,8 @@ impl NetworkManager {
         let mut found = all.iter().filter(|n| !name.is_empty() && n.id.starts_with(name));
         match (found.next(), found.next()) {
             (Some(n), None) => Ok(n.clone()),
-            (Some(_), Some(_)) => Err(NetworkError::NotFound(format!("network {name} is ambiguous"))),
-            _ => Err(NetworkError::NotFound(format!("network {name} not found"))),
+            (Some(_), Some(_)) => Err(NetworkError::Ambiguous { name: name.to_string() }),
+            _ => Err(NetworkError::NoSuchNetwork { name: name.to_string() }),
         }
     }
 
@@ -294,34 +297,32 @@ impl NetworkManager {
         unique: &[u8],
     ) -> Result<NetworkRecord> {
         if req.name.is_empty() {
-            return Err(NetworkError::InvalidArgument(
-                "network name is required: give the network a name".into(),
-            ));
+            return Err(NetworkError::Invalid("network name is required: give the network a name".into()));
         }
         if let Some(m) = req.options.get(MTU_OPTION) {
             if !m.parse::<u32>().is_ok_and(|m| (68..=65_535).contains(&m)) {
-                return Err(NetworkError::InvalidArgument(format!(
+                return Err(NetworkError::Invalid(format!(
                     "invalid {MTU_OPTION} {m:?}: give an MTU from 68 to 65535"
                 )));
             }
         }
         let driver = driver::for_create(if req.driver.is_empty() { "bridge" } else { &req.driver })?;
         if !req.ipv6 && (req.subnet6.is_some() || req.gateway6.is_some()) {
-            return Err(NetworkError::InvalidArgument(
+            return Err(NetworkError::Invalid(
                 "an IPv6 subnet or gateway was given for a network without IPv6: add --ipv6".into(),
             ));
         }
         let _g = self.create.lock().unwrap_or_else(|e| e.into_inner());
         let all = self.records()?;
         if all.iter().any(|n| n.name == req.name) {
-            return Err(NetworkError::Conflict(format!("network with name {} already exists", req.name)));
+            return Err(NetworkError::Taken(format!("network with name {} already exists", req.name)));
         }
         let taken: Vec<Ipv4Net> = all.iter().filter_map(|n| n.subnet.parse().ok()).collect();
         let subnet = match &req.subnet {
             Some(s) => {
                 let s = ipam::parse_subnet(s)?;
                 if ipam::overlapping(&s, &taken) {
-                    return Err(NetworkError::Forbidden(
+                    return Err(NetworkError::Refused(
                         "invalid pool request: Pool overlaps with other one on this address space".into(),
                     ));
                 }
@@ -331,7 +332,7 @@ impl NetworkManager {
                 let mut t = taken.clone();
                 t.extend_from_slice(routes);
                 ipam::choose_subnet(pools, &t).ok_or_else(|| {
-                    NetworkError::Forbidden(
+                    NetworkError::Refused(
                         "all predefined address pools have been fully subnetted: give the network a --subnet"
                             .into(),
                     )
@@ -350,13 +351,13 @@ impl NetworkManager {
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| self.bridge_for(&id));
         if bridge.len() > 15 {
-            return Err(NetworkError::InvalidArgument(format!(
+            return Err(NetworkError::Invalid(format!(
                 "bridge name {bridge:?} is longer than 15 characters"
             )));
         }
         // Never take over an interface of the host's (removing the network deletes its bridge).
         if link::exists(&bridge) || all.iter().any(|n| n.bridge == bridge) {
-            return Err(NetworkError::Conflict(format!(
+            return Err(NetworkError::Taken(format!(
                 "bridge name {bridge} is already in use on this host: choose another com.docker.network.bridge.name"
             )));
         }
@@ -393,12 +394,12 @@ impl NetworkManager {
     /// Removes a network no container is attached to (the caller knows the containers).
     pub fn remove(&self, n: &NetworkRecord) -> Result<()> {
         if n.builtin() {
-            return Err(NetworkError::Forbidden(format!(
+            return Err(NetworkError::Refused(format!(
                 "{} is a pre-defined network and cannot be removed",
                 n.name
             )));
         }
-        self.db.write(|tx| tx.delete::<NetworkRecord>(&n.id)).map_err(db_error)?;
+        self.db.write(|tx| tx.delete::<NetworkRecord>(&n.id)).map_err(NetworkError::from)?;
         {
             let mut st = self.lock();
             st.pools.remove(&n.id);
@@ -414,13 +415,13 @@ impl NetworkManager {
     /// user-defined networks, `--ip` only on a user's subnet, `--ip6` only with IPv6).
     pub fn endpoint(&self, n: &NetworkRecord, req: EndpointRequest) -> Result<EndpointRecord> {
         if n.name == "bridge" && !req.aliases.is_empty() {
-            return Err(NetworkError::InvalidArgument(
+            return Err(NetworkError::Invalid(
                 "network-scoped alias is supported only for containers in user defined networks".into(),
             ));
         }
         if !req.ip.is_empty() {
             if !n.user_subnet {
-                return Err(NetworkError::InvalidArgument(
+                return Err(NetworkError::Invalid(
                     "user specified IP address is supported only when connecting to networks with user configured subnets".into(),
                 ));
             }
@@ -428,7 +429,7 @@ impl NetworkManager {
         }
         if !req.ip6.is_empty() {
             if !n.ipv6() {
-                return Err(NetworkError::InvalidArgument(format!(
+                return Err(NetworkError::Invalid(format!(
                     "network {} has no IPv6: --ip6 needs a network created with --ipv6",
                     n.name
                 )));
@@ -461,7 +462,7 @@ impl NetworkManager {
             let pool = st
                 .pools
                 .get_mut(&n.id)
-                .ok_or_else(|| NetworkError::NotFound(format!("network {} not found", n.name)))?;
+                .ok_or_else(|| NetworkError::NoSuchNetwork { name: n.name.clone() })?;
             (pool.allocate(want)?, pool.gateway, pool.subnet.prefix_len())
         };
         let v6 = if n.ipv6() {
@@ -469,7 +470,7 @@ impl NetworkManager {
             let mut st = self.lock();
             let got = match st.pools6.get_mut(&n.id) {
                 Some(p) => p.allocate(want6).map(|a| (a, p.subnet.prefix_len(), p.gateway)),
-                None => Err(NetworkError::NotFound(format!("network {} has no IPv6 pool", n.name))),
+                None => Err(NetworkError::NoIpv6Pool { name: n.name.clone() }),
             };
             match got {
                 Ok(v) => Some(v),
@@ -562,9 +563,8 @@ impl NetworkManager {
         let result = (|| -> Result<()> {
             for w in wanted {
                 let (num, proto) = w.port.split_once('/').unwrap_or((&w.port, "tcp"));
-                let cport: u16 = num
-                    .parse()
-                    .map_err(|_| NetworkError::InvalidArgument(format!("invalid port {}", w.port)))?;
+                let cport: u16 =
+                    num.parse().map_err(|_| NetworkError::Invalid(format!("invalid port {}", w.port)))?;
                 let proto = if proto == "udp" { Proto::Udp } else { Proto::Tcp };
                 let hip = if w.host_ip.is_empty() || w.host_ip == "0.0.0.0" {
                     None
@@ -574,13 +574,13 @@ impl NetworkManager {
                 let hport: u16 = if w.host_port.is_empty() {
                     0
                 } else {
-                    w.host_port.parse().map_err(|_| {
-                        NetworkError::InvalidArgument(format!("invalid host port {}", w.host_port))
-                    })?
+                    w.host_port
+                        .parse()
+                        .map_err(|_| NetworkError::Invalid(format!("invalid host port {}", w.host_port)))?
                 };
                 let reserved = proxy::reserve(proto, hip, hport).map_err(|e| {
                     if hport != 0 && self.port_taken(proto, hport) {
-                        NetworkError::Conflict(format!(
+                        NetworkError::Taken(format!(
                             "driver failed programming external connectivity on endpoint {name}: Bind for {}:{hport} failed: port is already allocated",
                             hip.unwrap_or(Ipv4Addr::UNSPECIFIED)
                         ))
@@ -663,8 +663,8 @@ impl NetworkManager {
             s.set_nonblocking(true)?;
             Ok(s)
         })?;
-        let sock = tokio::net::UdpSocket::from_std(sock)
-            .map_err(|e| NetworkError::Internal(format!("resolver socket: {e}")))?;
+        let sock =
+            tokio::net::UdpSocket::from_std(sock).map_err(|e| NetworkError::host("resolver socket", e))?;
         let upstreams = dns::upstreams(&std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default());
         let task = tokio::spawn(dns::serve(sock, lookup, upstreams));
         if let Some(old) = self.lock().resolvers.insert(id.to_string(), task) {
@@ -702,22 +702,18 @@ fn new_pool6(req: &NetworkCreate, all: &[NetworkRecord], unique: &[u8]) -> Resul
         Some(s) => {
             let s = ipam::parse_subnet6(s)?;
             if taken.iter().any(|t| t.contains(&s) || s.contains(t)) {
-                return Err(NetworkError::Forbidden(
+                return Err(NetworkError::Refused(
                     "invalid pool request: Pool overlaps with other one on this address space".into(),
                 ));
             }
             s
         }
         None => ipam::choose_subnet6(unique, &taken).ok_or_else(|| {
-            NetworkError::Forbidden("no free IPv6 subnet left: give the network an IPv6 --subnet".into())
+            NetworkError::Refused("no free IPv6 subnet left: give the network an IPv6 --subnet".into())
         })?,
     };
     let gateway = req.gateway6.as_deref().map(ipam::parse_ip6).transpose()?;
     ipam::Pool6::new(subnet, None, gateway)
-}
-
-fn db_error(e: berth_metadata::MetadataError) -> NetworkError {
-    NetworkError::Internal(format!("network records: {e}"))
 }
 
 fn now_rfc3339() -> String {

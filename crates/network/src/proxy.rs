@@ -40,12 +40,12 @@ pub fn reserve(proto: Proto, host_ip: Option<Ipv4Addr>, host_port: u16) -> Resul
     };
     bound.map_err(|e| {
         if e.kind() == std::io::ErrorKind::AddrInUse {
-            NetworkError::Conflict(format!(
+            NetworkError::Taken(format!(
                 "driver failed programming external connectivity: Error starting userland proxy: listen {}4 {addr}: bind: address already in use",
                 proto.as_str()
             ))
         } else {
-            NetworkError::Internal(format!("listen {} {addr}: {e}", proto.as_str()))
+            NetworkError::host(format!("listen {} {addr}", proto.as_str()), e)
         }
     })
 }

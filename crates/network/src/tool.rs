@@ -18,14 +18,14 @@ pub(crate) fn run_tool(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|e| NetworkError::Internal(format!("run {tool} (install iptables): {e}")))?;
+        .map_err(|e| NetworkError::host(format!("run {tool} (install iptables)"), e))?;
     if let Some(input) = stdin {
         child
             .stdin
             .take()
             .expect("stdin is piped")
             .write_all(input.as_bytes())
-            .map_err(|e| NetworkError::Internal(format!("write to {tool}: {e}")))?;
+            .map_err(|e| NetworkError::host(format!("write to {tool}"), e))?;
     }
-    child.wait_with_output().map_err(|e| NetworkError::Internal(format!("{tool}: {e}")))
+    child.wait_with_output().map_err(|e| NetworkError::host(tool, e))
 }

@@ -1,13 +1,5 @@
+use berth_kind::{Kind, Kinded};
 use libcontainer::error::LibcontainerError;
-
-/// What went wrong, in terms a caller can act on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    Conflict,
-    InvalidArgument,
-    Internal,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -27,19 +19,21 @@ pub enum RuntimeError {
     Container(#[from] LibcontainerError),
 }
 
-impl RuntimeError {
-    pub fn kind(&self) -> ErrorKind {
+impl Kinded for RuntimeError {
+    fn kind(&self) -> Kind {
         match self {
-            RuntimeError::NotFound => ErrorKind::NotFound,
-            RuntimeError::AlreadyExists(_) | RuntimeError::WrongState(_) => ErrorKind::Conflict,
-            RuntimeError::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            RuntimeError::Container(LibcontainerError::IncorrectStatus(_)) => ErrorKind::Conflict,
+            RuntimeError::NotFound => Kind::NotFound,
+            RuntimeError::AlreadyExists(_) | RuntimeError::WrongState(_) => Kind::Conflict,
+            RuntimeError::InvalidArgument(_) => Kind::InvalidArgument,
+            RuntimeError::Container(LibcontainerError::IncorrectStatus(_)) => Kind::Conflict,
             RuntimeError::Container(LibcontainerError::NoDirectory)
-            | RuntimeError::Container(LibcontainerError::InvalidID(_)) => ErrorKind::InvalidArgument,
-            _ => ErrorKind::Internal,
+            | RuntimeError::Container(LibcontainerError::InvalidID(_)) => Kind::InvalidArgument,
+            _ => Kind::Internal,
         }
     }
+}
 
+impl RuntimeError {
     pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> RuntimeError {
         let context = context.into();
         move |source| RuntimeError::Io { context, source }

@@ -27,7 +27,7 @@ mod update;
 use std::path::{Path, PathBuf};
 
 pub use create::CreateOptions;
-pub use error::{ErrorKind, RuntimeError};
+pub use error::RuntimeError;
 pub use exec::ExecOptions;
 pub use list::format_table;
 pub use signal::parse_signal;

@@ -43,6 +43,18 @@ pub enum ShimError {
     Protocol(String),
 }
 
+impl berth_kind::Kinded for ShimError {
+    fn kind(&self) -> berth_kind::Kind {
+        use berth_kind::Kind;
+        match self {
+            ShimError::NotFound(_) => Kind::NotFound,
+            ShimError::Conflict(_) => Kind::Conflict,
+            ShimError::InvalidArgument(_) => Kind::InvalidArgument,
+            ShimError::Runtime(_) | ShimError::Io(_) | ShimError::Protocol(_) => Kind::Internal,
+        }
+    }
+}
+
 /// Seconds since the epoch as RFC 3339 with nanoseconds, Docker's time format.
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)

@@ -26,12 +26,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use berth_archive::{Change, Whiteouts};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    InvalidArgument,
-    Io,
-}
+use berth_kind::{Kind, Kinded};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -45,17 +40,17 @@ pub enum SnapshotError {
     Archive(#[from] berth_archive::ArchiveError),
 }
 
-impl SnapshotError {
-    pub fn kind(&self) -> ErrorKind {
+impl Kinded for SnapshotError {
+    fn kind(&self) -> Kind {
         match self {
-            SnapshotError::Unknown(_) => ErrorKind::InvalidArgument,
-            SnapshotError::Archive(e) if e.kind() == berth_archive::ErrorKind::InvalidArchive => {
-                ErrorKind::InvalidArgument
-            }
-            _ => ErrorKind::Io,
+            SnapshotError::Unknown(_) => Kind::InvalidArgument,
+            SnapshotError::Archive(e) => e.kind(),
+            SnapshotError::Unavailable(_) | SnapshotError::Io { .. } => Kind::Internal,
         }
     }
+}
 
+impl SnapshotError {
     pub(crate) fn io(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> SnapshotError {
         let path = path.display().to_string();
         move |source| SnapshotError::Io { op, path, source }

@@ -59,6 +59,15 @@ pub enum SpecError {
     Internal(String),
 }
 
+impl berth_kind::Kinded for SpecError {
+    fn kind(&self) -> berth_kind::Kind {
+        match self {
+            SpecError::InvalidArgument(_) => berth_kind::Kind::InvalidArgument,
+            SpecError::Internal(_) => berth_kind::Kind::Internal,
+        }
+    }
+}
+
 /// The image's account files, read from its root filesystem (empty when absent).
 #[derive(Debug, Clone, Default)]
 pub struct RootfsFiles {

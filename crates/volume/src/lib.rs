@@ -16,6 +16,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
+use berth_kind::{Kind, Kinded};
 use berth_metadata::{Db, Reader};
 use serde::{Deserialize, Serialize};
 
@@ -25,44 +26,40 @@ pub use options::{validate_name, validate_options};
 /// `volume prune` without `--all` removes only those.
 pub const ANONYMOUS_LABEL: &str = "com.docker.volume.anonymous";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    NotFound,
-    InvalidArgument,
-    Conflict,
-    Internal,
-}
-
+/// What went wrong with a volume; [`Kinded::kind`] says how the API answers it.
 #[derive(Debug, thiserror::Error)]
 pub enum VolumeError {
+    /// A bad name, option or mount request (the message names it, in Docker's words).
     #[error("{0}")]
-    NotFound(String),
-    #[error("{0}")]
-    InvalidArgument(String),
-    #[error("{0}")]
-    Conflict(String),
-    #[error("{0}")]
-    Internal(String),
+    Invalid(String),
+    #[error("get {name}: no such volume")]
+    NoSuchVolume { name: String },
+    #[error("create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found")]
+    UnknownDriver { name: String, driver: String },
+    #[error("remove {name}: volume is in use - [{}]", users.join(", "))]
+    InUse { name: String, users: Vec<String> },
+    /// The host failed us: a directory, a mount, a copy.
+    #[error("{what}: {detail}")]
+    Host { what: String, detail: String },
+    #[error("volume metadata: {0}")]
+    Records(#[from] berth_metadata::MetadataError),
+}
+
+impl Kinded for VolumeError {
+    fn kind(&self) -> Kind {
+        match self {
+            VolumeError::Invalid(_) => Kind::InvalidArgument,
+            VolumeError::NoSuchVolume { .. } | VolumeError::UnknownDriver { .. } => Kind::NotFound,
+            VolumeError::InUse { .. } => Kind::Conflict,
+            VolumeError::Host { .. } => Kind::Internal,
+            VolumeError::Records(e) => e.kind(),
+        }
+    }
 }
 
 impl VolumeError {
-    pub fn kind(&self) -> ErrorKind {
-        match self {
-            VolumeError::NotFound(_) => ErrorKind::NotFound,
-            VolumeError::InvalidArgument(_) => ErrorKind::InvalidArgument,
-            VolumeError::Conflict(_) => ErrorKind::Conflict,
-            VolumeError::Internal(_) => ErrorKind::Internal,
-        }
-    }
-
     fn io(what: impl std::fmt::Display, e: impl std::fmt::Display) -> VolumeError {
-        VolumeError::Internal(format!("{what}: {e}"))
-    }
-}
-
-impl From<berth_metadata::MetadataError> for VolumeError {
-    fn from(e: berth_metadata::MetadataError) -> VolumeError {
-        VolumeError::Internal(format!("volume metadata: {e}"))
+        VolumeError::Host { what: what.to_string(), detail: e.to_string() }
     }
 }
 
@@ -205,9 +202,7 @@ impl VolumeStore {
         };
         validate_name(&name)?;
         if driver != "local" {
-            return Err(VolumeError::NotFound(format!(
-                "create {name}: error looking up volume plugin {driver}: plugin \"{driver}\" not found"
-            )));
+            return Err(VolumeError::UnknownDriver { name, driver: driver.to_string() });
         }
         validate_options(&name, &req.options)?;
         let mut st = self.lock();
@@ -243,7 +238,7 @@ impl VolumeStore {
     pub fn get(&self, name: &str) -> Result<Volume> {
         match self.db.read(|tx| tx.get::<VolumeRecord>(name))? {
             Some(r) => Ok(self.view(r)),
-            None => Err(VolumeError::NotFound(format!("get {name}: no such volume"))),
+            None => Err(VolumeError::NoSuchVolume { name: name.to_string() }),
         }
     }
 
@@ -255,18 +250,13 @@ impl VolumeStore {
     pub fn remove(&self, name: &str, force: bool) -> Result<()> {
         let mut st = self.lock();
         if self.db.read(|tx| tx.get::<VolumeRecord>(name))?.is_none() {
-            return if force {
-                Ok(())
-            } else {
-                Err(VolumeError::NotFound(format!("get {name}: no such volume")))
-            };
+            return if force { Ok(()) } else { Err(VolumeError::NoSuchVolume { name: name.to_string() }) };
         }
         if let Some(users) = st.refs.get(name).filter(|u| !u.is_empty()) {
-            let ids: Vec<&str> = users.iter().map(String::as_str).collect();
-            return Err(VolumeError::Conflict(format!(
-                "remove {name}: volume is in use - [{}]",
-                ids.join(", ")
-            )));
+            return Err(VolumeError::InUse {
+                name: name.to_string(),
+                users: users.iter().cloned().collect(),
+            });
         }
         let data = self.data(name);
         while is_mounted(&data) {
@@ -315,7 +305,7 @@ impl VolumeStore {
                 };
                 let data = if req.data.is_empty() { None } else { Some(req.data.as_str()) };
                 nix::mount::mount(source, &vol.mountpoint, fstype, req.flags, data).map_err(|e| {
-                    VolumeError::InvalidArgument(format!(
+                    VolumeError::Invalid(format!(
                         "error while mounting volume '{}': failed to mount local volume: mount {}:{}, flags: {:#x}, data: {}: {}",
                         vol.mountpoint.display(),
                         req.source,
@@ -366,10 +356,10 @@ impl VolumeStore {
             .output()
             .map_err(|e| VolumeError::io("copy the image's content into the volume: run cp", e))?;
         if !out.status.success() {
-            return Err(VolumeError::Internal(format!(
-                "copy the image's content into volume {name}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            )));
+            return Err(VolumeError::io(
+                format!("copy the image's content into volume {name}"),
+                String::from_utf8_lossy(&out.stderr).trim(),
+            ));
         }
         std::os::unix::fs::chown(&data, Some(meta.uid()), Some(meta.gid()))
             .and_then(|_| {
@@ -453,13 +443,13 @@ mod tests {
             driver: Some("nfs".into()),
             ..Default::default()
         });
-        assert_eq!(e.unwrap_err().kind(), ErrorKind::InvalidArgument);
+        assert_eq!(e.unwrap_err().kind(), Kind::InvalidArgument);
         let e = s.create(CreateOptions {
             name: Some("xy".into()),
             driver: Some("nfs".into()),
             ..Default::default()
         });
-        assert_eq!(e.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(e.unwrap_err().kind(), Kind::NotFound);
     }
 
     #[test]

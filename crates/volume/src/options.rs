@@ -13,12 +13,12 @@ pub fn validate_name(name: &str) -> Result<(), VolumeError> {
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
     let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
     if !first_ok || !rest_ok {
-        return Err(VolumeError::InvalidArgument(format!(
+        return Err(VolumeError::Invalid(format!(
             "create {name}: \"{name}\" includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path"
         )));
     }
     if name.len() < 2 {
-        return Err(VolumeError::InvalidArgument(format!(
+        return Err(VolumeError::Invalid(format!(
             "create {name}: volume name is too short, names should be at least two alphanumeric characters"
         )));
     }
@@ -32,20 +32,18 @@ pub fn validate_options(name: &str, opts: &BTreeMap<String, String>) -> Result<(
         match k.as_str() {
             "type" | "device" | "o" => {}
             "size" => {
-                return Err(VolumeError::InvalidArgument(format!(
+                return Err(VolumeError::Invalid(format!(
                     "create {name}: quota size requested but no quota support"
                 )))
             }
-            other => {
-                return Err(VolumeError::InvalidArgument(format!("create {name}: invalid option: {other:?}")))
-            }
+            other => return Err(VolumeError::Invalid(format!("create {name}: invalid option: {other:?}"))),
         }
     }
     if opts.contains_key("device")
         && !opts.contains_key("type")
         && !opts.get("o").is_some_and(|o| has_bind(o))
     {
-        return Err(VolumeError::InvalidArgument(format!(
+        return Err(VolumeError::Invalid(format!(
             "create {name}: missing required option: \"type\": give the filesystem type (or type=none with o=bind)"
         )));
     }
