@@ -69,81 +69,30 @@ pub enum Cmd {
     Completion(CompletionArgs),
     /// List containers
     Ps(PsArgs),
-    /// Create and run a new container from an image
-    #[command(disable_help_flag = true)]
-    Run(RunArgs),
-    /// Create a new container
-    #[command(disable_help_flag = true)]
-    Create(RunArgs),
-    /// Start one or more stopped containers
-    Start(StartArgs),
-    /// Stop one or more running containers
-    Stop(StopArgs),
-    /// Restart one or more containers
-    Restart(StopArgs),
-    /// Kill one or more running containers
-    Kill(KillArgs),
     /// Remove one or more containers
     Rm(RmArgs),
-    /// Fetch the logs of a container
-    Logs(LogsArgs),
-    /// Execute a command in a running container
-    Exec(ExecArgs),
-    /// Block until one or more containers stop, then print their exit codes
-    Wait(Names),
-    /// Pause all processes within one or more containers
-    Pause(Names),
-    /// Unpause all processes within one or more containers
-    Unpause(Names),
-    /// Rename a container
-    Rename(RenameArgs),
-    /// Display the running processes of a container
-    Top(TopArgs),
-    /// List port mappings or a specific mapping for the container
-    Port(PortArgs),
     /// Return low-level information on Docker objects
     Inspect(InspectArgs),
     /// List images
     Images(ImagesArgs),
     /// Remove one or more images
     Rmi(RmiArgs),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(TagArgs),
-    /// Show the history of an image
-    History(HistoryArgs),
     /// Show the berth version information
     Version(FormatOnly),
-    /// Inspect changes to files or directories on a container's filesystem
-    Diff(OneContainer),
-    /// Create a new image from a container's changes
-    Commit(CommitArgs),
-    /// Export a container's filesystem as a tar archive
-    Export(ExportArgs),
-    /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(SaveArgs),
-    /// Load an image from a tar archive or STDIN
-    Load(LoadArgs),
-    /// Import the contents from a tarball to create a filesystem image
-    Import(ImportArgs),
-    /// Copy files/folders between a container and the local filesystem
-    Cp(CpArgs),
-    /// Attach local standard input, output, and error streams to a running container
-    Attach(AttachArgs),
-    /// Update configuration of one or more containers
-    Update(UpdateArgs),
-    /// Display a live stream of container(s) resource usage statistics
-    Stats(StatsArgs),
     /// Get real time events from the server
     Events(EventsArgs),
     /// Display system-wide information
     Info(FormatOnly),
+    #[command(flatten)]
+    Containers(ContainerOps),
+    #[command(flatten)]
+    ImageOps(ImageOps),
 }
 
+/// The container commands that stand both at the top level (`berth stop`) and under
+/// `container` (`berth container stop`), declared once.
 #[derive(Subcommand, Debug)]
-pub enum ContainerCmd {
-    /// List containers
-    #[command(visible_aliases = ["list", "ps"])]
-    Ls(PsArgs),
+pub enum ContainerOps {
     /// Create and run a new container from an image
     #[command(disable_help_flag = true)]
     Run(RunArgs),
@@ -158,9 +107,6 @@ pub enum ContainerCmd {
     Restart(StopArgs),
     /// Kill one or more running containers
     Kill(KillArgs),
-    /// Remove one or more containers
-    #[command(visible_alias = "remove")]
-    Rm(RmArgs),
     /// Fetch the logs of a container
     Logs(LogsArgs),
     /// Execute a command in a running container
@@ -177,8 +123,6 @@ pub enum ContainerCmd {
     Top(TopArgs),
     /// List port mappings or a specific mapping for the container
     Port(PortArgs),
-    /// Display detailed information on one or more containers
-    Inspect(TypedInspectArgs),
     /// Inspect changes to files or directories on a container's filesystem
     Diff(OneContainer),
     /// Create a new image from a container's changes
@@ -193,8 +137,39 @@ pub enum ContainerCmd {
     Update(UpdateArgs),
     /// Display a live stream of container(s) resource usage statistics
     Stats(StatsArgs),
+}
+
+/// The image commands that stand both at the top level and under `image`, declared once.
+#[derive(Subcommand, Debug)]
+pub enum ImageOps {
+    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+    Tag(TagArgs),
+    /// Show the history of an image
+    History(HistoryArgs),
+    /// Save one or more images to a tar archive (streamed to STDOUT by default)
+    Save(SaveArgs),
+    /// Load an image from a tar archive or STDIN
+    Load(LoadArgs),
+    /// Import the contents from a tarball to create a filesystem image
+    Import(ImportArgs),
+}
+
+// Parsed once per process: the size of the run arguments does not matter.
+#[allow(clippy::large_enum_variant)]
+#[derive(Subcommand, Debug)]
+pub enum ContainerCmd {
+    /// List containers
+    #[command(visible_aliases = ["list", "ps"])]
+    Ls(PsArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Display detailed information on one or more containers
+    Inspect(TypedInspectArgs),
     /// Remove all stopped containers
     Prune(PruneArgs),
+    #[command(flatten)]
+    Ops(ContainerOps),
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,20 +180,12 @@ pub enum ImageCmd {
     /// Remove one or more images
     #[command(visible_alias = "remove")]
     Rm(RmiArgs),
-    /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(TagArgs),
-    /// Show the history of an image
-    History(HistoryArgs),
     /// Display detailed information on one or more images
     Inspect(TypedInspectArgs),
-    /// Save one or more images to a tar archive (streamed to STDOUT by default)
-    Save(SaveArgs),
-    /// Load an image from a tar archive or STDIN
-    Load(LoadArgs),
-    /// Import the contents from a tarball to create a filesystem image
-    Import(ImportArgs),
     /// Remove unused images
     Prune(PruneArgs),
+    #[command(flatten)]
+    Ops(ImageOps),
 }
 
 #[derive(Subcommand, Debug)]

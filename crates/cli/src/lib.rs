@@ -27,7 +27,7 @@ mod watch;
 use berth_client::{Client, ClientError, Host};
 use clap::error::{ContextKind, ContextValue, ErrorKind as ClapKind};
 use clap::Parser;
-use cmd::{Cli, Cmd, ContainerCmd, ImageCmd, NetworkCmd, SystemCmd, VolumeCmd};
+use cmd::{Cli, Cmd, ContainerCmd, ContainerOps, ImageCmd, ImageOps, NetworkCmd, SystemCmd, VolumeCmd};
 
 /// What ended a command: the exit code, with the message to print (if any) on stderr.
 #[derive(Debug)]
@@ -202,44 +202,22 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
     match command {
         Cmd::Container(c) => match c {
             ContainerCmd::Ls(a) => container::ps(ctx, a).await,
-            ContainerCmd::Run(a) => container::run(ctx, a, true).await,
-            ContainerCmd::Create(a) => container::run(ctx, a, false).await,
-            ContainerCmd::Start(a) => container::start(ctx, a).await,
-            ContainerCmd::Stop(a) => container::stop(ctx, a, "stop").await,
-            ContainerCmd::Restart(a) => container::stop(ctx, a, "restart").await,
-            ContainerCmd::Kill(a) => container::kill(ctx, a).await,
             ContainerCmd::Rm(a) => container::rm(ctx, a).await,
-            ContainerCmd::Logs(a) => container::logs(ctx, a).await,
-            ContainerCmd::Exec(a) => container::exec(ctx, a).await,
-            ContainerCmd::Wait(a) => container::wait(ctx, a).await,
-            ContainerCmd::Pause(a) => container::each(ctx, a, "pause").await,
-            ContainerCmd::Unpause(a) => container::each(ctx, a, "unpause").await,
-            ContainerCmd::Rename(a) => container::rename(ctx, a).await,
-            ContainerCmd::Top(a) => container::top(ctx, a).await,
-            ContainerCmd::Port(a) => container::port(ctx, a).await,
             ContainerCmd::Inspect(a) => {
                 system::inspect(ctx, a.format, a.size, Some("container"), a.names).await
             }
-            ContainerCmd::Diff(a) => files::diff(ctx, a).await,
-            ContainerCmd::Commit(a) => files::commit(ctx, a).await,
-            ContainerCmd::Export(a) => files::export(ctx, a).await,
-            ContainerCmd::Cp(a) => files::cp(ctx, a).await,
-            ContainerCmd::Attach(a) => container::attach(ctx, a).await,
-            ContainerCmd::Update(a) => container::update(ctx, a).await,
-            ContainerCmd::Stats(a) => watch::stats(ctx, a).await,
             ContainerCmd::Prune(a) => system::prune(ctx, "containers", a).await,
+            ContainerCmd::Ops(op) => containers(ctx, op).await,
         },
+        Cmd::Containers(op) => containers(ctx, op).await,
         Cmd::Image(c) => match c {
             ImageCmd::Ls(a) => image::images(ctx, a).await,
             ImageCmd::Rm(a) => image::rmi(ctx, a).await,
-            ImageCmd::Tag(a) => image::tag(ctx, a).await,
-            ImageCmd::History(a) => image::history(ctx, a).await,
             ImageCmd::Inspect(a) => system::inspect(ctx, a.format, a.size, Some("image"), a.names).await,
-            ImageCmd::Save(a) => files::save(ctx, a).await,
-            ImageCmd::Load(a) => files::load(ctx, a).await,
-            ImageCmd::Import(a) => files::import(ctx, a).await,
             ImageCmd::Prune(a) => system::prune(ctx, "images", a).await,
+            ImageCmd::Ops(op) => images(ctx, op).await,
         },
+        Cmd::ImageOps(op) => images(ctx, op).await,
         Cmd::Network(c) => match c {
             NetworkCmd::Create(a) => network::create(ctx, a).await,
             NetworkCmd::Ls(a) => network::ls(ctx, a).await,
@@ -261,39 +239,51 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         Cmd::System(SystemCmd::Prune(a)) => system::system_prune(ctx, a).await,
         Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(ctx).await,
         Cmd::System(SystemCmd::Events(a)) | Cmd::Events(a) => watch::events(ctx, a).await,
-        Cmd::Diff(a) => files::diff(ctx, a).await,
-        Cmd::Commit(a) => files::commit(ctx, a).await,
-        Cmd::Export(a) => files::export(ctx, a).await,
-        Cmd::Save(a) => files::save(ctx, a).await,
-        Cmd::Load(a) => files::load(ctx, a).await,
-        Cmd::Import(a) => files::import(ctx, a).await,
-        Cmd::Cp(a) => files::cp(ctx, a).await,
-        Cmd::Attach(a) => container::attach(ctx, a).await,
-        Cmd::Update(a) => container::update(ctx, a).await,
-        Cmd::Stats(a) => watch::stats(ctx, a).await,
         Cmd::Context(_) | Cmd::Completion(_) => Ok(()),
         Cmd::Ps(a) => container::ps(ctx, a).await,
-        Cmd::Run(a) => container::run(ctx, a, true).await,
-        Cmd::Create(a) => container::run(ctx, a, false).await,
-        Cmd::Start(a) => container::start(ctx, a).await,
-        Cmd::Stop(a) => container::stop(ctx, a, "stop").await,
-        Cmd::Restart(a) => container::stop(ctx, a, "restart").await,
-        Cmd::Kill(a) => container::kill(ctx, a).await,
         Cmd::Rm(a) => container::rm(ctx, a).await,
-        Cmd::Logs(a) => container::logs(ctx, a).await,
-        Cmd::Exec(a) => container::exec(ctx, a).await,
-        Cmd::Wait(a) => container::wait(ctx, a).await,
-        Cmd::Pause(a) => container::each(ctx, a, "pause").await,
-        Cmd::Unpause(a) => container::each(ctx, a, "unpause").await,
-        Cmd::Rename(a) => container::rename(ctx, a).await,
-        Cmd::Top(a) => container::top(ctx, a).await,
-        Cmd::Port(a) => container::port(ctx, a).await,
         Cmd::Inspect(a) => system::inspect(ctx, a.format, a.size, a.kind.as_deref(), a.names).await,
         Cmd::Images(a) => image::images(ctx, a).await,
         Cmd::Rmi(a) => image::rmi(ctx, a).await,
-        Cmd::Tag(a) => image::tag(ctx, a).await,
-        Cmd::History(a) => image::history(ctx, a).await,
         Cmd::Version(a) => system::version(ctx, a).await,
+    }
+}
+
+/// A container command, in either of its forms.
+async fn containers(ctx: &Ctx, op: ContainerOps) -> Result {
+    match op {
+        ContainerOps::Run(a) => container::run(ctx, a, true).await,
+        ContainerOps::Create(a) => container::run(ctx, a, false).await,
+        ContainerOps::Start(a) => container::start(ctx, a).await,
+        ContainerOps::Stop(a) => container::stop(ctx, a, "stop").await,
+        ContainerOps::Restart(a) => container::stop(ctx, a, "restart").await,
+        ContainerOps::Kill(a) => container::kill(ctx, a).await,
+        ContainerOps::Logs(a) => container::logs(ctx, a).await,
+        ContainerOps::Exec(a) => container::exec(ctx, a).await,
+        ContainerOps::Wait(a) => container::wait(ctx, a).await,
+        ContainerOps::Pause(a) => container::each(ctx, a, "pause").await,
+        ContainerOps::Unpause(a) => container::each(ctx, a, "unpause").await,
+        ContainerOps::Rename(a) => container::rename(ctx, a).await,
+        ContainerOps::Top(a) => container::top(ctx, a).await,
+        ContainerOps::Port(a) => container::port(ctx, a).await,
+        ContainerOps::Diff(a) => files::diff(ctx, a).await,
+        ContainerOps::Commit(a) => files::commit(ctx, a).await,
+        ContainerOps::Export(a) => files::export(ctx, a).await,
+        ContainerOps::Cp(a) => files::cp(ctx, a).await,
+        ContainerOps::Attach(a) => container::attach(ctx, a).await,
+        ContainerOps::Update(a) => container::update(ctx, a).await,
+        ContainerOps::Stats(a) => watch::stats(ctx, a).await,
+    }
+}
+
+/// An image command, in either of its forms.
+async fn images(ctx: &Ctx, op: ImageOps) -> Result {
+    match op {
+        ImageOps::Tag(a) => image::tag(ctx, a).await,
+        ImageOps::History(a) => image::history(ctx, a).await,
+        ImageOps::Save(a) => files::save(ctx, a).await,
+        ImageOps::Load(a) => files::load(ctx, a).await,
+        ImageOps::Import(a) => files::import(ctx, a).await,
     }
 }
 
