@@ -7,6 +7,7 @@
 //! through [`berth_shim::ShimClient`] and which outlive it (`restore.rs` finds them again).
 
 pub mod attach;
+pub mod backend;
 mod bridgeconf;
 pub mod config;
 mod create;
@@ -48,10 +49,13 @@ use berth_shim::ShimClient;
 use tokio::sync::watch;
 
 pub use attach::{AttachOptions, Pending};
+pub use backend::{Backend, Containers, Execs, Images, Lifecycle, Networks, System, Volumes};
+pub use create::Created;
 pub use exec::ExecEntry;
 pub use logs::LogOptions;
 pub use network::{NetworkCreate, NetworkRecord};
 pub use record::{ContainerRecord, RunState, Status};
+pub use remove::PruneReport;
 pub use view::ListOptions;
 pub use volumes::{VolumeCreate, VolumePruneReport};
 

@@ -22,6 +22,16 @@ fn os_name() -> String {
 }
 
 impl Engine {
+    /// The events that match `f` from `since` (replayed) on, until `until`.
+    pub fn events_watch(
+        &self,
+        f: berth_api::Filters,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> tokio::sync::mpsc::Receiver<std::sync::Arc<berth_api::shape::Event>> {
+        self.events.watch(f, since, until)
+    }
+
     pub fn version(&self) -> serde_json::Value {
         let arch = berth_sys::go_arch();
         json!({

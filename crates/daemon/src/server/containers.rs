@@ -13,13 +13,15 @@ use tokio::sync::mpsc;
 use super::{empty, json, not_found_page, stream, Body, Ctx, HResult, Resp};
 use berth_engine::attach::{proxy, HangupProbe, StdinMode};
 use berth_engine::lifecycle::WaitCondition;
-use berth_engine::{blocking, AttachOptions, Container, ListOptions, LogOptions};
+use berth_engine::{
+    blocking, AttachOptions, Container, Containers, Execs, Lifecycle, ListOptions, LogOptions,
+};
 
 const RAW: &str = "application/vnd.docker.raw-stream";
 const MUX: &str = "application/vnd.docker.multiplexed-stream";
 
-pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
-    let e = ctx.engine.clone();
+pub async fn route<B: Containers + Lifecycle + Execs>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
+    let e = ctx.backend.clone();
     let m = ctx.method.clone();
     if segs == ["commit"] && m == Method::POST {
         return commit(ctx).await;
@@ -55,8 +57,12 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
     }
 }
 
-async fn one(mut ctx: Ctx, c: Arc<Container>, rest: &[&str]) -> HResult {
-    let e = ctx.engine.clone();
+async fn one<B: Containers + Lifecycle + Execs>(
+    mut ctx: Ctx<B>,
+    c: Arc<Container>,
+    rest: &[&str],
+) -> HResult {
+    let e = ctx.backend.clone();
     let m = ctx.method.clone();
     match (&m, rest) {
         (&Method::GET, ["json"]) => {
@@ -164,7 +170,7 @@ async fn one(mut ctx: Ctx, c: Arc<Container>, rest: &[&str]) -> HResult {
     }
 }
 
-pub(super) fn stream_type(ctx: &Ctx, tty: bool) -> &'static str {
+pub(super) fn stream_type<B>(ctx: &Ctx<B>, tty: bool) -> &'static str {
     if tty || ctx.version < berth_api::ApiVersion(1, 42) {
         RAW
     } else {
@@ -172,7 +178,7 @@ pub(super) fn stream_type(ctx: &Ctx, tty: bool) -> &'static str {
     }
 }
 
-fn logs(ctx: Ctx, c: Arc<Container>) -> HResult {
+fn logs<B: Containers + Lifecycle + Execs>(ctx: Ctx<B>, c: Arc<Container>) -> HResult {
     let now = chrono::Utc::now();
     let time = |k: &str| -> Result<Option<i64>, ApiError> {
         match ctx.q(k).filter(|v| !v.is_empty() && *v != "0") {
@@ -196,7 +202,7 @@ fn logs(ctx: Ctx, c: Arc<Container>) -> HResult {
                 .filter(|n| *n != usize::MAX),
             },
         };
-    let (rx, tty) = ctx.engine.logs(c, o)?;
+    let (rx, tty) = ctx.backend.logs(c, o)?;
     Ok(stream(200, stream_type(&ctx, tty), rx))
 }
 
@@ -213,7 +219,7 @@ pub fn upgraded(content_type: &'static str) -> Resp {
 
 /// Hands the hijacked (or, for clients that do not upgrade, the response body's) byte stream
 /// to `run`.
-pub fn hijack<F, Fut>(ctx: &mut Ctx, content_type: &'static str, run: F) -> Resp
+pub fn hijack<F, Fut, B>(ctx: &mut Ctx<B>, content_type: &'static str, run: F) -> Resp
 where
     F: FnOnce(Box<dyn Conn>, Option<HangupProbe>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
@@ -256,25 +262,28 @@ where
 pub trait Conn: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Conn for T {}
 
-async fn attach(mut ctx: Ctx, c: Arc<Container>) -> HResult {
+async fn attach<B: Containers + Lifecycle + Execs>(mut ctx: Ctx<B>, c: Arc<Container>) -> HResult {
     let opts =
         AttachOptions { stdin: ctx.flag("stdin"), stdout: ctx.flag("stdout"), stderr: ctx.flag("stderr") };
     let (streaming, logs) = (ctx.flag("stream"), ctx.flag("logs"));
     let rec = c.snapshot();
     let tty = rec.config.tty.unwrap_or(false);
-    let e = ctx.engine.clone();
+    let e = ctx.backend.clone();
     let source = if streaming { Some(e.attach(&c, opts)?) } else { None };
-    let log_path = e.log_path(&rec);
+    // What the log holds so far, when asked for (`logs`), before the live streams.
+    let replay = if logs {
+        let o = LogOptions { stdout: opts.stdout, stderr: opts.stderr, ..Default::default() };
+        Some(e.logs(c.clone(), o)?.0)
+    } else {
+        None
+    };
     let stdin_once = rec.config.stdin_once.unwrap_or(false);
     let keys = ctx.q("detachKeys").filter(|k| !k.is_empty()).unwrap_or(berth_api::detachkeys::DEFAULT);
     let detach = if tty { berth_api::detachkeys::parse(keys)? } else { Vec::new() };
     let ct = stream_type(&ctx, tty);
     Ok(hijack(&mut ctx, ct, move |mut conn, probe| async move {
         use tokio::io::AsyncWriteExt;
-        if logs {
-            let (tx, mut rx) = mpsc::channel(64);
-            let o = LogOptions { stdout: opts.stdout, stderr: opts.stderr, ..Default::default() };
-            std::thread::spawn(move || berth_engine::logs::read(log_path, o, tty, None, tx));
+        if let Some(mut rx) = replay {
             while let Some(b) = rx.recv().await {
                 if conn.write_all(&b).await.is_err() {
                     return;
@@ -298,8 +307,8 @@ async fn attach(mut ctx: Ctx, c: Arc<Container>) -> HResult {
     }))
 }
 
-async fn archive(mut ctx: Ctx, c: Arc<Container>) -> HResult {
-    let e = ctx.engine.clone();
+async fn archive<B: Containers + Lifecycle + Execs>(mut ctx: Ctx<B>, c: Arc<Container>) -> HResult {
+    let e = ctx.backend.clone();
     let path = ctx
         .q("path")
         .filter(|p| !p.is_empty())
@@ -346,8 +355,8 @@ async fn archive(mut ctx: Ctx, c: Arc<Container>) -> HResult {
     }
 }
 
-async fn commit(mut ctx: Ctx) -> HResult {
-    let e = ctx.engine.clone();
+async fn commit<B: Containers + Lifecycle + Execs>(mut ctx: Ctx<B>) -> HResult {
+    let e = ctx.backend.clone();
     let cname = ctx.q("container").unwrap_or_default().to_string();
     let c = e.container(&cname)?;
     let repo = ctx.q("repo").unwrap_or_default().to_string();

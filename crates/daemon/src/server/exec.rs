@@ -7,12 +7,13 @@ use super::containers::hijack;
 use super::{empty, json, not_found_page, Ctx, HResult};
 use berth_engine::attach::{proxy, StdinMode};
 use berth_engine::blocking;
+use berth_engine::Execs;
 
 /// How long a failed exec's message waits after the 101 (see its use).
 const GLUE_GAP: std::time::Duration = std::time::Duration::from_millis(50);
 
-pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
-    let e = ctx.engine.clone();
+pub async fn route<B: Execs>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
+    let e = ctx.backend.clone();
     match (&ctx.method.clone(), &segs[1..]) {
         (&Method::POST, [id, "start"]) => {
             let body: ExecStartConfig = ctx.json().await?;

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::{json, not_found_page, stream, Ctx, HResult};
 use berth_engine::blocking;
 use berth_engine::fs::ChanWriter;
+use berth_engine::Images;
 
 fn delete_items(items: &[DeleteItem]) -> Vec<serde_json::Value> {
     items
@@ -21,8 +22,8 @@ fn delete_items(items: &[DeleteItem]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
-    let e = ctx.engine.clone();
+pub async fn route<B: Images>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
+    let e = ctx.backend.clone();
     let m = ctx.method.clone();
     match (&m, &segs[1..]) {
         (&Method::GET, ["json"]) => {
@@ -161,8 +162,8 @@ pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
     }
 }
 
-fn save(ctx: Ctx, one: Option<String>) -> HResult {
-    let e = ctx.engine.clone();
+fn save<B: Images>(ctx: Ctx<B>, one: Option<String>) -> HResult {
+    let e = ctx.backend.clone();
     let names = match one {
         Some(n) => vec![n],
         None => ctx.query_all("names"),

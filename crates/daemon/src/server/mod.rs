@@ -21,7 +21,7 @@ use hyper::{Method, Request, Response, StatusCode};
 
 pub use berth_http::{systemd, Body, BodyReader, PeerFd};
 
-use berth_engine::Engine;
+use berth_engine::{Backend, Engine};
 
 pub type Resp = Response<Body>;
 
@@ -30,8 +30,9 @@ pub type Resp = Response<Body>;
 pub const JSON_BODY_LIMIT: usize = 8 << 20;
 
 /// A request as handlers see it.
-pub struct Ctx {
-    pub engine: Arc<Engine>,
+pub struct Ctx<B> {
+    /// The engine, as the traits of the resources it serves.
+    pub backend: Arc<B>,
     pub version: ApiVersion,
     pub method: Method,
     pub query: HashMap<String, String>,
@@ -44,7 +45,7 @@ pub struct Ctx {
     pub upgrade: Option<hyper::upgrade::OnUpgrade>,
 }
 
-impl Ctx {
+impl<B> Ctx<B> {
     pub fn q(&self, k: &str) -> Option<&str> {
         self.query.get(k).map(String::as_str)
     }
@@ -177,7 +178,10 @@ fn parse_query(q: Option<&str>) -> HashMap<String, String> {
     m
 }
 
-async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp, std::convert::Infallible> {
+async fn handle<B: Backend>(
+    backend: Arc<B>,
+    mut req: Request<Incoming>,
+) -> Result<Resp, std::convert::Infallible> {
     let path = req.uri().path().to_string();
     let (prefix, rest) = berth_api::version::split_path(&path);
     let rest = rest.to_string();
@@ -193,7 +197,7 @@ async fn handle(engine: Arc<Engine>, mut req: Request<Incoming>) -> Result<Resp,
             let has_body = !hyper::body::Body::is_end_stream(&body);
             let body_taken = Arc::new(std::sync::atomic::AtomicBool::new(false));
             let ctx = Ctx {
-                engine,
+                backend,
                 version,
                 method: method.clone(),
                 query,
@@ -235,7 +239,7 @@ static API_VERSION: std::sync::LazyLock<HeaderValue> = std::sync::LazyLock::new(
     HeaderValue::from_str(&berth_api::version::CURRENT.to_string()).expect("a version is a valid header")
 });
 
-async fn route(ctx: Ctx, path: &str) -> HResult {
+async fn route<B: Backend>(ctx: Ctx<B>, path: &str) -> HResult {
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let m = ctx.method.clone();
     match (segs.first().copied().unwrap_or_default(), &m) {
@@ -264,10 +268,15 @@ pub fn not_found_page() -> ApiError {
 }
 
 /// The Engine API as a [`berth_http::Handler`].
-#[derive(Clone)]
-struct Api(Arc<Engine>);
+struct Api<B>(Arc<B>);
 
-impl berth_http::Handler for Api {
+impl<B> Clone for Api<B> {
+    fn clone(&self) -> Self {
+        Api(self.0.clone())
+    }
+}
+
+impl<B: Backend> berth_http::Handler for Api<B> {
     fn handle(
         self,
         req: Request<Incoming>,

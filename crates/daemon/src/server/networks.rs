@@ -7,6 +7,7 @@ use hyper::Method;
 use serde_json::json;
 
 use super::{empty, json, not_found_page, Ctx, HResult};
+use berth_engine::Networks;
 use berth_engine::{blocking, NetworkCreate};
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -46,8 +47,8 @@ struct ConnectBody {
     endpoint_config: Option<berth_api::models::EndpointSettings>,
 }
 
-pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
-    let e = ctx.engine.clone();
+pub async fn route<B: Networks>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
+    let e = ctx.backend.clone();
     let m = ctx.method.clone();
     match (&m, &segs[1..]) {
         (&Method::GET, []) => {

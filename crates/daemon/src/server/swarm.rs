@@ -14,7 +14,7 @@ pub const NOT_A_MANAGER: &str = "This node is not a swarm manager. Use \"docker 
 /// Docker's text for leaving while in no swarm.
 pub const NOT_IN_A_SWARM: &str = "This node is not part of a swarm";
 
-pub async fn route(ctx: Ctx, segs: &[&str]) -> HResult {
+pub async fn route<B: Send + Sync>(ctx: Ctx<B>, segs: &[&str]) -> HResult {
     Err(answer(&ctx.method, segs))
 }
 

@@ -6,8 +6,9 @@ use tokio::sync::mpsc;
 
 use super::{json, not_found_page, stream, Body, Ctx, HResult};
 use berth_engine::events;
+use berth_engine::System;
 
-pub async fn route(ctx: Ctx, segs: &[&str]) -> HResult {
+pub async fn route<B: System>(ctx: Ctx<B>, segs: &[&str]) -> HResult {
     match (&ctx.method, segs) {
         (&Method::GET | &Method::HEAD, ["_ping"]) => {
             let head = ctx.method == Method::HEAD;
@@ -18,13 +19,13 @@ pub async fn route(ctx: Ctx, segs: &[&str]) -> HResult {
             h.insert("Pragma", HeaderValue::from_static("no-cache"));
             Ok(r)
         }
-        (&Method::GET, ["version"]) => Ok(json(200, &ctx.engine.version())),
+        (&Method::GET, ["version"]) => Ok(json(200, &ctx.backend.version())),
         (&Method::GET, ["info"]) => {
-            let e = ctx.engine.clone();
+            let e = ctx.backend.clone();
             Ok(json(200, &berth_engine::blocking(move || e.info()).await?))
         }
         (&Method::GET, ["system", "df"]) => {
-            let e = ctx.engine.clone();
+            let e = ctx.backend.clone();
             Ok(json(200, &berth_engine::blocking(move || e.disk_usage()).await?))
         }
         (&Method::GET, ["events"]) => events(ctx),
@@ -32,7 +33,7 @@ pub async fn route(ctx: Ctx, segs: &[&str]) -> HResult {
     }
 }
 
-fn events(ctx: Ctx) -> HResult {
+fn events<B: System>(ctx: Ctx<B>) -> HResult {
     let f = ctx.filters()?;
     f.validate(events::FILTERS)?;
     let now = chrono::Utc::now();
@@ -51,7 +52,7 @@ fn events(ctx: Ctx) -> HResult {
             return Err(berth_api::ApiError::invalid("`since` time must be before `until`"));
         }
     }
-    let mut events = ctx.engine.events.watch(f, since, until);
+    let mut events = ctx.backend.events_watch(f, since, until);
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
         loop {

@@ -8,6 +8,7 @@ use hyper::Method;
 use serde_json::json;
 
 use super::{empty, json, not_found_page, Ctx, HResult};
+use berth_engine::Volumes;
 use berth_engine::{blocking, VolumeCreate};
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -19,8 +20,8 @@ struct CreateBody {
     labels: Option<BTreeMap<String, String>>,
 }
 
-pub async fn route(mut ctx: Ctx, segs: &[&str]) -> HResult {
-    let e = ctx.engine.clone();
+pub async fn route<B: Volumes>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
+    let e = ctx.backend.clone();
     let m = ctx.method.clone();
     match (&m, &segs[1..]) {
         (&Method::GET, []) => {
