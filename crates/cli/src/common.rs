@@ -3,6 +3,7 @@
 //! docker CLI prints it, running an operation on each name, and the prune prompt and report.
 //! Command modules import from here and never from each other's commands.
 
+use berth_client::system::Prunable;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -110,26 +111,27 @@ pub(crate) fn confirm(warning: &str) -> Result {
     }
 }
 
-/// One prune request (`containers`, `images`, `networks`, `volumes`): the space it reclaimed and
-/// the section the docker CLI prints for it (empty when nothing went).
+/// One prune request: the space it reclaimed and the section the docker CLI prints for it
+/// (empty when nothing went).
 pub(crate) async fn prune_section(
     ctx: &Ctx,
-    what: &str,
+    what: Prunable,
     filter: &[String],
 ) -> std::result::Result<(f64, String), Failure> {
     let mut q = vec![];
     if let Some(f) = filters(filter)? {
         q.push(("filters", f));
     }
-    let v = ctx.client.post(&format!("/{what}/prune"), &q, berth_client::Body::Empty).await?;
+    let v = ctx.client.system().prune(what, &q).await?;
     let names = |key: &str| -> Vec<String> {
         v[key].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
     };
     let (title, lines) = match what {
-        "containers" => ("Deleted Containers:", names("ContainersDeleted")),
-        "networks" => ("Deleted Networks:", names("NetworksDeleted")),
-        "volumes" => ("Deleted Volumes:", names("VolumesDeleted")),
-        _ => {
+        Prunable::Containers => ("Deleted Containers:", names("ContainersDeleted")),
+        Prunable::Networks => ("Deleted Networks:", names("NetworksDeleted")),
+        Prunable::Volumes => ("Deleted Volumes:", names("VolumesDeleted")),
+        Prunable::BuildCache => ("Deleted build cache objects:", names("CachesDeleted")),
+        Prunable::Images => {
             let mut lines = Vec::new();
             for i in v["ImagesDeleted"].as_array().into_iter().flatten() {
                 if let Some(u) = i["Untagged"].as_str() {

@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
+use berth_client::containers::{AttachQuery, ListQuery, LogsQuery, RemoveQuery};
 use berth_client::run::{RunError, RunOptions, RunOutcome};
-use berth_client::{Body, ClientError, ErrorKind, Kinded, Method};
+use berth_client::{ClientError, ErrorKind, Kinded};
 use serde_json::{json, Value};
 
 use crate::cmd::*;
@@ -178,23 +179,15 @@ pub(crate) fn ps_row(c: &Value, trunc: bool, now: i64) -> Row {
 
 pub async fn ps(ctx: &Ctx, a: PsArgs) -> Result {
     let format_text = a.format.clone().or_else(|| crate::common::config_key("psFormat"));
-    let mut q = vec![];
     let limit = if a.latest { 1 } else { a.last };
-    if a.all || limit > 0 {
-        q.push(("all", "1".to_string()));
-    }
-    if limit > 0 {
-        q.push(("limit", limit.to_string()));
-    }
-    // Like the docker CLI, a template that shows `.Size` asks the daemon for sizes.
-    if a.size || format_text.as_deref().is_some_and(|f| f.contains(".Size") || f.contains("json .")) {
-        q.push(("size", "1".to_string()));
-    }
-    if let Some(f) = filters(&a.filter)? {
-        q.push(("filters", f));
-    }
-    let list = ctx.client.get("/containers/json", &q).await?;
-    let items = list.as_array().cloned().unwrap_or_default();
+    let q = ListQuery {
+        all: a.all || limit > 0,
+        limit: (limit > 0).then_some(limit),
+        // Like the docker CLI, a template that shows `.Size` asks the daemon for sizes.
+        size: a.size || format_text.as_deref().is_some_and(|f| f.contains(".Size") || f.contains("json .")),
+        filters: filters(&a.filter)?,
+    };
+    let items = ctx.client.containers().list(&q).await?;
     let trunc = !a.no_trunc;
     if a.quiet {
         for c in &items {
@@ -231,10 +224,7 @@ fn split_reference(image: &str) -> (String, String) {
 
 async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), ClientError> {
     let (name, tag) = split_reference(image);
-    let r = ctx
-        .client
-        .request(Method::POST, "/images/create", &[("fromImage", name), ("tag", tag)], Body::Empty)
-        .await?;
+    let r = ctx.client.images().pull(&name, &tag).await?;
     let mut messages = berth_client::Messages::new(r);
     while let Some(m) = messages.next().await? {
         if let Some(e) = m.error_message() {
@@ -255,13 +245,6 @@ async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), Cl
 async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
     let body = crate::opts::create_body(a, &crate::opts::Real)
         .map_err(|b| invalid_flag(&ctx.prog, path, &b.value, b.flag, &b.why))?;
-    let mut q = vec![];
-    if let Some(n) = &a.name {
-        q.push(("name", n.clone()));
-    }
-    if let Some(p) = &a.platform {
-        q.push(("platform", p.clone()));
-    }
     let image_ref = if a.image.contains(':') || a.image.contains('@') {
         a.image.clone()
     } else {
@@ -270,7 +253,8 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
     if a.pull == "always" {
         pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
     }
-    let created = match ctx.client.post("/containers/create", &q, Body::Json(body.clone())).await {
+    let containers = ctx.client.containers();
+    let created = match containers.create(a.name.as_deref(), a.platform.as_deref(), &body).await {
         // A 404 is a missing image when the image is indeed missing (another 404, such as a
         // `--volumes-from` container, is reported as it is).
         Err(e)
@@ -280,20 +264,20 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
         {
             eprintln!("Unable to find image '{image_ref}' locally");
             pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
-            ctx.client.post("/containers/create", &q, Body::Json(body.clone())).await
+            containers.create(a.name.as_deref(), a.platform.as_deref(), &body).await
         }
         other => other,
     }
     .map_err(|e| run_failure(ctx, path, &e, 125))?;
-    for w in created["Warnings"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+    for w in &created.warnings {
         eprintln!("WARNING: {w}");
     }
-    Ok((str_of(&created["Id"]).to_string(), body))
+    Ok((created.id, body))
 }
 
 /// Whether the daemon has the image `reference`.
 async fn image_present(ctx: &Ctx, reference: &str) -> bool {
-    match ctx.client.get(&format!("/images/{reference}/json"), &[]).await {
+    match ctx.client.images().inspect_json(reference).await {
         Ok(_) => true,
         Err(e) => e.kind() != ErrorKind::NotFound,
     }
@@ -344,35 +328,32 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
         let [name] = a.containers.as_slice() else {
             return Err(Failure::new(1, "you cannot start and attach multiple containers at once"));
         };
-        let info = ctx.client.get(&format!("/containers/{name}/json"), &[]).await?;
-        let tty = info["Config"]["Tty"] == true;
-        let mut q = vec![("stream", "1".to_string()), ("stdout", "1".into()), ("stderr", "1".into())];
-        if a.interactive {
-            q.push(("stdin", "1".into()));
-        }
+        let containers = ctx.client.containers();
+        let tty = containers.inspect(name).await?.config.tty;
         let keys_text = a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys"));
-        if let Some(k) = &keys_text {
-            q.push(("detachKeys", k.clone()));
-        }
-        let conn = ctx.client.hijack(&format!("/containers/{name}/attach"), &q, Body::Empty).await?;
+        let q = AttachQuery {
+            stdin: a.interactive,
+            stdout: true,
+            stderr: true,
+            logs: false,
+            detach_keys: keys_text.clone(),
+        };
+        let conn = containers.attach(name, &q).await?;
         let raw = if tty && a.interactive { berth_client::terminal::RawMode::enter() } else { None };
-        let wq = [("condition", "next-exit".to_string())];
-        let wait =
-            ctx.client.request(Method::POST, &format!("/containers/{name}/wait"), &wq, Body::Empty).await?;
-        ctx.client.post(&format!("/containers/{name}/start"), &[], Body::Empty).await?;
+        let wait = containers.wait(name, Some("next-exit")).await?;
+        containers.start(name).await?;
         let keys = berth_client::relay::detach_sequence(keys_text.as_deref());
         let ended = berth_client::relay::join(conn, tty, a.interactive, &keys).await;
         drop(raw);
         if matches!(ended, Ok(berth_client::relay::Ended::Detached)) {
             return Ok(());
         }
-        let status: Value = serde_json::from_slice(&wait.bytes().await?).unwrap_or_default();
-        let code = status["StatusCode"].as_i64().unwrap_or(0) as i32;
+        let code = wait.exit().await?.status_code as i32;
         return if code == 0 { Ok(()) } else { Err(Failure::exit(code)) };
     }
     let mut failed = vec![];
     for n in &a.containers {
-        match ctx.client.post(&format!("/containers/{n}/start"), &[], Body::Empty).await {
+        match ctx.client.containers().start(n).await {
             Ok(_) => println!("{n}"),
             Err(e) => {
                 eprintln!("{e}");
@@ -387,59 +368,56 @@ pub async fn start(ctx: &Ctx, a: StartArgs) -> Result {
     }
 }
 
-pub async fn stop(ctx: &Ctx, a: StopArgs, verb: &str) -> Result {
-    let mut q = vec![];
-    if let Some(s) = &a.signal {
-        q.push(("signal", s.clone()));
-    }
-    if let Some(t) = a.timeout {
-        q.push(("t", t.to_string()));
-    }
-    let q = &q;
+/// `stop`, or `restart` when `restart`.
+pub async fn stop(ctx: &Ctx, a: StopArgs, restart: bool) -> Result {
+    let (signal, timeout) = (a.signal.as_deref(), a.timeout);
     for_each(&a.containers, |n| async move {
-        ctx.client.post(&format!("/containers/{n}/{verb}"), q, Body::Empty).await.map(|_| n.to_string())
+        let containers = ctx.client.containers();
+        if restart {
+            containers.restart(n, signal, timeout).await?;
+        } else {
+            containers.stop(n, signal, timeout).await?;
+        }
+        Ok(n.to_string())
     })
     .await
 }
 
 pub async fn kill(ctx: &Ctx, a: KillArgs) -> Result {
-    let q = a.signal.iter().map(|s| ("signal", s.clone())).collect::<Vec<_>>();
-    let q = &q;
+    let signal = a.signal.as_deref();
     for_each(&a.containers, |n| async move {
-        ctx.client.post(&format!("/containers/{n}/kill"), q, Body::Empty).await.map(|_| n.to_string())
+        ctx.client.containers().kill(n, signal).await.map(|_| n.to_string())
     })
     .await
 }
 
-pub async fn each(ctx: &Ctx, a: Names, verb: &'static str) -> Result {
+/// `pause`, or `unpause` when `unpause`.
+pub async fn pause(ctx: &Ctx, a: Names, unpause: bool) -> Result {
     for_each(&a.containers, |n| async move {
-        ctx.client.post(&format!("/containers/{n}/{verb}"), &[], Body::Empty).await.map(|_| n.to_string())
+        let containers = ctx.client.containers();
+        if unpause {
+            containers.unpause(n).await?;
+        } else {
+            containers.pause(n).await?;
+        }
+        Ok(n.to_string())
     })
     .await
 }
 
 pub async fn rm(ctx: &Ctx, a: RmArgs) -> Result {
-    let mut q = vec![];
-    if a.force {
-        q.push(("force", "1".to_string()));
-    }
-    if a.volumes {
-        q.push(("v", "1".to_string()));
-    }
-    if a.link {
-        q.push(("link", "1".to_string()));
-    }
-    let q = &q;
-    for_each(&a.containers, |n| async move {
-        ctx.client.delete(&format!("/containers/{n}"), q).await.map(|_| n.to_string())
-    })
+    let q = &RemoveQuery { force: a.force, volumes: a.volumes, link: a.link };
+    for_each(
+        &a.containers,
+        |n| async move { ctx.client.containers().remove(n, q).await.map(|_| n.to_string()) },
+    )
     .await
 }
 
 pub async fn wait(ctx: &Ctx, a: Names) -> Result {
     for_each(&a.containers, |n| async move {
-        let v = ctx.client.post(&format!("/containers/{n}/wait"), &[], Body::Empty).await?;
-        Ok(v["StatusCode"].as_i64().unwrap_or(0).to_string())
+        let exit = ctx.client.containers().wait(n, None).await?.exit().await?;
+        Ok(exit.status_code.to_string())
     })
     .await
 }
@@ -449,25 +427,16 @@ pub async fn rename(ctx: &Ctx, a: RenameArgs) -> Result {
     if new.is_empty() || a.container.trim().is_empty() {
         return Err(Failure::new(1, "Error: neither old nor new names may be empty"));
     }
-    ctx.client
-        .post(&format!("/containers/{}/rename", a.container), &[("name", new.to_string())], Body::Empty)
-        .await?;
+    ctx.client.containers().rename(&a.container, new).await?;
     Ok(())
 }
 
 pub async fn top(ctx: &Ctx, a: TopArgs) -> Result {
-    let mut q = vec![];
-    if !a.ps_args.is_empty() {
-        q.push(("ps_args", a.ps_args.join(" ")));
-    }
-    let v = ctx.client.get(&format!("/containers/{}/top", a.container), &q).await?;
+    let ps_args = (!a.ps_args.is_empty()).then(|| a.ps_args.join(" "));
+    let top = ctx.client.containers().top(&a.container, ps_args.as_deref()).await?;
     let mut text = String::new();
-    let titles: Vec<&str> = v["Titles"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-    text.push_str(&titles.join("\t"));
-    text.push('\n');
-    for p in v["Processes"].as_array().into_iter().flatten() {
-        let cells: Vec<&str> = p.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        text.push_str(&cells.join("\t"));
+    for row in std::iter::once(&top.titles).chain(&top.processes) {
+        text.push_str(&row.join("\t"));
         text.push('\n');
     }
     print!("{}", crate::tabwriter::TabWriter::wide().format(&text));
@@ -475,26 +444,24 @@ pub async fn top(ctx: &Ctx, a: TopArgs) -> Result {
 }
 
 pub async fn port(ctx: &Ctx, a: PortArgs) -> Result {
-    let v = ctx.client.get(&format!("/containers/{}/json", a.container), &[]).await?;
+    let info = ctx.client.containers().inspect(&a.container).await?;
     let mut lines = Vec::new();
     let want = a.port.as_ref().map(|p| if p.contains('/') { p.clone() } else { format!("{p}/tcp") });
     let mut found = false;
-    if let Some(ports) = v["NetworkSettings"]["Ports"].as_object() {
-        let mut keys: Vec<&String> = ports.keys().collect();
-        keys.sort_by_key(|k| {
-            (k.split('/').next().and_then(|p| p.parse::<u32>().ok()).unwrap_or(0), k.to_string())
-        });
-        for k in keys {
-            if want.as_ref().is_some_and(|w| w != k) {
-                continue;
-            }
-            for b in ports[k].as_array().into_iter().flatten() {
-                found = true;
-                let ip = str_of(&b["HostIp"]);
-                let ip = if ip.contains(':') { format!("[{ip}]") } else { ip.to_string() };
-                let addr = format!("{ip}:{}", str_of(&b["HostPort"]));
-                lines.push(if want.is_some() { addr } else { format!("{k} -> {addr}") });
-            }
+    let ports = &info.network_settings.ports;
+    let mut keys: Vec<&String> = ports.keys().collect();
+    keys.sort_by_key(|k| {
+        (k.split('/').next().and_then(|p| p.parse::<u32>().ok()).unwrap_or(0), k.to_string())
+    });
+    for k in keys {
+        if want.as_ref().is_some_and(|w| w != k) {
+            continue;
+        }
+        for b in ports[k].iter().flatten() {
+            found = true;
+            let ip = if b.host_ip.contains(':') { format!("[{}]", b.host_ip) } else { b.host_ip.clone() };
+            let addr = format!("{ip}:{}", b.host_port);
+            lines.push(if want.is_some() { addr } else { format!("{k} -> {addr}") });
         }
     }
     if let (Some(p), false) = (&a.port, found) {
@@ -514,28 +481,17 @@ pub async fn port(ctx: &Ctx, a: PortArgs) -> Result {
 }
 
 pub async fn logs(ctx: &Ctx, a: LogsArgs) -> Result {
-    let info = ctx.client.get(&format!("/containers/{}/json", a.container), &[]).await?;
-    let tty = info["Config"]["Tty"] == true;
-    let mut q = vec![("stdout", "1".to_string()), ("stderr", "1".to_string()), ("tail", a.tail.clone())];
-    if a.follow {
-        q.push(("follow", "1".into()));
-    }
-    if a.timestamps {
-        q.push(("timestamps", "1".into()));
-    }
-    if a.details {
-        q.push(("details", "1".into()));
-    }
-    if let Some(s) = &a.since {
-        q.push(("since", s.clone()));
-    }
-    if let Some(u) = &a.until {
-        q.push(("until", u.clone()));
-    }
-    let mut r = ctx
-        .client
-        .request(Method::GET, &format!("/containers/{}/logs", a.container), &q, Body::Empty)
-        .await?;
+    let containers = ctx.client.containers();
+    let tty = containers.inspect(&a.container).await?.config.tty;
+    let q = LogsQuery {
+        follow: a.follow,
+        timestamps: a.timestamps,
+        details: a.details,
+        tail: a.tail.clone(),
+        since: a.since.clone(),
+        until: a.until.clone(),
+    };
+    let mut r = containers.logs(&a.container, &q).await?;
     let mut pending = Vec::new();
     while let Some(chunk) = r.chunk().await? {
         if tty {
@@ -586,22 +542,16 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
     if let Some(k) = a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")) {
         body["DetachKeys"] = json!(k);
     }
-    let created =
-        ctx.client.post(&format!("/containers/{}/exec", a.container), &[], Body::Json(body)).await?;
-    let id = str_of(&created["Id"]).to_string();
+    let id = ctx.client.containers().exec(&a.container, &body).await?;
+    let execs = ctx.client.execs();
     if a.detach {
-        ctx.client
-            .post(&format!("/exec/{id}/start"), &[], Body::Json(json!({"Detach": true, "Tty": a.tty})))
-            .await?;
+        execs.start_detached(&id, a.tty).await?;
         return Ok(());
     }
-    let conn = ctx
-        .client
-        .hijack(&format!("/exec/{id}/start"), &[], Body::Json(json!({"Detach": false, "Tty": a.tty})))
-        .await?;
+    let conn = execs.start_attached(&id, a.tty).await?;
     let raw = if a.tty && a.interactive { berth_client::terminal::RawMode::enter() } else { None };
-    if a.tty {
-        berth_client::run::resize(&ctx.client, &format!("/exec/{id}")).await;
+    if let Some((h, w)) = berth_client::terminal::size().filter(|_| a.tty) {
+        let _ = execs.resize(&id, h, w).await;
     }
     let keys = berth_client::relay::detach_sequence(
         a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")).as_deref(),
@@ -611,8 +561,7 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
     if matches!(ended, Ok(berth_client::relay::Ended::Detached)) {
         return Ok(());
     }
-    let info = ctx.client.get(&format!("/exec/{id}/json"), &[]).await?;
-    let code = info["ExitCode"].as_i64().unwrap_or(0) as i32;
+    let code = execs.inspect(&id).await?.exit_code.unwrap_or(0) as i32;
     if code != 0 {
         return Err(Failure::exit(code));
     }
@@ -620,40 +569,33 @@ pub async fn exec(ctx: &Ctx, a: ExecArgs) -> Result {
 }
 
 pub async fn attach(ctx: &Ctx, a: AttachArgs) -> Result {
-    let info = ctx.client.get(&format!("/containers/{}/json", a.container), &[]).await?;
-    if info["State"]["Running"] != true {
+    let containers = ctx.client.containers();
+    let info = containers.inspect(&a.container).await?;
+    if !info.state.running {
         return Err(Failure::new(1, "You cannot attach to a stopped container, start it first"));
     }
-    if info["State"]["Paused"] == true {
+    if info.state.paused {
         return Err(Failure::new(1, "You cannot attach to a paused container, unpause it first"));
     }
-    let tty = info["Config"]["Tty"] == true;
-    let stdin = !a.no_stdin && info["Config"]["OpenStdin"] == true;
-    let mut q = vec![("stream", "1".to_string()), ("stdout", "1".into()), ("stderr", "1".into())];
-    if stdin {
-        q.push(("stdin", "1".into()));
-    }
+    let tty = info.config.tty;
+    let stdin = !a.no_stdin && info.config.open_stdin;
     let keys_text = a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys"));
-    if let Some(k) = &keys_text {
-        q.push(("detachKeys", k.clone()));
-    }
-    let cpath = format!("/containers/{}", a.container);
-    let conn = ctx.client.hijack(&format!("{cpath}/attach"), &q, Body::Empty).await?;
+    let q = AttachQuery { stdin, stdout: true, stderr: true, logs: false, detach_keys: keys_text.clone() };
+    let conn = containers.attach(&a.container, &q).await?;
     let raw = if tty && stdin { berth_client::terminal::RawMode::enter() } else { None };
     if tty {
-        berth_client::run::resize(&ctx.client, &cpath).await;
+        berth_client::run::resize(&ctx.client, &a.container).await;
     }
     let keys = berth_client::relay::detach_sequence(keys_text.as_deref());
     let ended = tokio::select! {
         e = berth_client::relay::join(conn, tty, stdin, &keys) => e,
-        _ = berth_client::run::proxy_signals(&ctx.client, &cpath, a.sig_proxy && !tty) => Ok(berth_client::relay::Ended::Closed),
+        _ = berth_client::run::proxy_signals(&ctx.client, &a.container, a.sig_proxy && !tty) => Ok(berth_client::relay::Ended::Closed),
     };
     drop(raw);
     if matches!(ended, Ok(berth_client::relay::Ended::Detached)) {
         return Ok(());
     }
-    let status = ctx.client.post(&format!("{cpath}/wait"), &[], Body::Empty).await?;
-    match status["StatusCode"].as_i64().unwrap_or(0) as i32 {
+    match containers.wait(&a.container, None).await?.exit().await?.status_code as i32 {
         0 => Ok(()),
         code => Err(Failure::exit(code)),
     }
@@ -668,10 +610,7 @@ pub async fn update(ctx: &Ctx, a: UpdateArgs) -> Result {
     let body = Value::Object(body);
     let body = &body;
     for_each(&a.containers, |n| async move {
-        ctx.client
-            .post(&format!("/containers/{n}/update"), &[], Body::Json(body.clone()))
-            .await
-            .map(|_| n.to_string())
+        ctx.client.containers().update(n, body).await.map(|_| n.to_string())
     })
     .await
 }

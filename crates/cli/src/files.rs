@@ -3,21 +3,22 @@
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
-use berth_client::{Body, Method, Response};
+use berth_client::containers::CommitQuery;
+use berth_client::images::ImportQuery;
+use berth_client::{Body, Response};
 use serde_json::Value;
 
 use crate::cmd::*;
 use crate::{Ctx, Failure, Result};
 
 pub async fn diff(ctx: &Ctx, a: OneContainer) -> Result {
-    let v = ctx.client.get(&format!("/containers/{}/changes", a.container), &[]).await?;
-    for c in v.as_array().into_iter().flatten() {
-        let kind = match c["Kind"].as_i64() {
-            Some(1) => "A",
-            Some(2) => "D",
+    for c in ctx.client.containers().changes(&a.container).await? {
+        let kind = match c.kind {
+            1 => "A",
+            2 => "D",
             _ => "C",
         };
-        println!("{kind} {}", c["Path"].as_str().unwrap_or(""));
+        println!("{kind} {}", c.path);
     }
     Ok(())
 }
@@ -29,23 +30,16 @@ pub(crate) fn repo_tag(reference: &str) -> (String, String) {
 }
 
 pub async fn commit(ctx: &Ctx, a: CommitArgs) -> Result {
-    let mut q = vec![("container", a.container.clone()), ("pause", a.pause.to_string())];
-    if let Some(r) = &a.repository {
-        let (repo, tag) = repo_tag(r);
-        q.push(("repo", repo));
-        q.push(("tag", tag));
-    }
-    if let Some(m) = &a.message {
-        q.push(("comment", m.clone()));
-    }
-    if let Some(au) = &a.author {
-        q.push(("author", au.clone()));
-    }
-    for c in &a.change {
-        q.push(("changes", c.clone()));
-    }
-    let v = ctx.client.post("/commit", &q, Body::Json(serde_json::json!({}))).await?;
-    println!("{}", v["Id"].as_str().unwrap_or(""));
+    let (repo, tag) = a.repository.as_deref().map(repo_tag).unzip();
+    let q = CommitQuery {
+        repo,
+        tag,
+        comment: a.message.clone(),
+        author: a.author.clone(),
+        changes: a.change.clone(),
+        pause: a.pause,
+    };
+    println!("{}", ctx.client.containers().commit(&a.container, &q).await?);
     Ok(())
 }
 
@@ -114,17 +108,13 @@ async fn copy_body(mut r: Response, out: Output) -> Result {
 
 pub async fn export(ctx: &Ctx, a: ExportArgs) -> Result {
     let out = output(a.output.as_deref(), "export container")?;
-    let r = ctx
-        .client
-        .request(Method::GET, &format!("/containers/{}/export", a.container), &[], Body::Empty)
-        .await?;
+    let r = ctx.client.containers().export(&a.container).await?;
     copy_body(r, out).await
 }
 
 pub async fn save(ctx: &Ctx, a: SaveArgs) -> Result {
     let out = output(a.output.as_deref(), "save image")?;
-    let q: Vec<(&str, String)> = a.images.iter().map(|i| ("names", i.clone())).collect();
-    let r = ctx.client.request(Method::GET, "/images/get", &q, Body::Empty).await?;
+    let r = ctx.client.images().save(&a.images).await?;
     copy_body(r, out).await
 }
 
@@ -178,26 +168,15 @@ pub async fn load(ctx: &Ctx, a: LoadArgs) -> Result {
     let data = input(a.input.as_deref(), true)?;
     // Progress only for a terminal, as the docker CLI asks.
     let quiet = a.quiet || !berth_client::terminal::is_tty(1);
-    let q = if quiet { vec![("quiet", "1".to_string())] } else { vec![] };
-    let r = ctx.client.request(Method::POST, "/images/load", &q, data).await?;
+    let r = ctx.client.images().load(data, quiet).await?;
     messages(r).await
 }
 
 pub async fn import(ctx: &Ctx, a: ImportArgs) -> Result {
     let data = input(Some(&a.source), false)?;
-    let mut q = vec![("fromSrc", "-".to_string())];
-    if let Some(r) = &a.reference {
-        let (repo, tag) = repo_tag(r);
-        q.push(("repo", repo));
-        q.push(("tag", tag));
-    }
-    if let Some(m) = &a.message {
-        q.push(("message", m.clone()));
-    }
-    for c in &a.change {
-        q.push(("changes", c.clone()));
-    }
-    let r = ctx.client.request(Method::POST, "/images/create", &q, data).await?;
+    let (repo, tag) = a.reference.as_deref().map(repo_tag).unzip();
+    let q = ImportQuery { repo, tag, message: a.message.clone(), changes: a.change.clone() };
+    let r = ctx.client.images().import(&q, data).await?;
     messages(r).await
 }
 
@@ -214,22 +193,8 @@ fn split_cp(arg: &str) -> (Option<&str>, &str) {
 
 /// The container's view of a path (`X-Docker-Container-Path-Stat`).
 async fn stat(ctx: &Ctx, container: &str, path: &str) -> std::result::Result<Option<Value>, Failure> {
-    match ctx
-        .client
-        .request(
-            Method::HEAD,
-            &format!("/containers/{container}/archive"),
-            &[("path", path.to_string())],
-            Body::Empty,
-        )
-        .await
-    {
-        Ok(r) => {
-            use base64::Engine;
-            let header = r.header("x-docker-container-path-stat").unwrap_or("");
-            let raw = base64::engine::general_purpose::STANDARD.decode(header).unwrap_or_default();
-            Ok(serde_json::from_slice(&raw).ok())
-        }
+    match ctx.client.containers().archive_stat(container, path).await {
+        Ok(stat) => Ok(stat),
         Err(e) if berth_client::Kinded::kind(&e) == berth_client::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
@@ -341,15 +306,7 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
         (Some(_), Some(_)) => Err(Failure::new(1, "copying between containers is not supported")),
         (None, None) => Err(Failure::new(1, "must specify at least one container source")),
         (Some(c), None) => {
-            let mut r = ctx
-                .client
-                .request(
-                    Method::GET,
-                    &format!("/containers/{c}/archive"),
-                    &[("path", src.to_string())],
-                    Body::Empty,
-                )
-                .await?;
+            let mut r = ctx.client.containers().archive_get(c, src).await?;
             if dst == "-" {
                 return copy_body(r, Output::Stdout).await;
             }
@@ -403,15 +360,7 @@ pub async fn cp(ctx: &Ctx, a: CpArgs) -> Result {
             let (local, follow) = (local.to_path_buf(), a.follow_link);
             let (body, packing) = Body::write_with(move |w| pack(w, &local, &name, follow, contents_only));
             let dir = if contents_only { dst.to_string() } else { dir };
-            let sent = ctx
-                .client
-                .request(
-                    Method::PUT,
-                    &format!("/containers/{c}/archive"),
-                    &[("path", dir), ("noOverwriteDirNonDir", "true".into())],
-                    body,
-                )
-                .await;
+            let sent = ctx.client.containers().archive_put(c, &dir, true, body).await;
             // A local error (a file that cannot be read) explains a failed upload best; the
             // daemon's, when it stopped reading because it refused the request.
             let packed = packing

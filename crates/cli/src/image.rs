@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use berth_client::Body;
+use berth_client::images::Deleted;
 use serde_json::Value;
 
 use crate::cmd::*;
@@ -117,15 +117,7 @@ pub async fn images(ctx: &Ctx, a: ImagesArgs) -> Result {
     if let Some(r) = &a.reference {
         f.push(format!("reference={r}"));
     }
-    let mut q = vec![];
-    if a.all {
-        q.push(("all", "1".to_string()));
-    }
-    if let Some(f) = filters(&f)? {
-        q.push(("filters", f));
-    }
-    let list = ctx.client.get("/images/json", &q).await?;
-    let mut items = list.as_array().cloned().unwrap_or_default();
+    let mut items = ctx.client.images().list(a.all, filters(&f)?).await?;
     items.sort_by_key(|i| std::cmp::Reverse(i["Created"].as_i64().unwrap_or(0)));
     let trunc = !a.no_trunc;
     if a.quiet {
@@ -151,25 +143,19 @@ pub async fn images(ctx: &Ctx, a: ImagesArgs) -> Result {
 }
 
 pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
-    let mut q = vec![];
-    if a.force {
-        q.push(("force", "1".to_string()));
-    }
-    if a.no_prune {
-        q.push(("noprune", "1".to_string()));
-    }
-    let q = &q;
+    let (force, no_prune) = (a.force, a.no_prune);
     crate::common::for_each(&a.images, |name| async move {
-        let v = ctx.client.delete(&format!("/images/{name}"), q).await?;
-        let mut lines = Vec::new();
-        for item in v.as_array().into_iter().flatten() {
-            if let Some(u) = item["Untagged"].as_str() {
-                lines.push(format!("Untagged: {u}"));
-            }
-            if let Some(d) = item["Deleted"].as_str() {
-                lines.push(format!("Deleted: {d}"));
-            }
-        }
+        let lines: Vec<String> = ctx
+            .client
+            .images()
+            .remove(name, force, no_prune)
+            .await?
+            .into_iter()
+            .map(|d| match d {
+                Deleted::Untagged(u) => format!("Untagged: {u}"),
+                Deleted::Deleted(d) => format!("Deleted: {d}"),
+            })
+            .collect();
         Ok(lines.join("\n"))
     })
     .await
@@ -178,15 +164,12 @@ pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
 pub async fn tag(ctx: &Ctx, a: TagArgs) -> Result {
     let (repo, tag) = crate::files::repo_tag(&a.target);
     let tag = if tag.is_empty() { "latest".to_string() } else { tag };
-    ctx.client
-        .post(&format!("/images/{}/tag", a.source), &[("repo", repo), ("tag", tag)], Body::Empty)
-        .await?;
+    ctx.client.images().tag(&a.source, &repo, &tag).await?;
     Ok(())
 }
 
 pub async fn history(ctx: &Ctx, a: HistoryArgs) -> Result {
-    let v = ctx.client.get(&format!("/images/{}/history", a.image), &[]).await?;
-    let items = v.as_array().cloned().unwrap_or_default();
+    let items = ctx.client.images().history(&a.image).await?;
     let trunc = !a.no_trunc;
     let shown = |id: &str| if id == "<missing>" || !trunc { id.to_string() } else { short_id(id) };
     if a.quiet {

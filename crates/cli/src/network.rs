@@ -1,6 +1,5 @@
 //! Network commands.
 
-use berth_client::Body;
 use serde_json::{json, Value};
 
 use crate::cmd::*;
@@ -103,18 +102,12 @@ pub async fn create(ctx: &Ctx, a: NetworkCreateArgs) -> Result {
         "Options": key_values(&a.opt),
         "Labels": key_values(&a.label),
     });
-    let v = ctx.client.post("/networks/create", &[], Body::Json(body)).await?;
-    println!("{}", v["Id"].as_str().unwrap_or(""));
+    println!("{}", ctx.client.networks().create(&body).await?);
     Ok(())
 }
 
 pub async fn ls(ctx: &Ctx, a: NetworkLsArgs) -> Result {
-    let mut q = vec![];
-    if let Some(f) = filters(&a.filter)? {
-        q.push(("filters", f));
-    }
-    let v = ctx.client.get("/networks", &q).await?;
-    let mut items = v.as_array().cloned().unwrap_or_default();
+    let mut items = ctx.client.networks().list(filters(&a.filter)?).await?;
     items.sort_by(|x, y| x["Name"].as_str().cmp(&y["Name"].as_str()));
     let trunc = !a.no_trunc;
     if a.quiet {
@@ -139,7 +132,7 @@ pub async fn ls(ctx: &Ctx, a: NetworkLsArgs) -> Result {
 pub async fn rm(ctx: &Ctx, a: NetworkRmArgs) -> Result {
     let force = a.force;
     for_each(&a.names, |name| async move {
-        match ctx.client.delete(&format!("/networks/{name}"), &[]).await {
+        match ctx.client.networks().remove(name).await {
             Err(e) if force && berth_client::Kinded::kind(&e) == berth_client::ErrorKind::NotFound => {
                 Ok(String::new())
             }
@@ -159,7 +152,8 @@ pub async fn prune(ctx: &Ctx, a: NetworkPruneArgs) -> Result {
         )
         .map_err(|_| Failure::exit(1))?;
     }
-    let (_, out) = crate::common::prune_section(ctx, "networks", &a.filter).await?;
+    let (_, out) =
+        crate::common::prune_section(ctx, berth_client::system::Prunable::Networks, &a.filter).await?;
     if !out.is_empty() {
         println!("{out}");
     }
@@ -174,13 +168,11 @@ pub async fn connect(ctx: &Ctx, a: NetworkConnectArgs) -> Result {
     if let Some(ipam) = crate::opts::ipam_config(a.ip.as_deref(), a.ip6.as_deref()) {
         ep["IPAMConfig"] = ipam;
     }
-    let body = json!({"Container": a.container, "EndpointConfig": ep});
-    ctx.client.post(&format!("/networks/{}/connect", a.network), &[], Body::Json(body)).await?;
+    ctx.client.networks().connect(&a.network, &a.container, &ep).await?;
     Ok(())
 }
 
 pub async fn disconnect(ctx: &Ctx, a: NetworkDisconnectArgs) -> Result {
-    let body = json!({"Container": a.container, "Force": a.force});
-    ctx.client.post(&format!("/networks/{}/disconnect", a.network), &[], Body::Json(body)).await?;
+    ctx.client.networks().disconnect(&a.network, &a.container, a.force).await?;
     Ok(())
 }

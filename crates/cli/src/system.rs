@@ -7,6 +7,7 @@ use crate::cmd::FormatOnly;
 use crate::common::{confirm, pretty, prune_section};
 use crate::template::{from_json, Tmpl};
 use crate::{Ctx, Failure, Result};
+use berth_client::system::Prunable;
 
 pub async fn inspect(
     ctx: &Ctx,
@@ -29,14 +30,13 @@ pub async fn inspect(
             if kind.is_some_and(|want| want != k) {
                 continue;
             }
-            let path = match k {
-                "container" => format!("/containers/{name}/json"),
-                "image" => format!("/images/{name}/json"),
-                "network" => format!("/networks/{name}"),
-                _ => format!("/volumes/{name}"),
+            let found = match k {
+                "container" => ctx.client.containers().inspect_json(name, size).await,
+                "image" => ctx.client.images().inspect_json(name).await,
+                "network" => ctx.client.networks().inspect_json(name).await,
+                _ => ctx.client.volumes().inspect_json(name).await,
             };
-            let q = if size && k == "container" { vec![("size", "1".to_string())] } else { vec![] };
-            match ctx.client.get(&path, &q).await {
+            match found {
                 Ok(v) => {
                     result = Ok(v);
                     break;
@@ -111,7 +111,7 @@ fn go_arch() -> &'static str {
 }
 
 pub async fn version(ctx: &Ctx, a: FormatOnly) -> Result {
-    let server = ctx.client.get("/version", &[]).await;
+    let server = ctx.client.system().version().await;
     let api = ctx.client.version().await.unwrap_or(&berth_client::API_VERSION.to_string()).to_string();
     let client = client_version(&api);
     if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
@@ -156,7 +156,7 @@ pub async fn version(ctx: &Ctx, a: FormatOnly) -> Result {
 }
 
 pub async fn info(ctx: &Ctx, a: FormatOnly) -> Result {
-    let i = ctx.client.get("/info", &[]).await?;
+    let i = ctx.client.system().info().await?;
     if let Some(f) = a.format.as_deref().filter(|f| !f.is_empty()) {
         let out = if f == "json" {
             crate::template::go_json(&i)
@@ -235,10 +235,10 @@ fn reclaimed_line(bytes: f64) -> String {
 }
 
 /// `container prune` and `image prune`.
-pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
+pub async fn prune(ctx: &Ctx, what: Prunable, a: crate::cmd::PruneArgs) -> Result {
     if !a.force {
         let warning = match (what, a.all) {
-            ("containers", _) => "WARNING! This will remove all stopped containers.",
+            (Prunable::Containers, _) => "WARNING! This will remove all stopped containers.",
             (_, true) => {
                 "WARNING! This will remove all images without at least one container associated to them."
             }
@@ -247,7 +247,7 @@ pub async fn prune(ctx: &Ctx, what: &str, a: crate::cmd::PruneArgs) -> Result {
         confirm(warning)?;
     }
     let mut f = a.filter.clone();
-    if what == "images" {
+    if what == Prunable::Images {
         f.push(format!("dangling={}", !a.all));
     }
     let (space, out) = prune_section(ctx, what, &f).await?;
@@ -274,14 +274,14 @@ pub async fn system_prune(ctx: &Ctx, a: crate::cmd::SystemPruneArgs) -> Result {
         confirm(&w)?;
     }
     let mut total = 0.0;
-    let mut kinds = vec!["containers", "networks"];
+    let mut kinds = vec![Prunable::Containers, Prunable::Networks];
     if a.volumes {
-        kinds.push("volumes");
+        kinds.push(Prunable::Volumes);
     }
-    kinds.push("images");
+    kinds.push(Prunable::Images);
     for what in kinds {
         let mut f = a.filter.clone();
-        if what == "images" {
+        if what == Prunable::Images {
             f.push(format!("dangling={}", !a.all));
         }
         let (space, out) = prune_section(ctx, what, &f).await?;
@@ -400,7 +400,7 @@ fn reclaimable(reclaim: i64, total: i64) -> String {
 
 pub async fn df(ctx: &Ctx, a: crate::cmd::DfArgs) -> Result {
     use crate::template::{render_rows, Format, Row};
-    let v = ctx.client.get("/system/df", &[]).await?;
+    let v = ctx.client.system().df().await?;
     let list = |k: &str| v[k].as_array().cloned().unwrap_or_default();
     let n = |x: &Value| x.as_i64().unwrap_or(0);
     let hs = |x: i64| crate::units::human_size_precision(x as f64, 4);

@@ -1,6 +1,5 @@
 //! Volume commands.
 
-use berth_client::Body;
 use serde_json::{json, Value};
 
 use crate::cmd::*;
@@ -71,18 +70,12 @@ pub async fn create(ctx: &Ctx, a: VolumeCreateArgs) -> Result {
         "DriverOpts": crate::opts::key_values(&a.opt),
         "Labels": crate::opts::key_values(&a.label),
     });
-    let v = ctx.client.post("/volumes/create", &[], Body::Json(body)).await?;
-    println!("{}", v["Name"].as_str().unwrap_or(""));
+    println!("{}", ctx.client.volumes().create(&body).await?);
     Ok(())
 }
 
 pub async fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result {
-    let mut q = vec![];
-    if let Some(f) = filters(&a.filter)? {
-        q.push(("filters", f));
-    }
-    let v = ctx.client.get("/volumes", &q).await?;
-    let mut items = v["Volumes"].as_array().cloned().unwrap_or_default();
+    let mut items = ctx.client.volumes().list(filters(&a.filter)?).await?;
     items.sort_by(|x, y| x["Name"].as_str().cmp(&y["Name"].as_str()));
     if a.quiet {
         for i in &items {
@@ -103,10 +96,9 @@ pub async fn ls(ctx: &Ctx, a: VolumeLsArgs) -> Result {
 }
 
 pub async fn rm(ctx: &Ctx, a: VolumeRmArgs) -> Result {
-    let q = if a.force { vec![("force", "1".to_string())] } else { vec![] };
-    let q = &q;
+    let force = a.force;
     for_each(&a.names, |name| async move {
-        ctx.client.delete(&format!("/volumes/{name}"), q).await?;
+        ctx.client.volumes().remove(name, force).await?;
         Ok(name.to_string())
     })
     .await
@@ -124,7 +116,7 @@ pub async fn prune(ctx: &Ctx, a: VolumePruneArgs) -> Result {
     if a.all {
         f.push("all=true".into());
     }
-    let (space, out) = crate::common::prune_section(ctx, "volumes", &f).await?;
+    let (space, out) = crate::common::prune_section(ctx, berth_client::system::Prunable::Volumes, &f).await?;
     if !out.is_empty() {
         println!("{out}");
     }

@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use berth_client::{Body, Method};
 use serde_json::Value;
 
 use crate::cmd::{EventsArgs, StatsArgs};
@@ -79,9 +78,9 @@ fn stats_row(name_or_id: &str, s: &Value, trunc: bool) -> Row {
 
 pub async fn stats(ctx: &Ctx, a: StatsArgs) -> Result {
     let names: Vec<String> = if a.containers.is_empty() {
-        let q = if a.all { vec![("all", "1".to_string())] } else { vec![] };
-        let list = ctx.client.get("/containers/json", &q).await?;
-        list.as_array().into_iter().flatten().filter_map(|c| c["Id"].as_str().map(str::to_string)).collect()
+        let q = berth_client::containers::ListQuery { all: a.all, ..Default::default() };
+        let list = ctx.client.containers().list(&q).await?;
+        list.iter().filter_map(|c| c["Id"].as_str().map(str::to_string)).collect()
     } else {
         a.containers.clone()
     };
@@ -90,7 +89,7 @@ pub async fn stats(ctx: &Ctx, a: StatsArgs) -> Result {
         let mut rows = Vec::new();
         let mut failed = false;
         for n in &names {
-            match ctx.client.get(&format!("/containers/{n}/stats"), &[("stream", "false".into())]).await {
+            match ctx.client.containers().stats_once(n).await {
                 Ok(s) => rows.push(stats_row(n, &s, !a.no_trunc)),
                 Err(e) => {
                     eprintln!("{e}");
@@ -159,7 +158,7 @@ pub async fn events(ctx: &Ctx, a: EventsArgs) -> Result {
         Some("json") => Some(Tmpl::new("{{json .}}").map_err(|e| Failure::new(1, e))?),
         Some(f) => Some(Tmpl::new(f).map_err(|e| Failure::new(1, e))?),
     };
-    let mut r = ctx.client.request(Method::GET, "/events", &q, Body::Empty).await?;
+    let mut r = ctx.client.system().events(&q).await?;
     let mut rest = Vec::new();
     while let Some(chunk) = r.chunk().await? {
         rest.extend_from_slice(&chunk);

@@ -9,12 +9,16 @@
 
 mod body;
 pub mod config;
+pub mod containers;
 mod error;
 mod host;
+pub mod images;
 mod messages;
+pub mod networks;
 pub mod relay;
 pub mod run;
 mod stream;
+pub mod system;
 pub mod terminal;
 
 use std::sync::Arc;
@@ -109,6 +113,36 @@ impl Client {
         let c = Client::new(host);
         let _ = c.version.set(version.to_string());
         c
+    }
+
+    /// The operations on containers.
+    pub fn containers(&self) -> containers::Containers<'_> {
+        containers::Containers(self)
+    }
+
+    /// The operations on execs.
+    pub fn execs(&self) -> containers::Execs<'_> {
+        containers::Execs(self)
+    }
+
+    /// The operations on images.
+    pub fn images(&self) -> images::Images<'_> {
+        images::Images(self)
+    }
+
+    /// The operations on networks.
+    pub fn networks(&self) -> networks::Networks<'_> {
+        networks::Networks(self)
+    }
+
+    /// The operations on volumes.
+    pub fn volumes(&self) -> networks::Volumes<'_> {
+        networks::Volumes(self)
+    }
+
+    /// The operations on the daemon itself.
+    pub fn system(&self) -> system::System<'_> {
+        system::System(self)
     }
 
     pub fn host(&self) -> &Host {
@@ -302,4 +336,20 @@ async fn daemon_error(r: Response) -> ClientError {
         .and_then(|v| v["message"].as_str().map(str::to_string))
         .unwrap_or_else(|| String::from_utf8_lossy(&bytes).trim().to_string());
     ClientError::Daemon { status, message }
+}
+
+/// An answer read into the type a caller acts on.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, ClientError> {
+    serde_json::from_value(v)
+        .map_err(|e| ClientError::Protocol(format!("the daemon's answer is not as expected: {e}")))
+}
+
+/// Docker's `null` for an empty list or map.
+pub(crate) fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    use serde::Deserialize;
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }

@@ -4,9 +4,8 @@
 //! SIGWINCH), forward the user's signals (`--sig-proxy`), relay stdio until the container ends
 //! or the user detaches, then read the exit. `berth run` uses it, and `berth compose run` will.
 
-use serde_json::Value;
-
-use crate::{Body, Client, ClientError, Method};
+use crate::containers::{AttachQuery, PendingWait, RemoveQuery};
+use crate::{Client, ClientError};
 
 /// How to run a created container.
 #[derive(Debug, Clone, Default)]
@@ -76,61 +75,57 @@ pub fn start_exit_code(recorded: Option<i64>) -> i32 {
 
 /// The exit code the daemon recorded for a container whose start failed: its state, or, when it
 /// is already gone (`--rm`), what the registered wait reports.
-async fn recorded_exit(client: &Client, cpath: &str, wait: Option<crate::Response>) -> Option<i64> {
-    if let Ok(v) = client.get(&format!("{cpath}/json"), &[]).await {
-        return v["State"]["ExitCode"].as_i64();
+async fn recorded_exit(client: &Client, id: &str, wait: Option<PendingWait>) -> Option<i64> {
+    if let Ok(info) = client.containers().inspect(id).await {
+        return Some(info.state.exit_code);
     }
-    let body = tokio::time::timeout(std::time::Duration::from_secs(5), wait?.bytes()).await.ok()?.ok()?;
-    serde_json::from_slice::<Value>(&body).ok()?["StatusCode"].as_i64()
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(5), wait?.exit()).await.ok()?.ok()?;
+    Some(exit.status_code)
 }
 
 /// Runs the created container `id` (see the module's documentation).
 pub async fn run(client: &Client, id: &str, o: &RunOptions) -> Result<RunOutcome, RunError> {
-    let cpath = format!("/containers/{id}");
+    let containers = client.containers();
     let attach = !o.detach && (o.stdin || o.stdout || o.stderr);
-    let mut conn = None;
-    if attach {
-        let mut q = vec![("stream", "1".to_string())];
-        for (flag, on) in [("stdin", o.stdin), ("stdout", o.stdout), ("stderr", o.stderr)] {
-            if on {
-                q.push((flag, "1".to_string()));
-            }
-        }
-        if let Some(k) = &o.detach_keys {
-            q.push(("detachKeys", k.clone()));
-        }
-        conn =
-            Some(client.hijack(&format!("{cpath}/attach"), &q, Body::Empty).await.map_err(RunError::Setup)?);
-    }
+    let conn = if attach {
+        let q = AttachQuery {
+            stdin: o.stdin,
+            stdout: o.stdout,
+            stderr: o.stderr,
+            logs: false,
+            detach_keys: o.detach_keys.clone(),
+        };
+        Some(containers.attach(id, &q).await.map_err(RunError::Setup)?)
+    } else {
+        None
+    };
     // Registered for `-d --rm` too: when the start fails, the wait says the recorded exit code of
     // the container the daemon removed.
     let wait = if o.detach && !o.auto_remove {
         None
     } else {
         let condition = if o.auto_remove { "removed" } else { "next-exit" };
-        let q = [("condition", condition.to_string())];
-        Some(
-            client
-                .request(Method::POST, &format!("{cpath}/wait"), &q, Body::Empty)
-                .await
-                .map_err(RunError::Setup)?,
-        )
+        Some(containers.wait(id, Some(condition)).await.map_err(RunError::Setup)?)
     };
     let raw = if o.tty && o.interactive && attach { crate::terminal::RawMode::enter() } else { None };
     let start = async {
-        let r = client.post(&format!("{cpath}/start"), &[], Body::Empty).await;
+        let r = containers.start(id).await;
         if r.is_ok() && o.tty && attach {
-            resize(client, &cpath).await;
+            resize(client, id).await;
         }
         r
     };
+    let failed = |error: ClientError, wait: Option<PendingWait>| async move {
+        let code = start_exit_code(recorded_exit(client, id, wait).await);
+        if o.auto_remove {
+            let force = RemoveQuery { force: true, ..Default::default() };
+            let _ = client.containers().remove(id, &force).await;
+        }
+        RunError::Start { error, code }
+    };
     if o.detach {
         if let Err(error) = start.await {
-            let code = start_exit_code(recorded_exit(client, &cpath, wait).await);
-            if o.auto_remove {
-                let _ = client.delete(&cpath, &[("force", "1".into())]).await;
-            }
-            return Err(RunError::Start { error, code });
+            return Err(failed(error, wait).await);
         }
         return Ok(RunOutcome::Started);
     }
@@ -151,18 +146,18 @@ pub async fn run(client: &Client, id: &str, o: &RunOptions) -> Result<RunOutcome
             return std::future::pending().await;
         };
         while sig.recv().await.is_some() {
-            resize(client, &cpath).await;
+            resize(client, id).await;
         }
     };
-    let proxy = proxy_signals(client, &cpath, o.sig_proxy && !o.tty);
+    let proxy = proxy_signals(client, id, o.sig_proxy && !o.tty);
     let started = async {
-        let r = start.await?;
+        start.await?;
         tokio::select! {
             _ = streams => {},
             _ = winch => {},
             _ = proxy => {},
         }
-        Ok::<_, ClientError>(r)
+        Ok::<_, ClientError>(())
     }
     .await;
     drop(raw);
@@ -170,32 +165,25 @@ pub async fn run(client: &Client, id: &str, o: &RunOptions) -> Result<RunOutcome
         return Ok(RunOutcome::Detached);
     }
     if let Err(error) = started {
-        let code = start_exit_code(recorded_exit(client, &cpath, wait).await);
-        if o.auto_remove {
-            let _ = client.delete(&cpath, &[("force", "1".into())]).await;
-        }
-        return Err(RunError::Start { error, code });
+        return Err(failed(error, wait).await);
     }
     let Some(wait) = wait else { return Ok(RunOutcome::Started) };
-    let body = wait.bytes().await.map_err(RunError::Setup)?;
-    let status: Value = serde_json::from_slice(&body).unwrap_or_default();
-    if let Some(m) = status["Error"]["Message"].as_str().filter(|m| !m.is_empty()) {
-        return Err(RunError::Wait(m.to_string()));
+    let exit = wait.exit().await.map_err(RunError::Setup)?;
+    if let Some(m) = exit.error.map(|e| e.message).filter(|m| !m.is_empty()) {
+        return Err(RunError::Wait(m));
     }
-    Ok(RunOutcome::Exited(status["StatusCode"].as_i64().unwrap_or(0)))
+    Ok(RunOutcome::Exited(exit.status_code))
 }
 
-/// Tells the daemon the terminal's size.
-pub async fn resize(client: &Client, cpath: &str) {
+/// Tells the daemon the terminal's size for the container `id`.
+pub async fn resize(client: &Client, id: &str) {
     if let Some((h, w)) = crate::terminal::size() {
-        let _ = client
-            .post(&format!("{cpath}/resize"), &[("h", h.to_string()), ("w", w.to_string())], Body::Empty)
-            .await;
+        let _ = client.containers().resize(id, h, w).await;
     }
 }
 
 /// Forwards the signals a user sends this process to the container.
-pub async fn proxy_signals(client: &Client, cpath: &str, on: bool) {
+pub async fn proxy_signals(client: &Client, id: &str, on: bool) {
     use tokio::signal::unix::{signal, SignalKind};
     if !on {
         return std::future::pending().await;
@@ -222,7 +210,7 @@ pub async fn proxy_signals(client: &Client, cpath: &str, on: bool) {
         }
     }
     while let Some(name) = rx.recv().await {
-        let _ = client.post(&format!("{cpath}/kill"), &[("signal", name.to_string())], Body::Empty).await;
+        let _ = client.containers().kill(id, Some(name)).await;
     }
 }
 
