@@ -96,18 +96,10 @@ fn client_version(api: &str) -> Value {
         "GitCommit": "",
         "GoVersion": "",
         "Os": "linux",
-        "Arch": go_arch(),
+        "Arch": berth_oci::platform::host_arch(),
         "BuildTime": "",
         "Context": "default",
     })
-}
-
-fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    }
 }
 
 pub async fn version(ctx: &Ctx, a: FormatOnly) -> Result {
@@ -127,7 +119,7 @@ pub async fn version(ctx: &Ctx, a: FormatOnly) -> Result {
     println!("Client:");
     println!(" Version:           {}", client["Version"].as_str().unwrap_or(""));
     println!(" API version:       {api}");
-    println!(" OS/Arch:           linux/{}", go_arch());
+    println!(" OS/Arch:           linux/{}", berth_oci::platform::host_arch());
     println!(" Context:           default");
     let s = server?;
     println!();

@@ -33,7 +33,7 @@ impl Engine {
     }
 
     pub fn version(&self) -> serde_json::Value {
-        let arch = berth_sys::go_arch();
+        let arch = berth_oci::platform::host_arch();
         json!({
             "Platform": {"Name": "berth"},
             "Components": [{"Name": "Engine", "Version": VERSION, "Details": {

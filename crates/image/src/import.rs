@@ -52,7 +52,7 @@ impl ImageStore {
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
             let comment = opts.message.clone().unwrap_or_else(|| format!("Imported from {}", opts.source));
             let config = ImageConfig {
-                architecture: berth_sys::go_arch().to_string(),
+                architecture: berth_oci::platform::host_arch().to_string(),
                 os: "linux".into(),
                 config: Some(container),
                 created: Some(now.clone()),

@@ -7,7 +7,9 @@ use std::io::{self, Read};
 use berth_archive::{decompress, Compression};
 use berth_content::{BlobInfo, Digest};
 use berth_metadata::{Descriptor, ImageLayer, ImageRecord};
-use oci_spec::image::{ImageIndex, ImageManifest, MediaType};
+use berth_oci::manifest::{platform_of, ImageIndex, ImageManifest};
+use berth_oci::Platform;
+use oci_spec::image::MediaType;
 use serde::Deserialize;
 
 use crate::config::{chain_ids, ImageConfig};
@@ -236,7 +238,7 @@ impl ImageStore {
     fn load_descriptor(
         &self,
         session: &WriteSession<'_>,
-        desc: &oci_spec::image::Descriptor,
+        desc: &berth_oci::manifest::Descriptor,
         names: Vec<Reference>,
         report: &mut LoadReport,
         progress: &mut dyn FnMut(LayerProgress<'_>),
@@ -245,10 +247,8 @@ impl ImageStore {
         if depth > 4 {
             return Err(bad("image indexes nest too deeply"));
         }
-        if let Some(p) = desc.platform() {
-            if p.os().to_string() != "linux" || p.architecture().to_string() != berth_sys::go_arch() {
-                return Ok(()); // another platform's image: not for this host
-            }
+        if platform_of(desc).is_some_and(|p| !Platform::host().accepts(&p)) {
+            return Ok(()); // another platform's image: not for this host
         }
         let digest = Digest::parse(desc.digest().as_ref())?;
         let bytes = self

@@ -82,8 +82,6 @@ fn kernel_version() -> (u32, u32) {
     (it.next().unwrap_or(0), it.next().unwrap_or(0))
 }
 
-pub use berth_sys::go_arch;
-
 /// Reads everything at once.
 pub fn detect(init_path: PathBuf, systemd_cgroup: bool) -> HostInfo {
     HostInfo {
@@ -92,7 +90,7 @@ pub fn detect(init_path: PathBuf, systemd_cgroup: bool) -> HostInfo {
         systemd_cgroup,
         devices: devices(Path::new("/dev")),
         init_path,
-        arch: go_arch().to_string(),
+        arch: berth_oci::platform::host_arch().to_string(),
         kernel: kernel_version(),
     }
 }

@@ -125,22 +125,6 @@ pub fn is_tty(fd: impl AsFd) -> bool {
     nix::unistd::isatty(fd.as_fd().as_raw_fd()).unwrap_or(false)
 }
 
-/// Go's name for this machine's architecture (`amd64`, `arm64`, …), as image configs, OCI
-/// platforms and seccomp profiles name it.
-pub fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "x86" => "386",
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        "powerpc64" => "ppc64le",
-        "s390x" => "s390x",
-        "riscv64" => "riscv64",
-        "loongarch64" => "loong64",
-        other => other,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
