@@ -14,8 +14,10 @@
 //! ever see complete, verified blobs.
 
 mod digest;
+mod grow;
 
 pub use digest::{Algorithm, Digest, DigestReader, Digester};
+pub use grow::{GrowingReader, Growth};
 
 use berth_kind::{Kind, Kinded};
 use std::fs::{self, File};
@@ -193,6 +195,11 @@ impl Write for Ingest {
 impl Ingest {
     pub fn written(&self) -> u64 {
         self.size
+    }
+
+    /// The file being written (for a [`GrowingReader`] that follows it).
+    pub fn path(&self) -> &Path {
+        &self.tmp
     }
 
     /// Verifies, syncs and publishes the blob.
