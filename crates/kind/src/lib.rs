@@ -15,6 +15,8 @@ pub enum Kind {
     Conflict,
     /// Nothing to do: the container is already started or stopped (304).
     NotModified,
+    /// Credentials are missing or refused: a registry's login or pull access (401).
+    Unauthorized,
     /// Never allowed in this state: an overlapping pool, a second `host` network (403).
     Forbidden,
     /// A request body over its limit (413).
@@ -35,6 +37,7 @@ impl Kind {
             Kind::NotFound => 404,
             Kind::Conflict => 409,
             Kind::NotModified => 304,
+            Kind::Unauthorized => 401,
             Kind::Forbidden => 403,
             Kind::TooLarge => 413,
             Kind::NotImplemented => 501,
@@ -50,6 +53,7 @@ impl Kind {
             404 => Kind::NotFound,
             409 => Kind::Conflict,
             304 => Kind::NotModified,
+            401 => Kind::Unauthorized,
             403 => Kind::Forbidden,
             413 => Kind::TooLarge,
             501 => Kind::NotImplemented,
@@ -75,6 +79,7 @@ mod tests {
             (Kind::NotFound, 404),
             (Kind::Conflict, 409),
             (Kind::NotModified, 304),
+            (Kind::Unauthorized, 401),
             (Kind::Forbidden, 403),
             (Kind::TooLarge, 413),
             (Kind::NotImplemented, 501),

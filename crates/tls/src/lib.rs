@@ -54,6 +54,12 @@ impl TlsFiles {
 /// Where a system's trusted CAs are, for a verifying client given no CA of its own.
 const SYSTEM_ROOTS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
+/// Makes ring the process's default provider, for libraries that build their own TLS
+/// configurations (the registry client's HTTP stack). Idempotent.
+pub fn install_default_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

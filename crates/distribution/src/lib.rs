@@ -1,0 +1,326 @@
+//! The distribution protocol from the client's side, over `oci-client` (token and basic auth,
+//! manifests, blobs): [`Registry`] knows how each registry is reached ([`registry`]: verified
+//! TLS, or, for insecure registries, TLS without verification falling back to plain HTTP, as
+//! Docker does); a [`Session`] is one repository with its credentials, which resolves a
+//! reference to the manifest for a platform ([`Resolved`]) and streams blobs. What the bytes
+//! become is the image store's business.
+
+pub mod registry;
+
+use std::net::IpAddr;
+
+use berth_kind::{Kind, Kinded};
+use berth_oci::manifest::{self, Descriptor, Parsed};
+use berth_oci::media;
+use berth_oci::{Platform, Reference};
+use futures::StreamExt;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
+use oci_client::RegistryOperation;
+
+pub use registry::RegistryConfig;
+
+/// What went wrong talking to a registry, in Docker's words.
+#[derive(Debug, thiserror::Error)]
+pub enum DistributionError {
+    /// The registry could not be reached (refused, unknown host, TLS to a plain-HTTP one).
+    #[error("Get \"{url}\": {detail}")]
+    Unreachable { url: String, detail: String },
+    #[error("{action} access denied for {repository}, repository does not exist or may require 'docker login': {detail}")]
+    Denied { action: &'static str, repository: String, detail: String },
+    #[error("manifest for {reference} not found: manifest unknown: manifest unknown")]
+    ManifestUnknown { reference: String },
+    #[error("no matching manifest for {platform} in the manifest list entries")]
+    NoMatchingPlatform { platform: String },
+    #[error("{reference} is not an image: its manifest's media type is {media_type:?}")]
+    NotAnImage { reference: String, media_type: String },
+    #[error("layer {digest} is non-distributable (a foreign layer): berth does not fetch layers from outside the registry")]
+    ForeignLayer { digest: String },
+    #[error("toomanyrequests: the registry at {registry} asks to slow down: try again later")]
+    TooManyRequests { registry: String },
+    /// The registry answered something that is not the protocol.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl Kinded for DistributionError {
+    fn kind(&self) -> Kind {
+        match self {
+            DistributionError::Unreachable { .. } | DistributionError::Protocol(_) => Kind::Internal,
+            DistributionError::Denied { .. } => Kind::Unauthorized,
+            DistributionError::ManifestUnknown { .. } | DistributionError::NoMatchingPlatform { .. } => {
+                Kind::NotFound
+            }
+            DistributionError::NotAnImage { .. } | DistributionError::ForeignLayer { .. } => {
+                Kind::InvalidArgument
+            }
+            DistributionError::TooManyRequests { .. } => Kind::Unavailable,
+        }
+    }
+}
+
+type Result<T, E = DistributionError> = std::result::Result<T, E>;
+
+/// The credentials a client sent (`X-Registry-Auth`) or berthd holds for a registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+    /// A token the registry's token service issued (sent as a bearer token).
+    pub registry_token: String,
+}
+
+impl Credentials {
+    fn auth(&self) -> RegistryAuth {
+        if !self.registry_token.is_empty() {
+            RegistryAuth::Bearer(self.registry_token.clone())
+        } else if !self.username.is_empty() {
+            RegistryAuth::Basic(self.username.clone(), self.password.clone())
+        } else {
+            RegistryAuth::Anonymous
+        }
+    }
+}
+
+/// What a pull needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    Pull,
+    Push,
+}
+
+/// How berthd reaches registries.
+#[derive(Debug, Clone, Default)]
+pub struct Registry {
+    config: RegistryConfig,
+}
+
+/// One repository of one registry, with credentials.
+pub struct Session {
+    client: oci_client::Client,
+    /// `https` or, for an insecure registry without TLS, `http`.
+    scheme: &'static str,
+    operation: Operation,
+    image: oci_client::Reference,
+    auth: RegistryAuth,
+    reference: Reference,
+}
+
+/// A reference resolved for a platform.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The digest the reference names: the index's when it names one (Docker's `RepoDigests`).
+    pub digest: String,
+    /// The image's own manifest, byte for byte, its digest and media type.
+    pub manifest: Vec<u8>,
+    pub manifest_digest: String,
+    pub manifest_media_type: String,
+    pub config: Descriptor,
+    pub layers: Vec<Descriptor>,
+}
+
+const ACCEPTED: &[&str] =
+    &[media::OCI_INDEX, media::DOCKER_MANIFEST_LIST, media::OCI_MANIFEST, media::DOCKER_MANIFEST];
+
+impl Registry {
+    pub fn new(config: RegistryConfig) -> Registry {
+        berth_tls::install_default_provider();
+        Registry { config }
+    }
+
+    /// A session on the repository of `reference`.
+    pub async fn session(
+        &self,
+        reference: &Reference,
+        creds: &Credentials,
+        op: Operation,
+    ) -> Result<Session> {
+        let host = reference.domain().to_string();
+        let image: oci_client::Reference = reference
+            .to_string()
+            .parse()
+            .map_err(|e| DistributionError::Protocol(format!("reference {reference}: {e}")))?;
+        let addresses: Vec<IpAddr> = match tokio::net::lookup_host((registry::strip_port(&host), 443)).await {
+            Ok(a) => a.map(|s| s.ip()).collect(),
+            Err(_) => Vec::new(),
+        };
+        let insecure = self.config.is_insecure(&host, &addresses);
+        let operation = match op {
+            Operation::Pull => RegistryOperation::Pull,
+            Operation::Push => RegistryOperation::Push,
+        };
+        let auth = creds.auth();
+        let session = |protocol, accept_invalid| Session {
+            scheme: if matches!(protocol, ClientProtocol::Http) { "http" } else { "https" },
+            operation: op,
+            client: oci_client::Client::new(ClientConfig {
+                protocol,
+                accept_invalid_certificates: accept_invalid,
+                user_agent: concat!("berth/", env!("CARGO_PKG_VERSION")),
+                ..Default::default()
+            }),
+            image: image.clone(),
+            auth: auth.clone(),
+            reference: reference.clone(),
+        };
+        let tls = session(ClientProtocol::Https, insecure);
+        match tls.client.auth(&tls.image, &tls.auth, operation).await {
+            Ok(_) => Ok(tls),
+            // An insecure registry that does not speak TLS is reached over plain HTTP.
+            Err(OciDistributionError::RequestError(_)) if insecure => {
+                let plain = session(ClientProtocol::Http, false);
+                plain.client.auth(&plain.image, &plain.auth, operation).await.map_err(|e| plain.error(e))?;
+                Ok(plain)
+            }
+            Err(e) => Err(tls.error(e)),
+        }
+    }
+}
+
+impl Session {
+    /// The manifest of the image `reference` names for `platform` (through its index when it
+    /// names one).
+    pub async fn resolve(&self, platform: &Platform) -> Result<Resolved> {
+        let (bytes, digest) = self
+            .client
+            .pull_manifest_raw(&self.image, &self.auth, ACCEPTED)
+            .await
+            .map_err(|e| self.error(e))?;
+        let (manifest, manifest_digest) = match self.parse(&bytes)? {
+            Parsed::Manifest(m) => (m, digest.clone()),
+            Parsed::Index(index) => {
+                let entry = platform.select(index.manifests(), manifest::platform_of).ok_or_else(|| {
+                    DistributionError::NoMatchingPlatform { platform: platform.to_string() }
+                })?;
+                let by_digest = self.image.clone_with_digest(entry.digest().to_string());
+                let (bytes, d) = self
+                    .client
+                    .pull_manifest_raw(&by_digest, &self.auth, ACCEPTED)
+                    .await
+                    .map_err(|e| self.error(e))?;
+                match self.parse(&bytes)? {
+                    Parsed::Manifest(m) => {
+                        return Ok(self.resolved(digest, bytes.to_vec(), d, *m));
+                    }
+                    Parsed::Index(_) => {
+                        return Err(DistributionError::NotAnImage {
+                            reference: self.reference.to_string(),
+                            media_type: media::OCI_INDEX.into(),
+                        })
+                    }
+                }
+            }
+        };
+        Ok(self.resolved(digest, bytes.to_vec(), manifest_digest, *manifest))
+    }
+
+    fn resolved(
+        &self,
+        digest: String,
+        bytes: Vec<u8>,
+        manifest_digest: String,
+        m: manifest::ImageManifest,
+    ) -> Resolved {
+        let media_type =
+            m.media_type().as_ref().map(|t| t.to_string()).unwrap_or_else(|| media::OCI_MANIFEST.to_string());
+        Resolved {
+            digest,
+            manifest: bytes,
+            manifest_digest,
+            manifest_media_type: media_type,
+            config: m.config().clone(),
+            layers: m.layers().clone(),
+        }
+    }
+
+    fn parse(&self, bytes: &[u8]) -> Result<Parsed> {
+        manifest::parse("", bytes)
+            .map_err(|e| DistributionError::Protocol(format!("{}: {e}", self.reference)))
+    }
+
+    /// A whole small blob (a config).
+    pub async fn blob_bytes(&self, d: &Descriptor) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(d.size() as usize);
+        let mut s = self.blob(d).await?;
+        while let Some(chunk) = s.next().await {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+
+    /// A blob as its bytes arrive (the stream checks the digest at its end).
+    pub async fn blob(
+        &self,
+        d: &Descriptor,
+    ) -> Result<impl futures::Stream<Item = Result<bytes::Bytes>> + Send + Unpin + 'static> {
+        if media::kind(d.media_type().as_ref()) == media::Kind::ForeignLayer {
+            return Err(DistributionError::ForeignLayer { digest: d.digest().to_string() });
+        }
+        let digest = d.digest().to_string();
+        let s =
+            self.client.pull_blob_stream(&self.image, digest.as_str()).await.map_err(|e| self.error(e))?;
+        let url = format!("{}/blobs/{digest}", self.reference.name());
+        Ok(s.stream
+            .map(move |r| r.map_err(|e| DistributionError::Protocol(format!("reading blob {url}: {e}")))))
+    }
+
+    /// A library error in Docker's words.
+    fn error(&self, e: OciDistributionError) -> DistributionError {
+        let repository = self.reference.name();
+        let action = match self.operation {
+            Operation::Pull => "pull",
+            Operation::Push => "push",
+        };
+        match e {
+            OciDistributionError::RequestError(err) => DistributionError::Unreachable {
+                url: format!("{}://{}/v2/", self.scheme, self.reference.domain()),
+                detail: chain(&err),
+            },
+            OciDistributionError::AuthenticationFailure(detail) => {
+                DistributionError::Denied { action, repository, detail }
+            }
+            OciDistributionError::ImageManifestNotFoundError(_) => {
+                DistributionError::ManifestUnknown { reference: self.reference.to_string() }
+            }
+            OciDistributionError::ServerError { code: 429, .. } => {
+                DistributionError::TooManyRequests { registry: self.reference.domain().to_string() }
+            }
+            OciDistributionError::ServerError { code: 401 | 403, message, .. } => {
+                DistributionError::Denied { action, repository, detail: message }
+            }
+            OciDistributionError::ServerError { code: 404, .. } => {
+                DistributionError::ManifestUnknown { reference: self.reference.to_string() }
+            }
+            OciDistributionError::RegistryError { envelope, .. } => {
+                let text = envelope.errors.iter().map(|e| e.message.clone()).collect::<Vec<_>>().join("; ");
+                let has = |want: &[OciErrorCode]| envelope.errors.iter().any(|e| want.contains(&e.code));
+                if has(&[OciErrorCode::ManifestUnknown, OciErrorCode::NameUnknown]) {
+                    DistributionError::ManifestUnknown { reference: self.reference.to_string() }
+                } else if has(&[OciErrorCode::Unauthorized, OciErrorCode::Denied]) {
+                    DistributionError::Denied { action, repository, detail: format!("denied: {text}") }
+                } else if has(&[OciErrorCode::Toomanyrequests]) {
+                    DistributionError::TooManyRequests { registry: self.reference.domain().to_string() }
+                } else {
+                    DistributionError::Protocol(text)
+                }
+            }
+            other => DistributionError::Protocol(other.to_string()),
+        }
+    }
+}
+
+/// An error with its causes, as Go prints a wrapped error.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        let text = s.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cur = s.source();
+    }
+    out
+}
