@@ -42,6 +42,10 @@ impl ImageStore {
 }
 
 impl WriteSession<'_> {
+    pub(crate) fn store(&self) -> &ImageStore {
+        self.store
+    }
+
     /// A new blob being written; at [`WriteSession::commit_blob`] its digest (sha256 or
     /// sha512) and size are checked against `expected` when given.
     pub fn ingest(&self, expected: Option<(Digest, Option<u64>)>) -> Result<Ingest> {

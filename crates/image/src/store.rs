@@ -213,6 +213,18 @@ impl ImageStore {
                     return Ok((Some(r), img));
                 }
             }
+            // `name@digest`: the image whose repository digests have it (a pull by digest).
+            if let Some(d) = r.digest() {
+                let key = format!("{}@{d}", r.name());
+                let found = tx
+                    .all::<ImageRecord>()?
+                    .into_iter()
+                    .map(|(_, i)| i)
+                    .find(|i| i.repo_digests.contains(&key));
+                if let Some(img) = found {
+                    return Ok((None, img));
+                }
+            }
         }
         if !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) {
             if let Some(img) = self.by_id_prefix(tx, name)? {
