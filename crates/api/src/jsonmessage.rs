@@ -105,6 +105,16 @@ pub fn progress(id: &str, status: &str, p: Progress) -> Vec<u8> {
     }))
 }
 
+/// A status of item `id` (a layer's `Pull complete`, a tag's `Pulling from …`); a layer's
+/// statuses carry an empty `progressDetail`, as Docker's do.
+pub fn status_of(id: &str, text: &str, layer: bool) -> Vec<u8> {
+    if layer {
+        line(json!({ "status": text, "progressDetail": {}, "id": id }))
+    } else {
+        line(json!({ "status": text, "id": id }))
+    }
+}
+
 pub fn stream(text: &str) -> Vec<u8> {
     line(json!({ "stream": text }))
 }

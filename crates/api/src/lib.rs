@@ -9,6 +9,7 @@
 //!
 //! Everything here is pure: no I/O.
 
+pub mod auth;
 pub mod detachkeys;
 pub mod error;
 pub mod filters;

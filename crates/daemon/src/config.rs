@@ -40,6 +40,10 @@ pub struct FileConfig {
     /// `nftables` (the default: a table of berth's own) or `iptables` (chains of berth's own,
     /// jumped to from the built-in ones), as Docker's key of that name.
     pub firewall_backend: Option<String>,
+    /// Registries reached without verified TLS (CIDRs or `host[:port]`), besides loopback.
+    pub insecure_registries: Option<Vec<String>>,
+    /// How many layers a pull downloads at once (Docker's default: 3).
+    pub max_concurrent_downloads: Option<usize>,
     /// TLS on `tcp://` listeners, Docker's keys: `tls`, `tlsverify` (client certificates
     /// signed by `tlscacert` required; implies `tls`), and the PEM files.
     pub tls: Option<bool>,
@@ -212,6 +216,15 @@ pub fn merge(flags: &Flags, file: FileConfig) -> Result<Config, String> {
             .firewall_backend
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| "nftables".into()),
+        insecure_registries: {
+            let list = file.insecure_registries.unwrap_or_default();
+            berth_distribution::RegistryConfig::new(&list).map_err(|e| e.to_string())?;
+            list
+        },
+        max_concurrent_downloads: match file.max_concurrent_downloads {
+            Some(0) => return Err("invalid max-concurrent-downloads 0: give 1 or more".into()),
+            n => n.unwrap_or(3),
+        },
         tls,
     })
 }

@@ -25,6 +25,7 @@ use crate::create::Created;
 use crate::exec::ExecEntry;
 use crate::fs::PathStat;
 use crate::lifecycle::WaitCondition;
+use crate::pull::{PullEvent, PullRequest};
 use crate::remove::PruneReport;
 use crate::{
     AttachOptions, Container, Engine, ListOptions, LogOptions, NetworkCreate, NetworkRecord, Result,
@@ -179,7 +180,18 @@ backend! {
     }
 }
 
-/// All of the engine: what the daemon serves.
-pub trait Backend: Containers + Lifecycle + Execs + Images + Volumes + Networks + System {}
+backend! {
+    /// Registries: what images come from and go to.
+    pub async trait Registries {
+        /// Pulls an image; `events` hears each step.
+        async fn image_pull(self, req: PullRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
+    }
+}
 
-impl<T: Containers + Lifecycle + Execs + Images + Volumes + Networks + System> Backend for T {}
+/// All of the engine: what the daemon serves.
+pub trait Backend:
+    Containers + Lifecycle + Execs + Images + Registries + Volumes + Networks + System
+{
+}
+
+impl<T: Containers + Lifecycle + Execs + Images + Registries + Volumes + Networks + System> Backend for T {}

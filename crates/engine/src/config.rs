@@ -58,6 +58,10 @@ pub struct Config {
     pub firewall_backend: String,
     pub default_address_pools: Vec<AddressPool>,
     pub tls: Tls,
+    /// `insecure-registries`: reached without verified TLS, besides loopback.
+    pub insecure_registries: Vec<String>,
+    /// `max-concurrent-downloads`: layers a pull downloads at once.
+    pub max_concurrent_downloads: usize,
 }
 
 /// One of `default-address-pools`: subnets of `size` bits cut from `base`.

@@ -31,6 +31,10 @@ pub enum EngineError {
     Network(#[from] berth_network::NetworkError),
     #[error(transparent)]
     Spec(#[from] berth_spec::SpecError),
+    #[error(transparent)]
+    Distribution(#[from] berth_distribution::DistributionError),
+    #[error(transparent)]
+    Content(#[from] berth_content::ContentError),
     #[error("container metadata: {0}")]
     Metadata(#[from] berth_metadata::MetadataError),
     /// A request the api crate refused to parse.
@@ -56,6 +60,8 @@ impl Kinded for EngineError {
             EngineError::Volume(e) => e.kind(),
             EngineError::Network(e) => e.kind(),
             EngineError::Spec(e) => e.kind(),
+            EngineError::Distribution(e) => e.kind(),
+            EngineError::Content(e) => e.kind(),
             EngineError::Metadata(e) => e.kind(),
             EngineError::Api(e) => e.kind,
         }

@@ -26,7 +26,7 @@ impl Engine {
             .collect()
     }
 
-    fn image_event(&self, action: &str, id: &str, name: &str) {
+    pub(crate) fn image_event(&self, action: &str, id: &str, name: &str) {
         self.events.publish("image", action, id, BTreeMap::from([("name".to_string(), name.to_string())]));
     }
 

@@ -26,6 +26,7 @@ pub mod mounts;
 mod netcheck;
 pub mod network;
 mod primer;
+pub mod pull;
 pub mod record;
 mod remove;
 mod restore;
@@ -49,7 +50,7 @@ use berth_shim::ShimClient;
 use tokio::sync::watch;
 
 pub use attach::{AttachOptions, Pending};
-pub use backend::{Backend, Containers, Execs, Images, Lifecycle, Networks, System, Volumes};
+pub use backend::{Backend, Containers, Execs, Images, Lifecycle, Networks, Registries, System, Volumes};
 pub use create::Created;
 pub use exec::ExecEntry;
 pub use logs::LogOptions;

@@ -8,9 +8,10 @@ use serde_json::json;
 use tokio::sync::mpsc;
 
 use super::{json, not_found_page, stream, Ctx, HResult};
-use berth_engine::blocking;
 use berth_engine::fs::ChanWriter;
+use berth_engine::pull::{PullEvent, PullRequest};
 use berth_engine::Images;
+use berth_engine::{blocking, Registries};
 
 fn delete_items(items: &[DeleteItem]) -> Vec<serde_json::Value> {
     items
@@ -22,7 +23,87 @@ fn delete_items(items: &[DeleteItem]) -> Vec<serde_json::Value> {
         .collect()
 }
 
-pub async fn route<B: Images>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
+/// `POST /images/create?fromImage=…&tag=…&platform=…`: the pull's steps as Docker's JSON
+/// messages. A failure before the first step (an unknown host, a refused login, an unknown
+/// manifest) is the answer's status; a later one ends the stream with an error message.
+async fn pull<B: Registries>(ctx: &Ctx<B>, from: &str) -> HResult {
+    // A reference that cannot be one is the client's mistake, as on Docker.
+    let tag = ctx.q("tag").filter(|t| !t.is_empty());
+    let full = match tag {
+        Some(t) if t.starts_with("sha256:") => format!("{from}@{t}"),
+        Some(t) => format!("{from}:{t}"),
+        None => from.to_string(),
+    };
+    let reference = berth_image::Reference::parse(&full).map_err(|e| ApiError::invalid(e.to_string()))?;
+    if reference.tag().is_none() && reference.digest().is_none() {
+        return Err(ApiError::new(
+            berth_api::ErrorKind::NotImplemented,
+            format!("pulling every tag of {from} (pull -a) is not supported by this berth yet: name a tag"),
+        ));
+    }
+    let platform = match ctx.q("platform").filter(|p| !p.is_empty()) {
+        Some(p) => Some(berth_oci::Platform::parse(p).map_err(|e| ApiError::invalid(e.to_string()))?),
+        None => None,
+    };
+    let auth = berth_api::auth::registry_auth(
+        ctx.parts.headers.get("x-registry-auth").and_then(|v| v.to_str().ok()),
+    )?;
+    let (username, password) = auth.user_password();
+    let credentials =
+        berth_distribution::Credentials { username, password, registry_token: auth.registrytoken };
+    let req = PullRequest { reference, platform, credentials };
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let backend = ctx.backend.clone();
+    let mut pulling = tokio::spawn(async move { backend.image_pull(req, events_tx).await });
+    let mut ended = None;
+    let first = tokio::select! {
+        e = events.recv() => e,
+        done = &mut pulling => {
+            // Ended before its first step: a failure is the answer.
+            done.map_err(|e| ApiError::internal(format!("pull: {e}")))??;
+            ended = Some(());
+            events.recv().await
+        }
+    };
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let render = |e: PullEvent| match e.progress {
+            Some((current, total)) => berth_api::jsonmessage::progress(
+                &e.id,
+                &e.status,
+                berth_api::jsonmessage::Progress { current, total },
+            ),
+            None if e.id.is_empty() => berth_api::jsonmessage::status(&e.status),
+            None => {
+                let layer = !e.status.starts_with("Pulling from");
+                berth_api::jsonmessage::status_of(&e.id, &e.status, layer)
+            }
+        };
+        if let Some(e) = first {
+            let _ = tx.send(render(e)).await;
+        }
+        while let Some(e) = events.recv().await {
+            if tx.send(render(e)).await.is_err() {
+                return;
+            }
+        }
+        if ended.is_some() {
+            return;
+        }
+        match pulling.await {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => {
+                let _ = tx.send(berth_api::jsonmessage::error(&err.to_string())).await;
+            }
+            Err(err) => {
+                let _ = tx.send(berth_api::jsonmessage::error(&format!("pull: {err}"))).await;
+            }
+        }
+    });
+    Ok(stream(200, "application/json", rx))
+}
+
+pub async fn route<B: Images + Registries>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
     let e = ctx.backend.clone();
     let m = ctx.method.clone();
     match (&m, &segs[1..]) {
@@ -64,21 +145,7 @@ pub async fn route<B: Images>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {
         (&Method::GET, ["get"]) => save(ctx, None),
         (&Method::POST, ["create"]) => {
             if let Some(from) = ctx.q("fromImage").filter(|i| !i.is_empty()) {
-                // A reference that cannot be one is the client's mistake, as on Docker.
-                let tag = ctx.q("tag").filter(|t| !t.is_empty());
-                let full = match tag {
-                    Some(t) if t.starts_with("sha256:") => format!("{from}@{t}"),
-                    Some(t) => format!("{from}:{t}"),
-                    None => from.to_string(),
-                };
-                berth_image::Reference::parse(&full).map_err(|e| ApiError::invalid(e.to_string()))?;
-                return Err(ApiError::new(
-                    berth_api::ErrorKind::NotImplemented,
-                    format!(
-                        "pulling {} from a registry is not supported by this berth yet: load the image (docker load) instead",
-                        ctx.q("fromImage").unwrap_or_default()
-                    ),
-                ));
+                return pull(&ctx, from).await;
             }
             let src = ctx.q("fromSrc").unwrap_or_default().to_string();
             if src != "-" {

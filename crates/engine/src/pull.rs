@@ -1,0 +1,281 @@
+//! `docker pull`: a reference resolved for the platform at its registry, the config fetched,
+//! the missing layers downloaded in parallel (`max-concurrent-downloads`) and each extracted as
+//! its bytes arrive, in order, on its parent (a layer's blob is written to its ingest file by a
+//! writer thread and read back as it grows by the extractor), each blob verified whole at its
+//! commit; then the image recorded with its manifest, tag and repository digest. Everything
+//! is written in one image-store session: a failure (a broken download, a digest mismatch, a
+//! killed daemon) leaves no partial blob, layer or image behind. Progress is reported in
+//! Docker's steps, per layer.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use berth_content::{BlobInfo, Digest, GrowingReader, Growth, Ingest};
+use berth_distribution::{Credentials, Operation, Registry, RegistryConfig, Resolved};
+use berth_image::{PulledLayer, WriteSession};
+use berth_oci::{Platform, Reference};
+use futures::StreamExt;
+use tokio::sync::{mpsc, Semaphore};
+
+use crate::{Engine, EngineError, Result};
+
+/// What to pull.
+#[derive(Debug, Clone)]
+pub struct PullRequest {
+    /// A tagged or digested reference.
+    pub reference: Reference,
+    /// The platform asked for (`--platform`); the host's when none.
+    pub platform: Option<Platform>,
+    pub credentials: Credentials,
+}
+
+/// One step of a pull, as Docker's progress stream shows it: a status for an ID (a layer's
+/// short digest, the tag), with bytes done of a total while it moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullEvent {
+    pub id: String,
+    pub status: String,
+    pub progress: Option<(u64, u64)>,
+}
+
+type Events = mpsc::UnboundedSender<PullEvent>;
+
+fn say(events: &Events, id: &str, status: impl Into<String>) {
+    let _ = events.send(PullEvent { id: id.to_string(), status: status.into(), progress: None });
+}
+
+fn short(d: &str) -> String {
+    d.split_once(':').map(|(_, h)| h).unwrap_or(d).chars().take(12).collect()
+}
+
+/// A layer being downloaded: where its bytes go and how far they are.
+struct Download {
+    path: std::path::PathBuf,
+    growth: Growth,
+    /// The ingest, back from its writer once the last byte is written.
+    done: std::sync::mpsc::Receiver<std::result::Result<Ingest, String>>,
+}
+
+impl Engine {
+    /// Pulls `req` (see the module's documentation); `events` hears each step.
+    pub async fn image_pull(self: &Arc<Self>, req: PullRequest, events: Events) -> Result<()> {
+        let cfg = self.config();
+        let registry = Registry::new(
+            RegistryConfig::new(&cfg.insecure_registries)
+                .map_err(|e| EngineError::InvalidArgument(e.to_string()))?,
+        );
+        let reference = req.reference.clone();
+        let tag_id = reference.tag().or(reference.digest()).unwrap_or("latest").to_string();
+        let remote = Arc::new(registry.session(&reference, &req.credentials, Operation::Pull).await?);
+        let platform = req.platform.clone().unwrap_or_else(Platform::host);
+        let resolved = remote.resolve(&platform).await?;
+        say(&events, &tag_id, format!("Pulling from {}", reference.path()));
+        let config = remote.blob_bytes(&resolved.config).await?;
+        let limit = if cfg.max_concurrent_downloads == 0 { 3 } else { cfg.max_concurrent_downloads };
+        // Store work blocks: this worker hands its other tasks on while the downloads run on
+        // the others.
+        let outcome = tokio::task::block_in_place(|| {
+            let before = self.images.resolve(&reference.to_string()).ok().map(|i| i.id);
+            let session = self.images.session()?;
+            let id = pull_into(&session, &remote, &resolved, &config, limit, &events, &reference)?;
+            session.finish()?;
+            Ok::<_, EngineError>(before != Some(id))
+        })?;
+        say(&events, "", format!("Digest: {}", resolved.digest));
+        let familiar = reference.familiar();
+        say(
+            &events,
+            "",
+            if outcome {
+                format!("Status: Downloaded newer image for {familiar}")
+            } else {
+                format!("Status: Image is up to date for {familiar}")
+            },
+        );
+        let id = self.images.resolve(&reference.to_string()).map(|i| i.id.to_string()).unwrap_or_default();
+        self.image_event("pull", &id, &reference.to_string());
+        Ok(())
+    }
+}
+
+/// The store side of a pull, in a session; the image's ID.
+fn pull_into(
+    session: &WriteSession<'_>,
+    remote: &Arc<berth_distribution::Session>,
+    resolved: &Resolved,
+    config: &[u8],
+    limit: usize,
+    events: &Events,
+    reference: &Reference,
+) -> Result<Digest> {
+    // The config, verified against its descriptor before anything trusts it.
+    let want = Digest::parse(resolved.config.digest().as_ref())?;
+    let mut ingest = session.ingest(Some((want, Some(resolved.config.size()))))?;
+    std::io::Write::write_all(&mut ingest, config).map_err(|e| EngineError::internal("write config", e))?;
+    session.commit_blob(ingest)?;
+    let plan = session.pull_plan(config, resolved.layers.len())?;
+    let mut downloads: Vec<Option<Download>> = Vec::new();
+    let gate = Arc::new(Semaphore::new(limit));
+    let mut tasks = Vec::new();
+    let handle = tokio::runtime::Handle::current();
+    for (i, desc) in resolved.layers.iter().enumerate() {
+        let id = short(desc.digest().as_ref());
+        if plan.present[i].is_some() {
+            say(events, &id, "Already exists");
+            downloads.push(None);
+            continue;
+        }
+        say(events, &id, "Pulling fs layer");
+        let digest = Digest::parse(desc.digest().as_ref())?;
+        let ingest = session.ingest(Some((digest, Some(desc.size()))))?;
+        let growth = Growth::new();
+        let (done_tx, done) = std::sync::mpsc::channel();
+        downloads.push(Some(Download { path: ingest.path().to_path_buf(), growth: growth.clone(), done }));
+        let (chunks_tx, chunks) = mpsc::channel::<bytes::Bytes>(32);
+        // The writer: chunks into the ingest file, flushed and published as they come.
+        let writer_growth = growth.clone();
+        std::thread::spawn(move || write_blob(ingest, chunks, writer_growth, done_tx));
+        let (remote, gate, events, desc) = (remote.clone(), gate.clone(), events.clone(), desc.clone());
+        // Beyond the first `limit` downloads, a layer waits for a slot.
+        if tasks.len() >= limit {
+            say(&events, &id, "Waiting");
+        }
+        tasks.push(handle.spawn(async move {
+            let _permit = gate.acquire_owned().await;
+            let total = desc.size();
+            let mut stream = match remote.blob(&desc).await {
+                Ok(s) => s,
+                Err(e) => return growth.fail(e.to_string()),
+            };
+            let mut current = 0u64;
+            let mut last = 0u64;
+            while let Some(chunk) = stream.next().await {
+                match chunk {
+                    Ok(b) => {
+                        current += b.len() as u64;
+                        if chunks_tx.send(b).await.is_err() {
+                            return;
+                        }
+                        if current - last >= 512 * 1024 || current == total {
+                            last = current;
+                            let _ = events.send(PullEvent {
+                                id: id.clone(),
+                                status: "Downloading".into(),
+                                progress: Some((current, total)),
+                            });
+                        }
+                    }
+                    Err(e) => return growth.fail(e.to_string()),
+                }
+            }
+            say(&events, &id, "Verifying Checksum");
+            say(&events, &id, "Download complete");
+        }));
+    }
+    let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
+    let result = extract(session, resolved, &plan, downloads, events);
+    if result.is_err() {
+        for a in aborts {
+            a.abort();
+        }
+    }
+    let layers = result?;
+    let manifest_digest = session.put_bytes(&resolved.manifest)?;
+    let manifest = berth_metadata::Descriptor {
+        digest: manifest_digest,
+        media_type: resolved.manifest_media_type.clone(),
+        size: resolved.manifest.len() as u64,
+    };
+    let id = plan.id.clone();
+    let repo_digest = format!("{}@{}", reference.name(), resolved.digest);
+    let tag = reference.tag().map(|_| reference.clone());
+    plan.record(session, resolved.config.media_type().as_ref(), manifest, layers, tag, Some(repo_digest))?;
+    Ok(id)
+}
+
+/// Writes a downloaded blob's chunks into its ingest, publishing progress for the extractor.
+fn write_blob(
+    mut ingest: Ingest,
+    mut chunks: mpsc::Receiver<bytes::Bytes>,
+    growth: Growth,
+    done: std::sync::mpsc::Sender<std::result::Result<Ingest, String>>,
+) {
+    use std::io::Write;
+    while let Some(b) = chunks.blocking_recv() {
+        if let Err(e) = ingest.write_all(&b).and_then(|_| ingest.flush()) {
+            growth.fail(format!("writing the layer: {e}"));
+            let _ = done.send(Err(e.to_string()));
+            return;
+        }
+        growth.advance(ingest.written());
+    }
+    growth.finish();
+    let _ = done.send(Ok(ingest));
+}
+
+/// Extracts the layers in order as their bytes arrive; commits each blob (verifying it).
+fn extract(
+    session: &WriteSession<'_>,
+    resolved: &Resolved,
+    plan: &berth_image::PullPlan,
+    downloads: Vec<Option<Download>>,
+    events: &Events,
+) -> Result<Vec<PulledLayer>> {
+    let mut parent = None;
+    let mut layers = Vec::new();
+    for (i, (desc, download)) in resolved.layers.iter().zip(downloads).enumerate() {
+        let id = short(desc.digest().as_ref());
+        let media_type = desc.media_type().to_string();
+        let Some(d) = download else {
+            let layer = plan.present[i].clone().expect("planned as present");
+            let blob = BlobInfo { digest: Digest::parse(desc.digest().as_ref())?, size: desc.size() };
+            layers.push(PulledLayer { blob, media_type, layer: layer.clone() });
+            parent = Some(layer);
+            continue;
+        };
+        let reader = GrowingReader::open(&d.path, d.growth.clone())
+            .map_err(|e| EngineError::internal("follow the layer download", e))?;
+        let counted =
+            Progressed { inner: reader, id: id.clone(), current: 0, last: 0, total: desc.size(), events };
+        let unpacked =
+            session.unpack_layer(parent.as_ref(), Some(&plan.diff_ids[i]), std::io::BufReader::new(counted));
+        let written = d.done.recv().unwrap_or_else(|_| Err("its writer ended".into()));
+        // A broken download explains a failed extraction best.
+        if let Some(why) = d.growth.failure().or(written.as_ref().err().cloned()) {
+            return Err(EngineError::Internal(format!("downloading layer {id}: {why}")));
+        }
+        let layer = unpacked?;
+        let ingest = written.map_err(EngineError::Internal)?;
+        let blob = session.commit_blob(ingest)?;
+        layers.push(PulledLayer { blob, media_type, layer: layer.clone() });
+        say(events, &id, "Pull complete");
+        parent = Some(layer);
+    }
+    Ok(layers)
+}
+
+/// A layer's bytes read by the extractor, reported as Docker's `Extracting` progress.
+struct Progressed<'a, R> {
+    inner: R,
+    id: String,
+    current: u64,
+    last: u64,
+    total: u64,
+    events: &'a Events,
+}
+
+impl<R: Read> Read for Progressed<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.current += n as u64;
+        if self.current - self.last >= 512 * 1024 || (n == 0 && self.current > self.last) {
+            self.last = self.current;
+            let _ = self.events.send(PullEvent {
+                id: self.id.clone(),
+                status: "Extracting".into(),
+                progress: Some((self.current, self.total)),
+            });
+        }
+        Ok(n)
+    }
+}
