@@ -487,6 +487,24 @@ pub struct ExportArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Download all tagged images in the repository
+    #[arg(short = 'a', long = "all-tags")]
+    pub all_tags: bool,
+    /// Skip image verification
+    #[arg(long = "disable-content-trust", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    /// Set platform if server is multi-platform capable
+    #[arg(long = "platform")]
+    pub platform: Option<String>,
+    /// Suppress verbose output
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    #[arg(value_name = "NAME[:TAG|@DIGEST]")]
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
 pub struct SaveArgs {
     /// Write to a file, instead of STDOUT
     #[arg(short = 'o', long = "output")]

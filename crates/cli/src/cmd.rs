@@ -142,6 +142,8 @@ pub enum ContainerOps {
 /// The image commands that stand both at the top level and under `image`, declared once.
 #[derive(Subcommand, Debug)]
 pub enum ImageOps {
+    /// Download an image from a registry
+    Pull(PullArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
     /// Show the history of an image

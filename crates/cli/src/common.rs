@@ -148,6 +148,33 @@ pub(crate) async fn prune_section(
     Ok((v["SpaceReclaimed"].as_f64().unwrap_or(0.0), out))
 }
 
+/// A reference as `fromImage` and `tag` of a pull: the name made whole as Docker does
+/// (`busybox` → `docker.io/library/busybox`), and the tag (`latest` when none) or the digest.
+/// A reference that does not parse goes as it is, for the daemon to refuse in Docker's words.
+pub(crate) fn split_reference(image: &str) -> (String, String) {
+    match berth_oci::Reference::parse_tagged(image) {
+        Ok(r) => (r.name(), r.digest().or(r.tag()).unwrap_or_default().to_string()),
+        Err(_) => {
+            let (repo, tag) = berth_oci::reference::split_tag(image);
+            (repo.to_string(), tag.unwrap_or_default().to_string())
+        }
+    }
+}
+
+/// The `X-Registry-Auth` a request about `image` carries: what the client configuration keeps
+/// for its registry (its credential helper's, or `auths`), else anonymous.
+pub(crate) fn registry_auth(image: &str) -> String {
+    let Ok(r) = berth_oci::Reference::parse(image) else {
+        return berth_client::config::ANONYMOUS_AUTH.into();
+    };
+    let key = berth_client::config::auth_key(r.domain());
+    berth_client::config::Config::load(&config_dir())
+        .ok()
+        .and_then(|c| c.credentials(key).ok().flatten())
+        .map(|c| c.registry_auth(key))
+        .unwrap_or_else(|| berth_client::config::ANONYMOUS_AUTH.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

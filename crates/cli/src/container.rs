@@ -212,19 +212,16 @@ fn run_failure(ctx: &Ctx, path: &str, e: &ClientError, code: i32) -> Failure {
     Failure::new(code, format!("{}: {e}\n\nRun '{} {path} --help' for more information", ctx.prog, ctx.prog))
 }
 
-/// A reference as `fromImage` and `tag` of a pull: the name made whole as Docker does
-/// (`busybox` → `docker.io/library/busybox`), and the tag (`latest` when none) or the digest.
-/// A reference that does not parse goes as it is, for the daemon to refuse in Docker's words.
-fn split_reference(image: &str) -> (String, String) {
-    match berth_oci::Reference::parse_tagged(image) {
-        Ok(r) => (r.name(), r.digest().or(r.tag()).unwrap_or_default().to_string()),
-        Err(_) => crate::files::repo_tag(image),
-    }
-}
-
-async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> std::result::Result<(), ClientError> {
-    let (name, tag) = split_reference(image);
-    let r = ctx.client.images().pull(&name, &tag).await?;
+/// `run`'s pull of a missing image: its steps on stderr, line by line.
+async fn pull(
+    ctx: &Ctx,
+    image: &str,
+    platform: Option<&str>,
+    quiet: bool,
+) -> std::result::Result<(), ClientError> {
+    let (name, tag) = crate::common::split_reference(image);
+    let auth = crate::common::registry_auth(image);
+    let r = ctx.client.images().pull(&name, &tag, platform, &auth).await?;
     let mut messages = berth_client::Messages::new(r);
     while let Some(m) = messages.next().await? {
         if let Some(e) = m.error_message() {
@@ -251,7 +248,9 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
         format!("{}:latest", a.image)
     };
     if a.pull == "always" {
-        pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
+        pull(ctx, &a.image, a.platform.as_deref(), a.quiet)
+            .await
+            .map_err(|e| run_failure(ctx, path, &e, 125))?;
     }
     let containers = ctx.client.containers();
     let created = match containers.create(a.name.as_deref(), a.platform.as_deref(), &body).await {
@@ -263,7 +262,9 @@ async fn create(ctx: &Ctx, a: &RunArgs, path: &str) -> Result<(String, Value)> {
                 && !image_present(ctx, &image_ref).await =>
         {
             eprintln!("Unable to find image '{image_ref}' locally");
-            pull(ctx, &a.image, a.quiet).await.map_err(|e| run_failure(ctx, path, &e, 125))?;
+            pull(ctx, &a.image, a.platform.as_deref(), a.quiet)
+                .await
+                .map_err(|e| run_failure(ctx, path, &e, 125))?;
             containers.create(a.name.as_deref(), a.platform.as_deref(), &body).await
         }
         other => other,
@@ -679,11 +680,14 @@ mod tests {
             r#"{"label":{"a=b":true},"status":{"exited":true}}"#
         );
         assert!(filters(&["nonsense".into()]).is_err());
-        assert_eq!(split_reference("busybox"), ("docker.io/library/busybox".into(), "latest".into()));
-        assert_eq!(split_reference("me/app:2"), ("docker.io/me/app".into(), "2".into()));
-        assert_eq!(split_reference("reg:5000/x:1"), ("reg:5000/x".into(), "1".into()));
-        assert_eq!(split_reference("reg:5000/x"), ("reg:5000/x".into(), "latest".into()));
+        assert_eq!(
+            crate::common::split_reference("busybox"),
+            ("docker.io/library/busybox".into(), "latest".into())
+        );
+        assert_eq!(crate::common::split_reference("me/app:2"), ("docker.io/me/app".into(), "2".into()));
+        assert_eq!(crate::common::split_reference("reg:5000/x:1"), ("reg:5000/x".into(), "1".into()));
+        assert_eq!(crate::common::split_reference("reg:5000/x"), ("reg:5000/x".into(), "latest".into()));
         let d = format!("sha256:{}", "a".repeat(64));
-        assert_eq!(split_reference(&format!("me/app@{d}")), ("docker.io/me/app".into(), d));
+        assert_eq!(crate::common::split_reference(&format!("me/app@{d}")), ("docker.io/me/app".into(), d));
     }
 }

@@ -161,6 +161,46 @@ pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
     .await
 }
 
+/// `pull`: the daemon's steps drawn as the docker CLI draws them, then the whole reference.
+pub async fn pull(ctx: &Ctx, a: PullArgs) -> Result {
+    let reference = berth_oci::Reference::parse(&a.image).map_err(|e| Failure::new(1, e.to_string()))?;
+    if a.all_tags {
+        if reference.tag().is_some() || reference.digest().is_some() {
+            return Err(Failure::new(1, "tag can't be used with --all-tags/-a"));
+        }
+        return Err(Failure::new(
+            1,
+            "pulling every tag (--all-tags) is not supported by this berth yet: name a tag",
+        ));
+    }
+    let reference = if reference.tag().is_none() && reference.digest().is_none() {
+        if !a.quiet {
+            println!("Using default tag: latest");
+        }
+        reference.with_default_tag()
+    } else {
+        reference
+    };
+    let (name, tag) = crate::common::split_reference(&reference.to_string());
+    let auth = crate::common::registry_auth(&a.image);
+    let r = ctx.client.images().pull(&name, &tag, a.platform.as_deref(), &auth).await?;
+    let tty = berth_client::terminal::is_tty(1) && !a.quiet;
+    let width = berth_client::terminal::columns().filter(|_| tty).unwrap_or(200);
+    let mut display = crate::progress::Display::new(std::io::stdout(), tty, width);
+    let mut messages = berth_client::Messages::new(r);
+    while let Some(m) = messages.next().await? {
+        if a.quiet {
+            if let Some(e) = m.error_message() {
+                return Err(Failure::new(1, e.to_string()));
+            }
+            continue;
+        }
+        display.show(&m).map_err(|e| Failure::new(1, e))?;
+    }
+    println!("{reference}");
+    Ok(())
+}
+
 pub async fn tag(ctx: &Ctx, a: TagArgs) -> Result {
     let (repo, tag) = crate::files::repo_tag(&a.target);
     let tag = if tag.is_empty() { "latest".to_string() } else { tag };

@@ -279,6 +279,7 @@ async fn containers(ctx: &Ctx, op: ContainerOps) -> Result {
 /// An image command, in either of its forms.
 async fn images(ctx: &Ctx, op: ImageOps) -> Result {
     match op {
+        ImageOps::Pull(a) => image::pull(ctx, a).await,
         ImageOps::Tag(a) => image::tag(ctx, a).await,
         ImageOps::History(a) => image::history(ctx, a).await,
         ImageOps::Save(a) => files::save(ctx, a).await,

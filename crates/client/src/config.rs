@@ -29,6 +29,33 @@ pub struct Credentials {
     pub secret: String,
 }
 
+impl Credentials {
+    /// The `X-Registry-Auth` header for these credentials at `registry` (base64url JSON).
+    pub fn registry_auth(&self, registry: &str) -> String {
+        let v = if self.username == "<token>" {
+            serde_json::json!({ "identitytoken": self.secret, "serveraddress": registry })
+        } else {
+            serde_json::json!({ "username": self.username, "password": self.secret, "serveraddress": registry })
+        };
+        base64::engine::general_purpose::URL_SAFE.encode(v.to_string())
+    }
+}
+
+/// The `X-Registry-Auth` header of anonymous access.
+pub const ANONYMOUS_AUTH: &str = "e30=";
+
+/// Where Docker keeps Docker Hub's credentials (`auths` key and helper argument).
+pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// The key a registry's credentials are kept under: its host, or Docker Hub's URL.
+pub fn auth_key(domain: &str) -> &str {
+    if domain == "docker.io" || domain == "index.docker.io" || domain == "registry-1.docker.io" {
+        DOCKER_HUB_KEY
+    } else {
+        domain
+    }
+}
+
 /// Why the configuration or a credential helper failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

@@ -70,10 +70,16 @@ impl Images<'_> {
         crate::decode(v)
     }
 
-    /// Pulls `name` at `tag` (or digest): the JSON-message stream of its progress.
-    pub async fn pull(&self, name: &str, tag: &str) -> Result<Response> {
-        let q = [("fromImage", name.to_string()), ("tag", tag.to_string())];
-        self.0.request(Method::POST, "/images/create", &q, Body::Empty).await
+    /// Pulls `name` at `tag` (or digest) for `platform` (the daemon's when `None`), with the
+    /// registry credentials `auth` (an `X-Registry-Auth` value): the JSON-message stream of its
+    /// progress.
+    pub async fn pull(&self, name: &str, tag: &str, platform: Option<&str>, auth: &str) -> Result<Response> {
+        let mut q = vec![("fromImage", name.to_string()), ("tag", tag.to_string())];
+        if let Some(p) = platform {
+            q.push(("platform", p.to_string()));
+        }
+        let headers = [("X-Registry-Auth", auth.to_string())];
+        self.0.request_with(Method::POST, "/images/create", &q, &headers, Body::Empty).await
     }
 
     /// Imports the tar `data` as an image: the JSON-message stream.

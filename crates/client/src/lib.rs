@@ -158,7 +158,7 @@ impl Client {
     pub async fn version(&self) -> Result<&str, ClientError> {
         self.version
             .get_or_try_init(|| async {
-                let r = self.send(Method::HEAD, "/_ping", Body::Empty).await?;
+                let r = self.send(Method::HEAD, "/_ping", &[], Body::Empty).await?;
                 let theirs = r.header("api-version").and_then(|v| v.parse::<berth_api::ApiVersion>().ok());
                 Ok(match theirs {
                     Some(v) if v < API_VERSION => v.to_string(),
@@ -191,8 +191,20 @@ impl Client {
         query: &[(&str, String)],
         body: Body,
     ) -> Result<Response, ClientError> {
+        self.request_with(method, path, query, &[], body).await
+    }
+
+    /// A request with headers of its own (`X-Registry-Auth`).
+    pub async fn request_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        headers: &[(&str, String)],
+        body: Body,
+    ) -> Result<Response, ClientError> {
         let url = self.url(path, query).await?;
-        let r = self.send(method, &url, body).await?;
+        let r = self.send(method, &url, headers, body).await?;
         if r.status.as_u16() >= 400 {
             return Err(daemon_error(r).await);
         }
@@ -244,7 +256,7 @@ impl Client {
         body: Body,
     ) -> Result<Hijacked, ClientError> {
         let url = self.url(path, query).await?;
-        let req = self.build(Method::POST, &url, body, true)?;
+        let req = self.build(Method::POST, &url, &[], body, true)?;
         let (mut sender, conn) = self.handshake().await?;
         tokio::spawn(async move {
             let _ = conn.with_upgrades().await;
@@ -264,8 +276,14 @@ impl Client {
         Ok(TokioIo::new(up))
     }
 
-    async fn send(&self, method: Method, url: &str, body: Body) -> Result<Response, ClientError> {
-        let req = self.build(method, url, body, false)?;
+    async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Body,
+    ) -> Result<Response, ClientError> {
+        let req = self.build(method, url, headers, body, false)?;
         let (mut sender, conn) = self.handshake().await?;
         tokio::spawn(async move {
             let _ = conn.await;
@@ -279,6 +297,7 @@ impl Client {
         &self,
         method: Method,
         url: &str,
+        headers: &[(&str, String)],
         body: Body,
         upgrade: bool,
     ) -> Result<Request<Outgoing>, ClientError> {
@@ -287,6 +306,9 @@ impl Client {
             .uri(url)
             .header("host", self.host.http_host())
             .header("user-agent", &self.user_agent);
+        for (k, v) in headers {
+            b = b.header(*k, v);
+        }
         if upgrade {
             b = b.header("connection", "Upgrade").header("upgrade", "tcp");
         }
