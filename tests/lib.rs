@@ -21,6 +21,7 @@ pub mod daemon;
 pub mod images;
 pub mod netns;
 pub mod refdocker;
+pub mod registry;
 
 /// A number unique within this test process.
 pub fn seq() -> u32 {

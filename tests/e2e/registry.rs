@@ -1,0 +1,206 @@
+//! Pulls through berthd from Debian's `docker-registry` (distribution 2.8) on loopback, driven
+//! by the docker CLI and berth's own: Docker's progress steps, the image identical to what was
+//! pushed (ID, layers, `RepoDigests`), `run` pulling a missing image, Docker's errors for an
+//! unknown manifest and a registry that is not there, and nothing left behind by a failure.
+
+use std::path::Path;
+use std::process::Command;
+
+use berth_tests::daemon::{busybox_tar, Berthd};
+use berth_tests::images::{docker_archive, image, layer, Entry};
+use berth_tests::registry::Registry;
+
+fn berth_cli() -> std::path::PathBuf {
+    berth_tests::env().bin_dir.join("berth")
+}
+
+/// A three-layer image whose files come from each layer (the last one deletes one).
+fn three_layers(dir: &Path) -> std::path::PathBuf {
+    let l1 = layer(&[Entry::Dir("data", 0o755, 0), Entry::File("data/one", b"1\n", 0o644)]);
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    let l2 = layer(&[Entry::File("data/two", b"2\n", 0o644), Entry::File("data/big", &big, 0o644)]);
+    let l3 = layer(&[Entry::File("data/three", b"3\n", 0o644), Entry::Whiteout("data/one")]);
+    let img = image(vec![l1, l2, l3], &["layers:3"], "2024-01-02T03:04:05Z", serde_json::json!({"k": "v"}));
+    let path = dir.join("three.tar");
+    std::fs::write(&path, docker_archive(&[&img])).unwrap();
+    path
+}
+
+/// The regular files under /data of a container of `image`, with their sizes (the image has
+/// no shell: read through `docker cp`).
+fn files(d: &Berthd, image: &str) -> Vec<(String, u64)> {
+    let id = d.ok(&["create", image, "none"]).trim().to_string();
+    let out = d.command(["cp", &format!("{id}:/data"), "-"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    d.ok(&["rm", &id]);
+    let mut found: Vec<(String, u64)> = tar::Archive::new(&out.stdout[..])
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .filter(|e| e.header().entry_type().is_file())
+        .map(|e| (e.path().unwrap().display().to_string(), e.header().size().unwrap()))
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn pull_from_a_registry_as_docker_does() {
+    let reg = Registry::start();
+    let host = reg.host();
+    let busybox_digest = reg.push_archive(busybox_tar(), "test/busybox:1");
+    let dir = tempfile::tempdir().unwrap();
+    let three = three_layers(dir.path());
+    let three_digest = reg.push_archive(&three, "test/layers:3");
+
+    let d = Berthd::start();
+    let loaded_id = d.inspect("busybox", "{{.Id}}");
+    let before = d.ok(&["images", "-q"]);
+
+    // The docker CLI pulls; the steps are Docker's.
+    let name = format!("{host}/test/busybox:1");
+    let out = d.ok(&["pull", &name]);
+    for step in [
+        "1: Pulling from test/busybox".to_string(),
+        ": Already exists".to_string(),
+        format!("Digest: {busybox_digest}"),
+        format!("Status: Downloaded newer image for {name}"),
+        name.clone(),
+    ] {
+        assert!(out.contains(&step), "{step:?} in {out}");
+    }
+    // The same image as the one loaded from the archive, with its repository digest.
+    assert_eq!(d.inspect(&name, "{{.Id}}"), loaded_id);
+    assert_eq!(
+        d.inspect(&name, "{{json .RepoDigests}}"),
+        format!("[\"{host}/test/busybox@{busybox_digest}\"]")
+    );
+    // Again: up to date.
+    let again = d.ok(&["pull", &name]);
+    assert!(again.contains(&format!("Status: Image is up to date for {name}")), "{again}");
+
+    // Three fresh layers, downloaded in parallel and extracted as they arrive.
+    let layers = format!("{host}/test/layers:3");
+    let out = d.ok(&["pull", &layers]);
+    assert_eq!(out.matches("Pull complete").count(), 3, "{out}");
+    assert!(out.contains(&format!("Digest: {three_digest}")), "{out}");
+    assert_eq!(
+        files(&d, &layers),
+        vec![("data/big".to_string(), 3_000_000), ("data/three".into(), 2), ("data/two".into(), 2)]
+    );
+    assert_eq!(d.inspect(&layers, "{{json .Config.Labels}}"), "{\"k\":\"v\"}");
+
+    // By digest.
+    d.ok(&["rmi", &layers]);
+    let by_digest = format!("{host}/test/layers@{three_digest}");
+    let out = d.ok(&["pull", &by_digest]);
+    assert!(out.contains(&format!("Status: Downloaded newer image for {by_digest}")), "{out}");
+    assert_eq!(files(&d, &by_digest).len(), 3);
+
+    // `run` of a missing image pulls it, saying so on stderr.
+    d.ok(&["rmi", &name]);
+    let run = d.command(["run", "--rm", "--network", "none", &name, "echo", "pulled"]).output().unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "pulled\n");
+    assert!(String::from_utf8_lossy(&run.stderr).contains(&format!("Unable to find image '{name}' locally")));
+
+    // berth's own CLI: quiet prints the reference alone.
+    d.ok(&["rmi", &name]);
+    let out = Command::new(berth_cli()).args(["-H", &d.host(), "pull", "-q", &name]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{name}\n"));
+    assert!(d.ok(&["images", "-q"]).lines().count() >= before.lines().count());
+}
+
+#[test]
+fn pull_failures_say_what_docker_says_and_leave_nothing() {
+    let reg = Registry::start();
+    let host = reg.host();
+    reg.push_archive(busybox_tar(), "test/busybox:1");
+    let d = Berthd::start();
+    let images = d.ok(&["images", "-aq"]);
+
+    // An unknown tag.
+    let missing = format!("{host}/test/busybox:nope");
+    let (code, err) = d.fails(&["pull", &missing]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("manifest for {missing} not found: manifest unknown: manifest unknown")),
+        "{err}"
+    );
+    // A registry that is not there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (code, err) = d.fails(&["pull", &format!("127.0.0.1:{closed}/x:1")]);
+    assert_eq!(code, 1);
+    assert!(err.contains("connection refused") || err.contains("Connection refused"), "{err}");
+    // A bad platform and a bad reference are the client's mistakes.
+    let (status, body) =
+        d.api("POST", &format!("/images/create?fromImage={host}/test/busybox&tag=1&platform=linux/"), None);
+    assert_eq!(status, 400, "{body}");
+    let (code, err) = d.fails(&["pull", "UPPER/case"]);
+    assert_eq!(code, 1, "{err}");
+    // Nothing half-written: the same images, no ingest left.
+    assert_eq!(d.ok(&["images", "-aq"]), images);
+    d.assert_nothing_left();
+    let ingest: Vec<_> = std::fs::read_dir(d.data_root.join("image/content/ingest"))
+        .map(|r| r.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(ingest.is_empty(), "{ingest:?}");
+}
+
+/// `curl` against the registry: the body and the HTTP status.
+fn curl(args: &[&str]) -> (String, u16) {
+    let out = Command::new("curl").args(["-s", "-w", "\n%{http_code}"]).args(args).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (body.to_string(), code.trim().parse().unwrap())
+}
+
+#[test]
+fn a_manifest_list_is_pulled_for_the_platform_asked() {
+    let reg = Registry::start();
+    let host = reg.host();
+    // The list's manifests must be in its repository.
+    let digest = reg.push_archive(busybox_tar(), "test/multi:base");
+    let accept = "Accept: application/vnd.docker.distribution.manifest.v2+json";
+    let (manifest, code) = curl(&["-H", accept, &format!("http://{host}/v2/test/multi/manifests/{digest}")]);
+    assert_eq!(code, 200, "{manifest}");
+    // A list with the image for the host's platform and, under another name, for s390x.
+    let entry = |arch: &str| {
+        serde_json::json!({
+            "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+            "digest": digest, "size": manifest.len(),
+            "platform": {"architecture": arch, "os": "linux"}
+        })
+    };
+    let host_arch = if cfg!(target_arch = "x86_64") { "amd64" } else { "arm64" };
+    let list = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [entry("s390x"), entry(host_arch)],
+    })
+    .to_string();
+    let (body, code) = curl(&[
+        "-X",
+        "PUT",
+        "-H",
+        "Content-Type: application/vnd.docker.distribution.manifest.list.v2+json",
+        "--data-binary",
+        &list,
+        &format!("http://{host}/v2/test/multi/manifests/1"),
+    ]);
+    assert_eq!(code, 201, "{body}");
+    let list_digest = format!("sha256:{}", berth_image::Digest::of(list.as_bytes()).hex());
+
+    let d = Berthd::start();
+    let name = format!("{host}/test/multi:1");
+    let out = d.ok(&["pull", &name]);
+    // The list's digest is the repository digest, as on Docker.
+    assert!(out.contains(&format!("Digest: {list_digest}")), "{out}");
+    assert_eq!(d.inspect(&name, "{{json .RepoDigests}}"), format!("[\"{host}/test/multi@{list_digest}\"]"));
+    assert_eq!(d.inspect(&name, "{{.Id}}"), d.inspect("busybox", "{{.Id}}"));
+    // A platform the list does not have.
+    let (code, err) = d.fails(&["pull", "--platform", "linux/ppc64le", &name]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no matching manifest for linux/ppc64le in the manifest list entries"), "{err}");
+}

@@ -1,0 +1,76 @@
+//! Debian's `docker-registry` (distribution 2.8) on loopback for the tests: its own storage in a
+//! temporary directory, deletes enabled, a free port; images pushed into it with skopeo.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running registry, stopped when dropped.
+pub struct Registry {
+    child: Child,
+    pub port: u16,
+    dir: PathBuf,
+}
+
+impl Registry {
+    pub fn start() -> Registry {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir = crate::env().run_root.join(format!("registry-{}-{}", std::process::id(), crate::seq()));
+        std::fs::create_dir_all(dir.join("data")).unwrap();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
+            dir.join("data").display()
+        );
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        let log = std::fs::File::create(dir.join("registry.log")).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("run docker-registry (install it: apt-get install docker-registry)");
+        let r = Registry { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the registry did not start: {}", r.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default()
+    }
+
+    /// Pushes the `docker save` archive at `archive` (one image) as `repo:tag`; returns the
+    /// manifest's digest.
+    pub fn push_archive(&self, archive: &Path, repo_tag: &str) -> String {
+        let dest = format!("docker://{}/{repo_tag}", self.host());
+        let digest_file = self.dir.join(format!("digest-{}", crate::seq()));
+        let out = Command::new("skopeo")
+            .args(["copy", "--quiet", "--dest-tls-verify=false", "--digestfile"])
+            .arg(&digest_file)
+            .arg(format!("docker-archive:{}", archive.display()))
+            .arg(&dest)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "skopeo copy to {dest}: {}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(digest_file).unwrap().trim().to_string()
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
