@@ -204,3 +204,50 @@ fn a_manifest_list_is_pulled_for_the_platform_asked() {
     assert_eq!(code, 1);
     assert!(err.contains("no matching manifest for linux/ppc64le in the manifest list entries"), "{err}");
 }
+
+#[test]
+fn push_to_a_registry_and_pull_it_back() {
+    let reg = Registry::start();
+    let host = reg.host();
+    let d = Berthd::start();
+    // An image made here (no manifest of its own): busybox with a file committed on top.
+    let c =
+        d.ok(&["create", "--network", "none", "busybox", "sh", "-c", "echo made > /made"]).trim().to_string();
+    d.ok(&["start", "-a", &c]);
+    let name = format!("{host}/test/pushed:1");
+    let id = d.ok(&["commit", &c, &name]).trim().to_string();
+    let out = d.ok(&["push", &name]);
+    let digest_line =
+        out.lines().find(|l| l.starts_with("1: digest: sha256:")).unwrap_or_else(|| panic!("{out}"));
+    let digest = digest_line.split_whitespace().nth(2).unwrap().to_string();
+    for step in [format!("The push refers to repository [{host}/test/pushed]"), "Pushed".to_string()] {
+        assert!(out.contains(&step), "{step:?} in {out}");
+    }
+    assert_eq!(d.inspect(&name, "{{json .RepoDigests}}"), format!("[\"{host}/test/pushed@{digest}\"]"));
+    // Again: every layer is there.
+    let again = d.ok(&["push", &name]);
+    assert_eq!(again.matches("Layer already exists").count(), 2, "{again}");
+    // skopeo sees the image berth pushed: its config is the image.
+    let inspect = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false", "--raw", &format!("docker://{name}")])
+        .output()
+        .unwrap();
+    assert!(inspect.status.success(), "{}", String::from_utf8_lossy(&inspect.stderr));
+    let manifest: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
+    assert_eq!(manifest["config"]["digest"], id.as_str(), "{manifest}");
+    assert_eq!(format!("sha256:{}", berth_image::Digest::of(&inspect.stdout).hex()), digest);
+
+    // A second daemon pulls it back: the same image, which runs.
+    let other = Berthd::start();
+    other.ok(&["pull", &name]);
+    assert_eq!(other.inspect(&name, "{{.Id}}"), id);
+    assert_eq!(other.ok(&["run", "--rm", "--network", "none", &name, "cat", "/made"]), "made\n");
+
+    // What is not here cannot be pushed.
+    let (code, err) = d.fails(&["push", &format!("{host}/test/absent:1")]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("An image does not exist locally with the tag: {host}/test/absent")),
+        "{err}"
+    );
+}

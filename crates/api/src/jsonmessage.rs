@@ -115,6 +115,11 @@ pub fn status_of(id: &str, text: &str, layer: bool) -> Vec<u8> {
     }
 }
 
+/// An `aux` record (a pushed tag's digest and size).
+pub fn aux(v: &serde_json::Value) -> Vec<u8> {
+    line(json!({ "progressDetail": {}, "aux": v }))
+}
+
 pub fn stream(text: &str) -> Vec<u8> {
     line(json!({ "stream": text }))
 }

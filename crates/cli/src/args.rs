@@ -505,6 +505,24 @@ pub struct PullArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct PushArgs {
+    /// Push all tags of an image to the repository
+    #[arg(short = 'a', long = "all-tags")]
+    pub all_tags: bool,
+    /// Skip image signing
+    #[arg(long = "disable-content-trust", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true")]
+    pub disable_content_trust: bool,
+    /// Push a platform-specific manifest as a single-platform image to the registry.
+    #[arg(long = "platform")]
+    pub platform: Option<String>,
+    /// Suppress verbose output
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+    #[arg(value_name = "NAME[:TAG]")]
+    pub image: String,
+}
+
+#[derive(Args, Debug)]
 pub struct SaveArgs {
     /// Write to a file, instead of STDOUT
     #[arg(short = 'o', long = "output")]

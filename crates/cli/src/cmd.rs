@@ -144,6 +144,8 @@ pub enum ContainerOps {
 pub enum ImageOps {
     /// Download an image from a registry
     Pull(PullArgs),
+    /// Upload an image to a registry
+    Push(PushArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
     Tag(TagArgs),
     /// Show the history of an image

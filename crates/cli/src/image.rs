@@ -184,12 +184,20 @@ pub async fn pull(ctx: &Ctx, a: PullArgs) -> Result {
     let (name, tag) = crate::common::split_reference(&reference.to_string());
     let auth = crate::common::registry_auth(&a.image);
     let r = ctx.client.images().pull(&name, &tag, a.platform.as_deref(), &auth).await?;
-    let tty = berth_client::terminal::is_tty(1) && !a.quiet;
+    show_transfer(r, a.quiet).await?;
+    println!("{reference}");
+    Ok(())
+}
+
+/// A pull's or push's steps, drawn as the docker CLI draws them (none when `quiet`); an error
+/// in the stream ends it.
+async fn show_transfer(r: berth_client::Response, quiet: bool) -> Result {
+    let tty = berth_client::terminal::is_tty(1) && !quiet;
     let width = berth_client::terminal::columns().filter(|_| tty).unwrap_or(200);
     let mut display = crate::progress::Display::new(std::io::stdout(), tty, width);
     let mut messages = berth_client::Messages::new(r);
     while let Some(m) = messages.next().await? {
-        if a.quiet {
+        if quiet {
             if let Some(e) = m.error_message() {
                 return Err(Failure::new(1, e.to_string()));
             }
@@ -197,7 +205,35 @@ pub async fn pull(ctx: &Ctx, a: PullArgs) -> Result {
         }
         display.show(&m).map_err(|e| Failure::new(1, e))?;
     }
-    println!("{reference}");
+    Ok(())
+}
+
+/// `push`: the daemon's steps drawn as the docker CLI draws them.
+pub async fn push(ctx: &Ctx, a: PushArgs) -> Result {
+    let reference = berth_oci::Reference::parse(&a.image).map_err(|e| Failure::new(1, e.to_string()))?;
+    if a.all_tags && reference.tag().is_some() {
+        return Err(Failure::new(1, "tag can't be used with --all-tags/-a"));
+    }
+    if reference.digest().is_some() {
+        return Err(Failure::new(1, "cannot push a digest reference"));
+    }
+    // Without a tag, Docker pushes `latest` unless asked for every tag.
+    let tag = match (reference.tag(), a.all_tags) {
+        (Some(t), _) => t.to_string(),
+        (None, true) => String::new(),
+        (None, false) => {
+            if !a.quiet {
+                println!("Using default tag: latest");
+            }
+            "latest".to_string()
+        }
+    };
+    let auth = crate::common::registry_auth(&a.image);
+    let r = ctx.client.images().push(&reference.name(), &tag, &auth).await?;
+    show_transfer(r, a.quiet).await?;
+    if a.quiet {
+        println!("{}", if tag.is_empty() { reference.name() } else { format!("{}:{tag}", reference.name()) });
+    }
     Ok(())
 }
 

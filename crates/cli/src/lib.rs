@@ -280,6 +280,7 @@ async fn containers(ctx: &Ctx, op: ContainerOps) -> Result {
 async fn images(ctx: &Ctx, op: ImageOps) -> Result {
     match op {
         ImageOps::Pull(a) => image::pull(ctx, a).await,
+        ImageOps::Push(a) => image::push(ctx, a).await,
         ImageOps::Tag(a) => image::tag(ctx, a).await,
         ImageOps::History(a) => image::history(ctx, a).await,
         ImageOps::Save(a) => files::save(ctx, a).await,

@@ -82,6 +82,14 @@ impl Images<'_> {
         self.0.request_with(Method::POST, "/images/create", &q, &headers, Body::Empty).await
     }
 
+    /// Pushes `name` (every local tag of the repository when `tag` is empty) with the registry
+    /// credentials `auth`: the JSON-message stream of its progress.
+    pub async fn push(&self, name: &str, tag: &str, auth: &str) -> Result<Response> {
+        let q = [("tag", tag.to_string())];
+        let headers = [("X-Registry-Auth", auth.to_string())];
+        self.0.request_with(Method::POST, &format!("/images/{name}/push"), &q, &headers, Body::Empty).await
+    }
+
     /// Imports the tar `data` as an image: the JSON-message stream.
     pub async fn import(&self, q: &ImportQuery, data: Body) -> Result<Response> {
         let mut query = vec![("fromSrc", "-".to_string())];

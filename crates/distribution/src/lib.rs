@@ -265,6 +265,43 @@ impl Session {
             .map(move |r| r.map_err(|e| DistributionError::Protocol(format!("reading blob {url}: {e}")))))
     }
 
+    /// Whether the repository has the blob `digest` already.
+    pub async fn has_blob(&self, digest: &str) -> Result<bool> {
+        self.client.blob_exists(&self.image, digest).await.map_err(|e| self.error(e))
+    }
+
+    /// Asks the registry to link the blob `digest` from the repository `from` of the same
+    /// registry (a cross-repository mount); whether it did.
+    pub async fn mount_blob(&self, digest: &str, from: &Reference) -> bool {
+        let Ok(source) = from.to_string().parse::<oci_client::Reference>() else { return false };
+        self.client.mount_blob(&self.image, &source, digest).await.is_ok()
+            && self.has_blob(digest).await.unwrap_or(false)
+    }
+
+    /// Uploads a blob from `data` (chunked; the registry checks `digest` at the end).
+    pub async fn push_blob(
+        &self,
+        digest: &str,
+        size: u64,
+        data: impl futures::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static,
+    ) -> Result<()> {
+        let data = data.map(|r| r.map_err(OciDistributionError::IoError));
+        self.client
+            .push_blob_stream(&self.image, data, digest, Some(size))
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
+    /// Puts the manifest `bytes` of `media_type` under the session's reference (its tag).
+    pub async fn push_manifest(&self, bytes: Vec<u8>, media_type: &str) -> Result<()> {
+        let content_type = hyper::header::HeaderValue::from_str(media_type).map_err(|_| {
+            DistributionError::Protocol(format!("media type {media_type:?} is not a header value"))
+        })?;
+        self.client.push_manifest_raw(&self.image, bytes, content_type).await.map_err(|e| self.error(e))?;
+        Ok(())
+    }
+
     /// A library error in Docker's words.
     fn error(&self, e: OciDistributionError) -> DistributionError {
         let repository = self.reference.name();

@@ -26,6 +26,7 @@ use crate::exec::ExecEntry;
 use crate::fs::PathStat;
 use crate::lifecycle::WaitCondition;
 use crate::pull::{PullEvent, PullRequest};
+use crate::push::PushRequest;
 use crate::remove::PruneReport;
 use crate::{
     AttachOptions, Container, Engine, ListOptions, LogOptions, NetworkCreate, NetworkRecord, Result,
@@ -185,6 +186,8 @@ backend! {
     pub async trait Registries {
         /// Pulls an image; `events` hears each step.
         async fn image_pull(self, req: PullRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
+        /// Pushes an image's tags; `events` hears each step.
+        async fn image_push(self, req: PushRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
     }
 }
 

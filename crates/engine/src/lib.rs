@@ -27,6 +27,7 @@ mod netcheck;
 pub mod network;
 mod primer;
 pub mod pull;
+pub mod push;
 pub mod record;
 mod remove;
 mod restore;

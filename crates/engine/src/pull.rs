@@ -29,19 +29,21 @@ pub struct PullRequest {
     pub credentials: Credentials,
 }
 
-/// One step of a pull, as Docker's progress stream shows it: a status for an ID (a layer's
-/// short digest, the tag), with bytes done of a total while it moves.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One step of a pull or a push, as Docker's progress stream shows it: a status for an ID (a
+/// layer's short digest, the tag), with bytes done of a total while it moves; or an `aux`
+/// record (a pushed tag's digest and size).
+#[derive(Debug, Clone, PartialEq)]
 pub struct PullEvent {
     pub id: String,
     pub status: String,
     pub progress: Option<(u64, u64)>,
+    pub aux: Option<serde_json::Value>,
 }
 
 type Events = mpsc::UnboundedSender<PullEvent>;
 
 fn say(events: &Events, id: &str, status: impl Into<String>) {
-    let _ = events.send(PullEvent { id: id.to_string(), status: status.into(), progress: None });
+    let _ = events.send(PullEvent { id: id.to_string(), status: status.into(), progress: None, aux: None });
 }
 
 fn short(d: &str) -> String {
@@ -162,6 +164,7 @@ fn pull_into(
                                 id: id.clone(),
                                 status: "Downloading".into(),
                                 progress: Some((current, total)),
+                                aux: None,
                             });
                         }
                     }
@@ -274,6 +277,7 @@ impl<R: Read> Read for Progressed<'_, R> {
                 id: self.id.clone(),
                 status: "Extracting".into(),
                 progress: Some((self.current, self.total)),
+                aux: None,
             });
         }
         Ok(n)

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use super::{json, not_found_page, stream, Ctx, HResult};
 use berth_engine::fs::ChanWriter;
 use berth_engine::pull::{PullEvent, PullRequest};
+use berth_engine::push::PushRequest;
 use berth_engine::Images;
 use berth_engine::{blocking, Registries};
 
@@ -45,36 +46,63 @@ async fn pull<B: Registries>(ctx: &Ctx<B>, from: &str) -> HResult {
         Some(p) => Some(berth_oci::Platform::parse(p).map_err(|e| ApiError::invalid(e.to_string()))?),
         None => None,
     };
+    let req = PullRequest { reference, platform, credentials: credentials(ctx)? };
+    let backend = ctx.backend.clone();
+    transfer(move |events| async move { backend.image_pull(req, events).await }).await
+}
+
+/// The registry credentials a request carries (`X-Registry-Auth`).
+fn credentials<B>(ctx: &Ctx<B>) -> Result<berth_distribution::Credentials, ApiError> {
     let auth = berth_api::auth::registry_auth(
         ctx.parts.headers.get("x-registry-auth").and_then(|v| v.to_str().ok()),
     )?;
     let (username, password) = auth.user_password();
-    let credentials =
-        berth_distribution::Credentials { username, password, registry_token: auth.registrytoken };
-    let req = PullRequest { reference, platform, credentials };
-    let (events_tx, mut events) = mpsc::unbounded_channel();
+    Ok(berth_distribution::Credentials { username, password, registry_token: auth.registrytoken })
+}
+
+/// `POST /images/{name}/push?tag=…`: the push's steps as Docker's JSON messages.
+async fn push<B: Registries>(ctx: &Ctx<B>, name: &str) -> HResult {
+    let tag = ctx.q("tag").filter(|t| !t.is_empty());
+    let full = match tag {
+        Some(t) => format!("{name}:{t}"),
+        None => name.to_string(),
+    };
+    let reference = berth_image::Reference::parse(&full).map_err(|e| ApiError::invalid(e.to_string()))?;
+    let req = PushRequest { reference, credentials: credentials(ctx)? };
     let backend = ctx.backend.clone();
-    let mut pulling = tokio::spawn(async move { backend.image_pull(req, events_tx).await });
-    let mut ended = None;
+    transfer(move |events| async move { backend.image_push(req, events).await }).await
+}
+
+/// Runs a pull or push, streaming its steps as Docker's JSON messages. A failure before the
+/// first step (an unknown host, a refused login, an unknown manifest or image) is the answer's
+/// status; a later one ends the stream with an error message.
+async fn transfer<F, Fut>(run: F) -> HResult
+where
+    F: FnOnce(mpsc::UnboundedSender<PullEvent>) -> Fut,
+    Fut: std::future::Future<Output = berth_engine::Result<()>> + Send + 'static,
+{
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let mut running = tokio::spawn(run(events_tx));
+    let mut ended = false;
     let first = tokio::select! {
         e = events.recv() => e,
-        done = &mut pulling => {
-            // Ended before its first step: a failure is the answer.
-            done.map_err(|e| ApiError::internal(format!("pull: {e}")))??;
-            ended = Some(());
+        done = &mut running => {
+            done.map_err(|e| ApiError::internal(format!("transfer: {e}")))??;
+            ended = true;
             events.recv().await
         }
     };
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
-        let render = |e: PullEvent| match e.progress {
-            Some((current, total)) => berth_api::jsonmessage::progress(
+        let render = |e: PullEvent| match (e.aux, e.progress) {
+            (Some(aux), _) => berth_api::jsonmessage::aux(&aux),
+            (None, Some((current, total))) => berth_api::jsonmessage::progress(
                 &e.id,
                 &e.status,
                 berth_api::jsonmessage::Progress { current, total },
             ),
-            None if e.id.is_empty() => berth_api::jsonmessage::status(&e.status),
-            None => {
+            (None, None) if e.id.is_empty() => berth_api::jsonmessage::status(&e.status),
+            (None, None) => {
                 let layer = !e.status.starts_with("Pulling from");
                 berth_api::jsonmessage::status_of(&e.id, &e.status, layer)
             }
@@ -87,18 +115,15 @@ async fn pull<B: Registries>(ctx: &Ctx<B>, from: &str) -> HResult {
                 return;
             }
         }
-        if ended.is_some() {
+        if ended {
             return;
         }
-        match pulling.await {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => {
-                let _ = tx.send(berth_api::jsonmessage::error(&err.to_string())).await;
-            }
-            Err(err) => {
-                let _ = tx.send(berth_api::jsonmessage::error(&format!("pull: {err}"))).await;
-            }
-        }
+        let failure = match running.await {
+            Ok(Ok(())) => return,
+            Ok(Err(err)) => err.to_string(),
+            Err(err) => format!("transfer: {err}"),
+        };
+        let _ = tx.send(berth_api::jsonmessage::error(&failure)).await;
     });
     Ok(stream(200, "application/json", rx))
 }
@@ -208,20 +233,7 @@ pub async fn route<B: Images + Registries>(mut ctx: Ctx<B>, segs: &[&str]) -> HR
                     Ok(super::empty(201))
                 }
                 (&Method::GET, "get") => save(ctx, Some(name)),
-                (&Method::POST, "push") => {
-                    // An image that is not here is the client's mistake, answered as Docker does.
-                    let n2 = name.clone();
-                    let found = blocking(move || e.image_exists(&n2)).await?;
-                    if !found {
-                        return Err(ApiError::not_found(format!(
-                            "An image does not exist locally with the tag: {name}"
-                        )));
-                    }
-                    Err(ApiError::new(
-                        berth_api::ErrorKind::NotImplemented,
-                        "pushing to a registry is not supported by this berth yet: save the image (docker save) instead",
-                    ))
-                }
+                (&Method::POST, "push") => push(&ctx, &name).await,
                 _ => Err(not_found_page()),
             }
         }

@@ -1,0 +1,139 @@
+//! The store side of a push: what goes to the registry for an image (its config and layer
+//! blobs as stored, and its manifest: the one it came with, byte for byte, or a Docker schema 2
+//! one made for it, as Docker pushes), and the repository digest the push earns it.
+
+use berth_content::Digest;
+use berth_metadata::{ImageRecord, Reader, RefRecord};
+use berth_oci::media;
+use berth_oci::Reference;
+use serde_json::json;
+
+use crate::store::ImageStore;
+use crate::{ImageError, Result};
+
+/// One blob of a push.
+#[derive(Debug, Clone)]
+pub struct PushBlob {
+    pub digest: Digest,
+    pub size: u64,
+    pub media_type: String,
+    /// A layer's uncompressed digest (the ID Docker's push progress shows).
+    pub diff_id: Option<Digest>,
+}
+
+/// What a push of one image sends.
+#[derive(Debug, Clone)]
+pub struct PushPlan {
+    pub image: Digest,
+    pub config: PushBlob,
+    pub layers: Vec<PushBlob>,
+    pub manifest: Vec<u8>,
+    pub manifest_media_type: String,
+}
+
+impl ImageStore {
+    /// The tags of `repository` (`name` without tag) in this store, sorted.
+    pub fn repository_tags(&self, repository: &Reference) -> Result<Vec<Reference>> {
+        let want = repository.name();
+        let mut tags: Vec<Reference> = self
+            .db
+            .read(|tx| tx.all::<RefRecord>())?
+            .into_iter()
+            .filter_map(|(k, _)| Reference::parse(&k).ok())
+            .filter(|r| r.tag().is_some() && r.name() == want)
+            .collect();
+        tags.sort_by_key(|r| r.to_string());
+        Ok(tags)
+    }
+
+    /// What pushing the image `name` sends.
+    pub fn push_plan(&self, name: &str) -> Result<PushPlan> {
+        let img = self.resolve(name)?;
+        let config_size =
+            self.content.info(&img.id).ok_or_else(|| ImageError::NotFound(img.id.to_string()))?;
+        let mut layers = Vec::new();
+        for l in &img.layers {
+            let digest = l
+                .blob
+                .clone()
+                .ok_or_else(|| ImageError::NotFound(format!("layer data of {}", l.chain_id)))?;
+            layers.push(PushBlob {
+                digest,
+                size: l.blob_size,
+                media_type: l.media_type.clone(),
+                diff_id: Some(l.diff_id.clone()),
+            });
+        }
+        let (manifest, manifest_media_type) = match &img.manifest {
+            Some(m) if self.content.info(&m.digest).is_some() => {
+                (self.content.read_blob(&m.digest)?, m.media_type.clone())
+            }
+            _ => schema2(&img, config_size, &layers),
+        };
+        let config = PushBlob {
+            digest: img.id.clone(),
+            size: config_size,
+            media_type: config_type(&img),
+            diff_id: None,
+        };
+        Ok(PushPlan { image: img.id, config, layers, manifest, manifest_media_type })
+    }
+
+    /// Where the blob `digest` is stored (read by a push as it uploads).
+    pub fn blob_path(&self, digest: &Digest) -> std::path::PathBuf {
+        self.content.blob_path(digest)
+    }
+
+    /// Records that the repository digest `name@digest` names the image `id`.
+    pub fn add_repo_digest(&self, id: &Digest, repo_digest: &str) -> Result<()> {
+        let key = id.to_string();
+        self.db.write(|tx| {
+            if let Some(mut img) = tx.get::<ImageRecord>(&key)? {
+                if !img.repo_digests.iter().any(|d| d == repo_digest) {
+                    img.repo_digests.push(repo_digest.to_string());
+                    tx.put(&key, &img)?;
+                }
+            }
+            Ok::<_, ImageError>(())
+        })
+    }
+}
+
+fn config_type(img: &ImageRecord) -> String {
+    if img.config_media_type.is_empty() {
+        media::DOCKER_CONFIG.to_string()
+    } else {
+        img.config_media_type.clone()
+    }
+}
+
+/// A Docker schema 2 manifest for an image that arrived without one (an OCI one when a layer
+/// is zstd, which schema 2 cannot say). Deterministic bytes.
+fn schema2(img: &ImageRecord, config_size: u64, layers: &[PushBlob]) -> (Vec<u8>, String) {
+    let oci = layers.iter().any(|l| l.media_type.contains("zstd"));
+    let layer_type = |t: &str| -> &str {
+        match (oci, t.contains("gzip"), t.contains("zstd")) {
+            (true, _, true) => media::OCI_LAYER_ZSTD,
+            (true, true, _) => media::OCI_LAYER_GZIP,
+            (true, _, _) => media::OCI_LAYER,
+            (false, true, _) => media::DOCKER_LAYER_GZIP,
+            (false, _, _) => media::DOCKER_LAYER,
+        }
+    };
+    let (manifest_type, config_type) = if oci {
+        (media::OCI_MANIFEST, media::OCI_CONFIG)
+    } else {
+        (media::DOCKER_MANIFEST, media::DOCKER_CONFIG)
+    };
+    let layers: Vec<serde_json::Value> = layers
+        .iter()
+        .map(|l| json!({"mediaType": layer_type(&l.media_type), "size": l.size, "digest": l.digest.to_string()}))
+        .collect();
+    let m = json!({
+        "schemaVersion": 2,
+        "mediaType": manifest_type,
+        "config": {"mediaType": config_type, "size": config_size, "digest": img.id.to_string()},
+        "layers": layers,
+    });
+    (serde_json::to_vec_pretty(&m).expect("json"), manifest_type.to_string())
+}
