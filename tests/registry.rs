@@ -15,13 +15,41 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Registry {
+        Registry::start_with(None)
+    }
+
+    /// A registry that asks for Basic auth (htpasswd, bcrypt) of `user` with `password`.
+    pub fn start_with_login(user: &str, password: &str) -> Registry {
+        Registry::start_with(Some((user, password)))
+    }
+
+    fn start_with(login: Option<(&str, &str)>) -> Registry {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = crate::env().run_root.join(format!("registry-{}-{}", std::process::id(), crate::seq()));
         std::fs::create_dir_all(dir.join("data")).unwrap();
-        let config = format!(
+        let mut config = format!(
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.join("data").display()
         );
+        if let Some((user, password)) = login {
+            let out = Command::new("python3")
+                .args([
+                    "-W",
+                    "ignore",
+                    "-c",
+                    "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+                    password,
+                ])
+                .output()
+                .unwrap();
+            assert!(out.status.success(), "bcrypt: {}", String::from_utf8_lossy(&out.stderr));
+            let hash = String::from_utf8(out.stdout).unwrap();
+            std::fs::write(dir.join("htpasswd"), format!("{user}:{}\n", hash.trim())).unwrap();
+            config.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                dir.join("htpasswd").display()
+            ));
+        }
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
         let child = Command::new("docker-registry")
@@ -53,10 +81,21 @@ impl Registry {
     /// Pushes the `docker save` archive at `archive` (one image) as `repo:tag`; returns the
     /// manifest's digest.
     pub fn push_archive(&self, archive: &Path, repo_tag: &str) -> String {
+        self.push_archive_as(archive, repo_tag, None)
+    }
+
+    /// Like [`Registry::push_archive`], logged in as `user:password` when given.
+    pub fn push_archive_as(&self, archive: &Path, repo_tag: &str, creds: Option<&str>) -> String {
         let dest = format!("docker://{}/{repo_tag}", self.host());
         let digest_file = self.dir.join(format!("digest-{}", crate::seq()));
-        let out = Command::new("skopeo")
-            .args(["copy", "--quiet", "--dest-tls-verify=false", "--digestfile"])
+        let mut c = Command::new("skopeo");
+        if let Some(creds) = creds {
+            c.arg("copy").arg(format!("--dest-creds={creds}"));
+        } else {
+            c.arg("copy");
+        }
+        let out = c
+            .args(["--quiet", "--dest-tls-verify=false", "--digestfile"])
             .arg(&digest_file)
             .arg(format!("docker-archive:{}", archive.display()))
             .arg(&dest)

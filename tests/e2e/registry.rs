@@ -251,3 +251,87 @@ fn push_to_a_registry_and_pull_it_back() {
         "{err}"
     );
 }
+
+#[test]
+fn login_then_pull_and_push_with_credentials() {
+    let reg = Registry::start_with_login("tester", "s3cret pass");
+    let host = reg.host();
+    reg.push_archive_as(busybox_tar(), "test/busybox:1", Some("tester:s3cret pass"));
+    let d = Berthd::start();
+    let config = tempfile::tempdir().unwrap();
+    let docker = |args: &[&str], stdin: Option<&str>| {
+        use std::io::Write;
+        let mut c = d.command(args);
+        c.env("DOCKER_CONFIG", config.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+        drop(input);
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let name = format!("{host}/test/busybox:1");
+    // Without credentials the registry says no.
+    let (code, out) = docker(&["pull", &name], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("docker login"), "{out}");
+    // A wrong password is refused by the daemon's check, in Docker's words.
+    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("wrong\n"));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!("login attempt to http://{host}/v2/ failed with status: 401 Unauthorized")),
+        "{out}"
+    );
+    // The right one: kept in config.json for both CLIs.
+    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("s3cret pass\n"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Login Succeeded"), "{out}");
+    let saved = std::fs::read_to_string(config.path().join("config.json")).unwrap();
+    assert!(saved.contains(&host), "{saved}");
+    // Pull and push now carry them.
+    let (code, out) = docker(&["pull", &name], None);
+    assert_eq!(code, 0, "{out}");
+    let pushed = format!("{host}/test/again:2");
+    d.ok(&["tag", &name, &pushed]);
+    let (code, out) = docker(&["push", &pushed], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2: digest: sha256:"), "{out}");
+    // berth's CLI reads the same file, logs out, and is then refused again.
+    let berth = |args: &[&str]| {
+        Command::new(berth_cli())
+            .args(["-H", &d.host()])
+            .args(args)
+            .env("DOCKER_CONFIG", config.path())
+            .output()
+            .unwrap()
+    };
+    d.ok(&["rmi", &name]);
+    let out = berth(&["pull", "-q", &name]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = berth(&["logout", &host]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("Removing login credentials for {host}\n"));
+    let out = berth(&["logout", &host]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("Not logged in to {host}\n"));
+    d.ok(&["rmi", &name]);
+    let out = berth(&["pull", &name]);
+    assert_eq!(out.status.code(), Some(1));
+    // berth login, as the docker CLI's.
+    let mut c = Command::new(berth_cli());
+    c.args(["-H", &d.host(), "login", "-u", "tester", "--password-stdin", &host])
+        .env("DOCKER_CONFIG", config.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"s3cret pass\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING! Your credentials are stored unencrypted"));
+}

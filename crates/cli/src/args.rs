@@ -505,6 +505,27 @@ pub struct PullArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct LoginArgs {
+    /// Password or Personal Access Token (PAT)
+    #[arg(short = 'p', long = "password")]
+    pub password: Option<String>,
+    /// Take the Password or Personal Access Token (PAT) from stdin
+    #[arg(long = "password-stdin")]
+    pub password_stdin: bool,
+    /// Username
+    #[arg(short = 'u', long = "username")]
+    pub username: Option<String>,
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct LogoutArgs {
+    #[arg(value_name = "SERVER")]
+    pub server: Option<String>,
+}
+
+#[derive(Args, Debug)]
 pub struct PushArgs {
     /// Push all tags of an image to the repository
     #[arg(short = 'a', long = "all-tags")]

@@ -83,6 +83,10 @@ pub enum Cmd {
     Events(EventsArgs),
     /// Display system-wide information
     Info(FormatOnly),
+    /// Authenticate to a registry
+    Login(LoginArgs),
+    /// Log out from a registry
+    Logout(LogoutArgs),
     #[command(flatten)]
     Containers(ContainerOps),
     #[command(flatten)]

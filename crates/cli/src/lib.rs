@@ -14,6 +14,7 @@ pub mod context;
 mod files;
 mod help;
 mod image;
+mod login;
 mod network;
 mod opts;
 mod progress;
@@ -246,6 +247,8 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         Cmd::Images(a) => image::images(ctx, a).await,
         Cmd::Rmi(a) => image::rmi(ctx, a).await,
         Cmd::Version(a) => system::version(ctx, a).await,
+        Cmd::Login(a) => login::login(ctx, a).await,
+        Cmd::Logout(a) => login::logout(ctx, a).await,
     }
 }
 

@@ -52,6 +52,13 @@ impl System<'_> {
         self.0.request(Method::GET, "/events", q, Body::Empty).await
     }
 
+    /// Checks credentials for the registry `server` (`docker login`); the daemon's status.
+    pub async fn login(&self, username: &str, password: &str, server: &str) -> Result<String> {
+        let body = serde_json::json!({"username": username, "password": password, "serveraddress": server});
+        let v = self.0.post("/auth", &[], Body::Json(body)).await?;
+        Ok(v["Status"].as_str().unwrap_or("Login Succeeded").to_string())
+    }
+
     /// Removes what is unused of `what`, with `query` (`filters`, `all`): Docker's report.
     pub async fn prune(&self, what: Prunable, query: &[(&str, String)]) -> Result<Value> {
         self.0.post(what.path(), query, Body::Empty).await

@@ -5,6 +5,7 @@
 //! reference to the manifest for a platform ([`Resolved`]) and streams blobs. What the bytes
 //! become is the image store's business.
 
+pub mod login;
 pub mod registry;
 
 use std::net::IpAddr;
@@ -19,6 +20,7 @@ use oci_client::errors::{OciDistributionError, OciErrorCode};
 use oci_client::secrets::RegistryAuth;
 use oci_client::RegistryOperation;
 
+pub use login::{login, LoginError};
 pub use registry::RegistryConfig;
 
 /// What went wrong talking to a registry, in Docker's words.
@@ -48,7 +50,9 @@ impl Kinded for DistributionError {
     fn kind(&self) -> Kind {
         match self {
             DistributionError::Unreachable { .. } | DistributionError::Protocol(_) => Kind::Internal,
-            DistributionError::Denied { .. } => Kind::Unauthorized,
+            // As Docker answers it: a not-found (a 401 would make the docker CLI ask for a
+            // login on the terminal and pull again).
+            DistributionError::Denied { .. } => Kind::NotFound,
             DistributionError::ManifestUnknown { .. } | DistributionError::NoMatchingPlatform { .. } => {
                 Kind::NotFound
             }
@@ -317,6 +321,11 @@ impl Session {
             OciDistributionError::AuthenticationFailure(detail) => {
                 DistributionError::Denied { action, repository, detail }
             }
+            OciDistributionError::UnauthorizedError { url } => DistributionError::Denied {
+                action,
+                repository,
+                detail: format!("unauthorized: authentication required ({url})"),
+            },
             OciDistributionError::ImageManifestNotFoundError(_) => {
                 DistributionError::ManifestUnknown { reference: self.reference.to_string() }
             }

@@ -59,6 +59,18 @@ impl RegistryConfig {
     }
 }
 
+/// The registry host a login names: a server address as clients send it (`127.0.0.1:5000`,
+/// `https://host/`, Docker Hub's `https://index.docker.io/v1/`, or nothing for Docker Hub).
+pub fn login_host(server: &str) -> String {
+    let s = server.trim();
+    let s = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")).unwrap_or(s);
+    let host = s.split('/').next().unwrap_or_default();
+    match host {
+        "" | "index.docker.io" | "docker.io" => "registry-1.docker.io".to_string(),
+        h => h.to_string(),
+    }
+}
+
 /// `name` of `name[:port]` (IPv6 literals in brackets keep their colons).
 pub fn strip_port(host: &str) -> &str {
     if let Some(end) = host.strip_prefix('[').and_then(|h| h.find(']')) {
@@ -100,5 +112,13 @@ mod tests {
         assert_eq!(strip_port("[::1]:5000"), "[::1]");
         assert_eq!(strip_port("host:5000"), "host");
         assert_eq!(strip_port("host"), "host");
+        for (server, host) in [
+            ("127.0.0.1:5000", "127.0.0.1:5000"),
+            ("https://myreg:443/", "myreg:443"),
+            ("https://index.docker.io/v1/", "registry-1.docker.io"),
+            ("", "registry-1.docker.io"),
+        ] {
+            assert_eq!(login_host(server), host, "{server:?}");
+        }
     }
 }

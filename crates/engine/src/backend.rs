@@ -15,6 +15,7 @@ use berth_api::models::{
 };
 use berth_api::shape::{Event, NetworkView, VolumeView};
 use berth_api::Filters;
+use berth_distribution::Credentials;
 use berth_image::{DeleteItem, HistoryItem, ImageInspect, ImageSummary, ImportOptions, LayerProgress};
 use berth_shim::Attached;
 use tokio::sync::mpsc;
@@ -186,6 +187,8 @@ backend! {
     pub async trait Registries {
         /// Pulls an image; `events` hears each step.
         async fn image_pull(self, req: PullRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
+        /// Checks credentials against a registry (`docker login`).
+        async fn registry_login(self, host: String, credentials: Credentials) -> Result<()>;
         /// Pushes an image's tags; `events` hears each step.
         async fn image_push(self, req: PushRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
     }

@@ -35,6 +35,8 @@ pub enum EngineError {
     Distribution(#[from] berth_distribution::DistributionError),
     #[error(transparent)]
     Content(#[from] berth_content::ContentError),
+    #[error(transparent)]
+    Login(#[from] berth_distribution::LoginError),
     #[error("container metadata: {0}")]
     Metadata(#[from] berth_metadata::MetadataError),
     /// A request the api crate refused to parse.
@@ -62,6 +64,7 @@ impl Kinded for EngineError {
             EngineError::Spec(e) => e.kind(),
             EngineError::Distribution(e) => e.kind(),
             EngineError::Content(e) => e.kind(),
+            EngineError::Login(e) => e.kind(),
             EngineError::Metadata(e) => e.kind(),
             EngineError::Api(e) => e.kind,
         }

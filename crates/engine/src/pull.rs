@@ -231,7 +231,14 @@ fn extract(
         let media_type = desc.media_type().to_string();
         let Some(d) = download else {
             let layer = plan.present[i].clone().expect("planned as present");
-            let blob = BlobInfo { digest: Digest::parse(desc.digest().as_ref())?, size: desc.size() };
+            // The blob an image here keeps for it; else the registry's, by name only.
+            let (blob, media_type) = match &plan.present_blobs[i] {
+                Some((b, t)) => (b.clone(), t.clone()),
+                None => (
+                    BlobInfo { digest: Digest::parse(desc.digest().as_ref())?, size: desc.size() },
+                    media_type,
+                ),
+            };
             layers.push(PulledLayer { blob, media_type, layer: layer.clone() });
             parent = Some(layer);
             continue;

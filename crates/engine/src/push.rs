@@ -35,6 +35,16 @@ fn short(d: &Digest) -> String {
 }
 
 impl Engine {
+    /// `docker login`: checks the credentials against the registry at `host` (Docker Hub's
+    /// when empty).
+    pub async fn registry_login(self: &Arc<Self>, host: String, credentials: Credentials) -> Result<()> {
+        let cfg = RegistryConfig::new(&self.config().insecure_registries)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
+        let host = berth_distribution::registry::login_host(&host);
+        berth_distribution::login(&cfg, &host, &credentials).await?;
+        Ok(())
+    }
+
     /// Pushes `req` (see the module's documentation); `events` hears each step.
     pub async fn image_push(self: &Arc<Self>, req: PushRequest, events: Events) -> Result<()> {
         let cfg = self.config();

@@ -22,8 +22,10 @@ pub struct PullPlan {
     pub diff_ids: Vec<Digest>,
     /// Each layer's chain ID.
     pub chains: Vec<Digest>,
-    /// The layers already extracted here, held.
+    /// The layers already extracted here, held, with the blob an image here keeps for each
+    /// (when one does: a pulled image records the blobs it can be saved and pushed from).
     pub present: Vec<Option<LayerRecord>>,
+    pub present_blobs: Vec<Option<(BlobInfo, String)>>,
     /// Whether the store already has this image.
     pub exists: bool,
     created: Option<String>,
@@ -52,9 +54,14 @@ impl WriteSession<'_> {
         let id = self.put_bytes(config)?;
         let chains = chain_ids(&diff_ids);
         let present = chains.iter().map(|c| self.hold_layer(c)).collect::<Result<Vec<_>>>()?;
+        let present_blobs = chains
+            .iter()
+            .zip(&present)
+            .map(|(c, p)| if p.is_some() { self.store().layer_blob(c) } else { Ok(None) })
+            .collect::<Result<Vec<_>>>()?;
         let key = id.to_string();
         let exists = self.store().db.read(|tx| tx.get::<ImageRecord>(&key))?.is_some();
-        Ok(PullPlan { id, diff_ids, chains, present, exists, created: cfg.created })
+        Ok(PullPlan { id, diff_ids, chains, present, present_blobs, exists, created: cfg.created })
     }
 }
 

@@ -64,11 +64,9 @@ impl ImageStore {
                 diff_id: Some(l.diff_id.clone()),
             });
         }
-        let (manifest, manifest_media_type) = match &img.manifest {
-            Some(m) if self.content.info(&m.digest).is_some() => {
-                (self.content.read_blob(&m.digest)?, m.media_type.clone())
-            }
-            _ => schema2(&img, config_size, &layers),
+        let (manifest, manifest_media_type) = match self.usable_manifest(&img) {
+            Some(m) => m,
+            None => schema2(&img, config_size, &layers),
         };
         let config = PushBlob {
             digest: img.id.clone(),
@@ -77,6 +75,36 @@ impl ImageStore {
             diff_id: None,
         };
         Ok(PushPlan { image: img.id, config, layers, manifest, manifest_media_type })
+    }
+
+    /// The manifest an image came with, when it still describes the image as stored: its config
+    /// and the very blobs its layers keep (an image pulled onto layers that were already here,
+    /// from other blobs, keeps those blobs, and its manifest no longer fits).
+    pub(crate) fn usable_manifest(&self, img: &ImageRecord) -> Option<(Vec<u8>, String)> {
+        let m = img.manifest.as_ref()?;
+        let bytes = self.content.read_blob(&m.digest).ok()?;
+        let berth_oci::manifest::Parsed::Manifest(parsed) =
+            berth_oci::manifest::parse(&m.media_type, &bytes).ok()?
+        else {
+            return None;
+        };
+        let same_config = parsed.config().digest().to_string() == img.id.to_string();
+        let same_layers = parsed.layers().len() == img.layers.len()
+            && parsed
+                .layers()
+                .iter()
+                .zip(&img.layers)
+                .all(|(d, l)| l.blob.as_ref().is_some_and(|b| b.to_string() == d.digest().to_string()));
+        (same_config && same_layers).then(|| (bytes, m.media_type.clone()))
+    }
+
+    /// The blob a stored image keeps for the extracted layer `chain`, with its media type.
+    pub(crate) fn layer_blob(&self, chain: &Digest) -> Result<Option<(berth_content::BlobInfo, String)>> {
+        let images = self.db.read(|tx| tx.all::<ImageRecord>())?;
+        Ok(images.into_iter().flat_map(|(_, i)| i.layers).find_map(|l| {
+            let blob = l.blob.filter(|b| l.chain_id == *chain && self.content.info(b).is_some())?;
+            Some((berth_content::BlobInfo { digest: blob, size: l.blob_size }, l.media_type))
+        }))
     }
 
     /// Where the blob `digest` is stored (read by a push as it uploads).

@@ -103,7 +103,7 @@ impl ImageStore {
                 layer_paths.push(blob_path(blob));
             }
             let (manifest_digest, media_type, size) = match &img.manifest {
-                Some(m) if self.content.info(&m.digest).is_some() => {
+                Some(m) if self.usable_manifest(img).is_some() => {
                     self.write_blob(&mut tar, &mut written, &m.digest)?;
                     (m.digest.clone(), m.media_type.clone(), m.size)
                 }

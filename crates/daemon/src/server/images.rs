@@ -60,6 +60,18 @@ fn credentials<B>(ctx: &Ctx<B>) -> Result<berth_distribution::Credentials, ApiEr
     Ok(berth_distribution::Credentials { username, password, registry_token: auth.registrytoken })
 }
 
+/// `POST /auth`: checks the credentials in the body against their registry.
+pub async fn auth<B: Registries>(mut ctx: Ctx<B>) -> HResult {
+    let body: serde_json::Value = ctx.json().await?;
+    let auth: berth_api::auth::AuthConfig = serde_json::from_value(body)
+        .map_err(|e| ApiError::invalid(format!("invalid auth configuration: {e}")))?;
+    let (username, password) = auth.user_password();
+    let credentials =
+        berth_distribution::Credentials { username, password, registry_token: auth.registrytoken };
+    ctx.backend.registry_login(auth.serveraddress, credentials).await?;
+    Ok(json(200, &json!({"Status": "Login Succeeded", "IdentityToken": ""})))
+}
+
 /// `POST /images/{name}/push?tag=…`: the push's steps as Docker's JSON messages.
 async fn push<B: Registries>(ctx: &Ctx<B>, name: &str) -> HResult {
     let tag = ctx.q("tag").filter(|t| !t.is_empty());

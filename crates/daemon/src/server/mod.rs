@@ -249,6 +249,7 @@ async fn route<B: Backend>(ctx: Ctx<B>, path: &str) -> HResult {
         ("containers", _) | ("commit", &Method::POST) => containers::route(ctx, &segs).await,
         ("exec", _) => exec::route(ctx, &segs).await,
         ("images", _) => images::route(ctx, &segs).await,
+        ("auth", &Method::POST) if segs.len() == 1 => images::auth(ctx).await,
         // Volumes and networks come with their issue; until then there are none to find.
         ("volumes", _) => volumes::route(ctx, &segs).await,
         ("networks", _) => networks::route(ctx, &segs).await,

@@ -1,0 +1,141 @@
+//! `docker login`'s check: the registry's `/v2/` asked with the credentials, as Docker asks it:
+//! a registry that needs none accepts anyone; one that challenges for Basic auth gets it; one
+//! that challenges for a bearer token has its token service asked with them.
+
+use berth_kind::{Kind, Kinded};
+
+use crate::registry::RegistryConfig;
+use crate::Credentials;
+
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("login attempt to {url} failed with status: {status}")]
+    Refused { url: String, status: String },
+    #[error("Get \"{url}\": {detail}")]
+    Unreachable { url: String, detail: String },
+}
+
+impl Kinded for LoginError {
+    fn kind(&self) -> Kind {
+        match self {
+            LoginError::Refused { .. } => Kind::Unauthorized,
+            LoginError::Unreachable { .. } => Kind::Internal,
+        }
+    }
+}
+
+/// A `WWW-Authenticate` challenge: its scheme and parameters. Pure.
+pub fn parse_challenge(header: &str) -> (String, Vec<(String, String)>) {
+    let header = header.trim();
+    let (scheme, rest) = header.split_once(' ').unwrap_or((header, ""));
+    let mut params = Vec::new();
+    let mut rest = rest.trim();
+    while !rest.is_empty() {
+        let Some((key, after)) = rest.split_once('=') else { break };
+        let (value, tail) = match after.strip_prefix('"') {
+            Some(quoted) => match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => (quoted, ""),
+            },
+            None => after.split_once(',').unwrap_or((after, "")),
+        };
+        params.push((key.trim().to_ascii_lowercase(), value.to_string()));
+        rest = tail.trim_start_matches([',', ' ']);
+    }
+    (scheme.to_ascii_lowercase(), params)
+}
+
+/// Checks `creds` against the registry at `host` (`name[:port]`).
+pub async fn login(config: &RegistryConfig, host: &str, creds: &Credentials) -> Result<(), LoginError> {
+    berth_tls::install_default_provider();
+    let addresses: Vec<std::net::IpAddr> =
+        match tokio::net::lookup_host((crate::registry::strip_port(host), 443)).await {
+            Ok(a) => a.map(|s| s.ip()).collect(),
+            Err(_) => Vec::new(),
+        };
+    let insecure = config.is_insecure(host, &addresses);
+    let client = |verify: bool| {
+        reqwest::Client::builder()
+            .tls_danger_accept_invalid_certs(!verify)
+            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client")
+    };
+    let mut http = client(!insecure);
+    let mut url = format!("https://{host}/v2/");
+    let first = match http.get(&url).send().await {
+        Ok(r) => r,
+        Err(_) if insecure => {
+            http = client(true);
+            url = format!("http://{host}/v2/");
+            http.get(&url).send().await.map_err(|e| unreachable(&url, &e))?
+        }
+        Err(e) => return Err(unreachable(&url, &e)),
+    };
+    if first.status().is_success() {
+        return Ok(());
+    }
+    let refused =
+        |status: reqwest::StatusCode| LoginError::Refused { url: url.clone(), status: status_text(status) };
+    let challenge = first
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(parse_challenge);
+    let answer = match challenge {
+        Some((s, _)) if s == "basic" => {
+            http.get(&url).basic_auth(&creds.username, Some(&creds.password)).send().await
+        }
+        Some((s, params)) if s == "bearer" => {
+            let get =
+                |k: &str| params.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone()).unwrap_or_default();
+            let realm = get("realm");
+            let mut q = vec![("account", creds.username.clone()), ("client_id", "berth".to_string())];
+            let service = get("service");
+            if !service.is_empty() {
+                q.push(("service", service));
+            }
+            http.get(&realm).query(&q).basic_auth(&creds.username, Some(&creds.password)).send().await
+        }
+        _ => return Err(refused(first.status())),
+    };
+    let answer = answer.map_err(|e| unreachable(&url, &e))?;
+    if answer.status().is_success() {
+        Ok(())
+    } else {
+        Err(refused(answer.status()))
+    }
+}
+
+fn status_text(s: reqwest::StatusCode) -> String {
+    format!("{} {}", s.as_u16(), s.canonical_reason().unwrap_or(""))
+}
+
+fn unreachable(url: &str, e: &reqwest::Error) -> LoginError {
+    LoginError::Unreachable { url: url.to_string(), detail: crate::chain(e) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges_parse_as_registries_send_them() {
+        let (s, p) = parse_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
+        );
+        assert_eq!(s, "bearer");
+        assert_eq!(
+            p,
+            vec![
+                ("realm".to_string(), "https://auth.example/token".to_string()),
+                ("service".to_string(), "registry.example".to_string()),
+                ("scope".to_string(), "repository:a/b:pull,push".to_string()),
+            ]
+        );
+        let (s, p) = parse_challenge(r#"Basic realm="basic-realm""#);
+        assert_eq!((s.as_str(), p), ("basic", vec![("realm".to_string(), "basic-realm".to_string())]));
+        assert_eq!(parse_challenge("Basic").0, "basic");
+    }
+}
