@@ -257,7 +257,7 @@ fn docker_and_berth_print_the_same() {
         &["run", "--foo", "busybox"],
         &["ps", "--foo"],
         &["run", "--name", "web", "busybox", "true"],
-        &["run", "nosuch"],
+        &["run", "--pull", "never", "nosuch"],
         &["run"],
         &["exec"],
         &["rename", "web"],
@@ -604,6 +604,10 @@ fn help_is_laid_out_as_the_docker_clis() {
         &["network", "disconnect"],
         &["system", "info"],
         &["system", "events"],
+        &["pull"],
+        &["push"],
+        &["login"],
+        &["logout"],
     ];
     for args in commands {
         let mut with_help = args.to_vec();

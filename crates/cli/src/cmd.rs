@@ -83,9 +83,15 @@ pub enum Cmd {
     Events(EventsArgs),
     /// Display system-wide information
     Info(FormatOnly),
-    /// Authenticate to a registry
+    #[command(
+        about = "Authenticate to a registry",
+        long_about = "Authenticate to a registry.\nDefaults to Docker Hub if no server is specified."
+    )]
     Login(LoginArgs),
-    /// Log out from a registry
+    #[command(
+        about = "Log out from a registry",
+        long_about = "Log out from a registry.\nIf no server is specified, the default is defined by the daemon."
+    )]
     Logout(LogoutArgs),
     #[command(flatten)]
     Containers(ContainerOps),

@@ -9,7 +9,8 @@ use clap::{Arg, ArgAction, Command};
 /// Top-level commands that are another name for a management command (the rest share it).
 const SHORT_FORMS: [(&str, &str); 3] = [("ps", "container ls"), ("images", "image ls"), ("rmi", "image rm")];
 /// Docker's `Common Commands:`, in its order, of those berth has.
-const COMMON: [&str; 6] = ["run", "exec", "ps", "images", "version", "info"];
+const COMMON: [&str; 10] =
+    ["run", "exec", "ps", "pull", "push", "images", "login", "logout", "version", "info"];
 
 /// The width help wraps to: the terminal's less one, else 79 (pflag's, as the docker CLI calls it).
 pub fn width() -> usize {
@@ -216,7 +217,11 @@ fn usage_tail(path: &str, cmd: &Command) -> String {
         parts.push("[OPTIONS]".to_string());
     }
     for a in cmd.get_positionals().filter(|a| !a.is_hide_set()) {
+        // A value name that is a pattern (`NAME[:TAG|@DIGEST]`) is shown as it is.
+        let pattern =
+            a.get_value_names().and_then(|v| v.first()).map(|v| v.to_string()).filter(|v| v.contains('['));
         let noun = match a.get_id().as_str() {
+            _ if pattern.is_some() => pattern.clone().unwrap_or_default(),
             "containers" | "container" => "CONTAINER".to_string(),
             "images" | "image" => "IMAGE".to_string(),
             "volumes" | "volume" | "names" | "name" => match path.split(' ').next() {
@@ -328,7 +333,7 @@ pub fn usage_line(prog: &str, root: &Command, path: &[String]) -> String {
 pub fn render(prog: &str, root: &Command, path: &[String], width: usize) -> Option<String> {
     let cmd = find(root, path)?;
     let joined = path.join(" ");
-    let mut about = cmd.get_about().map(|a| a.to_string()).unwrap_or_default();
+    let mut about = cmd.get_long_about().or(cmd.get_about()).map(|a| a.to_string()).unwrap_or_default();
     if about.is_empty() {
         // The management form's variant may carry no text: the top-level form's then.
         if let Some(top) = path.last().and_then(|n| find(root, std::slice::from_ref(n))) {

@@ -315,7 +315,7 @@ impl Session {
         };
         match e {
             OciDistributionError::RequestError(err) => DistributionError::Unreachable {
-                url: format!("{}://{}/v2/", self.scheme, self.reference.domain()),
+                url: format!("{}://{}/v2/", self.scheme, self.image.resolve_registry()),
                 detail: chain(&err),
             },
             OciDistributionError::AuthenticationFailure(detail) => {
