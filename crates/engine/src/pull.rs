@@ -40,9 +40,11 @@ pub struct PullEvent {
     pub aux: Option<serde_json::Value>,
 }
 
-type Events = mpsc::UnboundedSender<PullEvent>;
+/// Where a pull's or push's steps go.
+pub(crate) type Events = mpsc::UnboundedSender<PullEvent>;
 
-fn say(events: &Events, id: &str, status: impl Into<String>) {
+/// A step without progress.
+pub(crate) fn say(events: &Events, id: &str, status: impl Into<String>) {
     let _ = events.send(PullEvent { id: id.to_string(), status: status.into(), progress: None, aux: None });
 }
 

@@ -11,9 +11,9 @@ use berth_distribution::{Credentials, Operation, Registry, RegistryConfig};
 use berth_image::{PushBlob, PushPlan};
 use berth_oci::Reference;
 use tokio::io::AsyncReadExt;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 
-use crate::pull::PullEvent;
+use crate::pull::{say, Events, PullEvent};
 use crate::{Engine, EngineError, Result};
 
 /// What to push.
@@ -22,12 +22,6 @@ pub struct PushRequest {
     /// The repository, with the tag to push (all the repository's tags when it has none).
     pub reference: Reference,
     pub credentials: Credentials,
-}
-
-type Events = mpsc::UnboundedSender<PullEvent>;
-
-fn say(events: &Events, id: &str, status: impl Into<String>) {
-    let _ = events.send(PullEvent { id: id.to_string(), status: status.into(), progress: None, aux: None });
 }
 
 fn short(d: &Digest) -> String {
