@@ -335,3 +335,67 @@ fn login_then_pull_and_push_with_credentials() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "Login Succeeded\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("WARNING! Your credentials are stored unencrypted"));
 }
+
+/// The files under a directory, recursively.
+fn count_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|r| r.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_daemon_killed_mid_pull_leaves_a_consistent_store() {
+    let reg = Registry::start();
+    let host = reg.host();
+    // 40 MB that do not compress, so that the kill lands while the layer is on its way.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let big: Vec<u8> = (0..40_000_000)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let img = image(
+        vec![layer(&[Entry::File("big", &big, 0o644)])],
+        &["big:1"],
+        "2024-01-02T03:04:05Z",
+        serde_json::json!({}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("big.tar");
+    std::fs::write(&archive, docker_archive(&[&img])).unwrap();
+    reg.push_archive(&archive, "test/big:1");
+
+    let mut d = Berthd::start();
+    let images = d.ok(&["images", "-aq"]);
+    let content = d.data_root.join("image/content");
+    let blobs = count_files(&content.join("blobs"));
+    let name = format!("{host}/test/big:1");
+    let mut pull = d
+        .command(["pull", &name])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once the layer's download has begun (its ingest file is there).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while count_files(&content.join("ingest")) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    d.kill9();
+    let _ = pull.wait();
+    d.launch();
+    // Nothing half-written: the same images and blobs, no ingest; then the pull completes.
+    assert_eq!(d.ok(&["images", "-aq"]), images);
+    assert_eq!(count_files(&content.join("ingest")), 0);
+    assert_eq!(count_files(&content.join("blobs")), blobs);
+    d.ok(&["pull", &name]);
+    let id = d.ok(&["create", &name, "none"]).trim().to_string();
+    let out = d.command(["cp", &format!("{id}:/big"), "-"]).output().unwrap();
+    assert!(out.status.success());
+    let mut archive = tar::Archive::new(&out.stdout[..]);
+    let entry = archive.entries().unwrap().next().unwrap().unwrap();
+    assert_eq!(entry.header().size().unwrap(), 40_000_000);
+}
