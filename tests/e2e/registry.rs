@@ -96,6 +96,20 @@ fn pull_from_a_registry_as_docker_does() {
     let out = d.ok(&["pull", &by_digest]);
     assert!(out.contains(&format!("Status: Downloaded newer image for {by_digest}")), "{out}");
     assert_eq!(files(&d, &by_digest).len(), 3);
+    // Pushed to another repository of the registry, its layers are mounted, not sent again.
+    let copy = format!("{host}/test/copy:1");
+    d.ok(&["tag", &by_digest, &copy]);
+    let out = d.ok(&["push", &copy]);
+    assert_eq!(out.matches("Mounted from test/layers").count(), 3, "{out}");
+    // `images --digests` shows the repository digest.
+    let digests = d.ok(&[
+        "images",
+        "--digests",
+        "--format",
+        "{{.Repository}} {{.Digest}}",
+        &format!("{host}/test/busybox"),
+    ]);
+    assert_eq!(digests, format!("{host}/test/busybox {busybox_digest}\n"));
 
     // `run` of a missing image pulls it, saying so on stderr.
     d.ok(&["rmi", &name]);

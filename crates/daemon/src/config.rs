@@ -44,6 +44,8 @@ pub struct FileConfig {
     pub insecure_registries: Option<Vec<String>>,
     /// How many layers a pull downloads at once (Docker's default: 3).
     pub max_concurrent_downloads: Option<usize>,
+    /// How many layers a push uploads at once (Docker's default: 5).
+    pub max_concurrent_uploads: Option<usize>,
     /// TLS on `tcp://` listeners, Docker's keys: `tls`, `tlsverify` (client certificates
     /// signed by `tlscacert` required; implies `tls`), and the PEM files.
     pub tls: Option<bool>,
@@ -224,6 +226,10 @@ pub fn merge(flags: &Flags, file: FileConfig) -> Result<Config, String> {
         max_concurrent_downloads: match file.max_concurrent_downloads {
             Some(0) => return Err("invalid max-concurrent-downloads 0: give 1 or more".into()),
             n => n.unwrap_or(3),
+        },
+        max_concurrent_uploads: match file.max_concurrent_uploads {
+            Some(0) => return Err("invalid max-concurrent-uploads 0: give 1 or more".into()),
+            n => n.unwrap_or(5),
         },
         tls,
     })

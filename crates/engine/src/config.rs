@@ -62,6 +62,8 @@ pub struct Config {
     pub insecure_registries: Vec<String>,
     /// `max-concurrent-downloads`: layers a pull downloads at once.
     pub max_concurrent_downloads: usize,
+    /// `max-concurrent-uploads`: layers a push uploads at once.
+    pub max_concurrent_uploads: usize,
 }
 
 /// One of `default-address-pools`: subnets of `size` bits cut from `base`.

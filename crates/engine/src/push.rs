@@ -69,7 +69,7 @@ impl Engine {
         say(&events, "", format!("The push refers to repository [{}]", req.reference.name()));
         for (tag, plan) in plans {
             let remote = Arc::new(registry.session(&tag, &req.credentials, Operation::Push).await?);
-            let limit = 5;
+            let limit = if cfg.max_concurrent_uploads == 0 { 5 } else { cfg.max_concurrent_uploads };
             let gate = Arc::new(Semaphore::new(limit));
             let mut tasks = Vec::new();
             // Docker lists a push's layers from the top one down.
@@ -81,10 +81,16 @@ impl Engine {
                 }
                 let (remote, gate, events, blob) =
                     (remote.clone(), gate.clone(), events.clone(), layer.clone());
+                let sources: Vec<Reference> = plan
+                    .sources
+                    .iter()
+                    .filter(|s| s.domain() == tag.domain() && s.name() != tag.name())
+                    .cloned()
+                    .collect();
                 let path = self.images.blob_path(&layer.digest);
                 tasks.push(tokio::spawn(async move {
                     let _permit = gate.acquire_owned().await;
-                    push_layer(&remote, &blob, &path, &id, &events).await
+                    push_layer(&remote, &blob, &path, &sources, &id, &events).await
                 }));
             }
             for t in tasks {
@@ -119,6 +125,7 @@ async fn push_layer(
     remote: &berth_distribution::Session,
     blob: &PushBlob,
     path: &std::path::Path,
+    sources: &[Reference],
     id: &str,
     events: &Events,
 ) -> Result<()> {
@@ -126,6 +133,13 @@ async fn push_layer(
     if remote.has_blob(&digest).await? {
         say(events, id, "Layer already exists");
         return Ok(());
+    }
+    // A repository of the same registry the image came from may lend it.
+    for source in sources {
+        if remote.mount_blob(&digest, source).await {
+            say(events, id, format!("Mounted from {}", source.path()));
+            return Ok(());
+        }
     }
     let stream = file_stream(path.to_path_buf(), blob.size, Some((id.to_string(), events.clone())));
     remote.push_blob(&digest, blob.size, stream).await?;

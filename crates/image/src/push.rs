@@ -29,6 +29,9 @@ pub struct PushPlan {
     pub layers: Vec<PushBlob>,
     pub manifest: Vec<u8>,
     pub manifest_media_type: String,
+    /// The repositories the image came from (its repository digests'), whose blobs a
+    /// registry can mount instead of receiving them again.
+    pub sources: Vec<Reference>,
 }
 
 impl ImageStore {
@@ -74,7 +77,8 @@ impl ImageStore {
             media_type: config_type(&img),
             diff_id: None,
         };
-        Ok(PushPlan { image: img.id, config, layers, manifest, manifest_media_type })
+        let sources = img.repo_digests.iter().filter_map(|d| Reference::parse(d).ok()).collect();
+        Ok(PushPlan { image: img.id, config, layers, manifest, manifest_media_type, sources })
     }
 
     /// The manifest an image came with, when it still describes the image as stored: its config
