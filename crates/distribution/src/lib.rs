@@ -145,11 +145,7 @@ impl Registry {
             .to_string()
             .parse()
             .map_err(|e| DistributionError::Protocol(format!("reference {reference}: {e}")))?;
-        let addresses: Vec<IpAddr> = match tokio::net::lookup_host((registry::strip_port(&host), 443)).await {
-            Ok(a) => a.map(|s| s.ip()).collect(),
-            Err(_) => Vec::new(),
-        };
-        let insecure = self.config.is_insecure(&host, &addresses);
+        let insecure = insecure(&self.config, &host).await;
         let operation = match op {
             Operation::Pull => RegistryOperation::Pull,
             Operation::Push => RegistryOperation::Push,
@@ -354,6 +350,16 @@ impl Session {
             other => DistributionError::Protocol(other.to_string()),
         }
     }
+}
+
+/// Whether `host` is reached without verified TLS, its name resolved to decide (as Docker
+/// decides by the addresses a name has).
+pub(crate) async fn insecure(config: &RegistryConfig, host: &str) -> bool {
+    let addresses: Vec<IpAddr> = match tokio::net::lookup_host((registry::strip_port(host), 443)).await {
+        Ok(a) => a.map(|s| s.ip()).collect(),
+        Err(_) => Vec::new(),
+    };
+    config.is_insecure(host, &addresses)
 }
 
 /// An error with its causes, as Go prints a wrapped error.

@@ -49,12 +49,7 @@ pub fn parse_challenge(header: &str) -> (String, Vec<(String, String)>) {
 /// Checks `creds` against the registry at `host` (`name[:port]`).
 pub async fn login(config: &RegistryConfig, host: &str, creds: &Credentials) -> Result<(), LoginError> {
     berth_tls::install_default_provider();
-    let addresses: Vec<std::net::IpAddr> =
-        match tokio::net::lookup_host((crate::registry::strip_port(host), 443)).await {
-            Ok(a) => a.map(|s| s.ip()).collect(),
-            Err(_) => Vec::new(),
-        };
-    let insecure = config.is_insecure(host, &addresses);
+    let insecure = crate::insecure(config, host).await;
     let client = |verify: bool| {
         reqwest::Client::builder()
             .tls_danger_accept_invalid_certs(!verify)
