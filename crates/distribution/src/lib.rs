@@ -116,9 +116,8 @@ pub struct Session {
 pub struct Resolved {
     /// The digest the reference names: the index's when it names one (Docker's `RepoDigests`).
     pub digest: String,
-    /// The image's own manifest, byte for byte, its digest and media type.
+    /// The image's own manifest, byte for byte, and its media type.
     pub manifest: Vec<u8>,
-    pub manifest_digest: String,
     pub manifest_media_type: String,
     pub config: Descriptor,
     pub layers: Vec<Descriptor>,
@@ -187,21 +186,21 @@ impl Session {
             .pull_manifest_raw(&self.image, &self.auth, ACCEPTED)
             .await
             .map_err(|e| self.error(e))?;
-        let (manifest, manifest_digest) = match self.parse(&bytes)? {
-            Parsed::Manifest(m) => (m, digest.clone()),
+        let manifest = match self.parse(&bytes)? {
+            Parsed::Manifest(m) => m,
             Parsed::Index(index) => {
                 let entry = platform.select(index.manifests(), manifest::platform_of).ok_or_else(|| {
                     DistributionError::NoMatchingPlatform { platform: platform.to_string() }
                 })?;
                 let by_digest = self.image.clone_with_digest(entry.digest().to_string());
-                let (bytes, d) = self
+                let (bytes, _) = self
                     .client
                     .pull_manifest_raw(&by_digest, &self.auth, ACCEPTED)
                     .await
                     .map_err(|e| self.error(e))?;
                 match self.parse(&bytes)? {
                     Parsed::Manifest(m) => {
-                        return Ok(self.resolved(digest, bytes.to_vec(), d, *m));
+                        return Ok(self.resolved(digest, bytes.to_vec(), *m));
                     }
                     Parsed::Index(_) => {
                         return Err(DistributionError::NotAnImage {
@@ -212,22 +211,15 @@ impl Session {
                 }
             }
         };
-        Ok(self.resolved(digest, bytes.to_vec(), manifest_digest, *manifest))
+        Ok(self.resolved(digest, bytes.to_vec(), *manifest))
     }
 
-    fn resolved(
-        &self,
-        digest: String,
-        bytes: Vec<u8>,
-        manifest_digest: String,
-        m: manifest::ImageManifest,
-    ) -> Resolved {
+    fn resolved(&self, digest: String, bytes: Vec<u8>, m: manifest::ImageManifest) -> Resolved {
         let media_type =
             m.media_type().as_ref().map(|t| t.to_string()).unwrap_or_else(|| media::OCI_MANIFEST.to_string());
         Resolved {
             digest,
             manifest: bytes,
-            manifest_digest,
             manifest_media_type: media_type,
             config: m.config().clone(),
             layers: m.layers().clone(),

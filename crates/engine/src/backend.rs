@@ -131,7 +131,6 @@ backend! {
         fn image_list(self, all: bool, f: &Filters) -> Result<Vec<ImageSummary>>;
         fn image_inspect(self, name: &str) -> Result<ImageInspect>;
         fn image_history(self, name: &str) -> Result<Vec<HistoryItem>>;
-        fn image_exists(self, name: &str) -> Result<bool>;
         /// Every one of `names` is present (else the first missing is not found).
         fn images_present(self, names: &[String]) -> Result<()>;
         fn image_tag(self, source: &str, repo: &str, tag: &str) -> Result<()>;

@@ -141,15 +141,6 @@ impl Engine {
         Ok(self.images.history(name)?)
     }
 
-    /// Whether `name` names an image here (a reference, an ID or a unique prefix).
-    pub fn image_exists(&self, name: &str) -> Result<bool> {
-        match self.images.resolve(name) {
-            Ok(_) => Ok(true),
-            Err(e) if berth_api::Kinded::kind(&e) == berth_api::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e.into()),
-        }
-    }
-
     /// Fails with Docker's 404 unless every one of `names` is here (before a save's 200 goes
     /// out).
     pub fn images_present(&self, names: &[String]) -> Result<()> {

@@ -43,6 +43,16 @@ pub struct PullEvent {
 /// Where a pull's or push's steps go.
 pub(crate) type Events = mpsc::UnboundedSender<PullEvent>;
 
+/// A step that moves: `current` bytes of `total`.
+pub(crate) fn moved(events: &Events, id: &str, status: &str, current: u64, total: u64) {
+    let _ = events.send(PullEvent {
+        id: id.to_string(),
+        status: status.to_string(),
+        progress: Some((current, total)),
+        aux: None,
+    });
+}
+
 /// A step without progress.
 pub(crate) fn say(events: &Events, id: &str, status: impl Into<String>) {
     let _ = events.send(PullEvent { id: id.to_string(), status: status.into(), progress: None, aux: None });
@@ -162,12 +172,7 @@ fn pull_into(
                         }
                         if current - last >= 512 * 1024 || current == total {
                             last = current;
-                            let _ = events.send(PullEvent {
-                                id: id.clone(),
-                                status: "Downloading".into(),
-                                progress: Some((current, total)),
-                                aux: None,
-                            });
+                            moved(&events, &id, "Downloading", current, total);
                         }
                     }
                     Err(e) => return growth.fail(e.to_string()),
@@ -282,12 +287,7 @@ impl<R: Read> Read for Progressed<'_, R> {
         self.current += n as u64;
         if self.current - self.last >= 512 * 1024 || (n == 0 && self.current > self.last) {
             self.last = self.current;
-            let _ = self.events.send(PullEvent {
-                id: self.id.clone(),
-                status: "Extracting".into(),
-                progress: Some((self.current, self.total)),
-                aux: None,
-            });
+            moved(self.events, &self.id, "Extracting", self.current, self.total);
         }
         Ok(n)
     }

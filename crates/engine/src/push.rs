@@ -13,7 +13,7 @@ use berth_oci::Reference;
 use tokio::io::AsyncReadExt;
 use tokio::sync::Semaphore;
 
-use crate::pull::{say, Events, PullEvent};
+use crate::pull::{moved, say, Events, PullEvent};
 use crate::{Engine, EngineError, Result};
 
 /// What to push.
@@ -179,12 +179,7 @@ fn file_stream(
                     if let Some((id, events)) = &progress {
                         if sent - last >= 512 * 1024 || sent == total {
                             last = sent;
-                            let _ = events.send(PullEvent {
-                                id: id.clone(),
-                                status: "Pushing".into(),
-                                progress: Some((sent, total)),
-                                aux: None,
-                            });
+                            moved(events, id, "Pushing", sent, total);
                         }
                     }
                     Some((Ok(bytes::Bytes::from(buf)), (State::Reading(f), sent, last)))
