@@ -18,6 +18,7 @@ pub use berth_shim::{ExitStatus, ShimClient, ShimError};
 pub use berth_spec::{ContainerOptions, Mount};
 
 pub mod daemon;
+pub mod http;
 pub mod images;
 pub mod netns;
 pub mod refdocker;

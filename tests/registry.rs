@@ -32,19 +32,7 @@ impl Registry {
             dir.join("data").display()
         );
         if let Some((user, password)) = login {
-            let out = Command::new("python3")
-                .args([
-                    "-W",
-                    "ignore",
-                    "-c",
-                    "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
-                    password,
-                ])
-                .output()
-                .unwrap();
-            assert!(out.status.success(), "bcrypt: {}", String::from_utf8_lossy(&out.stderr));
-            let hash = String::from_utf8(out.stdout).unwrap();
-            std::fs::write(dir.join("htpasswd"), format!("{user}:{}\n", hash.trim())).unwrap();
+            std::fs::write(dir.join("htpasswd"), htpasswd_line(user, password)).unwrap();
             config.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
                 dir.join("htpasswd").display()
@@ -86,24 +74,29 @@ impl Registry {
 
     /// Like [`Registry::push_archive`], logged in as `user:password` when given.
     pub fn push_archive_as(&self, archive: &Path, repo_tag: &str, creds: Option<&str>) -> String {
-        let dest = format!("docker://{}/{repo_tag}", self.host());
-        let digest_file = self.dir.join(format!("digest-{}", crate::seq()));
-        let mut c = Command::new("skopeo");
-        if let Some(creds) = creds {
-            c.arg("copy").arg(format!("--dest-creds={creds}"));
-        } else {
-            c.arg("copy");
-        }
-        let out = c
-            .args(["--quiet", "--dest-tls-verify=false", "--digestfile"])
-            .arg(&digest_file)
-            .arg(format!("docker-archive:{}", archive.display()))
-            .arg(&dest)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "skopeo copy to {dest}: {}", String::from_utf8_lossy(&out.stderr));
-        std::fs::read_to_string(digest_file).unwrap().trim().to_string()
+        skopeo_push(&self.host(), &self.dir, archive, repo_tag, creds)
     }
+}
+
+/// Pushes the `docker save` archive at `archive` to `host` as `repo:tag` with skopeo (logged in
+/// as `user:password` when given); returns the manifest's digest.
+fn skopeo_push(host: &str, dir: &Path, archive: &Path, repo_tag: &str, creds: Option<&str>) -> String {
+    let dest = format!("docker://{host}/{repo_tag}");
+    let digest_file = dir.join(format!("digest-{}", crate::seq()));
+    let mut c = Command::new("skopeo");
+    c.arg("copy");
+    if let Some(creds) = creds {
+        c.arg(format!("--dest-creds={creds}"));
+    }
+    let out = c
+        .args(["--quiet", "--dest-tls-verify=false", "--digestfile"])
+        .arg(&digest_file)
+        .arg(format!("docker-archive:{}", archive.display()))
+        .arg(&dest)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "skopeo copy to {dest}: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read_to_string(digest_file).unwrap().trim().to_string()
 }
 
 impl Drop for Registry {
@@ -112,4 +105,115 @@ impl Drop for Registry {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// berth's own registry (`berth registry serve`) on loopback, its storage in a temporary
+/// directory; stopped and removed when dropped.
+pub struct BerthRegistry {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl BerthRegistry {
+    pub fn start(args: &[&str]) -> BerthRegistry {
+        BerthRegistry::start_with_config(None, args)
+    }
+
+    /// With `config` as its YAML file, and `args` over it.
+    pub fn start_with_config(config: Option<&str>, args: &[&str]) -> BerthRegistry {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir =
+            crate::env().run_root.join(format!("berth-registry-{}-{}", std::process::id(), crate::seq()));
+        std::fs::create_dir_all(&dir).unwrap();
+        if let Some(text) = config {
+            std::fs::write(dir.join("config.yml"), text).unwrap();
+        }
+        let child = BerthRegistry::spawn(&dir, port, args);
+        let mut r = BerthRegistry { child, port, dir };
+        r.wait_ready();
+        r
+    }
+
+    fn spawn(dir: &Path, port: u16, args: &[&str]) -> Child {
+        let mut c = Command::new(crate::env().bin_dir.join("berth"));
+        c.args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}"), "--root"]).arg(dir.join("root"));
+        if dir.join("config.yml").exists() {
+            c.arg(dir.join("config.yml"));
+        }
+        let log =
+            std::fs::OpenOptions::new().create(true).append(true).open(dir.join("registry.log")).unwrap();
+        c.args(args).stdin(Stdio::null()).stdout(log.try_clone().unwrap()).stderr(log).spawn().unwrap()
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("berth registry serve exited ({status}): {}", self.log());
+            }
+            assert!(Instant::now() < deadline, "berth registry serve did not start: {}", self.log());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the server and starts it again on the same storage and port, with `args`.
+    pub fn restart(&mut self, args: &[&str]) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = BerthRegistry::spawn(&self.dir, self.port, args);
+        self.wait_ready();
+    }
+
+    /// `127.0.0.1:<port>`.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default()
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("root")
+    }
+
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> crate::http::Reply {
+        crate::http::request(&self.host(), method, path, headers, body)
+    }
+
+    /// Pushes a `docker save` archive with skopeo, as [`Registry::push_archive`].
+    pub fn push_archive(&self, archive: &Path, repo_tag: &str, creds: Option<&str>) -> String {
+        skopeo_push(&self.host(), &self.dir, archive, repo_tag, creds)
+    }
+}
+
+impl Drop for BerthRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A bcrypt htpasswd line for `user` (Python's crypt, as Apache's htpasswd -B writes).
+pub fn htpasswd_line(user: &str, password: &str) -> String {
+    let out = Command::new("python3")
+        .args([
+            "-W",
+            "ignore",
+            "-c",
+            "import crypt,sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))",
+            password,
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "bcrypt: {}", String::from_utf8_lossy(&out.stderr));
+    format!("{user}:{}\n", String::from_utf8(out.stdout).unwrap().trim())
 }

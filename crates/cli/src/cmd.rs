@@ -65,6 +65,9 @@ pub enum Cmd {
     /// Manage contexts
     #[command(subcommand)]
     Context(ContextCmd),
+    /// Serve an OCI registry
+    #[command(subcommand)]
+    Registry(crate::registry::RegistryCmd),
     /// Generate the autocompletion script for the specified shell
     Completion(CompletionArgs),
     /// List containers

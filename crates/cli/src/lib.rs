@@ -18,6 +18,7 @@ mod login;
 mod network;
 mod opts;
 mod progress;
+mod registry;
 mod system;
 pub mod tabwriter;
 pub mod template;
@@ -95,6 +96,7 @@ pub fn main() -> i32 {
     match command {
         Cmd::Context(c) => return finish(context::run(c, cli.context.as_deref())),
         Cmd::Completion(a) => return completion(&prog, &a.shell),
+        Cmd::Registry(r) => return finish(registry::run(r)),
         _ => {}
     }
     if cli.host.is_some() && cli.context.is_some() {
@@ -240,7 +242,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         Cmd::System(SystemCmd::Prune(a)) => system::system_prune(ctx, a).await,
         Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(ctx).await,
         Cmd::System(SystemCmd::Events(a)) | Cmd::Events(a) => watch::events(ctx, a).await,
-        Cmd::Context(_) | Cmd::Completion(_) => Ok(()),
+        Cmd::Context(_) | Cmd::Completion(_) | Cmd::Registry(_) => Ok(()),
         Cmd::Ps(a) => container::ps(ctx, a).await,
         Cmd::Rm(a) => container::rm(ctx, a).await,
         Cmd::Inspect(a) => system::inspect(ctx, a.format, a.size, a.kind.as_deref(), a.names).await,

@@ -141,6 +141,20 @@ impl ContentStore {
         Ok(w.commit()?.digest)
     }
 
+    /// Publishes `file` (on the store's filesystem) as the blob `digest`. The caller has
+    /// verified the content: a registry's upload, hashed as its chunks arrived.
+    pub fn adopt(&self, file: &Path, digest: &Digest) -> Result<BlobInfo> {
+        let f = File::open(file).map_err(io_err("open", file))?;
+        f.sync_all().map_err(io_err("sync", file))?;
+        let size = f.metadata().map_err(io_err("stat", file))?.len();
+        let dest = self.blob_path(digest);
+        fs::rename(file, &dest).map_err(io_err("commit", &dest))?;
+        if let Some(dir) = dest.parent().and_then(|d| File::open(d).ok()) {
+            let _ = dir.sync_all();
+        }
+        Ok(BlobInfo { digest: digest.clone(), size })
+    }
+
     pub fn delete(&self, digest: &Digest) -> Result<()> {
         let path = self.blob_path(digest);
         match fs::remove_file(&path) {

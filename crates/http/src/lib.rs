@@ -9,4 +9,4 @@ pub mod listen;
 pub mod systemd;
 
 pub use body::{Body, BodyReader};
-pub use listen::{serve, Handler, PeerFd, TlsSettings, HEADER_TIMEOUT};
+pub use listen::{serve, serve_tcp, Handler, PeerFd, TlsSettings, HEADER_TIMEOUT};

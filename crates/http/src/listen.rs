@@ -276,6 +276,42 @@ pub async fn serve<H: Handler>(
     Ok(())
 }
 
+/// Serves `handler` on a bound TCP listener, in plain HTTP or behind TLS (a server
+/// certificate only: a registry's clients authenticate in HTTP), until `shutdown` resolves.
+pub async fn serve_tcp<H: Handler>(
+    listener: std::net::TcpListener,
+    tls: Option<berth_tls::TlsAcceptor>,
+    handler: H,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    listener.set_nonblocking(true).map_err(|e| format!("listener: {e}"))?;
+    let l = TcpListener::from_std(listener).map_err(|e| format!("listener: {e}"))?;
+    let gate = gate::Gate::new(gate::connection_limit(gate::nofile_soft()));
+    let task = tokio::spawn(gate::accept_loop(
+        l,
+        gate,
+        move |stream, permit| {
+            let (handler, tls) = (handler.clone(), tls.clone());
+            tokio::spawn(async move {
+                match tls {
+                    Some(acceptor) => serve_tls(handler, stream, acceptor).await,
+                    None => {
+                        let _ = stream.set_nodelay(true);
+                        serve_connection(handler, stream, None).await
+                    }
+                }
+                drop(permit);
+            });
+        },
+        drop,
+    ));
+    systemd::notify("READY=1");
+    shutdown.await;
+    systemd::notify("STOPPING=1");
+    task.abort();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -238,6 +238,8 @@ impl Db {
 pub trait Reader {
     fn get<R: Record>(&self, key: &str) -> Result<Option<R>>;
     fn all<R: Record>(&self) -> Result<Vec<(String, R)>>;
+    /// The records whose keys start with `prefix`, in key order.
+    fn prefixed<R: Record>(&self, prefix: &str) -> Result<Vec<(String, R)>>;
 }
 
 fn get_in<R: Record>(t: &impl ReadableTable<&'static str, &'static [u8]>, key: &str) -> Result<Option<R>> {
@@ -258,6 +260,23 @@ fn all_in<R: Record>(t: &impl ReadableTable<&'static str, &'static [u8]>) -> Res
     Ok(out)
 }
 
+fn prefixed_in<R: Record>(
+    t: &impl ReadableTable<&'static str, &'static [u8]>,
+    prefix: &str,
+) -> Result<Vec<(String, R)>> {
+    let mut out = Vec::new();
+    for item in t.range(prefix..)? {
+        let (k, v) = item?;
+        let key = k.value();
+        if !key.starts_with(prefix) {
+            break;
+        }
+        let rec = decode(key, v.value())?;
+        out.push((key.to_string(), rec));
+    }
+    Ok(out)
+}
+
 pub struct ReadTx {
     tx: redb::ReadTransaction,
 }
@@ -268,6 +287,9 @@ impl Reader for ReadTx {
     }
     fn all<R: Record>(&self) -> Result<Vec<(String, R)>> {
         all_in(&self.tx.open_table(table::<R>())?)
+    }
+    fn prefixed<R: Record>(&self, prefix: &str) -> Result<Vec<(String, R)>> {
+        prefixed_in(&self.tx.open_table(table::<R>())?, prefix)
     }
 }
 
@@ -281,6 +303,9 @@ impl Reader for WriteTx {
     }
     fn all<R: Record>(&self) -> Result<Vec<(String, R)>> {
         all_in(&self.tx.open_table(table::<R>())?)
+    }
+    fn prefixed<R: Record>(&self, prefix: &str) -> Result<Vec<(String, R)>> {
+        prefixed_in(&self.tx.open_table(table::<R>())?, prefix)
     }
 }
 
