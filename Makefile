@@ -27,15 +27,17 @@ build: init
 
 # Installs the binaries together (berthd finds berth-shim, berth-runc and berth-init beside
 # itself), as Docker's packages put dockerd and its helpers in one directory.
-# The systemd units (berthd.service, started by berthd.socket as Docker's) go where systemd
-# looks for local units, naming the installed berthd.
+# The systemd units (berthd.service, started by berthd.socket as Docker's, and
+# berth-registry.service) go where systemd looks for local units, naming the installed binaries;
+# the registry's default settings go to /etc/berth-registry unless some are there.
 PREFIX ?= /usr/local
 SYSTEMDDIR ?= $(PREFIX)/lib/systemd/system
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(SYSTEMDDIR)
 	for b in berthd berth berth-shim berth-runc berth-init; do install -m 0755 $(BIN)/$$b $(DESTDIR)$(PREFIX)/bin/$$b; done
-	for u in berthd.service berthd.socket; do \
+	for u in berthd.service berthd.socket berth-registry.service; do \
 		sed 's|@BINDIR@|$(PREFIX)/bin|' contrib/systemd/$$u > $(DESTDIR)$(SYSTEMDDIR)/$$u && chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/$$u; done
+	test -e $(DESTDIR)/etc/berth-registry/config.yml || install -D -m 0644 contrib/registry/config.yml $(DESTDIR)/etc/berth-registry/config.yml
 
 # berth-init (and the test probe) run inside containers, and the shim: linked statically (glibc
 # static, position-independent; none of them looks up users through NSS).

@@ -1,4 +1,5 @@
-//! berthd under systemd: the shipped units (`contrib/systemd/`) pass `systemd-analyze verify`
+//! berthd (and the registry) under systemd: the shipped units (`contrib/systemd/`) pass
+//! `systemd-analyze verify`
 //! as `make install` writes them, and a berthd started as `berthd.socket` starts it (by
 //! `systemd-socket-activate`, which passes the socket as systemd does) serves the API on the
 //! passed socket (`-H fd://`), tells `NOTIFY_SOCKET` it is ready and that it is stopping, and
@@ -16,7 +17,7 @@ fn the_units_pass_systemd_analyze_verify_as_installed() {
     let bin = berth_tests::env().bin_dir.display().to_string();
     let units = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contrib/systemd");
     let mut paths = Vec::new();
-    for name in ["berthd.service", "berthd.socket"] {
+    for name in ["berthd.service", "berthd.socket", "berth-registry.service"] {
         let text = std::fs::read_to_string(units.join(name)).unwrap().replace("@BINDIR@", &bin);
         let p = dir.path().join(name);
         std::fs::write(&p, text).unwrap();
@@ -68,4 +69,34 @@ fn fd_hosts_without_passed_sockets_are_refused_at_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no sockets were passed for fd://"), "{err}");
     assert!(!root.exists(), "the data root was made before the hosts were checked");
+}
+
+#[test]
+fn the_registry_tells_systemd_it_is_ready_and_serves_the_shipped_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let notify_path = dir.path().join("notify");
+    let notify = UnixDatagram::bind(&notify_path).unwrap();
+    notify.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../contrib/registry/config.yml");
+    let mut child = std::process::Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["registry", "serve"])
+        .arg(&config)
+        .args(["--addr", &format!("127.0.0.1:{port}"), "--root"])
+        .arg(dir.path().join("root"))
+        .env("NOTIFY_SOCKET", &notify_path)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut buf = [0u8; 256];
+    let n = notify.recv(&mut buf);
+    let served = std::net::TcpStream::connect(("127.0.0.1", port)).is_ok();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(&buf[..n.expect("READY=1 from the registry")], b"READY=1");
+    assert!(served);
+    assert!(status.success(), "{status}");
+    let n = notify.recv(&mut buf).expect("STOPPING=1 from the registry");
+    assert_eq!(&buf[..n], b"STOPPING=1");
 }

@@ -137,11 +137,14 @@ pub fn run(config: Config) -> Result<()> {
         .build()
         .map_err(error::io_err("start", std::path::Path::new("the async runtime")))?;
     rt.block_on(async move {
-        let shutdown = async {
-            let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        // Both signals are caught before the server says it is ready.
+        use tokio::signal::unix::{signal, SignalKind};
+        let on = |kind| signal(kind).map_err(error::io_err("catch", std::path::Path::new("signals")));
+        let (mut int, mut term) = (on(SignalKind::interrupt())?, on(SignalKind::terminate())?);
+        let shutdown = async move {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = async { match &mut term { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+                _ = int.recv() => {}
+                _ = term.recv() => {}
             }
             tracing::info!("registry stopping");
         };
