@@ -217,3 +217,111 @@ pub fn htpasswd_line(user: &str, password: &str) -> String {
     assert!(out.status.success(), "bcrypt: {}", String::from_utf8_lossy(&out.stderr));
     format!("{user}:{}\n", String::from_utf8(out.stdout).unwrap().trim())
 }
+
+/// A TCP proxy on loopback in front of a registry that breaks downloads: the first `cuts`
+/// connections that carry more than `after` bytes back to the client are cut there. It notes
+/// whether a client asked for a range (a resumed download).
+pub struct FlakyProxy {
+    pub port: u16,
+    state: std::sync::Arc<FlakyState>,
+}
+
+#[derive(Default)]
+struct FlakyState {
+    cuts_left: std::sync::atomic::AtomicUsize,
+    cut: std::sync::atomic::AtomicUsize,
+    ranges: std::sync::atomic::AtomicUsize,
+    stop: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyProxy {
+    pub fn start(upstream: u16, after: usize, cuts: usize) -> FlakyProxy {
+        use std::sync::atomic::Ordering;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = std::sync::Arc::new(FlakyState::default());
+        state.cuts_left.store(cuts, Ordering::SeqCst);
+        let st = state.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if st.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+                let st = st.clone();
+                std::thread::spawn(move || FlakyProxy::relay(client, server, after, st));
+            }
+        });
+        FlakyProxy { port, state }
+    }
+
+    fn relay(
+        client: std::net::TcpStream,
+        server: std::net::TcpStream,
+        after: usize,
+        st: std::sync::Arc<FlakyState>,
+    ) {
+        use std::io::{Read, Write};
+        use std::sync::atomic::Ordering;
+        let (mut c_in, mut s_out) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+        let st_up = st.clone();
+        let up = std::thread::spawn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            while let Ok(n) = c_in.read(&mut buf) {
+                if n == 0 || s_out.write_all(&buf[..n]).is_err() {
+                    break;
+                }
+                if String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase().contains("\r\nrange: bytes=") {
+                    st_up.ranges.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            let _ = s_out.shutdown(std::net::Shutdown::Write);
+        });
+        let (mut s_in, mut c_out) = (server, client);
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut sent = 0usize;
+        let mut cutting = false;
+        while let Ok(n) = s_in.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if !cutting && sent + n > after {
+                cutting = st
+                    .cuts_left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+                    .is_ok();
+            }
+            if cutting {
+                let _ = c_out.write_all(&buf[..after.saturating_sub(sent)]);
+                st.cut.fetch_add(1, Ordering::SeqCst);
+                let _ = c_out.shutdown(std::net::Shutdown::Both);
+                let _ = s_in.shutdown(std::net::Shutdown::Both);
+                break;
+            }
+            if c_out.write_all(&buf[..n]).is_err() {
+                break;
+            }
+            sent += n;
+        }
+        let _ = c_out.shutdown(std::net::Shutdown::Both);
+        let _ = up.join();
+    }
+
+    /// How many connections were cut, and how many requests asked for a range.
+    pub fn counts(&self) -> (usize, usize) {
+        use std::sync::atomic::Ordering;
+        (self.state.cut.load(Ordering::SeqCst), self.state.ranges.load(Ordering::SeqCst))
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for FlakyProxy {
+    fn drop(&mut self) {
+        self.state.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}

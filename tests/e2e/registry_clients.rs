@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use berth_tests::daemon::{busybox_tar, Berthd};
 use berth_tests::refdocker::RefDockerd;
-use berth_tests::registry::{htpasswd_line, BerthRegistry};
+use berth_tests::registry::{htpasswd_line, BerthRegistry, FlakyProxy};
 
 /// The digest the push output names (`<tag>: digest: sha256:… size: N`).
 fn pushed_digest(out: &str, tag: &str) -> String {
@@ -131,4 +131,110 @@ fn berthd_logs_in_to_a_registry_that_issues_tokens() {
     assert!(out.contains(&format!("Digest: {digest}")), "{out}");
     // Every request carried a bearer token: the registry logged the token endpoint's use.
     assert!(reg.log().contains("path=/token"), "{}", reg.log());
+}
+
+/// A one-layer image of `size` bytes that do not compress (a file of pseudo-random bytes).
+fn incompressible_image(dir: &std::path::Path, size: usize) -> std::path::PathBuf {
+    use berth_tests::images::{docker_archive, image, layer, Entry};
+    let mut x: u64 = 0x2545F4914F6CDD1D;
+    let data: Vec<u8> = (0..size)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let img = image(
+        vec![layer(&[Entry::File("noise", &data, 0o644)])],
+        &["noise:1"],
+        "2024-01-02T03:04:05Z",
+        serde_json::json!({}),
+    );
+    let path = dir.join("noise.tar");
+    std::fs::write(&path, docker_archive(&[&img])).unwrap();
+    path
+}
+
+#[test]
+fn a_broken_download_is_retried_and_resumed_where_it_stopped() {
+    let reg = BerthRegistry::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    reg.push_archive(&incompressible_image(dir.path(), 6 << 20), "flaky/noise:1", None);
+    // Two connections cut 2 MB into their answers: the layer's download breaks twice.
+    let proxy = FlakyProxy::start(reg.port, 2 << 20, 2);
+    let d = Berthd::start_with(serde_json::json!({"max-download-attempts": 3}), &[]);
+    let name = format!("{}/flaky/noise:1", proxy.host());
+    let out = d.ok(&["pull", &name]);
+    assert!(out.contains("Retrying in 1 second"), "{out}");
+    assert!(out.contains("Pull complete"), "{out}");
+    let (cut, ranges) = proxy.counts();
+    assert_eq!(cut, 2);
+    assert!(ranges >= 1, "the download resumed with a range request");
+    assert_eq!(d.inspect(&name, "{{.Size}}").parse::<u64>().unwrap(), 6 << 20);
+
+    // Broken more often than the attempts allow: the pull fails and leaves nothing.
+    let proxy = FlakyProxy::start(reg.port, 1 << 20, 100);
+    let d = Berthd::start_with(serde_json::json!({"max-download-attempts": 2}), &[]);
+    let before = d.ok(&["images", "-qa"]);
+    let (code, err) = d.fails(&["pull", &format!("{}/flaky/noise:1", proxy.host())]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(d.ok(&["images", "-qa"]), before);
+    d.assert_nothing_left();
+}
+
+#[test]
+fn docker_hub_pulls_go_through_registry_mirrors() {
+    let reg = BerthRegistry::start(&[]);
+    reg.push_archive(busybox_tar(), "library/mirrored:1", None);
+    // A mirror that is down is skipped; the one that answers serves Docker Hub's name.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mirrors = serde_json::json!([format!("http://127.0.0.1:{dead}/"), format!("http://{}", reg.host())]);
+    let d = Berthd::start_with(serde_json::json!({"registry-mirrors": mirrors}), &[]);
+    let out = d.ok(&["pull", "mirrored:1"]);
+    assert!(out.contains("Status: Downloaded newer image for mirrored:1"), "{out}");
+    let digest = d.inspect("mirrored:1", "{{index .RepoDigests 0}}");
+    assert!(digest.starts_with("mirrored@sha256:"), "{digest}");
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "none", "mirrored:1", "echo", "via mirror"]),
+        "via mirror\n"
+    );
+    // What the mirror lacks falls back to Docker Hub, out of reach here: Docker's error.
+    let (code, err) = d.fails(&["pull", "notmirrored:1"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("registry-1.docker.io") || err.contains("docker.io"), "{err}");
+}
+
+#[test]
+fn a_registry_behind_tls_is_pushed_to_and_pulled_from() {
+    let pki = berth_tls::testing::Pki::new("registry-ca");
+    let reg = BerthRegistry::start(&[
+        "--tls-cert",
+        &pki.file("server", "cert.pem"),
+        "--tls-key",
+        &pki.file("server", "key.pem"),
+    ]);
+    let host = reg.host();
+    // Plain HTTP is told what Go's servers tell it.
+    let (out, _) = (
+        std::process::Command::new("curl").args(["-s", &format!("http://{host}/v2/")]).output().unwrap(),
+        (),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Client sent an HTTP request to an HTTPS server"));
+    // skopeo verifies the certificate against the CA (certs directory of ca.crt).
+    let certs = tempfile::tempdir().unwrap();
+    std::fs::copy(pki.file("server", "ca.pem"), certs.path().join("ca.crt")).unwrap();
+    let out = Command::new("skopeo")
+        .args(["copy", "--quiet", "--dest-cert-dir", certs.path().to_str().unwrap()])
+        .arg(format!("docker-archive:{}", busybox_tar().display()))
+        .arg(format!("docker://{host}/tls/busybox:1"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // berthd reaches a loopback registry over TLS as Docker does (without verification).
+    let d = Berthd::start();
+    let out = d.ok(&["pull", &format!("{host}/tls/busybox:1")]);
+    assert!(out.contains("Pull complete") || out.contains("Already exists"), "{out}");
+    d.ok(&["tag", &format!("{host}/tls/busybox:1"), &format!("{host}/tls/again:2")]);
+    d.ok(&["push", &format!("{host}/tls/again:2")]);
 }

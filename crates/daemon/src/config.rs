@@ -46,6 +46,10 @@ pub struct FileConfig {
     pub max_concurrent_downloads: Option<usize>,
     /// How many layers a push uploads at once (Docker's default: 5).
     pub max_concurrent_uploads: Option<usize>,
+    /// Docker Hub's mirrors, tried in order before it (`http(s)://host[:port]/`).
+    pub registry_mirrors: Option<Vec<String>>,
+    /// How often a layer's download is tried before the pull fails (Docker's default: 5).
+    pub max_download_attempts: Option<usize>,
     /// TLS on `tcp://` listeners, Docker's keys: `tls`, `tlsverify` (client certificates
     /// signed by `tlscacert` required; implies `tls`), and the PEM files.
     pub tls: Option<bool>,
@@ -229,6 +233,17 @@ pub fn merge(flags: &Flags, file: FileConfig) -> Result<Config, String> {
         },
         max_concurrent_uploads: match file.max_concurrent_uploads {
             Some(0) => return Err("invalid max-concurrent-uploads 0: give 1 or more".into()),
+            n => n.unwrap_or(5),
+        },
+        registry_mirrors: {
+            let list = file.registry_mirrors.unwrap_or_default();
+            for m in &list {
+                berth_distribution::registry::mirror_host(m).map_err(|e| e.to_string())?;
+            }
+            list
+        },
+        max_download_attempts: match file.max_download_attempts {
+            Some(0) => return Err("invalid max-download-attempts 0: give 1 or more".into()),
             n => n.unwrap_or(5),
         },
         tls,

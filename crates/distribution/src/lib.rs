@@ -150,12 +150,14 @@ impl Registry {
             Operation::Push => RegistryOperation::Push,
         };
         let auth = creds.auth();
+        let roots = registry_cas(&self.config, &host);
         let session = |protocol, accept_invalid| Session {
             scheme: if matches!(protocol, ClientProtocol::Http) { "http" } else { "https" },
             operation: op,
             client: oci_client::Client::new(ClientConfig {
                 protocol,
                 accept_invalid_certificates: accept_invalid,
+                extra_root_certificates: roots.clone(),
                 user_agent: concat!("berth/", env!("CARGO_PKG_VERSION")),
                 ..Default::default()
             }),
@@ -257,6 +259,44 @@ impl Session {
             .map(move |r| r.map_err(|e| DistributionError::Protocol(format!("reading blob {url}: {e}")))))
     }
 
+    /// The blob from byte `offset` on (a download resumed): asked as a range; a registry that
+    /// answers with the whole blob has the bytes before `offset` skipped.
+    pub async fn blob_from(
+        &self,
+        d: &Descriptor,
+        offset: u64,
+    ) -> Result<std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes>> + Send>>> {
+        if offset == 0 {
+            return Ok(Box::pin(self.blob(d).await?));
+        }
+        let digest = d.digest().to_string();
+        let response = self
+            .client
+            .pull_blob_stream_partial(&self.image, digest.as_str(), offset, None)
+            .await
+            .map_err(|e| self.error(e))?;
+        let (stream, mut skip) = match response {
+            oci_client::client::BlobResponse::Partial(s) => (s.stream, 0u64),
+            oci_client::client::BlobResponse::Full(s) => (s.stream, offset),
+        };
+        let url = format!("{}/blobs/{digest}", self.reference.name());
+        Ok(Box::pin(stream.filter_map(move |r| {
+            let out = match r {
+                Err(e) => Some(Err(DistributionError::Protocol(format!("reading blob {url}: {e}")))),
+                Ok(b) if skip >= b.len() as u64 => {
+                    skip -= b.len() as u64;
+                    None
+                }
+                Ok(b) => {
+                    let b = b.slice(skip as usize..);
+                    skip = 0;
+                    Some(Ok(b))
+                }
+            };
+            std::future::ready(out)
+        })))
+    }
+
     /// Whether the repository has the blob `digest` already.
     pub async fn has_blob(&self, digest: &str) -> Result<bool> {
         self.client.blob_exists(&self.image, digest).await.map_err(|e| self.error(e))
@@ -354,6 +394,34 @@ pub(crate) async fn insecure(config: &RegistryConfig, host: &str) -> bool {
     config.is_insecure(host, &addresses)
 }
 
+/// The CA certificates for `host` in the `certs.d` directories (`<dir>/<host>/*.crt`, as
+/// Docker reads them). Client certificates (`*.cert`, `*.key`) cannot be presented through
+/// the registry client yet: they are reported, not silently ignored.
+fn registry_cas(config: &RegistryConfig, host: &str) -> Vec<oci_client::client::Certificate> {
+    let mut out = Vec::new();
+    for dir in &config.certs_dirs {
+        let Ok(entries) = std::fs::read_dir(dir.join(host)) else { continue };
+        for e in entries.flatten() {
+            let path = e.path();
+            match path.extension().and_then(|x| x.to_str()) {
+                Some("crt") => match std::fs::read(&path) {
+                    Ok(data) => out.push(oci_client::client::Certificate {
+                        encoding: oci_client::client::CertificateEncoding::Pem,
+                        data,
+                    }),
+                    Err(e) => tracing::warn!(path = %path.display(), error = %e, "unreadable registry CA"),
+                },
+                Some("cert") => tracing::warn!(
+                    path = %path.display(),
+                    "client certificates for registries are not supported yet: the registry will see no client certificate"
+                ),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
 /// An error with its causes, as Go prints a wrapped error.
 fn chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
@@ -367,4 +435,23 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn certs_d_gives_a_registrys_cas() {
+        let dir = tempfile::tempdir().unwrap();
+        let host = dir.path().join("reg.example:5000");
+        std::fs::create_dir_all(&host).unwrap();
+        std::fs::write(host.join("ca.crt"), "-----BEGIN CERTIFICATE-----\n").unwrap();
+        std::fs::write(host.join("client.cert"), "x").unwrap();
+        std::fs::write(host.join("client.key"), "x").unwrap();
+        let mut c = RegistryConfig::default();
+        c.certs_dirs = vec![dir.path().join("missing"), dir.path().to_path_buf()];
+        assert_eq!(registry_cas(&c, "reg.example:5000").len(), 1);
+        assert!(registry_cas(&c, "other:5000").is_empty());
+    }
 }

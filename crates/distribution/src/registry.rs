@@ -1,6 +1,7 @@
-//! Which registries are reached without verified TLS: daemon.json's `insecure-registries`
-//! (CIDRs, or `host[:port]` names) and, as on Docker, always `127.0.0.0/8` and `::1/128`. Pure:
-//! the caller resolves names.
+//! How registries are reached. Which without verified TLS: daemon.json's `insecure-registries`
+//! (CIDRs, or `host[:port]` names) and, as on Docker, always `127.0.0.0/8` and `::1/128`;
+//! `registry-mirrors`, tried in order before Docker Hub; where the CAs of registries with
+//! private ones are (`certs.d/<host>/*.crt`). Pure: the caller resolves names and reads files.
 
 use std::net::IpAddr;
 
@@ -11,6 +12,10 @@ use ipnet::IpNet;
 pub struct RegistryConfig {
     insecure_nets: Vec<IpNet>,
     insecure_names: Vec<String>,
+    /// Docker Hub's mirrors, as `host[:port]`, in order.
+    pub mirrors: Vec<String>,
+    /// Directories holding a `<host>/` directory of CA certificates (`*.crt`) per registry.
+    pub certs_dirs: Vec<std::path::PathBuf>,
 }
 
 impl Default for RegistryConfig {
@@ -21,7 +26,7 @@ impl Default for RegistryConfig {
 
 /// An `insecure-registries` entry that is neither a CIDR nor a `host[:port]`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid insecure-registries entry {0:?}: give a CIDR (10.0.0.0/8) or a host[:port] without a scheme or path")]
+#[error("invalid registry entry {0:?}: insecure-registries takes a CIDR (10.0.0.0/8) or a host[:port] without a scheme or path; registry-mirrors takes http(s)://host[:port]/")]
 pub struct InvalidEntry(pub String);
 
 impl RegistryConfig {
@@ -43,7 +48,43 @@ impl RegistryConfig {
                 return Err(InvalidEntry(entry.clone()));
             }
         }
-        Ok(RegistryConfig { insecure_nets: nets, insecure_names: names })
+        Ok(RegistryConfig {
+            insecure_nets: nets,
+            insecure_names: names,
+            mirrors: Vec::new(),
+            certs_dirs: Vec::new(),
+        })
+    }
+
+    /// With `registry-mirrors` (URLs, as daemon.json gives them).
+    pub fn with_mirrors(mut self, urls: &[String]) -> Result<RegistryConfig, InvalidEntry> {
+        self.mirrors = urls.iter().map(|u| mirror_host(u)).collect::<Result<_, _>>()?;
+        Ok(self)
+    }
+
+    /// The references a pull of `reference` tries, in order: Docker Hub's go through its
+    /// mirrors first, each as the same repository on the mirror.
+    pub fn candidates(&self, reference: &berth_oci::Reference) -> Vec<berth_oci::Reference> {
+        let mut out = Vec::new();
+        if reference.domain() == "docker.io" {
+            for m in &self.mirrors {
+                let suffix = match (reference.digest(), reference.tag()) {
+                    (Some(d), _) => format!("@{d}"),
+                    (None, Some(t)) => format!(":{t}"),
+                    (None, None) => String::new(),
+                };
+                // A single-label name without a port (`http://mirror`) cannot lead a reference:
+                // such a mirror is passed over.
+                match berth_oci::Reference::parse(&format!("{m}/{}{suffix}", reference.path())) {
+                    Ok(r) if r.domain() == m => out.push(r),
+                    _ => {
+                        tracing::warn!(mirror = %m, "registry mirror passed over: name it with a domain or a port")
+                    }
+                }
+            }
+        }
+        out.push(reference.clone());
+        out
     }
 
     /// Whether `host` (`name[:port]` as a reference writes it), whose name resolved to
@@ -57,6 +98,18 @@ impl RegistryConfig {
         let literal = name.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>().ok();
         literal.iter().chain(addresses).any(|ip| self.insecure_nets.iter().any(|n| n.contains(ip)))
     }
+}
+
+/// The `host[:port]` of a `registry-mirrors` URL (`http://` or `https://`, nothing after the
+/// host but `/`), as Docker accepts them.
+pub fn mirror_host(url: &str) -> Result<String, InvalidEntry> {
+    let bad = || InvalidEntry(url.to_string());
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(bad)?;
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) || host.contains('@') {
+        return Err(bad());
+    }
+    Ok(host.to_ascii_lowercase())
 }
 
 /// The registry host a login names: a server address as clients send it (`127.0.0.1:5000`,
@@ -109,6 +162,22 @@ mod tests {
         for bad in ["http://x", "a/b", "two words"] {
             assert!(RegistryConfig::new(&[bad.into()]).is_err(), "{bad}");
         }
+        assert_eq!(mirror_host("http://127.0.0.1:5000/").unwrap(), "127.0.0.1:5000");
+        assert_eq!(mirror_host("https://Mirror.example").unwrap(), "mirror.example");
+        for bad in ["127.0.0.1:5000", "ftp://x", "http://x/path", "http://", "https://u@x"] {
+            assert!(mirror_host(bad).is_err(), "{bad}");
+        }
+        let c = RegistryConfig::default()
+            .with_mirrors(&["http://m1:5000".into(), "https://m2.example/".into(), "http://bare".into()])
+            .unwrap();
+        let names = |r: &str| -> Vec<String> {
+            c.candidates(&berth_oci::Reference::parse(r).unwrap()).iter().map(|r| r.to_string()).collect()
+        };
+        assert_eq!(
+            names("busybox:1"),
+            ["m1:5000/library/busybox:1", "m2.example/library/busybox:1", "docker.io/library/busybox:1"]
+        );
+        assert_eq!(names("127.0.0.1:5000/a:1"), ["127.0.0.1:5000/a:1"]);
         assert_eq!(strip_port("[::1]:5000"), "[::1]");
         assert_eq!(strip_port("host:5000"), "host");
         assert_eq!(strip_port("host"), "host");

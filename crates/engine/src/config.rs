@@ -64,6 +64,25 @@ pub struct Config {
     pub max_concurrent_downloads: usize,
     /// `max-concurrent-uploads`: layers a push uploads at once.
     pub max_concurrent_uploads: usize,
+    /// `registry-mirrors`: Docker Hub's mirrors (URLs), tried in order before it.
+    pub registry_mirrors: Vec<String>,
+    /// `max-download-attempts`: how often a layer's download is tried (Docker's default: 5).
+    pub max_download_attempts: usize,
+}
+
+impl Config {
+    /// How registries are reached: `insecure-registries`, `registry-mirrors`, and the CAs in
+    /// `certs.d` beside the configuration file and in Docker's `/etc/docker/certs.d`.
+    pub fn registries(&self) -> Result<berth_distribution::RegistryConfig, String> {
+        let mut c = berth_distribution::RegistryConfig::new(&self.insecure_registries)
+            .and_then(|c| c.with_mirrors(&self.registry_mirrors))
+            .map_err(|e| e.to_string())?;
+        if let Some(dir) = self.config_file.parent() {
+            c.certs_dirs.push(dir.join("certs.d"));
+        }
+        c.certs_dirs.push(PathBuf::from("/etc/docker/certs.d"));
+        Ok(c)
+    }
 }
 
 /// One of `default-address-pools`: subnets of `size` bits cut from `base`.

@@ -11,7 +11,7 @@ use std::io::Read;
 use std::sync::Arc;
 
 use berth_content::{BlobInfo, Digest, GrowingReader, Growth, Ingest};
-use berth_distribution::{Credentials, Operation, Registry, RegistryConfig, Resolved};
+use berth_distribution::{Credentials, Operation, Registry, Resolved};
 use berth_image::{PulledLayer, WriteSession};
 use berth_oci::{Platform, Reference};
 use futures::StreamExt;
@@ -74,15 +74,34 @@ impl Engine {
     /// Pulls `req` (see the module's documentation); `events` hears each step.
     pub async fn image_pull(self: &Arc<Self>, req: PullRequest, events: Events) -> Result<()> {
         let cfg = self.config();
-        let registry = Registry::new(
-            RegistryConfig::new(&cfg.insecure_registries)
-                .map_err(|e| EngineError::InvalidArgument(e.to_string()))?,
-        );
+        let registries = cfg.registries().map_err(EngineError::InvalidArgument)?;
+        let candidates = registries.candidates(&req.reference);
+        let registry = Registry::new(registries);
         let reference = req.reference.clone();
         let tag_id = reference.tag().or(reference.digest()).unwrap_or("latest").to_string();
-        let remote = Arc::new(registry.session(&reference, &req.credentials, Operation::Pull).await?);
         let platform = req.platform.clone().unwrap_or_else(Platform::host);
-        let resolved = remote.resolve(&platform).await?;
+        // Docker Hub's mirrors first, then the registry itself: the first that has the image.
+        let mut found = None;
+        let last = candidates.len() - 1;
+        for (i, candidate) in candidates.iter().enumerate() {
+            let attempt = async {
+                let remote = registry.session(candidate, &req.credentials, Operation::Pull).await?;
+                let resolved = remote.resolve(&platform).await?;
+                Ok::<_, EngineError>((remote, resolved))
+            };
+            match attempt.await {
+                Ok(r) => {
+                    found = Some(r);
+                    break;
+                }
+                Err(e) if i == last => return Err(e),
+                Err(e) => {
+                    tracing::info!(mirror = %candidate, error = %e, "pulling through a mirror failed; trying the next")
+                }
+            }
+        }
+        let (remote, resolved) = found.expect("the last candidate answers or fails the pull");
+        let remote = Arc::new(remote);
         say(&events, &tag_id, format!("Pulling from {}", reference.path()));
         let config = remote.blob_bytes(&resolved.config).await?;
         let limit = if cfg.max_concurrent_downloads == 0 { 3 } else { cfg.max_concurrent_downloads };
@@ -91,7 +110,9 @@ impl Engine {
         let outcome = tokio::task::block_in_place(|| {
             let before = self.images.resolve(&reference.to_string()).ok().map(|i| i.id);
             let session = self.images.session()?;
-            let id = pull_into(&session, &remote, &resolved, &config, limit, &events, &reference)?;
+            let attempts = cfg.max_download_attempts.max(1);
+            let id =
+                pull_into(&session, &remote, &resolved, &config, (limit, attempts), &events, &reference)?;
             session.finish()?;
             Ok::<_, EngineError>(before != Some(id))
         })?;
@@ -118,7 +139,7 @@ fn pull_into(
     remote: &Arc<berth_distribution::Session>,
     resolved: &Resolved,
     config: &[u8],
-    limit: usize,
+    (limit, attempts): (usize, usize),
     events: &Events,
     reference: &Reference,
 ) -> Result<Digest> {
@@ -156,30 +177,9 @@ fn pull_into(
         }
         tasks.push(handle.spawn(async move {
             let _permit = gate.acquire_owned().await;
-            let total = desc.size();
-            let mut stream = match remote.blob(&desc).await {
-                Ok(s) => s,
-                Err(e) => return growth.fail(e.to_string()),
-            };
-            let mut current = 0u64;
-            let mut last = 0u64;
-            while let Some(chunk) = stream.next().await {
-                match chunk {
-                    Ok(b) => {
-                        current += b.len() as u64;
-                        if chunks_tx.send(b).await.is_err() {
-                            return;
-                        }
-                        if current - last >= 512 * 1024 || current == total {
-                            last = current;
-                            moved(&events, &id, "Downloading", current, total);
-                        }
-                    }
-                    Err(e) => return growth.fail(e.to_string()),
-                }
+            if let Err(e) = download(&remote, &desc, &chunks_tx, &events, &id, attempts).await {
+                growth.fail(e);
             }
-            say(&events, &id, "Verifying Checksum");
-            say(&events, &id, "Download complete");
         }));
     }
     let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
@@ -201,6 +201,72 @@ fn pull_into(
     let tag = reference.tag().map(|_| reference.clone());
     plan.record(session, resolved.config.media_type().as_ref(), manifest, layers, tag, Some(repo_digest))?;
     Ok(id)
+}
+
+/// Downloads one layer into `chunks`, as Docker does: a broken connection or a failing
+/// registry is tried again (up to `attempts` times in all, waiting longer each time, and
+/// saying so), resuming where the bytes stopped with a range request; what the registry
+/// refuses (a missing blob, a denied pull) fails at once.
+async fn download(
+    remote: &berth_distribution::Session,
+    desc: &berth_oci::manifest::Descriptor,
+    chunks: &mpsc::Sender<bytes::Bytes>,
+    events: &Events,
+    id: &str,
+    attempts: usize,
+) -> std::result::Result<(), String> {
+    use berth_kind::Kinded;
+    let total = desc.size();
+    let (mut current, mut last, mut tried) = (0u64, 0u64, 0usize);
+    loop {
+        tried += 1;
+        let failure = match remote.blob_from(desc, current).await {
+            Err(e) if !matches!(e.kind(), berth_kind::Kind::Internal | berth_kind::Kind::Unavailable) => {
+                return Err(e.to_string())
+            }
+            Err(e) => e.to_string(),
+            Ok(mut stream) => loop {
+                match stream.next().await {
+                    Some(Ok(b)) => {
+                        current += b.len() as u64;
+                        if chunks.send(b).await.is_err() {
+                            return Ok(());
+                        }
+                        if current - last >= 512 * 1024 || current == total {
+                            last = current;
+                            moved(events, id, "Downloading", current, total);
+                        }
+                    }
+                    Some(Err(e)) => break e.to_string(),
+                    None if current < total => {
+                        break format!("the registry ended the layer at {current} of {total} bytes")
+                    }
+                    None => {
+                        say(events, id, "Verifying Checksum");
+                        say(events, id, "Download complete");
+                        return Ok(());
+                    }
+                }
+            },
+        };
+        if tried >= attempts {
+            return Err(failure);
+        }
+        let wait = retry_delay(tried);
+        tracing::info!(layer = %desc.digest(), error = %failure, attempt = tried, "layer download failed; retrying");
+        say(
+            events,
+            id,
+            format!("Retrying in {} second{}", wait.as_secs(), if wait.as_secs() == 1 { "" } else { "s" }),
+        );
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// How long to wait before the next try of a download that failed `tried` times: 1 s, 2 s, 4 s,
+/// up to 10 s.
+fn retry_delay(tried: usize) -> std::time::Duration {
+    std::time::Duration::from_secs((1u64 << (tried - 1).min(4)).min(10))
 }
 
 /// Writes a downloaded blob's chunks into its ingest, publishing progress for the extractor.

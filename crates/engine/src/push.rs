@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use berth_content::Digest;
-use berth_distribution::{Credentials, Operation, Registry, RegistryConfig};
+use berth_distribution::{Credentials, Operation, Registry};
 use berth_image::{PushBlob, PushPlan};
 use berth_oci::Reference;
 use tokio::io::AsyncReadExt;
@@ -32,8 +32,7 @@ impl Engine {
     /// `docker login`: checks the credentials against the registry at `host` (Docker Hub's
     /// when empty).
     pub async fn registry_login(self: &Arc<Self>, host: String, credentials: Credentials) -> Result<()> {
-        let cfg = RegistryConfig::new(&self.config().insecure_registries)
-            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?;
+        let cfg = self.config().registries().map_err(EngineError::InvalidArgument)?;
         let host = berth_distribution::registry::login_host(&host);
         berth_distribution::login(&cfg, &host, &credentials).await?;
         Ok(())
@@ -42,10 +41,7 @@ impl Engine {
     /// Pushes `req` (see the module's documentation); `events` hears each step.
     pub async fn image_push(self: &Arc<Self>, req: PushRequest, events: Events) -> Result<()> {
         let cfg = self.config();
-        let registry = Registry::new(
-            RegistryConfig::new(&cfg.insecure_registries)
-                .map_err(|e| EngineError::InvalidArgument(e.to_string()))?,
-        );
+        let registry = Registry::new(cfg.registries().map_err(EngineError::InvalidArgument)?);
         let tags = match req.reference.tag() {
             Some(_) => vec![req.reference.clone()],
             None => self.images.repository_tags(&req.reference)?,

@@ -130,9 +130,11 @@ fn tags_and_digests(refs: &[Reference]) -> (Vec<String>, Vec<String>) {
 
 fn repo_digests(img: &ImageRecord, refs: &[Reference]) -> Vec<String> {
     let (_, mut digests) = tags_and_digests(refs);
+    // Stored by full name (`docker.io/library/busybox@…`), shown as Docker shows them.
     for d in &img.repo_digests {
-        if !digests.contains(d) {
-            digests.push(d.clone());
+        let d = Reference::parse(d).map(|r| r.familiar()).unwrap_or_else(|_| d.clone());
+        if !digests.contains(&d) {
+            digests.push(d);
         }
     }
     digests.sort();
