@@ -238,3 +238,70 @@ fn a_registry_behind_tls_is_pushed_to_and_pulled_from() {
     d.ok(&["tag", &format!("{host}/tls/busybox:1"), &format!("{host}/tls/again:2")]);
     d.ok(&["push", &format!("{host}/tls/again:2")]);
 }
+
+#[test]
+fn every_tag_the_distribution_endpoint_and_the_python_sdk() {
+    let reg = BerthRegistry::start(&[]);
+    let host = reg.host();
+    let digest1 = reg.push_archive(busybox_tar(), "test/multi:1", None);
+    reg.push_archive(busybox_tar(), "test/multi:2", None);
+    let d = Berthd::start();
+
+    // `pull -a`: every tag, each with its steps, and the repository's status at the end.
+    let out = d.ok(&["pull", "-a", &format!("{host}/test/multi")]);
+    for want in [
+        "1: Pulling from test/multi".to_string(),
+        "2: Pulling from test/multi".to_string(),
+        format!("Status: Downloaded newer image for {host}/test/multi"),
+    ] {
+        assert!(out.contains(&want), "{want:?} in {out}");
+    }
+    let tags = d.ok(&["images", "--format", "{{.Tag}}", &format!("{host}/test/multi")]);
+    assert_eq!(tags.lines().collect::<std::collections::BTreeSet<_>>(), ["1", "2"].into());
+    // berth's CLI as docker's.
+    let out = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["-H", &d.host(), "pull", "-a", &format!("{host}/test/multi")])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("Status: Image is up to date for {host}/test/multi")), "{text}");
+    assert_eq!(text.lines().last(), Some(format!("{host}/test/multi").as_str()));
+
+    // What a reference names, without pulling it.
+    let (status, body) = d.api("GET", &format!("/distribution/{host}/test/multi:1/json"), None);
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["Descriptor"]["digest"], digest1.as_str());
+    assert_eq!(v["Platforms"][0]["os"], "linux");
+    let (status, body) = d.api("GET", &format!("/distribution/{host}/test/absent:1/json"), None);
+    assert_eq!(status, 404, "{body}");
+
+    // The Python SDK pulls, pushes and reads registry data through berthd.
+    let script = format!(
+        r#"
+import docker
+c = docker.from_env()
+img = c.images.pull("{host}/test/multi", tag="1")
+assert "{host}/test/multi:1" in img.tags, img.tags
+img.tag("{host}/test/py", "pushed")
+for line in c.images.push("{host}/test/py", tag="pushed", stream=True, decode=True):
+    assert "error" not in line, line
+data = c.images.get_registry_data("{host}/test/py:pushed")
+assert data.id == img.id or data.short_id, data.attrs
+assert data.attrs["Descriptor"]["digest"].startswith("sha256:")
+print("ok", data.attrs["Descriptor"]["digest"])
+"#
+    );
+    let out = Command::new("python3").args(["-c", &script]).env("DOCKER_HOST", d.host()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pushed = String::from_utf8_lossy(&out.stdout);
+    let digest = pushed.trim().strip_prefix("ok ").unwrap();
+    let r = reg.request("HEAD", "/v2/test/py/manifests/pushed", &[], b"");
+    assert_eq!(r.header("Docker-Content-Digest"), Some(digest));
+}

@@ -164,16 +164,11 @@ pub async fn rmi(ctx: &Ctx, a: RmiArgs) -> Result {
 /// `pull`: the daemon's steps drawn as the docker CLI draws them, then the whole reference.
 pub async fn pull(ctx: &Ctx, a: PullArgs) -> Result {
     let reference = berth_oci::Reference::parse(&a.image).map_err(|e| Failure::new(1, e.to_string()))?;
-    if a.all_tags {
-        if reference.tag().is_some() || reference.digest().is_some() {
-            return Err(Failure::new(1, "tag can't be used with --all-tags/-a"));
-        }
-        return Err(Failure::new(
-            1,
-            "pulling every tag (--all-tags) is not supported by this berth yet: name a tag",
-        ));
+    if a.all_tags && (reference.tag().is_some() || reference.digest().is_some()) {
+        return Err(Failure::new(1, "tag can't be used with --all-tags/-a"));
     }
-    let reference = if reference.tag().is_none() && reference.digest().is_none() {
+    // Without a tag the daemon pulls every tag (-a); else the CLI names `latest`.
+    let reference = if reference.tag().is_none() && reference.digest().is_none() && !a.all_tags {
         if !a.quiet {
             println!("Using default tag: latest");
         }
@@ -181,7 +176,10 @@ pub async fn pull(ctx: &Ctx, a: PullArgs) -> Result {
     } else {
         reference
     };
-    let (name, tag) = crate::common::split_reference(&reference.to_string());
+    let (name, tag) = match reference.tag().or(reference.digest()) {
+        Some(_) => crate::common::split_reference(&reference.to_string()),
+        None => (reference.name(), String::new()),
+    };
     let auth = crate::common::registry_auth(&a.image);
     let r = ctx.client.images().pull(&name, &tag, a.platform.as_deref(), &auth).await?;
     show_transfer(r, a.quiet).await?;

@@ -123,6 +123,15 @@ pub struct Resolved {
     pub layers: Vec<Descriptor>,
 }
 
+/// A reference described without being pulled.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+    pub platforms: Vec<Platform>,
+}
+
 const ACCEPTED: &[&str] =
     &[media::OCI_INDEX, media::DOCKER_MANIFEST_LIST, media::OCI_MANIFEST, media::DOCKER_MANIFEST];
 
@@ -295,6 +304,48 @@ impl Session {
             };
             std::future::ready(out)
         })))
+    }
+
+    /// The repository's tags, in the registry's order.
+    pub async fn tags(&self) -> Result<Vec<String>> {
+        let r =
+            self.client.list_tags(&self.image, &self.auth, None, None).await.map_err(|e| self.error(e))?;
+        Ok(r.tags)
+    }
+
+    /// What the reference names, without pulling it (`GET /distribution/{name}/json`): its
+    /// manifest's descriptor and the platforms it serves (an index's entries, or an image's
+    /// config).
+    pub async fn describe(&self) -> Result<Described> {
+        let (bytes, digest) = self
+            .client
+            .pull_manifest_raw(&self.image, &self.auth, ACCEPTED)
+            .await
+            .map_err(|e| self.error(e))?;
+        let (media_type, platforms) = match self.parse(&bytes)? {
+            Parsed::Index(index) => (
+                index.media_type().as_ref().map(|t| t.to_string()).unwrap_or_else(|| media::OCI_INDEX.into()),
+                index.manifests().iter().filter_map(manifest::platform_of).collect(),
+            ),
+            Parsed::Manifest(m) => {
+                let config: serde_json::Value =
+                    serde_json::from_slice(&self.blob_bytes(m.config()).await?).unwrap_or_default();
+                let field = |k: &str| config.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let platform = Platform {
+                    os: field("os"),
+                    architecture: field("architecture"),
+                    variant: field("variant"),
+                };
+                (
+                    m.media_type()
+                        .as_ref()
+                        .map(|t| t.to_string())
+                        .unwrap_or_else(|| media::OCI_MANIFEST.into()),
+                    vec![platform],
+                )
+            }
+        };
+        Ok(Described { media_type, digest, size: bytes.len() as u64, platforms })
     }
 
     /// Whether the repository has the blob `digest` already.

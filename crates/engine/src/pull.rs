@@ -22,7 +22,7 @@ use crate::{Engine, EngineError, Result};
 /// What to pull.
 #[derive(Debug, Clone)]
 pub struct PullRequest {
-    /// A tagged or digested reference.
+    /// A tagged or digested reference; a bare name pulls every tag (`pull -a`).
     pub reference: Reference,
     /// The platform asked for (`--platform`); the host's when none.
     pub platform: Option<Platform>,
@@ -71,8 +71,28 @@ struct Download {
 }
 
 impl Engine {
-    /// Pulls `req` (see the module's documentation); `events` hears each step.
+    /// Pulls `req` (see the module's documentation); `events` hears each step. A name without
+    /// a tag or digest pulls every tag of its repository, in the registry's order.
     pub async fn image_pull(self: &Arc<Self>, req: PullRequest, events: Events) -> Result<()> {
+        if req.reference.tag().is_some() || req.reference.digest().is_some() {
+            let newer = self.pull_one(&req, &events).await?;
+            say(&events, "", status(newer, &req.reference.familiar()));
+            return Ok(());
+        }
+        let registry = Registry::new(self.config().registries().map_err(EngineError::InvalidArgument)?);
+        let tags = registry.session(&req.reference, &req.credentials, Operation::Pull).await?.tags().await?;
+        let mut newer = false;
+        for t in tags {
+            let one = PullRequest { reference: req.reference.with_tag(&t), ..req.clone() };
+            newer |= self.pull_one(&one, &events).await?;
+        }
+        say(&events, "", status(newer, &req.reference.familiar_name()));
+        Ok(())
+    }
+
+    /// Pulls one tagged or digested image; whether it brought a newer image.
+    async fn pull_one(self: &Arc<Self>, req: &PullRequest, events: &Events) -> Result<bool> {
+        let events = events.clone();
         let cfg = self.config();
         let registries = cfg.registries().map_err(EngineError::InvalidArgument)?;
         let candidates = registries.candidates(&req.reference);
@@ -117,19 +137,18 @@ impl Engine {
             Ok::<_, EngineError>(before != Some(id))
         })?;
         say(&events, "", format!("Digest: {}", resolved.digest));
-        let familiar = reference.familiar();
-        say(
-            &events,
-            "",
-            if outcome {
-                format!("Status: Downloaded newer image for {familiar}")
-            } else {
-                format!("Status: Image is up to date for {familiar}")
-            },
-        );
         let id = self.images.resolve(&reference.to_string()).map(|i| i.id.to_string()).unwrap_or_default();
         self.image_event("pull", &id, &reference.to_string());
-        Ok(())
+        Ok(outcome)
+    }
+}
+
+/// The last line of a pull.
+fn status(newer: bool, familiar: &str) -> String {
+    if newer {
+        format!("Status: Downloaded newer image for {familiar}")
+    } else {
+        format!("Status: Image is up to date for {familiar}")
     }
 }
 

@@ -38,6 +38,16 @@ impl Engine {
         Ok(())
     }
 
+    /// What `reference` names at its registry, without pulling it.
+    pub async fn distribution_inspect(
+        self: &Arc<Self>,
+        reference: Reference,
+        credentials: Credentials,
+    ) -> Result<berth_distribution::Described> {
+        let registry = Registry::new(self.config().registries().map_err(EngineError::InvalidArgument)?);
+        Ok(registry.session(&reference, &credentials, Operation::Pull).await?.describe().await?)
+    }
+
     /// Pushes `req` (see the module's documentation); `events` hears each step.
     pub async fn image_push(self: &Arc<Self>, req: PushRequest, events: Events) -> Result<()> {
         let cfg = self.config();

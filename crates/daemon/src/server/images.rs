@@ -35,13 +35,8 @@ async fn pull<B: Registries>(ctx: &Ctx<B>, from: &str) -> HResult {
         Some(t) => format!("{from}:{t}"),
         None => from.to_string(),
     };
+    // Without a tag, every tag is pulled (the docker CLI's `pull -a`; it names `latest` itself).
     let reference = berth_image::Reference::parse(&full).map_err(|e| ApiError::invalid(e.to_string()))?;
-    if reference.tag().is_none() && reference.digest().is_none() {
-        return Err(ApiError::new(
-            berth_api::ErrorKind::NotImplemented,
-            format!("pulling every tag of {from} (pull -a) is not supported by this berth yet: name a tag"),
-        ));
-    }
     let platform = match ctx.q("platform").filter(|p| !p.is_empty()) {
         Some(p) => Some(berth_oci::Platform::parse(p).map_err(|e| ApiError::invalid(e.to_string()))?),
         None => None,
@@ -58,6 +53,31 @@ fn credentials<B>(ctx: &Ctx<B>) -> Result<berth_distribution::Credentials, ApiEr
     )?;
     let (username, password) = auth.user_password();
     Ok(berth_distribution::Credentials { username, password, registry_token: auth.registrytoken })
+}
+
+/// `GET /distribution/{name}/json`: what a reference names at its registry, without pulling it.
+pub async fn distribution<B: Registries>(ctx: Ctx<B>, name: &str) -> HResult {
+    let reference =
+        berth_image::Reference::parse(name).map_err(|e| ApiError::invalid(e.to_string()))?.with_default_tag();
+    let d = ctx.backend.distribution_inspect(reference, credentials(&ctx)?).await?;
+    let platforms: Vec<serde_json::Value> = d
+        .platforms
+        .iter()
+        .map(|p| {
+            let mut v = json!({"architecture": p.architecture, "os": p.os});
+            if !p.variant.is_empty() {
+                v["variant"] = p.variant.clone().into();
+            }
+            v
+        })
+        .collect();
+    Ok(json(
+        200,
+        &json!({
+            "Descriptor": {"mediaType": d.media_type, "digest": d.digest, "size": d.size},
+            "Platforms": platforms,
+        }),
+    ))
 }
 
 /// `POST /auth`: checks the credentials in the body against their registry.

@@ -250,6 +250,11 @@ async fn route<B: Backend>(ctx: Ctx<B>, path: &str) -> HResult {
         ("exec", _) => exec::route(ctx, &segs).await,
         ("images", _) => images::route(ctx, &segs).await,
         ("auth", &Method::POST) if segs.len() == 1 => images::auth(ctx).await,
+        // The name holds slashes: everything between `distribution/` and `/json`.
+        ("distribution", &Method::GET) if segs.len() >= 3 && segs.last() == Some(&"json") => {
+            let name = segs[1..segs.len() - 1].join("/");
+            images::distribution(ctx, &name).await
+        }
         // Volumes and networks come with their issue; until then there are none to find.
         ("volumes", _) => volumes::route(ctx, &segs).await,
         ("networks", _) => networks::route(ctx, &segs).await,
