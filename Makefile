@@ -63,6 +63,7 @@ bench: deps build
 	./bench/daemon.sh
 	./bench/cli.sh
 	./bench/network.sh
+	./bench/registry.sh
 
 # Fuzz the layer extractor and the reference parser (nightly + cargo-fuzz; FUZZ_SECONDS each).
 # New inputs the fuzzer finds land in fuzz/corpus/; the archive tests replay that corpus.

@@ -305,3 +305,55 @@ print("ok", data.attrs["Descriptor"]["digest"])
     let r = reg.request("HEAD", "/v2/test/py/manifests/pushed", &[], b"");
     assert_eq!(r.header("Docker-Content-Digest"), Some(digest));
 }
+
+#[test]
+fn search_finds_a_registrys_repositories_as_docker_shows_them() {
+    let reg = BerthRegistry::start(&[]);
+    let host = reg.host();
+    for r in ["library/busybox:1", "me/busybox-extra:1", "other/app:1"] {
+        reg.push_archive(busybox_tar(), r, None);
+    }
+    let d = Berthd::start();
+    let term = format!("{host}/busy");
+    let berth = |args: &[&str]| {
+        let out = Command::new(berth_tests::env().bin_dir.join("berth"))
+            .args(["-H", &d.host()])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // The docker CLI and berth's show the same.
+    for args in [
+        vec!["search", term.as_str()],
+        vec!["search", "--format", "{{json .}}", term.as_str()],
+        vec!["search", "--limit", "1", term.as_str()],
+    ] {
+        let theirs = d.ok(&args);
+        let (code, ours, err) = berth(&args);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(ours, theirs, "{args:?}");
+    }
+    let table = d.ok(&["search", &term]);
+    assert!(
+        table.starts_with("NAME ") && table.contains("library/busybox") && table.contains("me/busybox-extra"),
+        "{table}"
+    );
+    assert!(!table.contains("other/app"), "{table}");
+    assert_eq!(d.ok(&["search", "--limit", "1", &term]).lines().count(), 2);
+    // Filters are the daemon's; bad input is Docker's 400.
+    assert_eq!(d.ok(&["search", "-f", "is-official=true", &term]).lines().count(), 1);
+    let (status, body) = d.api("GET", &format!("/images/search?term={term}&limit=101"), None);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("limit 101 is outside the range of [1, 100]"), "{body}");
+    let (status, body) = d.api(
+        "GET",
+        &format!("/images/search?term={term}&filters=%7B%22nope%22%3A%7B%22x%22%3Atrue%7D%7D"),
+        None,
+    );
+    assert_eq!(status, 400, "{body}");
+}

@@ -80,6 +80,7 @@ fn init_logging(debug: bool, format: &str) {
 }
 
 fn main() -> anyhow::Result<()> {
+    berth_sys::tame_allocator();
     // The sockets systemd passed (-H fd://), taken while berthd has one thread.
     berth_daemon::server::systemd::passed();
     let cli = Cli::parse();

@@ -520,6 +520,24 @@ pub struct LoginArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct SearchArgs {
+    /// Filter output based on conditions provided
+    #[arg(short = 'f', long = "filter", value_name = "filter")]
+    pub filter: Vec<String>,
+    /// Pretty-print search using a Go template
+    #[arg(long = "format", value_name = "string")]
+    pub format: Option<String>,
+    /// Max number of search results
+    #[arg(long = "limit", value_name = "int")]
+    pub limit: Option<u32>,
+    /// Don't truncate output
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    #[arg(value_name = "TERM")]
+    pub term: String,
+}
+
+#[derive(Args, Debug)]
 pub struct LogoutArgs {
     #[arg(value_name = "SERVER")]
     pub server: Option<String>,

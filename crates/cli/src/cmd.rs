@@ -96,6 +96,8 @@ pub enum Cmd {
         long_about = "Log out from a registry.\nIf no server is specified, the default is defined by the daemon."
     )]
     Logout(LogoutArgs),
+    /// Search Docker Hub for images
+    Search(SearchArgs),
     #[command(flatten)]
     Containers(ContainerOps),
     #[command(flatten)]

@@ -284,6 +284,56 @@ pub async fn history(ctx: &Ctx, a: HistoryArgs) -> Result {
     Ok(())
 }
 
+const SEARCH_TABLE: &str = "table {{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}";
+const SEARCH_HEADERS: &[(&str, &str)] =
+    &[("Name", "NAME"), ("Description", "DESCRIPTION"), ("StarCount", "STARS"), ("IsOfficial", "OFFICIAL")];
+
+/// `search TERM`: the registry's answer as the docker CLI shows it (descriptions cut at 45
+/// characters unless `--no-trunc`; `[OK]` for official images in the table).
+pub async fn search(ctx: &Ctx, a: SearchArgs) -> Result {
+    let auth = crate::common::registry_auth(&a.term);
+    let found =
+        ctx.client.images().search(&a.term, a.limit, crate::common::filters(&a.filter)?, &auth).await?;
+    let format = match &a.format {
+        Some(f) => crate::template::Format::parse(f),
+        None => crate::template::Format::Table(None),
+    };
+    let table = matches!(format, crate::template::Format::Table(_));
+    let rows: Vec<crate::template::Row> = found
+        .iter()
+        .map(|r| {
+            let mut description = r["description"].as_str().unwrap_or("").replace('\n', " ");
+            if !a.no_trunc && description.chars().count() > 45 {
+                description = description.chars().take(44).collect::<String>() + "…";
+            }
+            let flag = |k: &str| {
+                let on = r[k].as_bool().unwrap_or(false);
+                match (table, on) {
+                    (true, true) => "[OK]".to_string(),
+                    (true, false) => String::new(),
+                    (false, v) => v.to_string(),
+                }
+            };
+            crate::template::Row {
+                fields: vec![
+                    ("Description", description),
+                    ("IsOfficial", flag("is_official")),
+                    ("Name", r["name"].as_str().unwrap_or("").to_string()),
+                    ("StarCount", r["star_count"].as_u64().unwrap_or(0).to_string()),
+                ],
+                nulls: &[],
+                labels: Default::default(),
+            }
+        })
+        .collect();
+    print!(
+        "{}",
+        crate::template::render_rows(&format, SEARCH_TABLE, SEARCH_HEADERS, &rows)
+            .map_err(|e| Failure::new(1, e))?
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

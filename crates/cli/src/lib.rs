@@ -251,6 +251,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         Cmd::Version(a) => system::version(ctx, a).await,
         Cmd::Login(a) => login::login(ctx, a).await,
         Cmd::Logout(a) => login::logout(ctx, a).await,
+        Cmd::Search(a) => image::search(ctx, a).await,
     }
 }
 

@@ -82,6 +82,34 @@ impl Images<'_> {
         self.0.request_with(Method::POST, "/images/create", &q, &headers, Body::Empty).await
     }
 
+    /// Repositories the registry `term` names finds (`docker search`), with the registry
+    /// credentials `auth`.
+    pub async fn search(
+        &self,
+        term: &str,
+        limit: Option<u32>,
+        filters: Option<String>,
+        auth: &str,
+    ) -> Result<Vec<Value>> {
+        let mut q = vec![("term", term.to_string())];
+        if let Some(n) = limit {
+            q.push(("limit", n.to_string()));
+        }
+        if let Some(f) = filters {
+            q.push(("filters", f));
+        }
+        let headers = [("X-Registry-Auth", auth.to_string())];
+        let bytes = self
+            .0
+            .request_with(Method::GET, "/images/search", &q, &headers, Body::Empty)
+            .await?
+            .bytes()
+            .await?;
+        let v: Value = serde_json::from_slice(&bytes)
+            .map_err(|e| crate::ClientError::Protocol(format!("the daemon's answer is not JSON: {e}")))?;
+        Ok(v.as_array().cloned().unwrap_or_default())
+    }
+
     /// Pushes `name` (every local tag of the repository when `tag` is empty) with the registry
     /// credentials `auth`: the JSON-message stream of its progress.
     pub async fn push(&self, name: &str, tag: &str, auth: &str) -> Result<Response> {

@@ -7,6 +7,7 @@
 
 pub mod login;
 pub mod registry;
+pub mod search;
 
 use std::net::IpAddr;
 
@@ -22,6 +23,7 @@ use oci_client::RegistryOperation;
 
 pub use login::{login, LoginError};
 pub use registry::RegistryConfig;
+pub use search::{search, SearchError, SearchResult};
 
 /// What went wrong talking to a registry, in Docker's words.
 #[derive(Debug, thiserror::Error)]

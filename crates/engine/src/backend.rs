@@ -15,7 +15,7 @@ use berth_api::models::{
 };
 use berth_api::shape::{Event, NetworkView, VolumeView};
 use berth_api::Filters;
-use berth_distribution::{Credentials, Described};
+use berth_distribution::{Credentials, Described, SearchResult};
 use berth_image::{DeleteItem, HistoryItem, ImageInspect, ImageSummary, ImportOptions, LayerProgress};
 use berth_oci::Reference;
 use berth_shim::Attached;
@@ -191,6 +191,8 @@ backend! {
         async fn registry_login(self, host: String, credentials: Credentials) -> Result<()>;
         /// Pushes an image's tags; `events` hears each step.
         async fn image_push(self, req: PushRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
+        /// Repositories a registry finds for a search term (`docker search`).
+        async fn image_search(self, term: String, limit: usize, credentials: Credentials) -> Result<Vec<SearchResult>>;
         /// What a reference names at its registry (`GET /distribution/{name}/json`).
         async fn distribution_inspect(self, reference: Reference, credentials: Credentials) -> Result<Described>;
     }

@@ -37,6 +37,8 @@ pub enum EngineError {
     Content(#[from] berth_content::ContentError),
     #[error(transparent)]
     Login(#[from] berth_distribution::LoginError),
+    #[error(transparent)]
+    Search(#[from] berth_distribution::SearchError),
     #[error("container metadata: {0}")]
     Metadata(#[from] berth_metadata::MetadataError),
     /// A request the api crate refused to parse.
@@ -65,6 +67,7 @@ impl Kinded for EngineError {
             EngineError::Distribution(e) => e.kind(),
             EngineError::Content(e) => e.kind(),
             EngineError::Login(e) => e.kind(),
+            EngineError::Search(e) => e.kind(),
             EngineError::Metadata(e) => e.kind(),
             EngineError::Api(e) => e.kind,
         }

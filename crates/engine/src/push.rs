@@ -38,6 +38,17 @@ impl Engine {
         Ok(())
     }
 
+    /// Repositories the registry `term` names finds for it (`docker search`).
+    pub async fn image_search(
+        self: &Arc<Self>,
+        term: String,
+        limit: usize,
+        credentials: Credentials,
+    ) -> Result<Vec<berth_distribution::SearchResult>> {
+        let cfg = self.config().registries().map_err(EngineError::InvalidArgument)?;
+        Ok(berth_distribution::search(&cfg, &term, limit, &credentials).await?)
+    }
+
     /// What `reference` names at its registry, without pulling it.
     pub async fn distribution_inspect(
         self: &Arc<Self>,

@@ -88,6 +88,7 @@ fn endpoint(r: &Route) -> &'static str {
         Route::Tags { .. } => "tags",
         Route::Referrers { .. } => "referrers",
         Route::Token => "token",
+        Route::Search => "search",
         Route::Metrics => "metrics",
         Route::NotFound => "none",
     }
@@ -220,7 +221,7 @@ impl Service {
         // The door first: a client without credentials learns the challenge before anything
         // about the repository.
         let need = match (&r, &repo) {
-            (Route::Catalog, _) => Some(Scope::catalog()),
+            (Route::Catalog | Route::Search, _) => Some(Scope::catalog()),
             (_, Some(name)) => Some(Scope::repository(
                 name,
                 match method {
@@ -263,6 +264,26 @@ impl Service {
                 let p = page(names, n, q.get("last"));
                 let link = p.next.as_ref().map(|l| format!("/v2/_catalog?n={}&last={l}", n.unwrap_or(0)));
                 Ok(with_link(json(200, &serde_json::json!({"repositories": p.items})), link))
+            }
+            (Route::Search, &Method::GET) => {
+                let term = q.get("q").unwrap_or("").to_string();
+                let size = page_size(&q)?.unwrap_or(25).clamp(1, 100);
+                let page: usize = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
+                let t = term.clone();
+                let names = blocking(move || store.search(&t)).await?;
+                let results: Vec<serde_json::Value> = names
+                    .iter()
+                    .skip((page - 1) * size)
+                    .take(size)
+                    .map(|n| serde_json::json!({"name": n, "description": "", "star_count": 0, "is_official": false, "is_automated": false}))
+                    .collect();
+                Ok(json(
+                    200,
+                    &serde_json::json!({
+                        "query": term, "num_results": names.len(), "num_pages": names.len().div_ceil(size),
+                        "page": page, "page_size": size, "results": results,
+                    }),
+                ))
             }
             (Route::Tags { name }, &Method::GET) => {
                 let n = page_size(&q)?;

@@ -35,6 +35,8 @@ pub enum Route {
         name: String,
         digest: String,
     },
+    /// `/v1/search`: Docker's search, over the catalog.
+    Search,
     /// `/token`: the token endpoint (token auth only).
     Token,
     /// `/metrics`: Prometheus' text format.
@@ -49,6 +51,7 @@ pub fn route(path: &str) -> Route {
         "/v2" | "/v2/" => return Route::Base,
         "/v2/_catalog" => return Route::Catalog,
         "/token" => return Route::Token,
+        "/v1/search" => return Route::Search,
         "/metrics" => return Route::Metrics,
         _ => {}
     }
@@ -150,6 +153,7 @@ mod tests {
             ("/v2", Route::Base),
             ("/v2/_catalog", Route::Catalog),
             ("/token", Route::Token),
+            ("/v1/search", Route::Search),
             ("/metrics", Route::Metrics),
             ("/v2/busybox/manifests/latest", m("busybox", "latest")),
             ("/v2/a/b/c/manifests/sha256:00", m("a/b/c", "sha256:00")),

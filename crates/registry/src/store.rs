@@ -338,6 +338,12 @@ impl Store {
         Ok(names)
     }
 
+    /// Repositories whose name holds `term` (Docker's `/v1/search`), sorted.
+    pub fn search(&self, term: &str) -> Result<Vec<String>> {
+        let term = term.to_ascii_lowercase();
+        Ok(self.catalog()?.into_iter().filter(|n| n.contains(&term)).collect())
+    }
+
     /// The descriptors of the manifests whose subject is `digest`, filtered by artifact type.
     pub fn referrers(
         &self,

@@ -80,6 +80,38 @@ pub async fn distribution<B: Registries>(ctx: Ctx<B>, name: &str) -> HResult {
     ))
 }
 
+/// `GET /images/search?term=…&limit=…&filters=…`: repositories of a registry, as Docker finds
+/// them (`is-official`, `is-automated` and `stars` filters applied here).
+async fn search<B: Registries>(ctx: &Ctx<B>) -> HResult {
+    let term = ctx.q("term").unwrap_or_default().to_string();
+    let limit = match ctx.q("limit").filter(|l| !l.is_empty()) {
+        None => 25,
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if (1..=100).contains(&n) => n as usize,
+            Ok(n) => return Err(ApiError::invalid(format!("limit {n} is outside the range of [1, 100]"))),
+            Err(_) => {
+                return Err(ApiError::invalid(format!("invalid limit {l:?}: give a number from 1 to 100")))
+            }
+        },
+    };
+    let f = ctx.filters()?;
+    f.validate(&["is-official", "is-automated", "stars"])?;
+    let official = f.bool_value("is-official")?;
+    let automated = f.bool_value("is-automated")?;
+    let stars = match f.get("stars").last() {
+        None => 0,
+        Some(s) => s.parse::<u64>().map_err(|_| ApiError::invalid(format!("invalid filter 'stars={s}'")))?,
+    };
+    let found = ctx.backend.image_search(term, limit, credentials(ctx)?).await?;
+    let kept: Vec<_> = found
+        .into_iter()
+        .filter(|r| official.is_none_or(|o| r.is_official == o))
+        .filter(|r| automated.is_none_or(|a| r.is_automated == a))
+        .filter(|r| r.star_count >= stars)
+        .collect();
+    Ok(json(200, &kept))
+}
+
 /// `POST /auth`: checks the credentials in the body against their registry.
 pub async fn auth<B: Registries>(mut ctx: Ctx<B>) -> HResult {
     let body: serde_json::Value = ctx.json().await?;
@@ -168,6 +200,7 @@ pub async fn route<B: Images + Registries>(mut ctx: Ctx<B>, segs: &[&str]) -> HR
             let (all, f) = (ctx.flag("all"), ctx.filters()?);
             Ok(json(200, &blocking(move || e.image_list(all, &f)).await?))
         }
+        (&Method::GET, ["search"]) => search(&ctx).await,
         (&Method::POST, ["load"]) => {
             let quiet = ctx.flag("quiet");
             let mut body = ctx.body_reader()?;
