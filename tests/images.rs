@@ -165,3 +165,24 @@ pub fn docker_archive(images: &[&TestImage]) -> Vec<u8> {
     add(&mut b, "manifest.json", &serde_json::to_vec(&manifest).unwrap());
     b.into_inner().unwrap()
 }
+
+/// A `docker save` archive at `dir/<name>.tar` of one image tagged `<name>:1` whose single
+/// layer is a file of `size` pseudo-random bytes: nothing compresses it, so its transfer takes
+/// as long as its size says.
+pub fn noise_archive(dir: &Path, name: &str, size: usize) -> PathBuf {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let data: Vec<u8> = (0..size)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect();
+    let tag = format!("{name}:1");
+    let img =
+        image(vec![layer(&[Entry::File("noise", &data, 0o644)])], &[&tag], "2024-01-02T03:04:05Z", json!({}));
+    let path = dir.join(format!("{name}.tar"));
+    std::fs::write(&path, docker_archive(&[&img])).unwrap();
+    path
+}

@@ -362,24 +362,8 @@ fn a_daemon_killed_mid_pull_leaves_a_consistent_store() {
     let reg = Registry::start();
     let host = reg.host();
     // 40 MB that do not compress, so that the kill lands while the layer is on its way.
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-    let big: Vec<u8> = (0..40_000_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let img = image(
-        vec![layer(&[Entry::File("big", &big, 0o644)])],
-        &["big:1"],
-        "2024-01-02T03:04:05Z",
-        serde_json::json!({}),
-    );
     let dir = tempfile::tempdir().unwrap();
-    let archive = dir.path().join("big.tar");
-    std::fs::write(&archive, docker_archive(&[&img])).unwrap();
+    let archive = berth_tests::images::noise_archive(dir.path(), "big", 40_000_000);
     reg.push_archive(&archive, "test/big:1");
 
     let mut d = Berthd::start();
@@ -407,7 +391,7 @@ fn a_daemon_killed_mid_pull_leaves_a_consistent_store() {
     assert_eq!(count_files(&content.join("blobs")), blobs);
     d.ok(&["pull", &name]);
     let id = d.ok(&["create", &name, "none"]).trim().to_string();
-    let out = d.command(["cp", &format!("{id}:/big"), "-"]).output().unwrap();
+    let out = d.command(["cp", &format!("{id}:/noise"), "-"]).output().unwrap();
     assert!(out.status.success());
     let mut archive = tar::Archive::new(&out.stdout[..]);
     let entry = archive.entries().unwrap().next().unwrap().unwrap();

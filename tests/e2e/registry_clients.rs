@@ -133,34 +133,15 @@ fn berthd_logs_in_to_a_registry_that_issues_tokens() {
     assert!(reg.log().contains("path=/token"), "{}", reg.log());
 }
 
-/// A one-layer image of `size` bytes that do not compress (a file of pseudo-random bytes).
-fn incompressible_image(dir: &std::path::Path, size: usize) -> std::path::PathBuf {
-    use berth_tests::images::{docker_archive, image, layer, Entry};
-    let mut x: u64 = 0x2545F4914F6CDD1D;
-    let data: Vec<u8> = (0..size)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect();
-    let img = image(
-        vec![layer(&[Entry::File("noise", &data, 0o644)])],
-        &["noise:1"],
-        "2024-01-02T03:04:05Z",
-        serde_json::json!({}),
-    );
-    let path = dir.join("noise.tar");
-    std::fs::write(&path, docker_archive(&[&img])).unwrap();
-    path
-}
-
 #[test]
 fn a_broken_download_is_retried_and_resumed_where_it_stopped() {
     let reg = BerthRegistry::start(&[]);
     let dir = tempfile::tempdir().unwrap();
-    reg.push_archive(&incompressible_image(dir.path(), 6 << 20), "flaky/noise:1", None);
+    reg.push_archive(
+        &berth_tests::images::noise_archive(dir.path(), "noise", 6 << 20),
+        "flaky/noise:1",
+        None,
+    );
     // Two connections cut 2 MB into their answers: the layer's download breaks twice.
     let proxy = FlakyProxy::start(reg.port, 2 << 20, 2);
     let d = Berthd::start_with(serde_json::json!({"max-download-attempts": 3}), &[]);
@@ -356,4 +337,58 @@ fn search_finds_a_registrys_repositories_as_docker_shows_them() {
         None,
     );
     assert_eq!(status, 400, "{body}");
+}
+
+#[test]
+fn manifest_inspect_prints_what_the_docker_cli_prints() {
+    let reg = BerthRegistry::start(&[]);
+    let host = reg.host();
+    let digest = reg.push_archive(busybox_tar(), "test/bb:1", None);
+    let size = reg
+        .request("HEAD", &format!("/v2/test/bb/manifests/{digest}"), &[], b"")
+        .header("Content-Length")
+        .unwrap()
+        .to_string();
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":{size},"digest":"{digest}","platform":{{"architecture":"amd64","os":"linux"}}}}]}}"#
+    );
+    let r = reg.request(
+        "PUT",
+        "/v2/test/bb/manifests/multi",
+        &[("Content-Type", "application/vnd.docker.distribution.manifest.list.v2+json")],
+        index.as_bytes(),
+    );
+    assert_eq!(r.status, 201, "{}", r.text());
+    let config = tempfile::tempdir().unwrap();
+    let run = |cli: &str, args: &[&str]| {
+        let out = Command::new(cli)
+            .args(["manifest", "inspect"])
+            .args(args)
+            .env("DOCKER_CONFIG", config.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let berth = berth_tests::env().bin_dir.join("berth").display().to_string();
+    for name in [format!("{host}/test/bb:1"), format!("{host}/test/bb:multi")] {
+        for verbose in [false, true] {
+            let mut args = vec!["--insecure"];
+            if verbose {
+                args.push("-v");
+            }
+            args.push(&name);
+            let (code, theirs, err) = run("docker", &args);
+            assert_eq!(code, Some(0), "{err}");
+            let (code, ours, err) = run(&berth, &args);
+            assert_eq!(code, Some(0), "{err}");
+            assert_eq!(ours, theirs, "{args:?}");
+        }
+    }
+    let (code, _, err) = run(&berth, &["--insecure", &format!("{host}/test/none:1")]);
+    assert_eq!(code, Some(1));
+    assert_eq!(err.trim(), format!("no such manifest: {host}/test/none:1"));
 }

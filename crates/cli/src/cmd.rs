@@ -65,6 +65,9 @@ pub enum Cmd {
     /// Manage contexts
     #[command(subcommand)]
     Context(ContextCmd),
+    /// Manage Docker image manifests and manifest lists
+    #[command(subcommand)]
+    Manifest(crate::manifest::ManifestCmd),
     /// Serve an OCI registry
     #[command(subcommand)]
     Registry(crate::registry::RegistryCmd),

@@ -15,6 +15,7 @@ mod files;
 mod help;
 mod image;
 mod login;
+mod manifest;
 mod network;
 mod opts;
 mod progress;
@@ -97,6 +98,13 @@ pub fn main() -> i32 {
         Cmd::Context(c) => return finish(context::run(c, cli.context.as_deref())),
         Cmd::Completion(a) => return completion(&prog, &a.shell),
         Cmd::Registry(r) => return finish(registry::run(r)),
+        // Read from the registry by the CLI itself, as the docker CLI does.
+        Cmd::Manifest(m) => {
+            return match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => finish(rt.block_on(manifest::run(m))),
+                Err(e) => finish(Err(Failure::new(1, format!("cannot start: {e}")))),
+            }
+        }
         _ => {}
     }
     if cli.host.is_some() && cli.context.is_some() {
@@ -242,7 +250,7 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         Cmd::System(SystemCmd::Prune(a)) => system::system_prune(ctx, a).await,
         Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(ctx).await,
         Cmd::System(SystemCmd::Events(a)) | Cmd::Events(a) => watch::events(ctx, a).await,
-        Cmd::Context(_) | Cmd::Completion(_) | Cmd::Registry(_) => Ok(()),
+        Cmd::Context(_) | Cmd::Completion(_) | Cmd::Registry(_) | Cmd::Manifest(_) => Ok(()),
         Cmd::Ps(a) => container::ps(ctx, a).await,
         Cmd::Rm(a) => container::rm(ctx, a).await,
         Cmd::Inspect(a) => system::inspect(ctx, a.format, a.size, a.kind.as_deref(), a.names).await,

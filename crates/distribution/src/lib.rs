@@ -308,6 +308,37 @@ impl Session {
         })))
     }
 
+    /// The manifest (or index) the reference names, byte for byte: its bytes, digest and
+    /// media type (`docker manifest inspect`).
+    pub async fn raw_manifest(&self) -> Result<(Vec<u8>, String, String)> {
+        let (bytes, digest) = self
+            .client
+            .pull_manifest_raw(&self.image, &self.auth, ACCEPTED)
+            .await
+            .map_err(|e| self.error(e))?;
+        let media_type = match self.parse(&bytes)? {
+            Parsed::Index(i) => {
+                i.media_type().as_ref().map(|t| t.to_string()).unwrap_or_else(|| media::OCI_INDEX.into())
+            }
+            Parsed::Manifest(m) => {
+                m.media_type().as_ref().map(|t| t.to_string()).unwrap_or_else(|| media::OCI_MANIFEST.into())
+            }
+        };
+        Ok((bytes.to_vec(), digest, media_type))
+    }
+
+    /// The session's reference with `digest` in place of its tag (an index's entry).
+    pub fn by_digest(&self, digest: &str) -> Session {
+        Session {
+            client: self.client.clone(),
+            scheme: self.scheme,
+            operation: self.operation,
+            image: self.image.clone_with_digest(digest.to_string()),
+            auth: self.auth.clone(),
+            reference: self.reference.with_digest(digest),
+        }
+    }
+
     /// The repository's tags, in the registry's order.
     pub async fn tags(&self) -> Result<Vec<String>> {
         let r =
@@ -434,6 +465,40 @@ impl Session {
             }
             other => DistributionError::Protocol(other.to_string()),
         }
+    }
+}
+
+/// Asks a registry as Docker reaches it, outside `oci-client` (a login's check, a search): over
+/// verified TLS, or, for an insecure registry, over TLS without verification and then plain
+/// HTTP when TLS fails. `ask` makes the request from a client and the URL
+/// (`scheme://host` + `path`). Gives the client that answered (for what follows), the URL and
+/// the answer; or the URL last tried and why it failed.
+pub(crate) async fn reach(
+    config: &RegistryConfig,
+    host: &str,
+    path: &str,
+    ask: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+) -> std::result::Result<(reqwest::Client, String, reqwest::Response), (String, reqwest::Error)> {
+    berth_tls::install_default_provider();
+    let insecure = insecure(config, host).await;
+    let client = |verify: bool| {
+        reqwest::Client::builder()
+            .tls_danger_accept_invalid_certs(!verify)
+            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("a client")
+    };
+    let (http, url) = (client(!insecure), format!("https://{host}{path}"));
+    match ask(&http, &url).send().await {
+        Ok(r) => Ok((http, url, r)),
+        Err(_) if insecure => {
+            let (http, url) = (client(true), format!("http://{host}{path}"));
+            match ask(&http, &url).send().await {
+                Ok(r) => Ok((http, url, r)),
+                Err(e) => Err((url, e)),
+            }
+        }
+        Err(e) => Err((url, e)),
     }
 }
 

@@ -48,26 +48,9 @@ pub fn parse_challenge(header: &str) -> (String, Vec<(String, String)>) {
 
 /// Checks `creds` against the registry at `host` (`name[:port]`).
 pub async fn login(config: &RegistryConfig, host: &str, creds: &Credentials) -> Result<(), LoginError> {
-    berth_tls::install_default_provider();
-    let insecure = crate::insecure(config, host).await;
-    let client = |verify: bool| {
-        reqwest::Client::builder()
-            .tls_danger_accept_invalid_certs(!verify)
-            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client")
-    };
-    let mut http = client(!insecure);
-    let mut url = format!("https://{host}/v2/");
-    let first = match http.get(&url).send().await {
-        Ok(r) => r,
-        Err(_) if insecure => {
-            http = client(true);
-            url = format!("http://{host}/v2/");
-            http.get(&url).send().await.map_err(|e| unreachable(&url, &e))?
-        }
-        Err(e) => return Err(unreachable(&url, &e)),
-    };
+    let (http, url, first) = crate::reach(config, host, "/v2/", |c, u| c.get(u))
+        .await
+        .map_err(|(url, e)| unreachable(&url, &e))?;
     if first.status().is_success() {
         return Ok(());
     }

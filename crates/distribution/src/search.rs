@@ -65,34 +65,18 @@ pub async fn search(
     limit: usize,
     creds: &Credentials,
 ) -> Result<Vec<SearchResult>, SearchError> {
-    berth_tls::install_default_provider();
     let (host, query) = split_term(term);
-    let insecure = crate::insecure(config, &host).await;
-    let client = |verify: bool| {
-        reqwest::Client::builder()
-            .tls_danger_accept_invalid_certs(!verify)
-            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client")
-    };
-    let ask = |http: reqwest::Client, url: String| {
-        let mut r = http.get(&url).query(&[("q", query.as_str()), ("n", &limit.to_string())]);
-        if !creds.username.is_empty() {
-            r = r.basic_auth(&creds.username, Some(&creds.password));
+    let n = limit.to_string();
+    let ask = |c: &reqwest::Client, url: &str| {
+        let r = c.get(url).query(&[("q", query.as_str()), ("n", n.as_str())]);
+        match creds.username.is_empty() {
+            true => r,
+            false => r.basic_auth(&creds.username, Some(&creds.password)),
         }
-        r.send()
     };
-    let mut url = format!("https://{host}/v1/search");
-    let answer = match ask(client(!insecure), url.clone()).await {
-        Ok(r) => r,
-        Err(_) if insecure => {
-            url = format!("http://{host}/v1/search");
-            ask(client(true), url.clone())
-                .await
-                .map_err(|e| SearchError::Unreachable { url: url.clone(), detail: crate::chain(&e) })?
-        }
-        Err(e) => return Err(SearchError::Unreachable { url, detail: crate::chain(&e) }),
-    };
+    let (_, url, answer) = crate::reach(config, &host, "/v1/search", ask)
+        .await
+        .map_err(|(url, e)| SearchError::Unreachable { url, detail: crate::chain(&e) })?;
     if !answer.status().is_success() {
         return Err(SearchError::Status { url, status: answer.status().as_u16() });
     }
