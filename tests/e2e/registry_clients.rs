@@ -131,6 +131,31 @@ fn berthd_logs_in_to_a_registry_that_issues_tokens() {
     assert!(out.contains(&format!("Digest: {digest}")), "{out}");
     // Every request carried a bearer token: the registry logged the token endpoint's use.
     assert!(reg.log().contains("path=/token"), "{}", reg.log());
+    // The token service gave a refresh token at the login: the docker CLI kept it as the
+    // identity token, not the password, and berthd traded it for access tokens.
+    let saved = std::fs::read_to_string(client_config.path().join("config.json")).unwrap();
+    assert!(saved.contains("identitytoken") && !saved.contains("pa55"), "{saved}");
+    // berth's CLI does the same.
+    let (code, out) = run(&["logout", &host], "");
+    assert_eq!(code, 0, "{out}");
+    let mut c = Command::new(berth_tests::env().bin_dir.join("berth"));
+    c.args(["-H", &d.host(), "login", "-u", "alice", "--password-stdin", &host])
+        .env("DOCKER_CONFIG", client_config.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"pa55 word\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let saved = std::fs::read_to_string(client_config.path().join("config.json")).unwrap();
+    assert!(saved.contains("identitytoken") && !saved.contains("pa55"), "{saved}");
+    let out = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["-H", &d.host(), "pull", "-q", &name])
+        .env("DOCKER_CONFIG", client_config.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
 
 #[test]

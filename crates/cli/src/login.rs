@@ -87,9 +87,14 @@ pub async fn login(ctx: &Ctx, a: LoginArgs) -> Result {
     }
     let key = key_for(a.server.as_deref());
     let server = a.server.clone().unwrap_or_else(|| key.clone());
-    let status = ctx.client.system().login(&username, &password, &server).await?;
+    let (status, token) = ctx.client.system().login(&username, &password, &server).await?;
     let mut cfg = config()?;
-    cfg.store_credentials(&key, &Credentials { username, secret: password })
+    // An identity token, when the registry gave one, is kept in the password's place.
+    let kept = match token {
+        Some(t) => Credentials { username: "<token>".into(), secret: t },
+        None => Credentials { username, secret: password },
+    };
+    cfg.store_credentials(&key, &kept)
         .map_err(|e| Failure::new(1, format!("Error saving credentials: {e}")))?;
     if cfg.stores_in_file(&key) {
         eprintln!(

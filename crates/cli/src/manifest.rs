@@ -80,7 +80,7 @@ pub async fn run(cmd: ManifestCmd) -> Result {
         .ok()
         .and_then(|c| c.credentials(key).ok().flatten())
         .map(|c| match c.username.as_str() {
-            "<token>" => berth_distribution::Credentials { registry_token: c.secret, ..Default::default() },
+            "<token>" => berth_distribution::Credentials { identity_token: c.secret, ..Default::default() },
             _ => berth_distribution::Credentials {
                 username: c.username,
                 password: c.secret,

@@ -157,6 +157,8 @@ impl Config {
                 helper_store(&h, registry, c)?;
                 Value::Object(Map::new())
             }
+            // An identity token is kept as Docker keeps it, on its own.
+            None if c.username == "<token>" => serde_json::json!({ "identitytoken": c.secret }),
             None => {
                 let auth =
                     base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", c.username, c.secret));

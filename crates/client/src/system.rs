@@ -53,10 +53,18 @@ impl System<'_> {
     }
 
     /// Checks credentials for the registry `server` (`docker login`); the daemon's status.
-    pub async fn login(&self, username: &str, password: &str, server: &str) -> Result<String> {
+    /// Checks credentials at a registry: the daemon's status and the identity token the
+    /// registry issued, if any (kept instead of the password).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        server: &str,
+    ) -> Result<(String, Option<String>)> {
         let body = serde_json::json!({"username": username, "password": password, "serveraddress": server});
         let v = self.0.post("/auth", &[], Body::Json(body)).await?;
-        Ok(v["Status"].as_str().unwrap_or("Login Succeeded").to_string())
+        let token = v["IdentityToken"].as_str().filter(|t| !t.is_empty()).map(str::to_string);
+        Ok((v["Status"].as_str().unwrap_or("Login Succeeded").to_string(), token))
     }
 
     /// Removes what is unused of `what`, with `query` (`filters`, `all`): Docker's report.

@@ -75,6 +75,8 @@ pub struct Credentials {
     pub password: String,
     /// A token the registry's token service issued (sent as a bearer token).
     pub registry_token: String,
+    /// A refresh token a login kept (`identitytoken`), traded for access tokens.
+    pub identity_token: String,
 }
 
 impl Credentials {
@@ -160,7 +162,19 @@ impl Registry {
             Operation::Pull => RegistryOperation::Pull,
             Operation::Push => RegistryOperation::Push,
         };
-        let auth = creds.auth();
+        let auth = if creds.identity_token.is_empty() {
+            creds.auth()
+        } else {
+            let push = matches!(op, Operation::Push);
+            let token = login::exchange(&self.config, &host, reference.path(), push, &creds.identity_token)
+                .await
+                .map_err(|detail| DistributionError::Denied {
+                    action: if push { "push" } else { "pull" },
+                    repository: reference.name(),
+                    detail,
+                })?;
+            RegistryAuth::Bearer(token)
+        };
         let roots = registry_cas(&self.config, &host);
         let session = |protocol, accept_invalid| Session {
             scheme: if matches!(protocol, ClientProtocol::Http) { "http" } else { "https" },
@@ -176,17 +190,19 @@ impl Registry {
             auth: auth.clone(),
             reference: reference.clone(),
         };
-        let tls = session(ClientProtocol::Https, insecure);
-        match tls.client.auth(&tls.image, &tls.auth, operation).await {
-            Ok(_) => Ok(tls),
-            // An insecure registry that does not speak TLS is reached over plain HTTP.
-            Err(OciDistributionError::RequestError(_)) if insecure => {
-                let plain = session(ClientProtocol::Http, false);
-                plain.client.auth(&plain.image, &plain.auth, operation).await.map_err(|e| plain.error(e))?;
-                Ok(plain)
-            }
-            Err(e) => Err(tls.error(e)),
-        }
+        // An insecure registry that does not speak TLS is reached over plain HTTP: asked once
+        // (a bearer token is not checked by the client, so its own check cannot tell).
+        // When neither answers, the error names the last tried, plain HTTP, as Docker's does.
+        let plain = insecure
+            && match reach(&self.config, &host, "/v2/", |c, u| c.get(u)).await {
+                Ok((_, url, _)) | Err((url, _)) => url.starts_with("http://"),
+            };
+        let s = match plain {
+            true => session(ClientProtocol::Http, false),
+            false => session(ClientProtocol::Https, insecure),
+        };
+        s.client.auth(&s.image, &s.auth, operation).await.map_err(|e| s.error(e))?;
+        Ok(s)
     }
 }
 

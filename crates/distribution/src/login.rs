@@ -47,12 +47,16 @@ pub fn parse_challenge(header: &str) -> (String, Vec<(String, String)>) {
 }
 
 /// Checks `creds` against the registry at `host` (`name[:port]`).
-pub async fn login(config: &RegistryConfig, host: &str, creds: &Credentials) -> Result<(), LoginError> {
+pub async fn login(
+    config: &RegistryConfig,
+    host: &str,
+    creds: &Credentials,
+) -> Result<Option<String>, LoginError> {
     let (http, url, first) = crate::reach(config, host, "/v2/", |c, u| c.get(u))
         .await
         .map_err(|(url, e)| unreachable(&url, &e))?;
     if first.status().is_success() {
-        return Ok(());
+        return Ok(None);
     }
     let refused =
         |status: reqwest::StatusCode| LoginError::Refused { url: url.clone(), status: status_text(status) };
@@ -69,7 +73,13 @@ pub async fn login(config: &RegistryConfig, host: &str, creds: &Credentials) -> 
             let get =
                 |k: &str| params.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone()).unwrap_or_default();
             let realm = get("realm");
-            let mut q = vec![("account", creds.username.clone()), ("client_id", "berth".to_string())];
+            // As Docker asks: with `offline_token`, a token service that keeps sessions gives a
+            // refresh token, which clients keep as an identity token instead of the password.
+            let mut q = vec![
+                ("account", creds.username.clone()),
+                ("client_id", "berth".to_string()),
+                ("offline_token", "true".to_string()),
+            ];
             let service = get("service");
             if !service.is_empty() {
                 q.push(("service", service));
@@ -79,11 +89,68 @@ pub async fn login(config: &RegistryConfig, host: &str, creds: &Credentials) -> 
         _ => return Err(refused(first.status())),
     };
     let answer = answer.map_err(|e| unreachable(&url, &e))?;
-    if answer.status().is_success() {
-        Ok(())
-    } else {
-        Err(refused(answer.status()))
+    if !answer.status().is_success() {
+        return Err(refused(answer.status()));
     }
+    let body: serde_json::Value =
+        answer.bytes().await.ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    Ok(body.get("refresh_token").and_then(|t| t.as_str()).filter(|t| !t.is_empty()).map(str::to_string))
+}
+
+/// Trades an identity token (a refresh token a login kept) for an access token to
+/// `repository` at `host`, as Docker does: the registry's bearer challenge names the token
+/// service, asked with OAuth2's `refresh_token` grant for the repository's scope.
+pub(crate) async fn exchange(
+    config: &RegistryConfig,
+    host: &str,
+    repository: &str,
+    push: bool,
+    refresh: &str,
+) -> Result<String, String> {
+    let (http, url, first) = crate::reach(config, host, "/v2/", |c, u| c.get(u))
+        .await
+        .map_err(|(url, e)| format!("Get \"{url}\": {}", crate::chain(&e)))?;
+    let challenge = first
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .map(parse_challenge);
+    let Some((scheme, params)) = challenge.filter(|(s, _)| s == "bearer") else {
+        return Err(format!("{url} asks for no token: the identity token cannot be used; log in again"));
+    };
+    let get = |k: &str| params.iter().find(|(p, _)| p == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let _ = scheme;
+    let scope = format!("repository:{repository}:{}", if push { "pull,push" } else { "pull" });
+    let body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "refresh_token")
+        .append_pair("refresh_token", refresh)
+        .append_pair("service", &get("service"))
+        .append_pair("scope", &scope)
+        .append_pair("client_id", "berth")
+        .finish();
+    let realm = get("realm");
+    let answer = http
+        .post(&realm)
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("Post \"{realm}\": {}", crate::chain(&e)))?;
+    if !answer.status().is_success() {
+        return Err(format!(
+            "the token service refused the identity token ({}): log in again",
+            status_text(answer.status())
+        ));
+    }
+    let bytes =
+        answer.bytes().await.map_err(|e| format!("the token service's answer: {}", crate::chain(&e)))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("the token service's answer is not JSON: {e}"))?;
+    v.get("access_token")
+        .or_else(|| v.get("token"))
+        .and_then(|t| t.as_str())
+        .map(str::to_string)
+        .ok_or_else(|| "the token service gave no token".to_string())
 }
 
 fn status_text(s: reqwest::StatusCode) -> String {

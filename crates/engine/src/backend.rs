@@ -188,7 +188,8 @@ backend! {
         /// Pulls an image; `events` hears each step.
         async fn image_pull(self, req: PullRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
         /// Checks credentials against a registry (`docker login`).
-        async fn registry_login(self, host: String, credentials: Credentials) -> Result<()>;
+        /// The identity token it gave, if any.
+        async fn registry_login(self, host: String, credentials: Credentials) -> Result<Option<String>>;
         /// Pushes an image's tags; `events` hears each step.
         async fn image_push(self, req: PushRequest, events: mpsc::UnboundedSender<PullEvent>) -> Result<()>;
         /// Repositories a registry finds for a search term (`docker search`).

@@ -31,11 +31,15 @@ fn short(d: &Digest) -> String {
 impl Engine {
     /// `docker login`: checks the credentials against the registry at `host` (Docker Hub's
     /// when empty).
-    pub async fn registry_login(self: &Arc<Self>, host: String, credentials: Credentials) -> Result<()> {
+    /// Gives the identity token the registry's token service issued, if it did.
+    pub async fn registry_login(
+        self: &Arc<Self>,
+        host: String,
+        credentials: Credentials,
+    ) -> Result<Option<String>> {
         let cfg = self.config().registries().map_err(EngineError::InvalidArgument)?;
         let host = berth_distribution::registry::login_host(&host);
-        berth_distribution::login(&cfg, &host, &credentials).await?;
-        Ok(())
+        Ok(berth_distribution::login(&cfg, &host, &credentials).await?)
     }
 
     /// Repositories the registry `term` names finds for it (`docker search`).

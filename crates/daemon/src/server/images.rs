@@ -52,7 +52,12 @@ fn credentials<B>(ctx: &Ctx<B>) -> Result<berth_distribution::Credentials, ApiEr
         ctx.parts.headers.get("x-registry-auth").and_then(|v| v.to_str().ok()),
     )?;
     let (username, password) = auth.user_password();
-    Ok(berth_distribution::Credentials { username, password, registry_token: auth.registrytoken })
+    Ok(berth_distribution::Credentials {
+        username,
+        password,
+        registry_token: auth.registrytoken,
+        identity_token: auth.identitytoken,
+    })
 }
 
 /// `GET /distribution/{name}/json`: what a reference names at its registry, without pulling it.
@@ -118,10 +123,14 @@ pub async fn auth<B: Registries>(mut ctx: Ctx<B>) -> HResult {
     let auth: berth_api::auth::AuthConfig = serde_json::from_value(body)
         .map_err(|e| ApiError::invalid(format!("invalid auth configuration: {e}")))?;
     let (username, password) = auth.user_password();
-    let credentials =
-        berth_distribution::Credentials { username, password, registry_token: auth.registrytoken };
-    ctx.backend.registry_login(auth.serveraddress, credentials).await?;
-    Ok(json(200, &json!({"Status": "Login Succeeded", "IdentityToken": ""})))
+    let credentials = berth_distribution::Credentials {
+        username,
+        password,
+        registry_token: auth.registrytoken,
+        identity_token: auth.identitytoken,
+    };
+    let token = ctx.backend.registry_login(auth.serveraddress, credentials).await?;
+    Ok(json(200, &json!({"Status": "Login Succeeded", "IdentityToken": token.unwrap_or_default()})))
 }
 
 /// `POST /images/{name}/push?tag=…`: the push's steps as Docker's JSON messages.
