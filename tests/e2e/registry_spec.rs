@@ -266,6 +266,8 @@ fn content_discovery() {
     }
     push_image(&reg, "disc/zz", "latest", b"l2");
     push_image(&reg, "aaa", "latest", b"l3");
+    // A repository named like another's first component sorts before it.
+    push_image(&reg, "disc", "latest", b"l4");
 
     let r = reg.request("GET", "/v2/disc/app/tags/list", &[], b"");
     assert_eq!(r.json(), serde_json::json!({"name": "disc/app", "tags": ["a", "b", "c", "v1", "v2"]}));
@@ -284,8 +286,8 @@ fn content_discovery() {
     assert_eq!((r.status, r.code().as_str()), (404, "NAME_UNKNOWN"));
 
     let r = reg.request("GET", "/v2/_catalog", &[], b"");
-    assert_eq!(r.json(), serde_json::json!({"repositories": ["aaa", "disc/app", "disc/zz"]}));
-    let r = reg.request("GET", "/v2/_catalog?n=1&last=aaa", &[], b"");
+    assert_eq!(r.json(), serde_json::json!({"repositories": ["aaa", "disc", "disc/app", "disc/zz"]}));
+    let r = reg.request("GET", "/v2/_catalog?n=1&last=disc", &[], b"");
     assert_eq!(r.json(), serde_json::json!({"repositories": ["disc/app"]}));
     assert_eq!(r.header("Link"), Some(r#"</v2/_catalog?n=1&last=disc/app>; rel="next""#));
 

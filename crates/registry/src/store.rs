@@ -332,10 +332,10 @@ impl Store {
     /// Every repository with a manifest, sorted.
     pub fn catalog(&self) -> Result<Vec<String>> {
         let keys = self.db.read(|tx| tx.all::<ManifestRecord>())?;
-        let mut names: Vec<String> =
+        // Keys sort `a/b@…` before `a@…`: names are sorted again as names.
+        let names: std::collections::BTreeSet<String> =
             keys.into_iter().filter_map(|(k, _)| k.split_once('@').map(|(n, _)| n.to_string())).collect();
-        names.dedup();
-        Ok(names)
+        Ok(names.into_iter().collect())
     }
 
     /// Repositories whose name holds `term` (Docker's `/v1/search`), sorted.
