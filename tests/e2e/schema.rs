@@ -5,7 +5,8 @@
 //! (120 by default), a fixed seed.
 //!
 //! Left out, each for its reason: swarm's endpoints (503 on a node in no swarm is Docker's
-//! answer), pull, push and login (they reach registries: tests/e2e/registry.rs covers them on loopback), streams and hijacked connections
+//! answer), pull, push, login, search and `/distribution` (they reach registries, Docker Hub
+//! by default: tests/e2e/registry*.rs cover them on loopback), streams and hijacked connections
 //! (they last as long as a container), and bodies that are tar archives (schemathesis cannot
 //! make them).
 
@@ -15,7 +16,7 @@ use std::time::Duration;
 
 use berth_tests::daemon::Berthd;
 
-const EXCLUDE: &str = r"^/(swarm|nodes|services|tasks|secrets|configs|plugins|session|grpc|build|events)|/(attach|logs|stats|wait|export|get|push|archive)(/ws)?$|^/exec/\{id\}/start$|^/images/(create|load)$|^/auth$";
+const EXCLUDE: &str = r"^/(swarm|nodes|services|tasks|secrets|configs|plugins|session|grpc|build|events)|/(attach|logs|stats|wait|export|get|push|archive)(/ws)?$|^/exec/\{id\}/start$|^/images/(create|load|search)$|^/auth$|^/distribution/";
 
 struct Relay(Child);
 
