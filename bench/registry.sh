@@ -22,7 +22,10 @@ our_exec=/run/bbr-$$
 pids=()
 reg_pids=()
 cleanup() {
-  if [ -e "$work/reg.pid" ]; then kill "$(cat "$work/reg.pid")" 2>/dev/null || true; fi
+  for f in reg.pid ref.pid our.pid; do
+    if [ -e "$work/$f" ]; then kill "$(cat "$work/$f")" 2>/dev/null || true; fi
+  done
+  sleep 0.5
   stop_pids "${reg_pids[@]}" "${pids[@]}"
   remove_roots "$work" "$ref_exec" "$our_exec"
   drop_cgroup_parent
@@ -87,23 +90,39 @@ kill "$(cat "$work/reg.pid")" 2>/dev/null || true; sleep 0.2
 "$work/restart.sh"
 DOCKER_HOST=$ref docker push -q "127.0.0.1:$port/bench/big:1" >/dev/null
 
-# --- pull: from that registry into stores without the image.
-cat > "$work/forget.sh" <<SH
+# --- pull: from that registry into empty stores. Before each run the engine is restarted on a
+# data root of its own (the old ones stay until the end): removing the image instead would
+# measure this ext4's (no journal) search past recently freed inodes, which slows the next
+# pull's file creations several times over, for either engine.
+cat > "$work/fresh.sh" <<SH
 #!/usr/bin/env bash
-for h in "$ref" "$ours"; do DOCKER_HOST=\$h docker rmi -f big:latest "127.0.0.1:$port/bench/big:1" >/dev/null 2>&1; done
-true
+# fresh.sh docker|berth: that engine restarted on a new, empty data root.
+n=\$(( \$(cat "$work/fresh-\$1" 2>/dev/null || echo 0) + 1 )); echo \$n > "$work/fresh-\$1"
+if [ "\$1" = docker ]; then pidfile="$work/ref.pid"; host="$ref"; else pidfile="$work/our.pid"; host="$ours"; fi
+old=\$(cat "\$pidfile" 2>/dev/null); kill \$old 2>/dev/null
+while kill -0 \$old 2>/dev/null; do sleep 0.05; done
+if [ "\$1" = docker ]; then
+  setsid dockerd --data-root "$work/ref-pull-\$n" --exec-root "$ref_exec" --pidfile "$work/ref.pid" --host "$ref" \\
+    --bridge=none --iptables=false --ip6tables=false --storage-driver=overlay2 >>"$work/ref.log" 2>&1 < /dev/null &
+else
+  setsid "$bin/berthd" --data-root "$work/ours-pull-\$n" --exec-root "$our_exec" -H "$ours" --config-file "$work/berthd.json" >>"$work/berthd.log" 2>&1 < /dev/null &
+  echo \$! > "$work/our.pid"
+fi
+for _ in \$(seq 400); do DOCKER_HOST=\$host docker version >/dev/null 2>&1 && exit 0; sleep 0.05; done
+echo "bench: \$1 did not start"; exit 1
 SH
-chmod +x "$work/forget.sh"
-"$work/forget.sh"
-# berthd's resident memory, sampled while the pulls run.
-( peak=0; while kill -0 "$our_pid" 2>/dev/null && [ ! -e "$work/stop-sampling" ]; do r=$(rss_kib "$our_pid"); [ "$r" -gt "$peak" ] && peak=$r && echo "$peak" > "$work/peak"; sleep 0.02; done ) &
+chmod +x "$work/fresh.sh"
+echo "$our_pid" > "$work/our.pid"
+# berthd's resident memory, sampled while the pulls run (whichever berthd runs).
+( peak=0; while [ ! -e "$work/stop-sampling" ]; do r=$(rss_kib "$(cat "$work/our.pid")" 2>/dev/null || echo 0); [ "${r:-0}" -gt "$peak" ] && peak=$r && echo "$peak" > "$work/peak"; sleep 0.02; done ) &
 sampler=$!
 idle=$(rss_kib "$our_pid")
-hyperfine -N --runs "$runs" --export-json "$work/pull.json" --prepare "$work/forget.sh" \
+hyperfine -N --runs "$runs" --export-json "$work/pull.json" --prepare "$work/fresh.sh docker" --prepare "$work/fresh.sh berth" \
   -n docker "env DOCKER_HOST=$ref docker pull -q 127.0.0.1:$port/bench/big:1" \
   -n berth "env DOCKER_HOST=$ours docker pull -q 127.0.0.1:$port/bench/big:1" >/dev/null
 touch "$work/stop-sampling"; wait "$sampler" 2>/dev/null || true
 kill "$(cat "$work/reg.pid")" 2>/dev/null || true
+for f in "$work/ref.pid" "$work/our.pid"; do kill "$(cat "$f")" 2>/dev/null || true; done
 
 # --- the registry servers: the same image in each, then 32 clients.
 declare -A rps rss push_s
@@ -133,6 +152,7 @@ med = lambda rs, n: statistics.median(next(r for r in rs if r["command"] == n)["
 for what, rs in (("pull of the 300 MiB image", pull), ("push of the 300 MiB image", push)):
     d, b = med(rs, "docker"), med(rs, "berth")
     print(f"{what:38s} docker {d:6.2f} s   berth {b:6.2f} s   berth/docker {b / d:.2f}")
+    print("  runs:", *(f"{r['command']} {[round(t, 2) for t in r['times']]}" for r in rs))
 print(f"berthd resident memory: idle {idle / 1024:.1f} MiB, peak during pulls {peak / 1024:.1f} MiB")
 print(f"registry, 32 clients: distribution {rps_d:8.0f} req/s   berth {rps_b:8.0f} req/s   berth/distribution {rps_b / rps_d:.2f}")
 print(f"registry peak resident memory: distribution {rss_d / 1024:6.1f} MiB   berth {rss_b / 1024:6.1f} MiB   berth/distribution {rss_b / rss_d:.2f}")

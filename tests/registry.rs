@@ -66,6 +66,12 @@ impl Registry {
         std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default()
     }
 
+    /// Where the registry keeps blob `digest` on disk (distribution's filesystem layout).
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let (algorithm, hex) = digest.split_once(':').expect("algorithm:hex");
+        self.dir.join(format!("data/docker/registry/v2/blobs/{algorithm}/{}/{hex}/data", &hex[..2]))
+    }
+
     /// Pushes the `docker save` archive at `archive` (one image) as `repo:tag`; returns the
     /// manifest's digest.
     pub fn push_archive(&self, archive: &Path, repo_tag: &str) -> String {

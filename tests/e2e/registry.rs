@@ -126,6 +126,25 @@ fn pull_from_a_registry_as_docker_does() {
     assert!(d.ok(&["images", "-q"]).lines().count() >= before.lines().count());
 }
 
+/// Where layers cannot be extracted side by side (the native snapshotter copies each layer's
+/// parent), a pull extracts each on its parent, in order, and gets the same files.
+#[test]
+fn a_pull_into_the_native_snapshotter_stacks_the_layers_in_order() {
+    let reg = Registry::start();
+    let host = reg.host();
+    let dir = tempfile::tempdir().unwrap();
+    reg.push_archive(&three_layers(dir.path()), "test/layers:3");
+    let d = Berthd::start_with(serde_json::json!({"storage-driver": "native"}), &[]);
+    assert_eq!(d.ok(&["info", "--format", "{{.Driver}}"]).trim(), "native");
+    let layers = format!("{host}/test/layers:3");
+    let out = d.ok(&["pull", &layers]);
+    assert_eq!(out.matches("Pull complete").count(), 3, "{out}");
+    assert_eq!(
+        files(&d, &layers),
+        vec![("data/big".to_string(), 3_000_000), ("data/three".into(), 2), ("data/two".into(), 2)]
+    );
+}
+
 #[test]
 fn pull_failures_say_what_docker_says_and_leave_nothing() {
     let reg = Registry::start();
@@ -153,6 +172,26 @@ fn pull_failures_say_what_docker_says_and_leave_nothing() {
     assert_eq!(status, 400, "{body}");
     let (code, err) = d.fails(&["pull", "UPPER/case"]);
     assert_eq!(code, 1, "{err}");
+    // A layer whose bytes are not the ones its digest names (changed on the registry's disk):
+    // refused as Docker refuses it, before anything of it is kept.
+    let dir = tempfile::tempdir().unwrap();
+    reg.push_archive(&berth_tests::images::noise_archive(dir.path(), "noise", 300_000), "test/noise:1");
+    let (manifest, status) = curl(&[
+        "-H",
+        "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json",
+        &format!("http://{host}/v2/test/noise/manifests/1"),
+    ]);
+    assert_eq!(status, 200, "{manifest}");
+    let manifest: serde_json::Value = serde_json::from_str(&manifest).unwrap();
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap();
+    let file = reg.blob_file(layer);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&file, bytes).unwrap();
+    let (code, err) = d.fails(&["pull", &format!("{host}/test/noise:1")]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(&format!("filesystem layer verification failed for digest {layer}")), "{err}");
     // Nothing half-written: the same images, no ingest left.
     assert_eq!(d.ok(&["images", "-aq"]), images);
     d.assert_nothing_left();

@@ -216,11 +216,13 @@ impl Ingest {
         &self.tmp
     }
 
-    /// Verifies, syncs and publishes the blob.
-    pub fn commit(mut self) -> Result<BlobInfo> {
-        let file = self.file.take().expect("committed once");
-        let file = file.into_inner().map_err(|e| io_err("write", &self.tmp)(e.into_error()))?;
-        let digest = std::mem::replace(&mut self.hasher, Digester::new(Algorithm::Sha256)).finish();
+    /// Checks what was written against the expected size and digest (as
+    /// [`commit`](Ingest::commit) does), without committing.
+    pub fn verify(&self) -> Result<()> {
+        self.check(self.hasher.clone().finish()).map(|_| ())
+    }
+
+    fn check(&self, digest: Digest) -> Result<Digest> {
         if let Some((want, size)) = &self.expected {
             if let Some(size) = size {
                 if *size != self.size {
@@ -235,6 +237,15 @@ impl Ingest {
                 return Err(ContentError::DigestMismatch { expected: want.clone(), actual: digest });
             }
         }
+        Ok(digest)
+    }
+
+    /// Verifies, syncs and publishes the blob.
+    pub fn commit(mut self) -> Result<BlobInfo> {
+        let file = self.file.take().expect("committed once");
+        let file = file.into_inner().map_err(|e| io_err("write", &self.tmp)(e.into_error()))?;
+        let digest = std::mem::replace(&mut self.hasher, Digester::new(Algorithm::Sha256)).finish();
+        let digest = self.check(digest)?;
         file.sync_all().map_err(io_err("sync", &self.tmp))?;
         drop(file);
         let dir = self.blobs.join(digest.algorithm().as_str());

@@ -286,15 +286,21 @@ impl Session {
             .map(move |r| r.map_err(|e| DistributionError::Protocol(format!("reading blob {url}: {e}")))))
     }
 
-    /// The blob from byte `offset` on (a download resumed): asked as a range; a registry that
-    /// answers with the whole blob has the bytes before `offset` skipped.
+    /// The blob from byte `offset` on (from 0 for a first try, further for a download resumed),
+    /// asked as a range; a registry that answers with the whole blob has the bytes before
+    /// `offset` skipped. The digest is not checked here: the caller checks the whole blob (a
+    /// pull's ingest does at its commit), so its bytes are hashed once, not twice.
     pub async fn blob_from(
         &self,
         d: &Descriptor,
         offset: u64,
     ) -> Result<std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes>> + Send>>> {
-        if offset == 0 {
+        // An empty blob has no range to ask for.
+        if d.size() == 0 {
             return Ok(Box::pin(self.blob(d).await?));
+        }
+        if media::kind(d.media_type().as_ref()) == media::Kind::ForeignLayer {
+            return Err(DistributionError::ForeignLayer { digest: d.digest().to_string() });
         }
         let digest = d.digest().to_string();
         let response = self

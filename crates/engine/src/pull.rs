@@ -13,6 +13,7 @@ use std::sync::Arc;
 use berth_content::{BlobInfo, Digest, GrowingReader, Growth, Ingest};
 use berth_distribution::{Credentials, Operation, Registry, Resolved};
 use berth_image::{PulledLayer, WriteSession};
+use berth_metadata::LayerRecord;
 use berth_oci::{Platform, Reference};
 use futures::StreamExt;
 use tokio::sync::{mpsc, Semaphore};
@@ -202,7 +203,7 @@ fn pull_into(
         }));
     }
     let aborts: Vec<_> = tasks.iter().map(|t| t.abort_handle()).collect();
-    let result = extract(session, resolved, &plan, downloads, events);
+    let result = extract(session, resolved, &plan, downloads, limit, events);
     if result.is_err() {
         for a in aborts {
             a.abort();
@@ -308,52 +309,176 @@ fn write_blob(
     let _ = done.send(Ok(ingest));
 }
 
-/// Extracts the layers in order as their bytes arrive; commits each blob (verifying it).
+/// Extracts the layers as their bytes arrive and commits each blob (verifying it); records
+/// the layers in order, each as soon as those below it are. Where a layer's directory stands
+/// alone (overlayfs), `limit` layers are extracted side by side (as many as are downloaded at
+/// once), in order; else each on its parent, in order. The first failure stops the others
+/// and is the one returned.
 fn extract(
     session: &WriteSession<'_>,
     resolved: &Resolved,
     plan: &berth_image::PullPlan,
     downloads: Vec<Option<Download>>,
+    limit: usize,
     events: &Events,
 ) -> Result<Vec<PulledLayer>> {
-    let mut parent = None;
-    let mut layers = Vec::new();
-    for (i, (desc, download)) in resolved.layers.iter().zip(downloads).enumerate() {
-        let id = short(desc.digest().as_ref());
-        let media_type = desc.media_type().to_string();
-        let Some(d) = download else {
-            let layer = plan.present[i].clone().expect("planned as present");
-            // The blob an image here keeps for it; else the registry's, by name only.
-            let (blob, media_type) = match &plan.present_blobs[i] {
-                Some((b, t)) => (b.clone(), t.clone()),
-                None => (
-                    BlobInfo { digest: Digest::parse(desc.digest().as_ref())?, size: desc.size() },
-                    media_type,
-                ),
+    let mut order = InOrder { resolved, plan, events, layers: Vec::new(), parent: None };
+    if !session.layers_extract_apart() {
+        for (i, d) in downloads.into_iter().enumerate() {
+            let Some(d) = d else {
+                order.present(i)?;
+                continue;
             };
-            layers.push(PulledLayer { blob, media_type, layer: layer.clone() });
-            parent = Some(layer);
-            continue;
-        };
-        let reader = GrowingReader::open(&d.path, d.growth.clone())
-            .map_err(|e| EngineError::internal("follow the layer download", e))?;
-        let counted =
-            Progressed { inner: reader, id: id.clone(), current: 0, last: 0, total: desc.size(), events };
-        let unpacked =
-            session.unpack_layer(parent.as_ref(), Some(&plan.diff_ids[i]), std::io::BufReader::new(counted));
-        let written = d.done.recv().unwrap_or_else(|_| Err("its writer ended".into()));
-        // A broken download explains a failed extraction best.
-        if let Some(why) = d.growth.failure().or(written.as_ref().err().cloned()) {
-            return Err(EngineError::Internal(format!("downloading layer {id}: {why}")));
+            let (desc, diff_id, parent) = (&resolved.layers[i], &plan.diff_ids[i], order.parent.clone());
+            let (layer, blob) = follow(session, d, desc, events, |r| {
+                session.unpack_layer(parent.as_ref(), Some(diff_id), r)
+            })?;
+            order.pulled(i, layer, blob);
         }
-        let layer = unpacked?;
-        let ingest = written.map_err(EngineError::Internal)?;
-        let blob = session.commit_blob(ingest)?;
-        layers.push(PulledLayer { blob, media_type, layer: layer.clone() });
-        say(events, &id, "Pull complete");
-        parent = Some(layer);
+        return Ok(order.layers);
     }
-    Ok(layers)
+    let growths: Vec<Growth> = downloads.iter().flatten().map(|d| d.growth.clone()).collect();
+    let workers = limit.max(1).min(growths.len());
+    let mut ready: Vec<Option<(berth_image::Extracted, BlobInfo)>> = downloads.iter().map(|_| None).collect();
+    let queue = std::sync::Mutex::new(
+        downloads
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, d)| Some((i, d?)))
+            .collect::<std::collections::VecDeque<_>>(),
+    );
+    std::thread::scope(|scope| {
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        for _ in 0..workers {
+            let (done_tx, queue) = (done_tx.clone(), &queue);
+            scope.spawn(move || loop {
+                let Some((i, d)) = queue.lock().unwrap_or_else(|e| e.into_inner()).pop_front() else {
+                    return;
+                };
+                let (desc, diff_id) = (&resolved.layers[i], &plan.diff_ids[i]);
+                let r = follow(session, d, desc, events, |r| session.extract_layer(Some(diff_id), r));
+                let failed = r.is_err();
+                if done_tx.send((i, r)).is_err() || failed {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut next = 0;
+        for (i, r) in done_rx {
+            match r {
+                Ok(x) => ready[i] = Some(x),
+                Err(e) => {
+                    // The others stop at their next read; nothing more is taken from the queue.
+                    queue.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                    growths.iter().for_each(|g| g.fail("another layer of the pull failed"));
+                    return Err(e);
+                }
+            }
+            while next < ready.len() {
+                match ready[next].take() {
+                    Some((e, blob)) => {
+                        let layer = session.attach(e, order.parent.as_ref())?;
+                        order.pulled(next, layer, blob);
+                    }
+                    None if plan.present[next].is_some() => order.present(next)?,
+                    None => break,
+                }
+                next += 1;
+            }
+        }
+        // Layers above the last pulled one that were here already.
+        for i in next..ready.len() {
+            order.present(i)?;
+        }
+        Ok(order.layers)
+    })
+}
+
+/// The layers of a pull recorded bottom up, each on its parent.
+struct InOrder<'a> {
+    resolved: &'a Resolved,
+    plan: &'a berth_image::PullPlan,
+    events: &'a Events,
+    layers: Vec<PulledLayer>,
+    parent: Option<LayerRecord>,
+}
+
+impl InOrder<'_> {
+    /// Layer `i`, which was here already.
+    fn present(&mut self, i: usize) -> Result<()> {
+        let desc = &self.resolved.layers[i];
+        let layer = self.plan.present[i].clone().expect("planned as present");
+        // The blob an image here keeps for it; else the registry's, by name only.
+        let (blob, media_type) = match &self.plan.present_blobs[i] {
+            Some((b, t)) => (b.clone(), t.clone()),
+            None => (
+                BlobInfo { digest: Digest::parse(desc.digest().as_ref())?, size: desc.size() },
+                desc.media_type().to_string(),
+            ),
+        };
+        self.layers.push(PulledLayer { blob, media_type, layer: layer.clone() });
+        self.parent = Some(layer);
+        Ok(())
+    }
+
+    /// Layer `i`, pulled and recorded.
+    fn pulled(&mut self, i: usize, layer: LayerRecord, blob: BlobInfo) {
+        let desc = &self.resolved.layers[i];
+        let media_type = desc.media_type().to_string();
+        self.layers.push(PulledLayer { blob, media_type, layer: layer.clone() });
+        say(self.events, &short(desc.digest().as_ref()), "Pull complete");
+        self.parent = Some(layer);
+    }
+}
+
+/// Runs `unpack` over a downloading layer's bytes as they arrive, then commits its blob. As
+/// Docker checks a layer before extracting it, a failure is told in this order: a broken
+/// download, then a blob that is not the one the manifest names (Docker's "verification
+/// failed", whatever its extraction made of it), then the extraction's own failure.
+fn follow<T>(
+    session: &WriteSession<'_>,
+    d: Download,
+    desc: &berth_oci::manifest::Descriptor,
+    events: &Events,
+    unpack: impl FnOnce(&mut dyn Read) -> berth_image::Result<T>,
+) -> Result<(T, BlobInfo)> {
+    let id = short(desc.digest().as_ref());
+    let reader = GrowingReader::open(&d.path, d.growth.clone())
+        .map_err(|e| EngineError::internal("follow the layer download", e))?;
+    let counted =
+        Progressed { inner: reader, id: id.clone(), current: 0, last: 0, total: desc.size(), events };
+    let unpacked = unpack(&mut std::io::BufReader::new(counted));
+    let written = written(&d);
+    if let Some(why) = d.growth.failure().or(written.as_ref().err().cloned()) {
+        return Err(EngineError::Internal(format!("downloading layer {id}: {why}")));
+    }
+    let ingest = written.map_err(EngineError::Internal)?;
+    if ingest.verify().is_err() {
+        return Err(EngineError::InvalidArgument(format!(
+            "filesystem layer verification failed for digest {}",
+            desc.digest()
+        )));
+    }
+    let out = unpacked?;
+    Ok((out, session.commit_blob(ingest)?))
+}
+
+/// The ingest back from a layer's writer once its download ends, or why not; a download
+/// that fails (or is stopped) meanwhile is not waited for.
+fn written(d: &Download) -> std::result::Result<Ingest, String> {
+    use std::sync::mpsc::RecvTimeoutError;
+    loop {
+        match d.done.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(w) => return w,
+            Err(RecvTimeoutError::Disconnected) => return Err("its writer ended".into()),
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(why) = d.growth.failure() {
+                    return Err(why);
+                }
+            }
+        }
+    }
 }
 
 /// A layer's bytes read by the extractor, reported as Docker's `Extracting` progress.

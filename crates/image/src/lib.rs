@@ -41,7 +41,7 @@ pub use load::{LayerProgress, LoadReport, LoadedImage};
 pub use pull::{PullPlan, PulledLayer};
 pub use push::{PushBlob, PushPlan};
 pub use save::SaveFormat;
-pub use session::WriteSession;
+pub use session::{Extracted, WriteSession};
 pub use store::{DeleteItem, GcStats, ImageStore, ImageUser, ListFilters, PruneReport};
 
 pub use berth_content::{BlobInfo, Digest};

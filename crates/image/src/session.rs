@@ -17,6 +17,15 @@ use berth_oci::Reference;
 use crate::store::{now_nanos, ImageStore};
 use crate::{ImageError, Result};
 
+/// A layer extracted by a session but not yet recorded ([`WriteSession::attach`] does that).
+#[derive(Debug)]
+pub struct Extracted {
+    /// The snapshot's key while it is only held by the session's lease.
+    tmp_key: String,
+    pub diff_id: Digest,
+    size: u64,
+}
+
 /// A session of writes into the store (see the module's documentation).
 pub struct WriteSession<'a> {
     store: &'a ImageStore,
@@ -100,21 +109,42 @@ impl WriteSession<'_> {
             Some(p) => store.db.read(|tx| store.snapshot_chain(tx, &p.snapshot))?,
             None => Vec::new(),
         };
+        let extracted = self.extract_into(&parent_ids, expected, reader)?;
+        self.attach(extracted, parent)
+    }
+
+    /// Whether a layer can be extracted before its parents are ([`WriteSession::extract_layer`]):
+    /// true where a layer's directory holds only its own changes (overlayfs).
+    pub fn layers_extract_apart(&self) -> bool {
+        self.store.snapshots.layers_stand_alone()
+    }
+
+    /// Extracts one layer on its own, before its parents are there (only where
+    /// [`WriteSession::layers_extract_apart`]), for extracting a pull's layers side by side;
+    /// [`WriteSession::attach`] then records it on its parent, in order. Checks the diff ID as
+    /// [`WriteSession::unpack_layer`] does.
+    pub fn extract_layer(&self, expected: Option<&Digest>, reader: impl Read) -> Result<Extracted> {
+        debug_assert!(self.layers_extract_apart());
+        self.extract_into(&[], expected, reader)
+    }
+
+    fn extract_into(
+        &self,
+        parent_ids: &[u64],
+        expected: Option<&Digest>,
+        reader: impl Read,
+    ) -> Result<Extracted> {
+        let store = self.store;
         let (id, tmp_key) = store.db.write(|tx| {
             let id = tx.next_id()?;
             let tmp_key = format!("extract-{}-{id}", self.id);
-            let rec = SnapshotRecord {
-                id,
-                kind: SnapshotKind::Committed,
-                parent: parent.map(|p| p.snapshot.clone()),
-            };
-            tx.put(&tmp_key, &rec)?;
+            tx.put(&tmp_key, &SnapshotRecord { id, kind: SnapshotKind::Committed, parent: None })?;
             let mut l = tx.get::<LeaseRecord>(&self.id)?.unwrap_or_default();
             l.snapshots.push(tmp_key.clone());
             tx.put(&self.id, &l)?;
             Ok::<_, ImageError>((id, tmp_key))
         })?;
-        let dir = store.snapshots.prepare(id, &parent_ids)?;
+        let dir = store.snapshots.prepare(id, parent_ids)?;
         let (_, plain) =
             decompress(reader).map_err(|e| ImageError::InvalidArchive(format!("reading layer: {e}")))?;
         let mut hashed = DigestReader::new(plain, Algorithm::Sha256);
@@ -132,6 +162,14 @@ impl WriteSession<'_> {
                 )));
             }
         }
+        Ok(Extracted { tmp_key, diff_id, size: stats.size })
+    }
+
+    /// Records an extracted layer on top of `parent` (which must be recorded already) and
+    /// holds it. When the same layer was recorded meanwhile, that one is kept and this copy
+    /// goes with the session's rollback.
+    pub fn attach(&self, extracted: Extracted, parent: Option<&LayerRecord>) -> Result<LayerRecord> {
+        let Extracted { tmp_key, diff_id, size } = extracted;
         let chain = match parent {
             Some(p) => crate::config::chain_ids(&[p.chain_id.clone(), diff_id.clone()]).pop().expect("two"),
             None => diff_id.clone(),
@@ -142,15 +180,16 @@ impl WriteSession<'_> {
             diff_id,
             parent: parent.map(|p| p.chain_id.clone()),
             snapshot: chain_key.clone(),
-            size: stats.size,
+            size,
             references: 0,
         };
-        let winner = store.db.write(|tx| {
-            let snap = tx.get::<SnapshotRecord>(&tmp_key)?.expect("leased snapshot");
+        let winner = self.store.db.write(|tx| {
+            let mut snap = tx.get::<SnapshotRecord>(&tmp_key)?.expect("leased snapshot");
             if let Some(existing) = tx.get::<LayerRecord>(&chain_key)? {
                 // Someone extracted the same layer meanwhile; ours goes with the lease.
                 return Ok::<_, ImageError>(existing);
             }
+            snap.parent = parent.map(|p| p.snapshot.clone());
             tx.delete::<SnapshotRecord>(&tmp_key)?;
             tx.put(&chain_key, &snap)?;
             tx.put(&chain_key, &record)?;

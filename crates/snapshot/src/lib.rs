@@ -78,6 +78,10 @@ pub trait Snapshotter: Send + Sync {
     /// How layers are applied into a prepared snapshot.
     fn whiteouts(&self) -> Whiteouts;
 
+    /// Whether a layer's directory holds only what the layer changes, so that it can be
+    /// extracted before its parents are (and several side by side).
+    fn layers_stand_alone(&self) -> bool;
+
     /// Creates snapshot `id` on top of `parents` and returns the directory to write into.
     fn prepare(&self, id: u64, parents: &[u64]) -> Result<PathBuf>;
 

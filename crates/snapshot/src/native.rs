@@ -32,6 +32,10 @@ impl Snapshotter for Native {
         Whiteouts::Delete
     }
 
+    fn layers_stand_alone(&self) -> bool {
+        false
+    }
+
     fn prepare(&self, id: u64, parents: &[u64]) -> Result<PathBuf> {
         let fs = self.dir(id);
         match parents.first() {

@@ -108,6 +108,10 @@ impl Snapshotter for Overlay {
         Whiteouts::Overlay
     }
 
+    fn layers_stand_alone(&self) -> bool {
+        true
+    }
+
     fn prepare(&self, id: u64, _parents: &[u64]) -> Result<PathBuf> {
         let base = self.root.join(id.to_string());
         create_dir(&base.join("work"))?;
