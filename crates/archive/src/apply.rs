@@ -46,7 +46,14 @@ pub struct ApplyStats {
 /// Extracts the (uncompressed) tar stream `reader` into `target`.
 pub fn apply(target: &Path, reader: impl Read, opts: &ApplyOptions) -> Result<ApplyStats> {
     let root = open_root(target)?;
-    let mut x = Extractor { root, opts, parent: None, created: HashSet::new(), dir_times: Vec::new() };
+    let mut x = Extractor {
+        root,
+        opts,
+        parent: None,
+        created: HashSet::new(),
+        dir_times: Vec::new(),
+        buf: vec![0u8; 64 * 1024],
+    };
     let mut archive = tar::Archive::new(reader);
     let mut stats = ApplyStats::default();
     for entry in archive.entries().map_err(ArchiveError::Read)? {
@@ -82,6 +89,8 @@ struct Extractor<'a> {
     created: HashSet<PathBuf>,
     /// Directory times are set last: creating their children changes them.
     dir_times: Vec<(CleanPath, (i64, i64))>,
+    /// File contents pass through here (one buffer for the whole layer).
+    buf: Vec<u8>,
 }
 
 impl Extractor<'_> {
@@ -140,7 +149,7 @@ impl Extractor<'_> {
                 )
                 .map_err(|e| io_err("create", e))?;
                 let mut file = std::fs::File::from(fd);
-                added = copy_entry(entry, &mut file, &shown)?;
+                added = copy_entry(entry, &mut file, &shown, &mut self.buf)?;
             }
             tar::EntryType::Symlink => {
                 let target = entry
@@ -370,11 +379,10 @@ impl Extractor<'_> {
 }
 
 /// Copies an entry's data, telling read failures (a bad archive) from write failures (the host).
-fn copy_entry(mut from: impl Read, to: &mut std::fs::File, shown: &str) -> Result<u64> {
-    let mut buf = vec![0u8; 128 * 1024];
+fn copy_entry(mut from: impl Read, to: &mut std::fs::File, shown: &str, buf: &mut [u8]) -> Result<u64> {
     let mut total = 0u64;
     loop {
-        let n = match from.read(&mut buf) {
+        let n = match from.read(buf) {
             Ok(0) => return Ok(total),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

@@ -35,7 +35,7 @@ impl Compression {
 
 /// Wraps `reader` in the decompressor its first bytes call for, streaming.
 pub fn decompress<'a, R: Read + 'a>(reader: R) -> io::Result<(Compression, Box<dyn Read + 'a>)> {
-    let mut reader = BufReader::with_capacity(256 * 1024, reader);
+    let mut reader = BufReader::with_capacity(64 * 1024, reader);
     let head = reader.fill_buf()?;
     let compression = Compression::detect(head);
     let out: Box<dyn Read + 'a> = match compression {

@@ -125,7 +125,7 @@ impl ContentStore {
         let file = File::create(&tmp).map_err(io_err("create", &tmp))?;
         let algorithm = expected.as_ref().map(|(d, _)| d.algorithm()).unwrap_or(Algorithm::Sha256);
         Ok(Ingest {
-            file: Some(io::BufWriter::with_capacity(256 * 1024, file)),
+            file: Some(io::BufWriter::with_capacity(64 * 1024, file)),
             tmp,
             blobs: self.root.join("blobs"),
             hasher: Digester::new(algorithm),

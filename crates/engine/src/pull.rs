@@ -186,7 +186,7 @@ fn pull_into(
         let growth = Growth::new();
         let (done_tx, done) = std::sync::mpsc::channel();
         downloads.push(Some(Download { path: ingest.path().to_path_buf(), growth: growth.clone(), done }));
-        let (chunks_tx, chunks) = mpsc::channel::<bytes::Bytes>(4);
+        let (chunks_tx, chunks) = mpsc::channel::<bytes::Bytes>(2);
         // The writer: chunks into the ingest file, flushed and published as they come.
         let writer_growth = growth.clone();
         std::thread::spawn(move || write_blob(ingest, chunks, writer_growth, done_tx));
