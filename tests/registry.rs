@@ -11,19 +11,38 @@ pub struct Registry {
     child: Child,
     pub port: u16,
     dir: PathBuf,
+    /// The token server the registry sends its clients to, when it has one.
+    token_server: Option<Child>,
+}
+
+/// How a test registry authenticates.
+enum Auth<'a> {
+    None,
+    /// Basic auth of this user and password (htpasswd, bcrypt).
+    Basic(&'a str, &'a str),
+    /// Bearer tokens from a token server of the tests' (tests/py/token_server.py) that knows
+    /// this user and password.
+    Token(&'a str, &'a str),
 }
 
 impl Registry {
     pub fn start() -> Registry {
-        Registry::start_with(None)
+        Registry::start_with(Auth::None)
     }
 
     /// A registry that asks for Basic auth (htpasswd, bcrypt) of `user` with `password`.
     pub fn start_with_login(user: &str, password: &str) -> Registry {
-        Registry::start_with(Some((user, password)))
+        Registry::start_with(Auth::Basic(user, password))
     }
 
-    fn start_with(login: Option<(&str, &str)>) -> Registry {
+    /// A registry that asks for bearer tokens from a token server (a Python script of the
+    /// tests', signing with a key made for it) where `user` logs in with `password`; anonymous
+    /// clients get tokens that grant nothing. [`Registry::token_log`] lists its requests.
+    pub fn start_with_token_server(user: &str, password: &str) -> Registry {
+        Registry::start_with(Auth::Token(user, password))
+    }
+
+    fn start_with(auth: Auth<'_>) -> Registry {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = crate::env().run_root.join(format!("registry-{}-{}", std::process::id(), crate::seq()));
         std::fs::create_dir_all(dir.join("data")).unwrap();
@@ -31,12 +50,24 @@ impl Registry {
             "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n",
             dir.join("data").display()
         );
-        if let Some((user, password)) = login {
-            std::fs::write(dir.join("htpasswd"), htpasswd_line(user, password)).unwrap();
-            config.push_str(&format!(
-                "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
-                dir.join("htpasswd").display()
-            ));
+        let mut token_server = None;
+        match auth {
+            Auth::None => {}
+            Auth::Basic(user, password) => {
+                std::fs::write(dir.join("htpasswd"), htpasswd_line(user, password)).unwrap();
+                config.push_str(&format!(
+                    "auth:\n  htpasswd:\n    realm: basic-realm\n    path: {}\n",
+                    dir.join("htpasswd").display()
+                ));
+            }
+            Auth::Token(user, password) => {
+                let (child, port) = start_token_server(&dir, user, password);
+                token_server = Some(child);
+                config.push_str(&format!(
+                    "auth:\n  token:\n    realm: http://127.0.0.1:{port}/token\n    service: berth-test-registry\n    issuer: berth-test-issuer\n    rootcertbundle: {}\n",
+                    dir.join("token.crt").display()
+                ));
+            }
         }
         std::fs::write(dir.join("config.yml"), config).unwrap();
         let log = std::fs::File::create(dir.join("registry.log")).unwrap();
@@ -48,7 +79,7 @@ impl Registry {
             .stderr(log)
             .spawn()
             .expect("run docker-registry (install it: apt-get install docker-registry)");
-        let r = Registry { child, port, dir };
+        let r = Registry { child, port, dir, token_server };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "the registry did not start: {}", r.log());
@@ -64,6 +95,11 @@ impl Registry {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default()
+    }
+
+    /// The token server's requests, a line each: method, account (`-` for none), scopes.
+    pub fn token_log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("token.log")).unwrap_or_default()
     }
 
     /// Where the registry keeps blob `digest` on disk (distribution's filesystem layout).
@@ -109,7 +145,65 @@ impl Drop for Registry {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some(t) = &mut self.token_server {
+            let _ = t.kill();
+            let _ = t.wait();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts tests/py/token_server.py in `dir` with a key and self-signed certificate made for it
+/// (`dir/token.crt` is the registry's root bundle); the child and its port.
+fn start_token_server(dir: &Path, user: &str, password: &str) -> (Child, u16) {
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=berth-test-token",
+        ])
+        .arg("-keyout")
+        .arg(dir.join("token.key"))
+        .arg("-out")
+        .arg(dir.join("token.crt"))
+        .output()
+        .expect("run openssl");
+    assert!(out.status.success(), "openssl: {}", String::from_utf8_lossy(&out.stderr));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/token_server.py");
+    let port_file = dir.join("token.port");
+    // Handed to the Registry, whose drop waits for it.
+    #[allow(clippy::zombie_processes)]
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg(dir.join("token.key"))
+        .arg(dir.join("token.crt"))
+        .args([user, password, "berth-test-issuer", "berth-test-registry"])
+        .arg(&port_file)
+        .arg(dir.join("token.log"))
+        .stdin(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("token.err")).unwrap())
+        .spawn()
+        .expect("run python3");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(port) = std::fs::read_to_string(&port_file).ok().and_then(|p| p.trim().parse().ok()) {
+            return (child, port);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "the token server did not start: {}",
+                std::fs::read_to_string(dir.join("token.err")).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

@@ -305,6 +305,69 @@ fn push_to_a_registry_and_pull_it_back() {
     );
 }
 
+/// The docker CLI against `d` with its configuration (logins) in `config` and `stdin` as its
+/// input: its exit code and everything it printed.
+fn docker_in(d: &Berthd, config: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String) {
+    use std::io::Write;
+    let mut c = d.command(args);
+    c.env("DOCKER_CONFIG", config)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+/// distribution with token auth, its tokens from a token server of the tests' (RS256 JWTs as
+/// Docker's token servers sign them): berthd asks the token server with the login's
+/// credentials for the scopes each pull and push needs; without a login, nothing is granted.
+#[test]
+fn a_registry_behind_a_token_server_after_login() {
+    let reg = Registry::start_with_token_server("tester", "t0ken pass");
+    let host = reg.host();
+    reg.push_archive_as(busybox_tar(), "test/busybox:1", Some("tester:t0ken pass"));
+    let d = Berthd::start();
+    let config = tempfile::tempdir().unwrap();
+    let docker = |args: &[&str], stdin: Option<&str>| docker_in(&d, config.path(), args, stdin);
+    let name = format!("{host}/test/busybox:1");
+    let (code, out) = docker(&["pull", &name], None);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("docker login"), "{out}");
+    assert!(reg.token_log().contains("GET - repository:test/busybox:pull"), "{}", reg.token_log());
+    // A wrong password is refused by the token server.
+    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("wrong\n"));
+    assert_eq!(code, 1, "{out}");
+    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("t0ken pass\n"));
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Login Succeeded"), "{out}");
+    let (code, out) = docker(&["pull", &name], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("Status: Downloaded newer image for {name}")), "{out}");
+    let pushed = format!("{host}/test/again:2");
+    d.ok(&["tag", &name, &pushed]);
+    let (code, out) = docker(&["push", &pushed], None);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("2: digest: sha256:"), "{out}");
+    let log = reg.token_log();
+    assert!(log.contains("tester repository:test/busybox:pull"), "{log}");
+    assert!(
+        log.lines().any(|l| l.starts_with("GET tester") && l.contains("repository:test/again:pull,push")),
+        "{log}"
+    );
+    // What was pushed comes back whole.
+    d.ok(&["rmi", &pushed]);
+    let (code, out) = docker(&["pull", &pushed], None);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(d.inspect(&pushed, "{{.Id}}"), d.inspect(&name, "{{.Id}}"));
+}
+
 #[test]
 fn login_then_pull_and_push_with_credentials() {
     let reg = Registry::start_with_login("tester", "s3cret pass");
@@ -312,23 +375,7 @@ fn login_then_pull_and_push_with_credentials() {
     reg.push_archive_as(busybox_tar(), "test/busybox:1", Some("tester:s3cret pass"));
     let d = Berthd::start();
     let config = tempfile::tempdir().unwrap();
-    let docker = |args: &[&str], stdin: Option<&str>| {
-        use std::io::Write;
-        let mut c = d.command(args);
-        c.env("DOCKER_CONFIG", config.path())
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
-        drop(input);
-        let out = child.wait_with_output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
+    let docker = |args: &[&str], stdin: Option<&str>| docker_in(&d, config.path(), args, stdin);
     let name = format!("{host}/test/busybox:1");
     // Without credentials the registry says no.
     let (code, out) = docker(&["pull", &name], None);
