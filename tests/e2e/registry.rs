@@ -8,7 +8,7 @@ use std::process::Command;
 
 use berth_tests::daemon::{busybox_tar, Berthd};
 use berth_tests::images::{docker_archive, image, layer, Entry};
-use berth_tests::registry::Registry;
+use berth_tests::registry::{RefusingRegistry, Registry};
 
 fn berth_cli() -> std::path::PathBuf {
     berth_tests::env().bin_dir.join("berth")
@@ -124,6 +124,25 @@ fn pull_from_a_registry_as_docker_does() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{name}\n"));
     assert!(d.ok(&["images", "-q"]).lines().count() >= before.lines().count());
+
+    // `--pull always` fetches a tag that moved at the registry; `missing` keeps what is here;
+    // both CLIs.
+    let moving = format!("{host}/test/moving:1");
+    reg.push_archive(&three, "test/moving:1");
+    d.ok(&["pull", &moving]);
+    let three_id = d.inspect(&moving, "{{.Id}}");
+    reg.push_archive(busybox_tar(), "test/moving:1");
+    d.ok(&["create", "--pull", "missing", &moving, "none"]);
+    assert_eq!(d.inspect(&moving, "{{.Id}}"), three_id);
+    d.ok(&["create", "--pull", "always", &moving, "none"]);
+    assert_eq!(d.inspect(&moving, "{{.Id}}"), loaded_id);
+    reg.push_archive(&three, "test/moving:1");
+    let out = Command::new(berth_cli())
+        .args(["-H", &d.host(), "create", "--pull", "always", &moving, "none"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(d.inspect(&moving, "{{.Id}}"), three_id);
 }
 
 /// Where layers cannot be extracted side by side (the native snapshotter copies each layer's
@@ -166,6 +185,14 @@ fn pull_failures_say_what_docker_says_and_leave_nothing() {
     let (code, err) = d.fails(&["pull", &format!("127.0.0.1:{closed}/x:1")]);
     assert_eq!(code, 1);
     assert!(err.contains("connection refused") || err.contains("Connection refused"), "{err}");
+    // A registry's rate limit, in its own words, as Docker shows it.
+    let limited = RefusingRegistry::start(
+        429,
+        r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"You have reached your pull rate limit."}]}"#,
+    );
+    let (code, err) = d.fails(&["pull", &format!("{}/x:1", limited.host())]);
+    assert_eq!(code, 1);
+    assert!(err.contains("toomanyrequests: You have reached your pull rate limit."), "{err}");
     // A bad platform and a bad reference are the client's mistakes.
     let (status, body) =
         d.api("POST", &format!("/images/create?fromImage={host}/test/busybox&tag=1&platform=linux/"), None);

@@ -41,8 +41,9 @@ pub enum DistributionError {
     NotAnImage { reference: String, media_type: String },
     #[error("layer {digest} is non-distributable (a foreign layer): berth does not fetch layers from outside the registry")]
     ForeignLayer { digest: String },
-    #[error("toomanyrequests: the registry at {registry} asks to slow down: try again later")]
-    TooManyRequests { registry: String },
+    /// The registry's rate limit (429), with what it says of it.
+    #[error("toomanyrequests: {detail}")]
+    TooManyRequests { detail: String },
     /// The registry answered something that is not the protocol.
     #[error("{0}")]
     Protocol(String),
@@ -463,8 +464,17 @@ impl Session {
             OciDistributionError::ImageManifestNotFoundError(_) => {
                 DistributionError::ManifestUnknown { reference: self.reference.to_string() }
             }
-            OciDistributionError::ServerError { code: 429, .. } => {
-                DistributionError::TooManyRequests { registry: self.reference.domain().to_string() }
+            OciDistributionError::ServerError { code: 429, message, .. } => {
+                DistributionError::TooManyRequests {
+                    detail: if message.trim().is_empty() {
+                        format!(
+                            "the registry at {} asks to slow down: try again later",
+                            self.reference.domain()
+                        )
+                    } else {
+                        message
+                    },
+                }
             }
             OciDistributionError::ServerError { code: 401 | 403, message, .. } => {
                 DistributionError::Denied { action, repository, detail: message }
@@ -480,7 +490,7 @@ impl Session {
                 } else if has(&[OciErrorCode::Unauthorized, OciErrorCode::Denied]) {
                     DistributionError::Denied { action, repository, detail: format!("denied: {text}") }
                 } else if has(&[OciErrorCode::Toomanyrequests]) {
-                    DistributionError::TooManyRequests { registry: self.reference.domain().to_string() }
+                    DistributionError::TooManyRequests { detail: text }
                 } else {
                     DistributionError::Protocol(text)
                 }
