@@ -2,7 +2,7 @@
 # Registries, side by side in one run, everything on loopback:
 #   * pull of a generated 7-layer ~300 MiB image (bench/make-big-image.py) from Debian's
 #     docker-registry (distribution 2.8) into an empty store: berthd against the reference
-#     dockerd, alternating, each pull from a store without the image; berthd's peak resident
+#     dockerd, each restarted on a fresh data root before every pull; berthd's peak resident
 #     memory during its pulls, sampled every 20 ms;
 #   * push of the same image to an empty registry (restarted on a fresh root before each run);
 #   * `berth registry serve` against distribution: 32 clients (bench/src/bin/berth-registry-load,
