@@ -29,6 +29,7 @@ mod primer;
 pub mod pull;
 pub mod push;
 pub mod record;
+mod registries;
 mod remove;
 mod restore;
 mod rootfs;
