@@ -352,14 +352,13 @@ fn docker_in(d: &Berthd, config: &Path, args: &[&str], stdin: Option<&str>) -> (
     )
 }
 
-/// distribution with token auth, its tokens from a token server of the tests' (RS256 JWTs as
-/// Docker's token servers sign them): berthd asks the token server with the login's
-/// credentials for the scopes each pull and push needs; without a login, nothing is granted.
-#[test]
-fn a_registry_behind_a_token_server_after_login() {
-    let reg = Registry::start_with_token_server("tester", "t0ken pass");
+/// The docker CLI against a registry where `tester` logs in with `password`, its images pushed
+/// by skopeo: a pull without a login is refused, a wrong password too (what the CLI printed is
+/// given back); the right one is kept in config.json (in the directory given back), and a pull
+/// and a push (`test/again:2`) carry it.
+fn log_in_pull_and_push(reg: &Registry, password: &str) -> (Berthd, tempfile::TempDir, String) {
     let host = reg.host();
-    reg.push_archive_as(busybox_tar(), "test/busybox:1", Some("tester:t0ken pass"));
+    reg.push_archive_as(busybox_tar(), "test/busybox:1", Some(&format!("tester:{password}")));
     let d = Berthd::start();
     let config = tempfile::tempdir().unwrap();
     let docker = |args: &[&str], stdin: Option<&str>| docker_in(&d, config.path(), args, stdin);
@@ -367,13 +366,14 @@ fn a_registry_behind_a_token_server_after_login() {
     let (code, out) = docker(&["pull", &name], None);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("docker login"), "{out}");
-    assert!(reg.token_log().contains("GET - repository:test/busybox:pull"), "{}", reg.token_log());
-    // A wrong password is refused by the token server.
-    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("wrong\n"));
-    assert_eq!(code, 1, "{out}");
-    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("t0ken pass\n"));
+    let (code, refused) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("wrong\n"));
+    assert_eq!(code, 1, "{refused}");
+    let (code, out) =
+        docker(&["login", "-u", "tester", "--password-stdin", &host], Some(&format!("{password}\n")));
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("Login Succeeded"), "{out}");
+    let saved = std::fs::read_to_string(config.path().join("config.json")).unwrap();
+    assert!(saved.contains(&host), "{saved}");
     let (code, out) = docker(&["pull", &name], None);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(&format!("Status: Downloaded newer image for {name}")), "{out}");
@@ -382,15 +382,27 @@ fn a_registry_behind_a_token_server_after_login() {
     let (code, out) = docker(&["push", &pushed], None);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("2: digest: sha256:"), "{out}");
+    (d, config, refused)
+}
+
+/// distribution with token auth, its tokens from a token server of the tests' (RS256 JWTs as
+/// Docker's token servers sign them): berthd asks the token server with the login's
+/// credentials for the scopes each pull and push needs; without a login, nothing is granted.
+#[test]
+fn a_registry_behind_a_token_server_after_login() {
+    let reg = Registry::start_with_token_server("tester", "t0ken pass");
+    let (d, config, _) = log_in_pull_and_push(&reg, "t0ken pass");
     let log = reg.token_log();
+    assert!(log.contains("GET - repository:test/busybox:pull"), "{log}");
     assert!(log.contains("tester repository:test/busybox:pull"), "{log}");
     assert!(
         log.lines().any(|l| l.starts_with("GET tester") && l.contains("repository:test/again:pull,push")),
         "{log}"
     );
     // What was pushed comes back whole.
+    let (name, pushed) = (format!("{}/test/busybox:1", reg.host()), format!("{}/test/again:2", reg.host()));
     d.ok(&["rmi", &pushed]);
-    let (code, out) = docker(&["pull", &pushed], None);
+    let (code, out) = docker_in(&d, config.path(), &["pull", &pushed], None);
     assert_eq!(code, 0, "{out}");
     assert_eq!(d.inspect(&pushed, "{{.Id}}"), d.inspect(&name, "{{.Id}}"));
 }
@@ -399,36 +411,13 @@ fn a_registry_behind_a_token_server_after_login() {
 fn login_then_pull_and_push_with_credentials() {
     let reg = Registry::start_with_login("tester", "s3cret pass");
     let host = reg.host();
-    reg.push_archive_as(busybox_tar(), "test/busybox:1", Some("tester:s3cret pass"));
-    let d = Berthd::start();
-    let config = tempfile::tempdir().unwrap();
-    let docker = |args: &[&str], stdin: Option<&str>| docker_in(&d, config.path(), args, stdin);
-    let name = format!("{host}/test/busybox:1");
-    // Without credentials the registry says no.
-    let (code, out) = docker(&["pull", &name], None);
-    assert_eq!(code, 1, "{out}");
-    assert!(out.contains("docker login"), "{out}");
-    // A wrong password is refused by the daemon's check, in Docker's words.
-    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("wrong\n"));
-    assert_eq!(code, 1, "{out}");
+    let (d, config, refused) = log_in_pull_and_push(&reg, "s3cret pass");
+    // The wrong password was refused by the daemon's check, in Docker's words.
     assert!(
-        out.contains(&format!("login attempt to http://{host}/v2/ failed with status: 401 Unauthorized")),
-        "{out}"
+        refused.contains(&format!("login attempt to http://{host}/v2/ failed with status: 401 Unauthorized")),
+        "{refused}"
     );
-    // The right one: kept in config.json for both CLIs.
-    let (code, out) = docker(&["login", "-u", "tester", "--password-stdin", &host], Some("s3cret pass\n"));
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("Login Succeeded"), "{out}");
-    let saved = std::fs::read_to_string(config.path().join("config.json")).unwrap();
-    assert!(saved.contains(&host), "{saved}");
-    // Pull and push now carry them.
-    let (code, out) = docker(&["pull", &name], None);
-    assert_eq!(code, 0, "{out}");
-    let pushed = format!("{host}/test/again:2");
-    d.ok(&["tag", &name, &pushed]);
-    let (code, out) = docker(&["push", &pushed], None);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("2: digest: sha256:"), "{out}");
+    let name = format!("{host}/test/busybox:1");
     // berth's CLI reads the same file, logs out, and is then refused again.
     let berth = |args: &[&str]| {
         Command::new(berth_cli())

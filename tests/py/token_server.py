@@ -65,16 +65,14 @@ class Handler(BaseHTTPRequestHandler):
             "access": access(account, scopes),
         }
         token = sign(claims)
-        body = json.dumps({"token": token, "access_token": token, "expires_in": 300}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        self.send_json(200, {"token": token, "access_token": token, "expires_in": 300})
 
     def refuse(self):
-        body = b'{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}'
-        self.send_response(401)
+        self.send_json(401, {"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})
+
+    def send_json(self, status, value):
+        body = json.dumps(value).encode()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
