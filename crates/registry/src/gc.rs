@@ -6,7 +6,9 @@
 //! in a repository when a living manifest there needs it or its link is younger than the grace
 //! period; a blob's bytes live while some repository or manifest holds them.
 //!
-//! The collector holds the store's lock alone from marking to the last deletion; everything
+//! The collector holds the store's lock alone from marking until every dead blob is out of the
+//! store (renamed into `trash/`, which is quick whatever a blob's size); its bytes are removed
+//! after the lock is released, so a large collection does not stall pushes. Everything
 //! that makes a blob reachable (an upload's commit and link, a mount, a manifest's push, which
 //! checks its blobs and records itself in one transaction) holds it shared. So a manifest the
 //! registry accepted never loses a blob; a push whose blobs were collected between their
@@ -18,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use berth_content::Digest;
 use berth_metadata::Reader;
 
-use crate::error::Result;
+use crate::error::{io_err, Result};
 use crate::records::{now, split_object_key, LinkRecord, ManifestRecord, TagRecord};
 use crate::store::Store;
 
@@ -72,9 +74,27 @@ fn living_manifests(
     live
 }
 
+/// Removes the bytes of collected blobs (and of any a collection cut short left behind).
+pub(crate) fn empty_trash(dir: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        if let Err(err) = std::fs::remove_file(e.path()) {
+            tracing::warn!(path = %e.path().display(), error = %err, "removing a collected blob failed");
+        }
+    }
+}
+
 impl Store {
     /// Collects what nothing reaches; `grace` seconds spare what was just pushed.
     pub fn collect(&self, grace: u64) -> Result<Collected> {
+        let out = self.mark_and_retire(grace)?;
+        empty_trash(&self.trash_dir);
+        Ok(out)
+    }
+
+    /// The collection's part under the lock: what nothing reaches is deleted from the records
+    /// and its blobs are moved to the trash.
+    fn mark_and_retire(&self, grace: u64) -> Result<Collected> {
         let _alone = self.gc_lock.write().unwrap_or_else(|e| e.into_inner());
         let cutoff = now().saturating_sub(grace);
         let mut out = Collected::default();
@@ -109,7 +129,9 @@ impl Store {
         })?;
         for b in self.content.list()? {
             if !living_blobs.contains(&b.digest) {
-                self.content.delete(&b.digest)?;
+                let from = self.content.blob_path(&b.digest);
+                let to = self.trash_dir.join(format!("{}-{}", b.digest.algorithm().as_str(), b.digest.hex()));
+                std::fs::rename(&from, &to).map_err(io_err("retire", &from))?;
                 out.blobs += 1;
                 out.bytes += b.size;
             }
@@ -174,7 +196,14 @@ mod tests {
         assert!(store.stat_blob("a", &Digest::of(b"dropped layer")).is_err());
         assert!(store.stat_blob("b", &stray).is_err());
         assert!(store.manifest("a", &Reference::Digest(dropped)).is_err());
+        // Their bytes are gone from the disk, not only from the store.
+        assert_eq!(std::fs::read_dir(&store.trash_dir).unwrap().count(), 0);
         assert_eq!(store.collect(0).unwrap(), Collected::default());
+        // What a collection cut short left in the trash goes when the store is opened.
+        std::fs::write(store.trash_dir.join("sha256-left"), b"bytes").unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(std::fs::read_dir(&store.trash_dir).unwrap().count(), 0);
     }
 
     #[test]

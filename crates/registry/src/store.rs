@@ -22,6 +22,8 @@ pub struct Store {
     pub(crate) db: Db,
     pub(crate) content: ContentStore,
     pub(crate) uploads_dir: PathBuf,
+    /// Where collected blobs wait for their bytes to be removed, outside the collector's lock.
+    pub(crate) trash_dir: PathBuf,
     /// Shared by writes that make blobs reachable, taken alone by the collector.
     pub(crate) gc_lock: RwLock<()>,
     pub(crate) uploads: Mutex<HashMap<String, Arc<Mutex<UploadState>>>>,
@@ -117,18 +119,29 @@ fn check_edges(tx: &impl Reader, name: &str, parsed: &manifest::Parsed) -> Resul
 }
 
 impl Store {
-    /// Opens (creating) the storage under `root`: `content/` (blobs), `uploads/`, `registry.db`.
+    /// Opens (creating) the storage under `root`: `content/` (blobs), `uploads/`, `trash/`
+    /// (emptied here of what a collection cut short left), `registry.db`.
     pub fn open(root: &Path) -> Result<Store> {
         std::fs::create_dir_all(root).map_err(io_err("create", root))?;
         let content = ContentStore::open(root.join("content"))?;
         let uploads_dir = root.join("uploads");
         std::fs::create_dir_all(&uploads_dir).map_err(io_err("create", &uploads_dir))?;
+        let trash_dir = root.join("content").join("trash");
+        std::fs::create_dir_all(&trash_dir).map_err(io_err("create", &trash_dir))?;
+        crate::gc::empty_trash(&trash_dir);
         let db = Db::open(&root.join("registry.db"))?;
         db.ensure::<LinkRecord>()?;
         db.ensure::<ManifestRecord>()?;
         db.ensure::<TagRecord>()?;
         db.ensure::<UploadRecord>()?;
-        Ok(Store { db, content, uploads_dir, gc_lock: RwLock::new(()), uploads: Mutex::new(HashMap::new()) })
+        Ok(Store {
+            db,
+            content,
+            uploads_dir,
+            trash_dir,
+            gc_lock: RwLock::new(()),
+            uploads: Mutex::new(HashMap::new()),
+        })
     }
 
     pub(crate) fn shared_gc(&self) -> std::sync::RwLockReadGuard<'_, ()> {
