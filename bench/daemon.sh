@@ -41,21 +41,10 @@ trap cleanup EXIT
 # caches (echo 3 > /proc/sys/vm/drop_caches) frees them, but that is the host's business.
 memcgs=$(awk '$1 == "memory" {print $3}' /proc/cgroups 2>/dev/null || echo "?")
 "$here/scripts/busybox-image" "$work/busybox.tar" >/dev/null
-ref="unix://$work/ref.sock"
-ours="unix://$our_exec/berth.sock"
 instant="unix://$work/instant.sock"
 python3 "$here/bench/instant-engine.py" "$work/instant.sock" &
 pids+=($!)
-dockerd --data-root "$work/ref" --exec-root "$ref_exec" --pidfile "$work/ref.pid" --host "$ref" \
-  --bridge=none --iptables=false --ip6tables=false --storage-driver=overlay2 >"$work/ref.log" 2>&1 &
-pids+=($!); ref_pid=$!
-echo "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbd\"}" > "$work/berthd.json"
-"$bin/berthd" --data-root "$work/ours" --exec-root "$our_exec" -H "$ours" --config-file "$work/berthd.json" >"$work/berthd.log" 2>&1 &
-pids+=($!); our_pid=$!
-for h in "$ref" "$ours"; do
-  for _ in $(seq 200); do DOCKER_HOST=$h docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  DOCKER_HOST=$h docker load -q -i "$work/busybox.tar" >/dev/null
-done
+start_engines "$work/busybox.tar" "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbd\"}"
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 # The reference engine's daemon is dockerd plus the containerd it started.

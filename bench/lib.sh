@@ -50,3 +50,27 @@ drop_cgroup_parent() {
   local c
   for c in /sys/fs/cgroup/*/berth; do rmdir "$c" 2>/dev/null || true; done
 }
+
+# start_engines ARCHIVE BERTHD_JSON [DOCKERD_FLAG…]: the reference dockerd (roots $work/ref and
+# $ref_exec, overlay2, no iptables, the flags given or else --bridge=none) and berthd (roots
+# $work/ours and $our_exec, BERTHD_JSON its configuration) side by side, both ready and ARCHIVE
+# loaded into each. Sets ref and ours (their DOCKER_HOSTs), ref_pid and our_pid; adds both to pids.
+start_engines() {
+  local archive=$1 config=$2 h
+  shift 2
+  [ $# -gt 0 ] || set -- --bridge=none
+  ref="unix://$work/ref.sock"
+  ours="unix://$our_exec/berth.sock"
+  dockerd --data-root "$work/ref" --exec-root "$ref_exec" --pidfile "$work/ref.pid" --host "$ref" \
+    "$@" --iptables=false --ip6tables=false --storage-driver=overlay2 >"$work/ref.log" 2>&1 &
+  ref_pid=$!
+  pids+=("$ref_pid")
+  echo "$config" > "$work/berthd.json"
+  "$bin/berthd" --data-root "$work/ours" --exec-root "$our_exec" -H "$ours" --config-file "$work/berthd.json" >"$work/berthd.log" 2>&1 &
+  our_pid=$!
+  pids+=("$our_pid")
+  for h in "$ref" "$ours"; do
+    for _ in $(seq 200); do DOCKER_HOST=$h docker version >/dev/null 2>&1 && break; sleep 0.1; done
+    DOCKER_HOST=$h docker load -q -i "$archive" >/dev/null
+  done
+}

@@ -32,18 +32,7 @@ cleanup() {
 trap cleanup EXIT
 
 "$here/scripts/busybox-image" "$work/busybox.tar" >/dev/null
-ref="unix://$work/ref.sock"
-ours="unix://$our_exec/berth.sock"
-dockerd --data-root "$work/ref" --exec-root "$ref_exec" --pidfile "$work/ref.pid" --host "$ref" \
-  --bip 10.230.0.1/24 --iptables=false --ip6tables=false --storage-driver=overlay2 >"$work/ref.log" 2>&1 &
-pids+=($!)
-echo "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbn\", \"bip\": \"10.231.0.1/24\"}" > "$work/berthd.json"
-"$bin/berthd" --data-root "$work/ours" --exec-root "$our_exec" -H "$ours" --config-file "$work/berthd.json" >"$work/berthd.log" 2>&1 &
-pids+=($!)
-for h in "$ref" "$ours"; do
-  for _ in $(seq 200); do DOCKER_HOST=$h docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  DOCKER_HOST=$h docker load -q -i "$work/busybox.tar" >/dev/null
-done
+start_engines "$work/busybox.tar" "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbn\", \"bip\": \"10.231.0.1/24\"}" --bip 10.230.0.1/24
 DOCKER_HOST=$ref docker network create --subnet 10.232.0.0/24 benchnet >/dev/null
 DOCKER_HOST=$ours docker network create --subnet 10.233.0.0/24 benchnet >/dev/null
 

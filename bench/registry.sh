@@ -55,18 +55,7 @@ stop_registry() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; 
 
 python3 "$here/bench/make-big-image.py" "$work/big.tar" big:latest
 echo "bench: big.tar is $(du -m "$work/big.tar" | cut -f1) MiB"
-ref="unix://$work/ref.sock"
-ours="unix://$our_exec/berth.sock"
-dockerd --data-root "$work/ref" --exec-root "$ref_exec" --pidfile "$work/ref.pid" --host "$ref" \
-  --bridge=none --iptables=false --ip6tables=false --storage-driver=overlay2 >"$work/ref.log" 2>&1 &
-pids+=($!)
-echo "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbr\"}" > "$work/berthd.json"
-"$bin/berthd" --data-root "$work/ours" --exec-root "$our_exec" -H "$ours" --config-file "$work/berthd.json" >"$work/berthd.log" 2>&1 &
-pids+=($!); our_pid=$!
-for h in "$ref" "$ours"; do
-  for _ in $(seq 200); do DOCKER_HOST=$h docker version >/dev/null 2>&1 && break; sleep 0.1; done
-  DOCKER_HOST=$h docker load -q -i "$work/big.tar" >/dev/null
-done
+start_engines "$work/big.tar" "{\"init-path\": \"$init\", \"bridge-prefix\": \"bbr\"}"
 
 # --- push: each engine to an empty distribution, restarted on a fresh root before each run.
 port=$(free_port)
