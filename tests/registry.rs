@@ -447,6 +447,13 @@ impl RefusingRegistry {
                     return;
                 }
                 let Ok(mut conn) = conn else { continue };
+                // A client asking whether it speaks TLS (a ClientHello) is hung up on, as a
+                // plain-HTTP registry fails the handshake.
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut first = [0u8; 1];
+                if conn.peek(&mut first).map(|n| n == 0 || first[0] == 0x16).unwrap_or(true) {
+                    continue;
+                }
                 let mut reader = BufReader::new(conn.try_clone().unwrap());
                 let mut line = String::new();
                 let _ = reader.read_line(&mut line);

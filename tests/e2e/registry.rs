@@ -316,6 +316,14 @@ fn push_to_a_registry_and_pull_it_back() {
     let manifest: serde_json::Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(manifest["config"]["digest"], id.as_str(), "{manifest}");
     assert_eq!(format!("sha256:{}", berth_image::Digest::of(&inspect.stdout).hex()), digest);
+    // Its layers (plain tars here: loaded and committed) went gzip-compressed, as Docker
+    // pushes them, and are what the registry keeps.
+    for layer in manifest["layers"].as_array().unwrap() {
+        assert_eq!(layer["mediaType"], "application/vnd.docker.image.rootfs.diff.tar.gzip", "{manifest}");
+        let blob = std::fs::read(reg.blob_file(layer["digest"].as_str().unwrap())).unwrap();
+        assert_eq!(&blob[..2], &[0x1f, 0x8b], "{layer}");
+        assert_eq!(blob.len() as u64, layer["size"].as_u64().unwrap());
+    }
 
     // A second daemon pulls it back: the same image, which runs.
     let other = Berthd::start();

@@ -46,6 +46,14 @@ pub fn decompress<'a, R: Read + 'a>(reader: R) -> io::Result<(Compression, Box<d
     Ok((compression, out))
 }
 
+/// Compresses `reader` into `out` as gzip, at the default level (as Docker compresses a layer
+/// it pushes); gives `out` back.
+pub fn gzip<W: std::io::Write>(mut reader: impl Read, out: W) -> io::Result<W> {
+    let mut encoder = flate2::write::GzEncoder::new(out, flate2::Compression::default());
+    io::copy(&mut reader, &mut encoder)?;
+    encoder.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

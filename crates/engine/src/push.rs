@@ -60,9 +60,17 @@ impl Engine {
             let gate = Arc::new(Semaphore::new(limit));
             let mut tasks = Vec::new();
             // Docker lists a push's layers from the top one down.
+            let id = |layer: &PushBlob| short(layer.diff_id.as_ref().unwrap_or(&layer.digest));
+            for layer in plan.layers.iter().rev() {
+                say(&events, &id(layer), "Preparing");
+            }
+            // Plain tars go gzip-compressed, as Docker pushes them (once: the compressed blobs
+            // are kept for the next push).
+            let name = tag.to_string();
+            tokio::task::block_in_place(|| self.images.compress_for_push(&name))?;
+            let plan = self.images.push_plan(&name)?;
             for (n, layer) in plan.layers.iter().rev().enumerate() {
-                let id = short(layer.diff_id.as_ref().unwrap_or(&layer.digest));
-                say(&events, &id, "Preparing");
+                let id = id(layer);
                 if n >= limit {
                     say(&events, &id, "Waiting");
                 }

@@ -74,6 +74,7 @@ impl ImageStore {
                 blob: Some(blob.digest),
                 media_type,
                 blob_size: blob.size,
+                pushed: None,
             });
             session.put_local_image(
                 &id,

@@ -340,6 +340,7 @@ impl ImageStore {
                 blob: Some(blob.digest),
                 media_type,
                 blob_size: blob.size,
+                pushed: None,
             });
             parent = Some(record);
         }

@@ -87,6 +87,7 @@ impl PullPlan {
                 blob: Some(l.blob.digest),
                 media_type: l.media_type,
                 blob_size: l.blob.size,
+                pushed: None,
             })
             .collect();
         let img = ImageRecord {

@@ -1,9 +1,10 @@
 //! The store side of a push: what goes to the registry for an image (its config and layer
-//! blobs as stored, and its manifest: the one it came with, byte for byte, or a Docker schema 2
-//! one made for it, as Docker pushes), and the repository digest the push earns it.
+//! blobs, and its manifest: the one it came with, byte for byte, with the blobs as stored; or a
+//! Docker schema 2 one made for it, naming gzip-compressed blobs for layers stored as plain
+//! tars, as Docker pushes), and the repository digest the push earns it.
 
 use berth_content::Digest;
-use berth_metadata::{ImageRecord, Reader, RefRecord};
+use berth_metadata::{Descriptor, ImageRecord, Reader, RefRecord};
 use berth_oci::media;
 use berth_oci::Reference;
 use serde_json::json;
@@ -54,20 +55,32 @@ impl ImageStore {
         let img = self.resolve(name)?;
         let config_size =
             self.content.info(&img.id).ok_or_else(|| ImageError::NotFound(img.id.to_string()))?;
+        let usable = self.usable_manifest(&img);
         let mut layers = Vec::new();
         for l in &img.layers {
             let digest = l
                 .blob
                 .clone()
                 .ok_or_else(|| ImageError::NotFound(format!("layer data of {}", l.chain_id)))?;
-            layers.push(PushBlob {
+            let blob = PushBlob {
                 digest,
                 size: l.blob_size,
                 media_type: l.media_type.clone(),
                 diff_id: Some(l.diff_id.clone()),
+            };
+            // The manifest it came with names its blobs as stored; a manifest made here names
+            // the compressed ones where there are.
+            layers.push(match (&usable, &l.pushed) {
+                (None, Some(p)) => PushBlob {
+                    digest: p.digest.clone(),
+                    size: p.size,
+                    media_type: p.media_type.clone(),
+                    ..blob
+                },
+                _ => blob,
             });
         }
-        let (manifest, manifest_media_type) = match self.usable_manifest(&img) {
+        let (manifest, manifest_media_type) = match usable {
             Some(m) => m,
             None => schema2(&img, config_size, &layers),
         };
@@ -79,6 +92,69 @@ impl ImageStore {
         };
         let sources = img.repo_digests.iter().filter_map(|d| Reference::parse(d).ok()).collect();
         Ok(PushPlan { image: img.id, config, layers, manifest, manifest_media_type, sources })
+    }
+
+    /// Compresses for registries the layers of the image `name` that are stored as plain tars
+    /// and have no manifest to be pushed with (a loaded, imported or committed image), as
+    /// Docker gzips what it pushes.
+    /// Each compressed blob is kept with the image (`ImageLayer::pushed`) for the next push,
+    /// and shared with any image that already made it for the same layer blob.
+    pub fn compress_for_push(&self, name: &str) -> Result<()> {
+        let img = self.resolve(name)?;
+        if self.usable_manifest(&img).is_some() {
+            return Ok(());
+        }
+        let images = self.db.read(|tx| tx.all::<ImageRecord>())?;
+        self.with_session(|session| {
+            for (i, l) in img.layers.iter().enumerate() {
+                let Some(blob) = l.blob.as_ref().filter(|_| l.pushed.is_none() && plain_layer(&l.media_type))
+                else {
+                    continue;
+                };
+                let made_before = images
+                    .iter()
+                    .flat_map(|(_, o)| &o.layers)
+                    .find_map(|o| o.pushed.clone().filter(|_| o.blob.as_ref() == Some(blob)));
+                let pushed = match made_before {
+                    Some(p) if session.hold_blob(&p.digest)? => p,
+                    _ => {
+                        let mut head = [0u8; 8];
+                        let mut f = self.content.open_blob(blob)?;
+                        let n =
+                            std::io::Read::read(&mut f, &mut head).map_err(ImageError::io("read", "blob"))?;
+                        if berth_archive::Compression::detect(&head[..n]) != berth_archive::Compression::None
+                        {
+                            continue;
+                        }
+                        let f = self.content.open_blob(blob)?;
+                        let ingest = berth_archive::gzip(f, session.ingest(None)?)
+                            .map_err(ImageError::io("compress", "layer"))?;
+                        let info = session.commit_blob(ingest)?;
+                        let media_type = if l.media_type.starts_with("application/vnd.oci.") {
+                            media::OCI_LAYER_GZIP
+                        } else {
+                            media::DOCKER_LAYER_GZIP
+                        };
+                        Descriptor {
+                            digest: info.digest,
+                            media_type: media_type.to_string(),
+                            size: info.size,
+                        }
+                    }
+                };
+                let key = img.id.to_string();
+                self.db.write(|tx| {
+                    if let Some(mut rec) = tx.get::<ImageRecord>(&key)? {
+                        if let Some(layer) = rec.layers.get_mut(i) {
+                            layer.pushed = Some(pushed.clone());
+                            tx.put(&key, &rec)?;
+                        }
+                    }
+                    Ok::<_, ImageError>(())
+                })?;
+            }
+            Ok(())
+        })
     }
 
     /// The manifest an image came with, when it still describes the image as stored: its config
@@ -129,6 +205,12 @@ impl ImageStore {
             Ok::<_, ImageError>(())
         })
     }
+}
+
+/// Whether a layer of this media type is a plain tar that a push compresses (not a compressed
+/// one, nor a non-distributable one, which is never pushed).
+fn plain_layer(media_type: &str) -> bool {
+    matches!(media_type, media::DOCKER_LAYER | media::OCI_LAYER | "")
 }
 
 fn config_type(img: &ImageRecord) -> String {

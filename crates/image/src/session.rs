@@ -81,6 +81,21 @@ impl WriteSession<'_> {
         Ok(self.commit_blob(w)?.digest)
     }
 
+    /// Holds a blob this session will name, so a collection cannot take it meanwhile; false
+    /// when it is not (or no longer) there.
+    pub fn hold_blob(&self, digest: &Digest) -> Result<bool> {
+        let _g = self.store.gc.lock().unwrap_or_else(|e| e.into_inner());
+        if self.store.content.info(digest).is_none() {
+            return Ok(false);
+        }
+        self.record(|l| {
+            if !l.blobs.contains(digest) {
+                l.blobs.push(digest.clone());
+            }
+        })?;
+        Ok(true)
+    }
+
     /// Holds an extracted layer this session will use, so a collection cannot take it
     /// meanwhile. `None` when the layer is not (or no longer) there.
     pub fn hold_layer(&self, chain: &Digest) -> Result<Option<LayerRecord>> {

@@ -25,7 +25,7 @@ impl ImageStore {
                 }
                 for l in &img.layers {
                     *uses.entry(l.chain_id.to_string()).or_default() += 1;
-                    if let Some(b) = &l.blob {
+                    for b in l.blob.iter().chain(l.pushed.as_ref().map(|p| &p.digest)) {
                         if self.content.info(b).is_none() {
                             problems.push(format!("image {id}: layer blob {b} missing"));
                         }

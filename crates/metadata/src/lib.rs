@@ -368,6 +368,9 @@ pub fn reachable(tx: &impl Reader) -> Result<Reachable> {
             if let Some(blob) = &layer.blob {
                 r.blobs.insert(blob.clone());
             }
+            if let Some(p) = &layer.pushed {
+                r.blobs.insert(p.digest.clone());
+            }
             let chain = layer.chain_id.to_string();
             if let Some(l) = layers.get(&chain) {
                 snapshot_roots.push(l.snapshot.clone());

@@ -24,6 +24,10 @@ pub struct ImageLayer {
     pub blob: Option<Digest>,
     pub media_type: String,
     pub blob_size: u64,
+    /// The layer gzip-compressed for registries, when its blob is an uncompressed tar: made at
+    /// the image's first push (as Docker compresses on push) and kept for the next ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pushed: Option<Descriptor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

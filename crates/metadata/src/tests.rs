@@ -74,6 +74,7 @@ fn reachability_from_images_leases_and_containers() {
                 blob: Some(digest(60)),
                 media_type: String::new(),
                 blob_size: 1,
+                pushed: None,
             }],
             created: None,
             size: 1,
