@@ -106,6 +106,8 @@ impl ImageStore {
         }
         let images = self.db.read(|tx| tx.all::<ImageRecord>())?;
         self.with_session(|session| {
+            let mut made: Vec<(usize, Descriptor)> = Vec::new();
+            let mut todo: Vec<(usize, &Digest, &str)> = Vec::new();
             for (i, l) in img.layers.iter().enumerate() {
                 let Some(blob) = l.blob.as_ref().filter(|_| l.pushed.is_none() && plain_layer(&l.media_type))
                 else {
@@ -115,45 +117,43 @@ impl ImageStore {
                     .iter()
                     .flat_map(|(_, o)| &o.layers)
                     .find_map(|o| o.pushed.clone().filter(|_| o.blob.as_ref() == Some(blob)));
-                let pushed = match made_before {
-                    Some(p) if session.hold_blob(&p.digest)? => p,
-                    _ => {
-                        let mut head = [0u8; 8];
-                        let mut f = self.content.open_blob(blob)?;
-                        let n =
-                            std::io::Read::read(&mut f, &mut head).map_err(ImageError::io("read", "blob"))?;
-                        if berth_archive::Compression::detect(&head[..n]) != berth_archive::Compression::None
-                        {
-                            continue;
-                        }
-                        let f = self.content.open_blob(blob)?;
-                        let ingest = berth_archive::gzip(f, session.ingest(None)?)
-                            .map_err(ImageError::io("compress", "layer"))?;
-                        let info = session.commit_blob(ingest)?;
-                        let media_type = if l.media_type.starts_with("application/vnd.oci.") {
-                            media::OCI_LAYER_GZIP
-                        } else {
-                            media::DOCKER_LAYER_GZIP
-                        };
-                        Descriptor {
-                            digest: info.digest,
-                            media_type: media_type.to_string(),
-                            size: info.size,
-                        }
-                    }
-                };
-                let key = img.id.to_string();
-                self.db.write(|tx| {
-                    if let Some(mut rec) = tx.get::<ImageRecord>(&key)? {
-                        if let Some(layer) = rec.layers.get_mut(i) {
-                            layer.pushed = Some(pushed.clone());
-                            tx.put(&key, &rec)?;
-                        }
-                    }
-                    Ok::<_, ImageError>(())
-                })?;
+                match made_before {
+                    Some(p) if session.hold_blob(&p.digest)? => made.push((i, p)),
+                    _ => todo.push((i, blob, &l.media_type)),
+                }
             }
-            Ok(())
+            // Compression is what takes time: the layers side by side, a core each.
+            let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(todo.len());
+            let queue = std::sync::Mutex::new(todo);
+            let compressed = std::sync::Mutex::new(Vec::new());
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|| loop {
+                        let Some((i, blob, media_type)) =
+                            queue.lock().unwrap_or_else(|e| e.into_inner()).pop()
+                        else {
+                            return;
+                        };
+                        let out = gzip_layer(self, session, blob, media_type).map(|d| d.map(|d| (i, d)));
+                        compressed.lock().unwrap_or_else(|e| e.into_inner()).push(out);
+                    });
+                }
+            });
+            for out in compressed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+                made.extend(out?);
+            }
+            let key = img.id.to_string();
+            self.db.write(|tx| {
+                if let Some(mut rec) = tx.get::<ImageRecord>(&key)? {
+                    for (i, pushed) in made {
+                        if let Some(layer) = rec.layers.get_mut(i) {
+                            layer.pushed = Some(pushed);
+                        }
+                    }
+                    tx.put(&key, &rec)?;
+                }
+                Ok::<_, ImageError>(())
+            })
         })
     }
 
@@ -205,6 +205,32 @@ impl ImageStore {
             Ok::<_, ImageError>(())
         })
     }
+}
+
+/// The stored layer `blob` gzip-compressed into a new blob of `session`; `None` when its bytes
+/// turn out to be compressed already.
+fn gzip_layer(
+    store: &ImageStore,
+    session: &crate::WriteSession<'_>,
+    blob: &Digest,
+    media_type: &str,
+) -> Result<Option<Descriptor>> {
+    let mut head = [0u8; 8];
+    let mut f = store.content.open_blob(blob)?;
+    let n = std::io::Read::read(&mut f, &mut head).map_err(ImageError::io("read", "blob"))?;
+    if berth_archive::Compression::detect(&head[..n]) != berth_archive::Compression::None {
+        return Ok(None);
+    }
+    let f = store.content.open_blob(blob)?;
+    let ingest =
+        berth_archive::gzip(f, session.ingest(None)?).map_err(ImageError::io("compress", "layer"))?;
+    let info = session.commit_blob(ingest)?;
+    let media_type = if media_type.starts_with("application/vnd.oci.") {
+        media::OCI_LAYER_GZIP
+    } else {
+        media::DOCKER_LAYER_GZIP
+    };
+    Ok(Some(Descriptor { digest: info.digest, media_type: media_type.to_string(), size: info.size }))
 }
 
 /// Whether a layer of this media type is a plain tar that a push compresses (not a compressed
