@@ -213,6 +213,9 @@ pub struct BerthRegistry {
     child: Child,
     pub port: u16,
     pub dir: PathBuf,
+    /// The network namespace it serves in (`ip netns` name) and its address there; loopback
+    /// on the host when `None`.
+    netns: Option<(String, String)>,
 }
 
 impl BerthRegistry {
@@ -229,15 +232,37 @@ impl BerthRegistry {
         if let Some(text) = config {
             std::fs::write(dir.join("config.yml"), text).unwrap();
         }
-        let child = BerthRegistry::spawn(&dir, port, args);
-        let mut r = BerthRegistry { child, port, dir };
+        BerthRegistry::launch(dir, port, None, args)
+    }
+
+    /// In the network namespace `netns` (an `ip netns` name), on `ip:5000` there: for what
+    /// loopback cannot show, such as a registry whose certificate is verified (Docker trusts
+    /// any loopback registry without verifying it).
+    pub fn start_in(netns: &str, ip: &str, args: &[&str]) -> BerthRegistry {
+        let dir =
+            crate::env().run_root.join(format!("berth-registry-{}-{}", std::process::id(), crate::seq()));
+        std::fs::create_dir_all(&dir).unwrap();
+        BerthRegistry::launch(dir, 5000, Some((netns.to_string(), ip.to_string())), args)
+    }
+
+    fn launch(dir: PathBuf, port: u16, netns: Option<(String, String)>, args: &[&str]) -> BerthRegistry {
+        let child = BerthRegistry::spawn(&dir, port, netns.as_ref(), args);
+        let mut r = BerthRegistry { child, port, dir, netns };
         r.wait_ready();
         r
     }
 
-    fn spawn(dir: &Path, port: u16, args: &[&str]) -> Child {
-        let mut c = Command::new(crate::env().bin_dir.join("berth"));
-        c.args(["registry", "serve", "--addr", &format!("127.0.0.1:{port}"), "--root"]).arg(dir.join("root"));
+    fn spawn(dir: &Path, port: u16, netns: Option<&(String, String)>, args: &[&str]) -> Child {
+        let berth = crate::env().bin_dir.join("berth");
+        let (mut c, ip) = match netns {
+            None => (Command::new(berth), "127.0.0.1"),
+            Some((ns, ip)) => {
+                let mut c = Command::new("ip");
+                c.args(["netns", "exec", ns]).arg(berth);
+                (c, ip.as_str())
+            }
+        };
+        c.args(["registry", "serve", "--addr", &format!("{ip}:{port}"), "--root"]).arg(dir.join("root"));
         if dir.join("config.yml").exists() {
             c.arg(dir.join("config.yml"));
         }
@@ -248,7 +273,12 @@ impl BerthRegistry {
 
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        // In a namespace of its own it is ready once it says it listens.
+        let up = |r: &BerthRegistry| match r.netns {
+            None => std::net::TcpStream::connect(("127.0.0.1", r.port)).is_ok(),
+            Some(_) => r.log().contains("registry listening"),
+        };
+        while !up(self) {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("berth registry serve exited ({status}): {}", self.log());
             }
@@ -261,13 +291,16 @@ impl BerthRegistry {
     pub fn restart(&mut self, args: &[&str]) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        self.child = BerthRegistry::spawn(&self.dir, self.port, args);
+        self.child = BerthRegistry::spawn(&self.dir, self.port, self.netns.as_ref(), args);
         self.wait_ready();
     }
 
-    /// `127.0.0.1:<port>`.
+    /// `127.0.0.1:<port>`, or its address in its namespace.
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        match &self.netns {
+            None => format!("127.0.0.1:{}", self.port),
+            Some((_, ip)) => format!("{ip}:{}", self.port),
+        }
     }
 
     pub fn log(&self) -> String {

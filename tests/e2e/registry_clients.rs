@@ -242,6 +242,86 @@ fn a_registry_behind_tls_is_pushed_to_and_pulled_from() {
     d.ok(&["push", &format!("{host}/tls/again:2")]);
 }
 
+/// `certs.d/<host>/` beside berthd's configuration file, removed when dropped.
+struct CertsD(std::path::PathBuf);
+
+impl CertsD {
+    fn new(d: &Berthd, host: &str) -> CertsD {
+        let dir = d.config.parent().unwrap().join("certs.d").join(host);
+        std::fs::create_dir_all(&dir).unwrap();
+        CertsD(dir)
+    }
+
+    fn put(&self, name: &str, from: &str) {
+        std::fs::copy(from, self.0.join(name)).unwrap();
+    }
+}
+
+impl Drop for CertsD {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn a_registry_demanding_client_certificates_gets_those_of_certs_d() {
+    // Docker trusts any loopback registry without verifying it, so the registry and berthd
+    // run in a network namespace of the test's, where the registry has an address of its own.
+    let k = std::process::id() % 200 + 20;
+    let ns = berth_tests::netns::TestNetns::new(format!("btca{k}"));
+    let ip = format!("10.252.{k}.1");
+    ns.exec(&["ip", "addr", "add", &format!("{ip}/32"), "dev", "lo"]);
+    let pki = berth_tls::testing::Pki::for_server("registry-ca", &[ip.as_str()]);
+    let reg = BerthRegistry::start_in(
+        &ns.name,
+        &ip,
+        &[
+            "--tls-cert",
+            &pki.file("server", "cert.pem"),
+            "--tls-key",
+            &pki.file("server", "key.pem"),
+            "--tls-client-ca",
+            &pki.file("client", "ca.pem"),
+        ],
+    );
+    let host = reg.host();
+    let d = Berthd::start_in(Some(&ns.path()), serde_json::json!({}), &[]);
+    let name = format!("{host}/mtls/busybox:1");
+    d.ok(&["tag", "busybox", &name]);
+
+    // An unknown CA: refused, as Docker refuses it.
+    let (code, err) = d.fails(&["push", &name]);
+    assert_eq!(code, 1);
+    assert!(err.contains("invalid peer certificate: UnknownIssuer"), "{err}");
+    // The CA in certs.d, no client certificate: the registry hangs up.
+    let certs = CertsD::new(&d, &host);
+    certs.put("ca.crt", &pki.file("server", "ca.pem"));
+    let (code, err) = d.fails(&["push", &name]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("CertificateRequired"), "{err}");
+    // With the client's certificate and key: pushed, and pulled back.
+    certs.put("client.cert", &pki.file("client", "cert.pem"));
+    certs.put("client.key", &pki.file("client", "key.pem"));
+    let out = d.ok(&["push", &name]);
+    assert!(out.contains("1: digest: sha256:"), "{out}");
+    d.ok(&["rmi", &name]);
+    let out = d.ok(&["pull", &name]);
+    assert!(out.contains(&format!("Status: Downloaded newer image for {name}")), "{out}");
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "none", &name, "echo", "over mutual TLS"]),
+        "over mutual TLS\n"
+    );
+    // Half a pair is refused with Docker's words.
+    std::fs::remove_file(certs.0.join("client.key")).unwrap();
+    let (code, err) = d.fails(&["pull", &name]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("missing key client.key for client certificate client.cert. CA certificates must use the extension .crt"),
+        "{err}"
+    );
+    drop(reg);
+}
+
 #[test]
 fn every_tag_the_distribution_endpoint_and_the_python_sdk() {
     let reg = BerthRegistry::start(&[]);

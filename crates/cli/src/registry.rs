@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// TLS private key (PEM)
     #[arg(long, value_name = "file", requires = "tls_cert")]
     pub tls_key: Option<String>,
+    /// CA of client certificates: clients without one signed by it are refused
+    #[arg(long, value_name = "file")]
+    pub tls_client_ca: Option<String>,
     /// htpasswd file (bcrypt): Basic auth, or the accounts of --token
     #[arg(long, value_name = "file")]
     pub htpasswd: Option<String>,
@@ -77,7 +80,16 @@ pub fn config(a: ServeArgs) -> Result<berth_registry::Config> {
     }
     c.read_only |= a.read_only;
     if let (Some(cert), Some(key)) = (a.tls_cert, a.tls_key) {
-        c.tls = Some(TlsConfig { certificate: cert.into(), key: key.into() });
+        c.tls = Some(TlsConfig { certificate: cert.into(), key: key.into(), client_ca: None });
+    }
+    if let Some(ca) = a.tls_client_ca {
+        let Some(tls) = c.tls.as_mut() else {
+            return Err(Failure::new(
+                125,
+                "--tls-client-ca needs TLS: give --tls-cert and --tls-key (or tls: in --config)",
+            ));
+        };
+        tls.client_ca = Some(ca.into());
     }
     match (a.token, a.htpasswd) {
         (true, h) => {

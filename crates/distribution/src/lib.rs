@@ -5,6 +5,7 @@
 //! reference to the manifest for a platform ([`Resolved`]) and streams blobs. What the bytes
 //! become is the image store's business.
 
+pub mod certs;
 pub mod login;
 pub mod registry;
 pub mod search;
@@ -47,6 +48,9 @@ pub enum DistributionError {
     /// The registry answered something that is not the protocol.
     #[error("{0}")]
     Protocol(String),
+    /// The registry's `certs.d` directory cannot be used.
+    #[error(transparent)]
+    Certs(#[from] certs::CertsError),
 }
 
 impl Kinded for DistributionError {
@@ -63,6 +67,7 @@ impl Kinded for DistributionError {
                 Kind::InvalidArgument
             }
             DistributionError::TooManyRequests { .. } => Kind::Unavailable,
+            DistributionError::Certs(e) => e.kind(),
         }
     }
 }
@@ -176,7 +181,15 @@ impl Registry {
                 })?;
             RegistryAuth::Bearer(token)
         };
-        let roots = registry_cas(&self.config, &host);
+        let certs = certs::host_certs(&self.config.certs_dirs, &host)?;
+        let roots: Vec<_> = certs
+            .roots
+            .iter()
+            .map(|pem| oci_client::client::Certificate {
+                encoding: oci_client::client::CertificateEncoding::Pem,
+                data: pem.clone(),
+            })
+            .collect();
         let session = |protocol, accept_invalid| Session {
             scheme: if matches!(protocol, ClientProtocol::Http) { "http" } else { "https" },
             operation: op,
@@ -184,6 +197,7 @@ impl Registry {
                 protocol,
                 accept_invalid_certificates: accept_invalid,
                 extra_root_certificates: roots.clone(),
+                identity: certs.identity.clone(),
                 user_agent: concat!("berth/", env!("CARGO_PKG_VERSION")),
                 ..Default::default()
             }),
@@ -510,27 +524,34 @@ pub(crate) async fn reach(
     host: &str,
     path: &str,
     ask: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-) -> std::result::Result<(reqwest::Client, String, reqwest::Response), (String, reqwest::Error)> {
+) -> std::result::Result<(reqwest::Client, String, reqwest::Response), (String, String)> {
     berth_tls::install_default_provider();
     let insecure = insecure(config, host).await;
-    let client = |verify: bool| {
-        reqwest::Client::builder()
+    let https = format!("https://{host}{path}");
+    let certs = certs::host_certs(&config.certs_dirs, host).map_err(|e| (https.clone(), e.to_string()))?;
+    let client = |verify: bool| -> std::result::Result<reqwest::Client, reqwest::Error> {
+        let mut b = reqwest::Client::builder()
             .tls_danger_accept_invalid_certs(!verify)
-            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client")
-    };
-    let (http, url) = (client(!insecure), format!("https://{host}{path}"));
-    match ask(&http, &url).send().await {
-        Ok(r) => Ok((http, url, r)),
-        Err(_) if insecure => {
-            let (http, url) = (client(true), format!("http://{host}{path}"));
-            match ask(&http, &url).send().await {
-                Ok(r) => Ok((http, url, r)),
-                Err(e) => Err((url, e)),
-            }
+            .user_agent(concat!("berth/", env!("CARGO_PKG_VERSION")));
+        for pem in &certs.roots {
+            b = b.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem)?);
         }
-        Err(e) => Err((url, e)),
+        if let Some(pem) = &certs.identity {
+            b = b.identity(reqwest::Identity::from_pem(pem)?);
+        }
+        b.build()
+    };
+    let ask = &ask;
+    let attempt = |verify: bool, url: String| async move {
+        let http = client(verify).map_err(|e| (url.clone(), chain(&e)))?;
+        match ask(&http, &url).send().await {
+            Ok(r) => Ok((http, url, r)),
+            Err(e) => Err((url, chain(&e))),
+        }
+    };
+    match attempt(!insecure, https).await {
+        Err(_) if insecure => attempt(false, format!("http://{host}{path}")).await,
+        answer => answer,
     }
 }
 
@@ -542,34 +563,6 @@ pub(crate) async fn insecure(config: &RegistryConfig, host: &str) -> bool {
         Err(_) => Vec::new(),
     };
     config.is_insecure(host, &addresses)
-}
-
-/// The CA certificates for `host` in the `certs.d` directories (`<dir>/<host>/*.crt`, as
-/// Docker reads them). Client certificates (`*.cert`, `*.key`) cannot be presented through
-/// the registry client yet: they are reported, not silently ignored.
-fn registry_cas(config: &RegistryConfig, host: &str) -> Vec<oci_client::client::Certificate> {
-    let mut out = Vec::new();
-    for dir in &config.certs_dirs {
-        let Ok(entries) = std::fs::read_dir(dir.join(host)) else { continue };
-        for e in entries.flatten() {
-            let path = e.path();
-            match path.extension().and_then(|x| x.to_str()) {
-                Some("crt") => match std::fs::read(&path) {
-                    Ok(data) => out.push(oci_client::client::Certificate {
-                        encoding: oci_client::client::CertificateEncoding::Pem,
-                        data,
-                    }),
-                    Err(e) => tracing::warn!(path = %path.display(), error = %e, "unreadable registry CA"),
-                },
-                Some("cert") => tracing::warn!(
-                    path = %path.display(),
-                    "client certificates for registries are not supported yet: the registry will see no client certificate"
-                ),
-                _ => {}
-            }
-        }
-    }
-    out
 }
 
 /// An error with its causes, as Go prints a wrapped error.
@@ -585,23 +578,4 @@ fn chain(e: &dyn std::error::Error) -> String {
         cur = s.source();
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn certs_d_gives_a_registrys_cas() {
-        let dir = tempfile::tempdir().unwrap();
-        let host = dir.path().join("reg.example:5000");
-        std::fs::create_dir_all(&host).unwrap();
-        std::fs::write(host.join("ca.crt"), "-----BEGIN CERTIFICATE-----\n").unwrap();
-        std::fs::write(host.join("client.cert"), "x").unwrap();
-        std::fs::write(host.join("client.key"), "x").unwrap();
-        let mut c = RegistryConfig::default();
-        c.certs_dirs = vec![dir.path().join("missing"), dir.path().to_path_buf()];
-        assert_eq!(registry_cas(&c, "reg.example:5000").len(), 1);
-        assert!(registry_cas(&c, "other:5000").is_empty());
-    }
 }

@@ -54,7 +54,7 @@ pub async fn login(
 ) -> Result<Option<String>, LoginError> {
     let (http, url, first) = crate::reach(config, host, "/v2/", |c, u| c.get(u))
         .await
-        .map_err(|(url, e)| unreachable(&url, &e))?;
+        .map_err(|(url, detail)| LoginError::Unreachable { url, detail })?;
     if first.status().is_success() {
         return Ok(None);
     }
@@ -109,7 +109,7 @@ pub(crate) async fn exchange(
 ) -> Result<String, String> {
     let (http, url, first) = crate::reach(config, host, "/v2/", |c, u| c.get(u))
         .await
-        .map_err(|(url, e)| format!("Get \"{url}\": {}", crate::chain(&e)))?;
+        .map_err(|(url, e)| format!("Get \"{url}\": {e}"))?;
     let challenge = first
         .headers()
         .get(reqwest::header::WWW_AUTHENTICATE)

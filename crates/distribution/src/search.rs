@@ -76,7 +76,7 @@ pub async fn search(
     };
     let (_, url, answer) = crate::reach(config, &host, "/v1/search", ask)
         .await
-        .map_err(|(url, e)| SearchError::Unreachable { url, detail: crate::chain(&e) })?;
+        .map_err(|(url, detail)| SearchError::Unreachable { url, detail })?;
     if !answer.status().is_success() {
         return Err(SearchError::Status { url, status: answer.status().as_u16() });
     }

@@ -5,6 +5,7 @@
 //! root: /var/lib/berth-registry
 //! read_only: false
 //! tls: { certificate: /etc/berth-registry/cert.pem, key: /etc/berth-registry/key.pem }
+//! # client_ca: /etc/berth-registry/clients-ca.pem   (in tls: clients must present a certificate)
 //! auth:
 //!   htpasswd: { realm: berth-registry, path: /etc/berth-registry/htpasswd }
 //!   # or, tokens from the registry's own /token endpoint:
@@ -58,6 +59,10 @@ impl Default for Config {
 pub struct TlsConfig {
     pub certificate: PathBuf,
     pub key: PathBuf,
+    /// The CA that clients' certificates must be signed by: when given, a client without one
+    /// is turned away (mutual TLS, distribution's `clientcas`).
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
@@ -242,11 +247,14 @@ mod tests {
         assert_eq!(c.gc.interval, Duration::from_millis(200));
         assert_eq!(c.gc.uploads, Duration::from_secs(86400));
         assert_eq!(Config::from_yaml("{}").unwrap(), Config::default());
+        let c = Config::from_yaml("tls: { certificate: /c, key: /k, client_ca: /ca }").unwrap();
+        assert_eq!(c.tls.unwrap().client_ca, Some(PathBuf::from("/ca")));
         for bad in [
             "adr: 1",
             "addr: nowhere",
             "gc: { interval: soon }",
             "auth: { htpasswd: { path: /x }, token: {} }",
+            "tls: { certificate: /c, key: /k, clientcas: /ca }",
         ] {
             assert!(Config::from_yaml(bad).is_err(), "{bad}");
         }

@@ -98,11 +98,11 @@ impl Registry {
             None => None,
             Some(t) => {
                 let files = berth_tls::TlsFiles {
-                    ca: None,
+                    ca: t.client_ca.clone(),
                     cert: Some(t.certificate.clone()),
                     key: Some(t.key.clone()),
                 };
-                let config = berth_tls::server_config(&files, false)
+                let config = berth_tls::server_config(&files, t.client_ca.is_some())
                     .map_err(|e| RegistryError::Config(e.to_string()))?;
                 Some(berth_tls::TlsAcceptor::from(config))
             }

@@ -18,6 +18,11 @@ impl Pki {
     /// A new CA named `ca_name` (CAs of different names do not trust each other's
     /// certificates) with its two certificates.
     pub fn new(ca_name: &str) -> Pki {
+        Pki::for_server(ca_name, &["127.0.0.1", "localhost"])
+    }
+
+    /// Like [`Pki::new`], the server's certificate made for `names` (host names or addresses).
+    pub fn for_server(ca_name: &str, names: &[&str]) -> Pki {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
         ca_params.distinguished_name.push(DnType::CommonName, ca_name);
@@ -26,11 +31,7 @@ impl Pki {
         let ca_key = KeyPair::generate().expect("a CA key");
         let ca = ca_params.self_signed(&ca_key).expect("a CA certificate");
         for (side, sans, usage) in [
-            (
-                "server",
-                vec!["127.0.0.1".to_string(), "localhost".to_string()],
-                ExtendedKeyUsagePurpose::ServerAuth,
-            ),
+            ("server", names.iter().map(|n| n.to_string()).collect(), ExtendedKeyUsagePurpose::ServerAuth),
             ("client", vec![], ExtendedKeyUsagePurpose::ClientAuth),
         ] {
             let mut p = CertificateParams::new(sans).expect("certificate parameters");
