@@ -365,16 +365,8 @@ fn extract(
         }
         drop(done_tx);
         let mut next = 0;
-        for (i, r) in done_rx {
-            match r {
-                Ok(x) => ready[i] = Some(x),
-                Err(e) => {
-                    // The others stop at their next read; nothing more is taken from the queue.
-                    queue.lock().unwrap_or_else(|e| e.into_inner()).clear();
-                    growths.iter().for_each(|g| g.fail("another layer of the pull failed"));
-                    return Err(e);
-                }
-            }
+        let mut record = |i: usize, r: Result<_>| -> Result<()> {
+            ready[i] = Some(r?);
             while next < ready.len() {
                 match ready[next].take() {
                     Some((e, blob)) => {
@@ -385,6 +377,15 @@ fn extract(
                     None => break,
                 }
                 next += 1;
+            }
+            Ok(())
+        };
+        for (i, r) in done_rx {
+            if let Err(e) = record(i, r) {
+                // The others stop at their next read; nothing more is taken from the queue.
+                queue.lock().unwrap_or_else(|e| e.into_inner()).clear();
+                growths.iter().for_each(|g| g.fail("another layer of the pull failed"));
+                return Err(e);
             }
         }
         // Layers above the last pulled one that were here already.
