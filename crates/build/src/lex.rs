@@ -8,6 +8,8 @@
 
 use std::collections::BTreeSet;
 
+use crate::glob::{self, Token};
+
 /// Why a word could not be expanded, in BuildKit's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("failed to process {text:?}: {reason}")]
@@ -394,15 +396,9 @@ impl Run<'_> {
     }
 }
 
-/// A shell pattern of `${…#…}`, `${…%…}` and `${…/…/…}`: `*`, `?` and literal characters
-/// (`\*`, `\?`, `\\` escaped; a `\` before `}` or `/` only protects it from the braces).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Star,
-    Any,
-    Char(char),
-}
-
+/// A shell pattern of `${…#…}`, `${…%…}` and `${…/…/…}`: `*`, `?` (both crossing `/`) and
+/// literal characters (`\*`, `\?`, `\\` escaped; a `\` before `}` or `/` only protects it from
+/// the braces).
 struct Pattern(Vec<Token>);
 
 impl Pattern {
@@ -411,8 +407,8 @@ impl Pattern {
         let mut it = text.chars().peekable();
         while let Some(c) = it.next() {
             out.push(match c {
-                '*' => Token::Star,
-                '?' => Token::Any,
+                '*' => Token::Star { cross: true },
+                '?' => Token::One { cross: true },
                 '\\' => match it.peek().copied() {
                     Some('}' | '/') => continue,
                     Some(n @ ('*' | '?' | '\\')) => {
@@ -421,9 +417,7 @@ impl Pattern {
                     }
                     other => {
                         let shown = other.map(String::from).unwrap_or_default();
-                        return Err(format!(
-                            "invalid pattern ({text}) in substitution: invalid escape '\\{shown}'"
-                        ));
+                        return Err(format!("invalid pattern ({text}) in substitution: invalid escape '\\{shown}'"));
                     }
                 },
                 c => Token::Char(c),
@@ -432,46 +426,29 @@ impl Pattern {
         Ok(Pattern(out))
     }
 
-    /// Whether the whole of `s` matches.
-    fn matches(&self, s: &[char]) -> bool {
-        fn go(p: &[Token], s: &[char]) -> bool {
-            match p.first() {
-                None => s.is_empty(),
-                Some(Token::Star) => (0..=s.len()).any(|i| go(&p[1..], &s[i..])),
-                Some(Token::Any) => !s.is_empty() && go(&p[1..], &s[1..]),
-                Some(Token::Char(c)) => s.first() == Some(c) && go(&p[1..], &s[1..]),
-            }
-        }
-        go(&self.0, s)
+    fn reversed(&self) -> Pattern {
+        Pattern(self.0.iter().rev().cloned().collect())
     }
 
     fn trim_prefix(&self, value: &str, longest: bool) -> String {
         let s: Vec<char> = value.chars().collect();
-        let mut ends: Vec<usize> = (0..=s.len()).collect();
-        if longest {
-            ends.reverse();
-        }
-        match ends.into_iter().find(|&e| self.matches(&s[..e])) {
+        let ends = glob::match_ends(&self.0, &s);
+        let end = if longest { ends.iter().rposition(|&m| m) } else { ends.iter().position(|&m| m) };
+        match end {
             Some(e) => s[e..].iter().collect(),
             None => value.to_string(),
         }
     }
 
     fn trim_suffix(&self, value: &str, longest: bool) -> String {
-        let s: Vec<char> = value.chars().collect();
-        let mut starts: Vec<usize> = (0..=s.len()).collect();
-        if !longest {
-            starts.reverse();
-        }
-        match starts.into_iter().find(|&b| self.matches(&s[b..])) {
-            Some(b) => s[..b].iter().collect(),
-            None => value.to_string(),
-        }
+        let reversed: String = value.chars().rev().collect();
+        let kept: String = self.reversed().trim_prefix(&reversed, longest);
+        kept.chars().rev().collect()
     }
 
     /// The longest match starting at `at`, if any.
     fn match_at(&self, s: &[char], at: usize) -> Option<usize> {
-        (at..=s.len()).rev().find(|&e| self.matches(&s[at..e])).map(|e| e - at)
+        glob::match_ends(&self.0, &s[at..]).iter().rposition(|&m| m)
     }
 
     fn replace(&self, value: &str, with: &str, all: bool) -> String {

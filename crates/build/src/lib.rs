@@ -1,6 +1,18 @@
 //! Dockerfile builds, the pure part (no I/O): [`parser`] reads a Dockerfile's text into
-//! instruction nodes as BuildKit's parser does, and [`lex`] expands variables and splits words
-//! as BuildKit's shell lexer does.
+//! instruction nodes as BuildKit's parser does; [`instructions`] types and checks them into
+//! stages; [`lex`] expands variables and splits words as BuildKit's shell lexer does;
+//! [`mount`] reads `RUN --mount`; [`flags`] checks instructions' flags; [`ignore`] matches
+//! `.dockerignore` patterns as Docker does.
 
+pub mod flags;
+#[doc(hidden)]
+pub mod fuzzing;
+mod glob;
+pub mod ignore;
+pub mod instructions;
 pub mod lex;
+pub mod mount;
 pub mod parser;
+
+pub use instructions::{parse, Dockerfile, Instruction, Stage};
+pub use parser::ParseError;

@@ -16,6 +16,12 @@ pub struct ParseError {
     pub message: String,
 }
 
+impl berth_kind::Kinded for ParseError {
+    fn kind(&self) -> berth_kind::Kind {
+        berth_kind::Kind::InvalidArgument
+    }
+}
+
 impl ParseError {
     pub(crate) fn new(line: usize, message: impl Into<String>) -> ParseError {
         ParseError { line, message: message.into() }
@@ -335,35 +341,30 @@ fn json_array(s: &str) -> Result<Option<Vec<String>>, String> {
 /// `--name=value` words leading the arguments (quotes and `\` understood, `--` ends them);
 /// the rest of the line and the flags.
 fn builder_flags(line: &str) -> (String, Vec<String>) {
-    let b = line.as_bytes();
-    let (mut flags, mut pos) = (Vec::new(), 0usize);
+    let mut flags = Vec::new();
+    let mut rest = line;
     loop {
-        while pos < b.len() && (b[pos] as char).is_ascii_whitespace() {
-            pos += 1;
+        rest = rest.trim_start_matches(char::is_whitespace);
+        if !rest.starts_with("--") {
+            return (rest.to_string(), flags);
         }
-        if pos >= b.len() || !line[pos..].starts_with("--") {
-            return (line[pos..].to_string(), flags);
-        }
-        let (mut word, mut quote) = (Vec::<u8>::new(), None::<u8>);
-        while pos < b.len() {
-            let c = b[pos];
+        let (mut word, mut quote, mut end) = (String::new(), None::<char>, rest.len());
+        let mut chars = rest.char_indices();
+        while let Some((i, c)) = chars.next() {
             match quote {
-                None if (c as char).is_ascii_whitespace() => break,
-                None if c == b'\'' || c == b'"' => quote = Some(c),
-                Some(q) if c == q => quote = None,
-                _ if c == b'\\' && quote != Some(b'\'') => {
-                    pos += 1;
-                    if let Some(&n) = b.get(pos) {
-                        word.push(n);
-                    }
+                None if c.is_whitespace() => {
+                    end = i;
+                    break;
                 }
+                None if c == '\'' || c == '"' => quote = Some(c),
+                Some(q) if c == q => quote = None,
+                _ if c == '\\' && quote != Some('\'') => word.extend(chars.next().map(|(_, n)| n)),
                 _ => word.push(c),
             }
-            pos += 1;
         }
-        let word = String::from_utf8_lossy(&word).into_owned();
+        rest = &rest[end..];
         if word == "--" {
-            return (line[pos..].to_string(), flags);
+            return (rest.to_string(), flags);
         }
         flags.push(word);
     }
