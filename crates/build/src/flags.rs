@@ -41,10 +41,14 @@ impl Flags {
             }
             let value = match (kind, value) {
                 (Kind::Bool, None) => "true".to_string(),
-                (Kind::Bool, Some(v)) if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") => {
+                (Kind::Bool, Some(v))
+                    if v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false") =>
+                {
                     v.to_ascii_lowercase()
                 }
-                (Kind::Bool, Some(v)) => return Err(format!("expecting boolean value for flag {name}, not: {v}")),
+                (Kind::Bool, Some(v)) => {
+                    return Err(format!("expecting boolean value for flag {name}, not: {v}"))
+                }
                 (_, None) => return Err(format!("missing a value on flag: {name}")),
                 (_, Some(v)) => v.to_string(),
             };
@@ -117,7 +121,8 @@ mod tests {
 
     #[test]
     fn flags_are_checked_as_buildkit_checks_them() {
-        let f = Flags::parse(&words(&["--from=a", "--link", "--exclude=x", "--exclude=y"]), ACCEPTED).unwrap();
+        let f =
+            Flags::parse(&words(&["--from=a", "--link", "--exclude=x", "--exclude=y"]), ACCEPTED).unwrap();
         assert_eq!(f.text("from").as_deref(), Some("a"));
         assert!(f.bool("link"));
         assert_eq!(f.list("exclude"), ["x", "y"]);
@@ -134,7 +139,14 @@ mod tests {
 
     #[test]
     fn go_durations_read_as_go_reads_them() {
-        for (s, ms) in [("0", 0), ("30s", 30_000), ("1.5s", 1500), ("2h45m", 9_900_000), ("100ms", 100), ("1m0.5s", 60_500)] {
+        for (s, ms) in [
+            ("0", 0),
+            ("30s", 30_000),
+            ("1.5s", 1500),
+            ("2h45m", 9_900_000),
+            ("100ms", 100),
+            ("1m0.5s", 60_500),
+        ] {
             assert_eq!(go_duration(s), Ok(Duration::from_millis(ms)), "{s}");
         }
         assert_eq!(go_duration("10").unwrap_err(), "time: missing unit in duration \"10\"");

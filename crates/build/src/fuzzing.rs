@@ -45,7 +45,9 @@ mod tests {
     fn the_fuzz_corpora_replay_without_a_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus");
         let mut replayed = 0;
-        for (dir, run) in [("dockerfile", super::dockerfile as fn(&str)), ("dockerignore", super::dockerignore)] {
+        for (dir, run) in
+            [("dockerfile", super::dockerfile as fn(&str)), ("dockerignore", super::dockerignore)]
+        {
             for entry in std::fs::read_dir(root.join(dir)).expect("the corpus directory") {
                 let data = std::fs::read(entry.unwrap().path()).unwrap();
                 if let Ok(text) = std::str::from_utf8(&data) {

@@ -6,12 +6,19 @@
 pub(crate) enum Token {
     Char(char),
     /// One character (`/` too when `cross`).
-    One { cross: bool },
+    One {
+        cross: bool,
+    },
     /// Any run of characters (`/` too when `cross`).
-    Star { cross: bool },
+    Star {
+        cross: bool,
+    },
     /// `**/` inside a path pattern: nothing, or anything ending with `/`.
     AnyDirs,
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
 }
 
 /// `ends[k]`: whether the pattern matches `s[..k]`.
@@ -74,7 +81,10 @@ mod tests {
 
     #[test]
     fn many_stars_match_in_linear_time() {
-        let p: Vec<Token> = std::iter::repeat_n([Token::Star { cross: true }, Token::Char('a')], 40).flatten().chain([Token::Char('b')]).collect();
+        let p: Vec<Token> = std::iter::repeat_n([Token::Star { cross: true }, Token::Char('a')], 40)
+            .flatten()
+            .chain([Token::Char('b')])
+            .collect();
         let s: Vec<char> = std::iter::repeat_n('a', 20_000).collect();
         let t = std::time::Instant::now();
         assert!(!matches(&p, &s));

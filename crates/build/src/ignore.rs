@@ -42,7 +42,8 @@ impl Ignore {
             if cleaned.len() > 1 && cleaned.starts_with('/') {
                 cleaned.remove(0);
             }
-            let tokens = compile(&cleaned).map_err(|e| format!("invalid .dockerignore pattern {line:?}: {e}"))?;
+            let tokens =
+                compile(&cleaned).map_err(|e| format!("invalid .dockerignore pattern {line:?}: {e}"))?;
             patterns.push(Pattern { text: cleaned, exception, tokens });
         }
         Ok(Ignore { patterns })

@@ -62,7 +62,8 @@ fn bad_patterns_and_clean_paths() {
         let e = Ignore::parse(bad).unwrap_err();
         assert!(e.contains("syntax error in pattern"), "{bad}: {e}");
     }
-    for (path, want) in [("a//b/./c/", "a/b/c"), ("../x", "../x"), ("/../x", "/x"), ("a/..", "."), ("", ".")] {
+    for (path, want) in [("a//b/./c/", "a/b/c"), ("../x", "../x"), ("/../x", "/x"), ("a/..", "."), ("", ".")]
+    {
         assert_eq!(clean(path), want, "{path}");
     }
     assert_eq!(ignore_files("build/app.Dockerfile"), ["build/app.Dockerfile.dockerignore", ".dockerignore"]);

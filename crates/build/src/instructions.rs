@@ -153,7 +153,11 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         let instruction = instruction(node).map_err(fail)?;
         match (stages.last_mut(), instruction) {
             (None, Instruction::Arg(args)) => meta_args.extend(args),
-            (None, _) => return Err(fail("no build stage in current context: start with FROM (ARG may come before it)".into())),
+            (None, _) => {
+                return Err(fail(
+                    "no build stage in current context: start with FROM (ARG may come before it)".into(),
+                ))
+            }
             (Some(stage), instruction) => stage.commands.push(Command {
                 line: node.start_line,
                 end_line: node.end_line,
@@ -163,7 +167,10 @@ pub fn parse(text: &str) -> Result<Dockerfile, ParseError> {
         }
     }
     if stages.is_empty() {
-        return Err(ParseError::new(ast.nodes.last().map_or(1, |n| n.end_line), "no build stage in current context: the Dockerfile has no FROM"));
+        return Err(ParseError::new(
+            ast.nodes.last().map_or(1, |n| n.end_line),
+            "no build stage in current context: the Dockerfile has no FROM",
+        ));
     }
     Ok(Dockerfile { directives: ast.directives, meta_args, stages, warnings: ast.warnings })
 }
@@ -235,8 +242,23 @@ pub fn instruction(node: &Node) -> Result<Instruction, String> {
     let upper = node.keyword.to_ascii_uppercase();
     let known = matches!(
         node.keyword.as_str(),
-        "env" | "label" | "maintainer" | "add" | "copy" | "onbuild" | "workdir" | "run" | "cmd" | "entrypoint"
-            | "healthcheck" | "expose" | "user" | "volume" | "stopsignal" | "arg" | "shell"
+        "env"
+            | "label"
+            | "maintainer"
+            | "add"
+            | "copy"
+            | "onbuild"
+            | "workdir"
+            | "run"
+            | "cmd"
+            | "entrypoint"
+            | "healthcheck"
+            | "expose"
+            | "user"
+            | "volume"
+            | "stopsignal"
+            | "arg"
+            | "shell"
     );
     if !known {
         return Err(format!("unknown instruction: {upper}"));
@@ -247,30 +269,44 @@ pub fn instruction(node: &Node) -> Result<Instruction, String> {
         [one] => Ok(one.clone()),
         _ => Err(format!("{upper} requires exactly one argument")),
     };
-    let at_least_one = || if args.is_empty() { Err(format!("{upper} requires at least one argument")) } else { Ok(()) };
+    let at_least_one =
+        || if args.is_empty() { Err(format!("{upper} requires at least one argument")) } else { Ok(()) };
     Ok(match node.keyword.as_str() {
         "env" | "label" => {
             at_least_one()?;
-            let pairs: Vec<(String, String)> = args.chunks(2).map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or_default())).collect();
+            let pairs: Vec<(String, String)> =
+                args.chunks(2).map(|p| (p[0].clone(), p.get(1).cloned().unwrap_or_default())).collect();
             if pairs.iter().any(|(k, _)| k.is_empty()) {
                 return Err(format!("{upper} names can not be blank"));
             }
-            if node.keyword == "env" { Instruction::Env(pairs) } else { Instruction::Label(pairs) }
+            if node.keyword == "env" {
+                Instruction::Env(pairs)
+            } else {
+                Instruction::Label(pairs)
+            }
         }
         "maintainer" => Instruction::Maintainer(exactly_one()?),
         "add" | "copy" => {
             let t = transfer(node, &upper, &flags)?;
-            if node.keyword == "add" { Instruction::Add(t) } else { Instruction::Copy(t) }
+            if node.keyword == "add" {
+                Instruction::Add(t)
+            } else {
+                Instruction::Copy(t)
+            }
         }
         "onbuild" => {
             at_least_one()?;
             match args[0].to_ascii_uppercase().as_str() {
                 "ONBUILD" => return Err("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed".into()),
-                t @ ("MAINTAINER" | "FROM") => return Err(format!("{t} isn't allowed as an ONBUILD trigger")),
+                t @ ("MAINTAINER" | "FROM") => {
+                    return Err(format!("{t} isn't allowed as an ONBUILD trigger"))
+                }
                 _ => {}
             }
             let original = node.original.trim_start();
-            let mut expression = original[original.find(char::is_whitespace).unwrap_or(original.len())..].trim_start().to_string();
+            let mut expression = original[original.find(char::is_whitespace).unwrap_or(original.len())..]
+                .trim_start()
+                .to_string();
             for doc in &node.heredocs {
                 expression.push('\n');
                 expression.push_str(&doc.content);
@@ -358,7 +394,8 @@ fn transfer(node: &Node, upper: &str, flags: &Flags) -> Result<Transfer, String>
         match parser::heredoc_word(src)? {
             Some(doc) if !node.json => {
                 let found = node.heredocs.iter().find(|h| h.name == doc.name);
-                let data = found.map(|h| Heredoc { chomp: doc.chomp, ..h.clone() }.text()).unwrap_or_default();
+                let data =
+                    found.map(|h| Heredoc { chomp: doc.chomp, ..h.clone() }.text()).unwrap_or_default();
                 t.inline.push(InlineFile { name: doc.name, data, expand: doc.expand });
             }
             _ => t.sources.push(src.clone()),

@@ -17,7 +17,10 @@ fn stages_and_meta_args() {
     .unwrap();
     assert_eq!(
         df.meta_args,
-        [ArgDef { name: "BASE".into(), default: Some("busybox".into()) }, ArgDef { name: "TAG".into(), default: None }]
+        [
+            ArgDef { name: "BASE".into(), default: Some("busybox".into()) },
+            ArgDef { name: "TAG".into(), default: None }
+        ]
     );
     assert_eq!(df.stages.len(), 2);
     let s = &df.stages[0];
@@ -31,7 +34,10 @@ fn stages_and_meta_args() {
 
 #[test]
 fn instructions_are_typed() {
-    assert_eq!(only("ENV A=1 B=\"x y\""), Instruction::Env(vec![("A".into(), "1".into()), ("B".into(), "\"x y\"".into())]));
+    assert_eq!(
+        only("ENV A=1 B=\"x y\""),
+        Instruction::Env(vec![("A".into(), "1".into()), ("B".into(), "\"x y\"".into())])
+    );
     assert_eq!(only("LABEL a=b"), Instruction::Label(vec![("a".into(), "b".into())]));
     assert_eq!(only("MAINTAINER me"), Instruction::Maintainer("me".into()));
     assert_eq!(only("WORKDIR /app"), Instruction::Workdir("/app".into()));
@@ -47,15 +53,23 @@ fn instructions_are_typed() {
     );
     assert_eq!(
         only("ENTRYPOINT [\"/bin/app\", \"--flag\"]"),
-        Instruction::Entrypoint(CommandLine { args: strings(&["/bin/app", "--flag"]), shell: false, files: vec![] })
+        Instruction::Entrypoint(CommandLine {
+            args: strings(&["/bin/app", "--flag"]),
+            shell: false,
+            files: vec![]
+        })
     );
-    let Instruction::Run(run) = only("RUN --mount=type=cache,target=/c --network=none --mount=type=tmpfs,target=/t make") else {
+    let Instruction::Run(run) =
+        only("RUN --mount=type=cache,target=/c --network=none --mount=type=tmpfs,target=/t make")
+    else {
         panic!("a run")
     };
     assert_eq!(run.mounts, ["type=cache,target=/c", "type=tmpfs,target=/t"]);
     assert_eq!(run.network.as_deref(), Some("none"));
     assert_eq!(run.command.args, ["make"]);
-    let Instruction::Copy(c) = only("COPY --from=build --chown=1:2 --chmod=u+x --link --exclude=*.md a b /dst/") else {
+    let Instruction::Copy(c) =
+        only("COPY --from=build --chown=1:2 --chmod=u+x --link --exclude=*.md a b /dst/")
+    else {
         panic!("a copy")
     };
     assert_eq!(
@@ -71,7 +85,9 @@ fn instructions_are_typed() {
             ..Transfer::default()
         }
     );
-    let Instruction::Add(a) = only("ADD --checksum=sha256:abc --keep-git-dir https://x/y.tgz /y") else { panic!("an add") };
+    let Instruction::Add(a) = only("ADD --checksum=sha256:abc --keep-git-dir https://x/y.tgz /y") else {
+        panic!("an add")
+    };
     assert_eq!((a.checksum.as_deref(), a.keep_git_dir), (Some("sha256:abc"), true));
 }
 
@@ -89,7 +105,9 @@ fn args_keep_their_optional_defaults() {
 
 #[test]
 fn heredocs_become_scripts_and_inline_files() {
-    let df = parse("FROM x\nRUN <<EOF\necho hi\nEOF\nCOPY <<-one <<'two' /etc/\n\tfirst\n\tone\n$HOME\ntwo\n").unwrap();
+    let df =
+        parse("FROM x\nRUN <<EOF\necho hi\nEOF\nCOPY <<-one <<'two' /etc/\n\tfirst\n\tone\n$HOME\ntwo\n")
+            .unwrap();
     let Instruction::Run(run) = &df.stages[0].commands[0].instruction else { panic!("a run") };
     assert_eq!(run.command.args, ["<<EOF"]);
     assert_eq!(run.command.files[0].content, "echo hi\n");
@@ -118,7 +136,9 @@ fn healthchecks_as_docker_stores_them() {
             retries: Some(3),
         })
     );
-    let Instruction::Healthcheck(Health::Check { test, .. }) = only("HEALTHCHECK CMD [\"/bin/check\", \"-q\"]") else {
+    let Instruction::Healthcheck(Health::Check { test, .. }) =
+        only("HEALTHCHECK CMD [\"/bin/check\", \"-q\"]")
+    else {
         panic!("a check")
     };
     assert_eq!(test, ["CMD", "/bin/check", "-q"]);

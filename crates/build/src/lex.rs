@@ -417,7 +417,9 @@ impl Pattern {
                     }
                     other => {
                         let shown = other.map(String::from).unwrap_or_default();
-                        return Err(format!("invalid pattern ({text}) in substitution: invalid escape '\\{shown}'"));
+                        return Err(format!(
+                            "invalid pattern ({text}) in substitution: invalid escape '\\{shown}'"
+                        ));
                     }
                 },
                 c => Token::Char(c),

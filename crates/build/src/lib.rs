@@ -2,7 +2,8 @@
 //! instruction nodes as BuildKit's parser does; [`instructions`] types and checks them into
 //! stages; [`lex`] expands variables and splits words as BuildKit's shell lexer does;
 //! [`mount`] reads `RUN --mount`; [`flags`] checks instructions' flags; [`ignore`] matches
-//! `.dockerignore` patterns as Docker does.
+//! `.dockerignore` patterns as Docker does; [`plan`] picks the stages a target needs and their
+//! order; [`scope`] resolves a stage's ARGs and ENVs and expands its instructions.
 
 pub mod flags;
 #[doc(hidden)]
@@ -13,6 +14,8 @@ pub mod instructions;
 pub mod lex;
 pub mod mount;
 pub mod parser;
+pub mod plan;
+pub mod scope;
 
 pub use instructions::{parse, Dockerfile, Instruction, Stage};
 pub use parser::ParseError;

@@ -59,7 +59,11 @@ impl Mount {
                     "tmpfs" => MountKind::Tmpfs,
                     "secret" => MountKind::Secret,
                     "ssh" => MountKind::Ssh,
-                    _ => return Err(format!("unsupported mount type {v:?}: use bind, cache, tmpfs, secret or ssh")),
+                    _ => {
+                        return Err(format!(
+                            "unsupported mount type {v:?}: use bind, cache, tmpfs, secret or ssh"
+                        ))
+                    }
                 };
             }
         }
@@ -83,7 +87,11 @@ impl Mount {
                 Some((k, v)) => (k.to_ascii_lowercase(), Some(v)),
                 None => (f.to_ascii_lowercase(), None),
             };
-            let text_value = || value.map(str::to_string).ok_or_else(|| format!("invalid field {f:?} in --mount: give {key}=value"));
+            let text_value = || {
+                value
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("invalid field {f:?} in --mount: give {key}=value"))
+            };
             match key.as_str() {
                 "type" => {}
                 "target" | "dst" | "destination" => m.target = text_value()?,
@@ -99,16 +107,23 @@ impl Mount {
                         "shared" => Sharing::Shared,
                         "private" => Sharing::Private,
                         "locked" => Sharing::Locked,
-                        other => return Err(format!("unsupported sharing value {other:?}: use shared, private or locked")),
+                        other => {
+                            return Err(format!(
+                                "unsupported sharing value {other:?}: use shared, private or locked"
+                            ))
+                        }
                     }
                 }
                 "mode" => {
                     let v = text_value()?;
-                    m.mode = Some(u32::from_str_radix(&v, 8).map_err(|_| format!("invalid mode {v:?} in --mount: give octal digits, such as 0755"))?);
+                    m.mode = Some(u32::from_str_radix(&v, 8).map_err(|_| {
+                        format!("invalid mode {v:?} in --mount: give octal digits, such as 0755")
+                    })?);
                 }
                 "uid" | "gid" => {
                     let v = text_value()?;
-                    let n = v.parse().map_err(|_| format!("invalid {key} {v:?} in --mount: give a number"))?;
+                    let n =
+                        v.parse().map_err(|_| format!("invalid {key} {v:?} in --mount: give a number"))?;
                     *(if key == "uid" { &mut m.uid } else { &mut m.gid }) = Some(n);
                 }
                 "size" => m.size = Some(size(&text_value()?)?),
@@ -124,14 +139,18 @@ impl Mount {
                 "env" => kind == MountKind::Secret,
                 _ => false,
             };
-            if !allowed || (kind == MountKind::Bind && matches!(key.as_str(), "id" | "uid" | "gid" | "mode")) {
+            if !allowed || (kind == MountKind::Bind && matches!(key.as_str(), "id" | "uid" | "gid" | "mode"))
+            {
                 return Err(format!("unexpected key '{key}' for mount type {}", kind_name(kind)));
             }
         }
         match kind {
             MountKind::Secret => {
                 if m.target.is_empty() && m.env.is_none() {
-                    let id = m.id.clone().filter(|i| !i.is_empty()).ok_or("a secret mount needs an id or a target: give id=…")?;
+                    let id =
+                        m.id.clone()
+                            .filter(|i| !i.is_empty())
+                            .ok_or("a secret mount needs an id or a target: give id=…")?;
                     m.target = format!("/run/secrets/{id}");
                 }
                 if m.id.is_none() {
@@ -148,7 +167,9 @@ impl Mount {
                 m.mode.get_or_insert(0o600);
                 m.readonly = true;
             }
-            _ if m.target.is_empty() => return Err(format!("mount type {} needs a target: give target=/path", kind_name(kind))),
+            _ if m.target.is_empty() => {
+                return Err(format!("mount type {} needs a target: give target=/path", kind_name(kind)))
+            }
             MountKind::Cache => {
                 m.mode.get_or_insert(0o755);
             }
@@ -186,12 +207,16 @@ fn size(v: &str) -> Result<u64, String> {
         Some('g') => (&body[..body.len() - 1], 1 << 30),
         _ => (body, 1),
     };
-    digits.parse::<u64>().map(|n| n * scale).map_err(|_| format!("invalid size {v:?} in --mount: give bytes or a number with k, m or g"))
+    digits
+        .parse::<u64>()
+        .map(|n| n * scale)
+        .map_err(|_| format!("invalid size {v:?} in --mount: give bytes or a number with k, m or g"))
 }
 
 /// Comma-separated fields, a field quoted with `"` where it holds commas (CSV's rules).
 fn csv_fields(text: &str) -> Result<Vec<String>, String> {
-    let (mut out, mut field, mut quoted, mut chars) = (Vec::new(), String::new(), false, text.chars().peekable());
+    let (mut out, mut field, mut quoted, mut chars) =
+        (Vec::new(), String::new(), false, text.chars().peekable());
     while let Some(c) = chars.next() {
         match c {
             '"' if quoted && chars.peek() == Some(&'"') => {
@@ -219,9 +244,15 @@ mod tests {
         let m = Mount::parse("target=/src", 0).unwrap();
         assert_eq!((m.kind, m.readonly, m.target.as_str()), (MountKind::Bind, true, "/src"));
         let m = Mount::parse("type=bind,from=build,source=/out,target=/in,rw", 0).unwrap();
-        assert_eq!((m.from.as_deref(), m.source.as_deref(), m.readonly), (Some("build"), Some("/out"), false));
+        assert_eq!(
+            (m.from.as_deref(), m.source.as_deref(), m.readonly),
+            (Some("build"), Some("/out"), false)
+        );
         let m = Mount::parse("type=cache,target=/root/.cache,sharing=locked,id=pip", 0).unwrap();
-        assert_eq!((m.kind, m.sharing, m.id.as_deref(), m.mode, m.readonly), (MountKind::Cache, Sharing::Locked, Some("pip"), Some(0o755), false));
+        assert_eq!(
+            (m.kind, m.sharing, m.id.as_deref(), m.mode, m.readonly),
+            (MountKind::Cache, Sharing::Locked, Some("pip"), Some(0o755), false)
+        );
         let m = Mount::parse("type=secret,id=token", 0).unwrap();
         assert_eq!((m.target.as_str(), m.mode, m.required), ("/run/secrets/token", Some(0o400), false));
         let m = Mount::parse("type=secret,target=/etc/key,required", 0).unwrap();
@@ -229,7 +260,10 @@ mod tests {
         let m = Mount::parse("type=secret,id=aws,env=AWS_KEY", 0).unwrap();
         assert_eq!((m.env.as_deref(), m.target.as_str()), (Some("AWS_KEY"), ""));
         let m = Mount::parse("type=ssh", 1).unwrap();
-        assert_eq!((m.target.as_str(), m.id.as_deref(), m.mode), ("/run/buildkit/ssh_agent.1", Some("default"), Some(0o600)));
+        assert_eq!(
+            (m.target.as_str(), m.id.as_deref(), m.mode),
+            ("/run/buildkit/ssh_agent.1", Some("default"), Some(0o600))
+        );
         let m = Mount::parse("type=tmpfs,target=/t,size=64m", 0).unwrap();
         assert_eq!(m.size, Some(64 << 20));
         let m = Mount::parse("\"type=bind,target=/a,b\"", 0);
@@ -241,7 +275,10 @@ mod tests {
         for (text, message) in [
             ("type=nfs,target=/x", "unsupported mount type \"nfs\": use bind, cache, tmpfs, secret or ssh"),
             ("type=cache", "mount type cache needs a target: give target=/path"),
-            ("type=cache,target=/x,sharing=all", "unsupported sharing value \"all\": use shared, private or locked"),
+            (
+                "type=cache,target=/x,sharing=all",
+                "unsupported sharing value \"all\": use shared, private or locked",
+            ),
             ("type=cache,target=/x,mode=9", "invalid mode \"9\" in --mount: give octal digits, such as 0755"),
             ("target=/x,colour=red", "unexpected key 'colour' in 'colour=red'"),
             ("type=tmpfs,target=/x,id=a", "unexpected key 'id' for mount type tmpfs"),
