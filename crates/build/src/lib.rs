@@ -3,17 +3,24 @@
 //! stages; [`lex`] expands variables and splits words as BuildKit's shell lexer does;
 //! [`mount`] reads `RUN --mount`; [`flags`] checks instructions' flags; [`ignore`] matches
 //! `.dockerignore` patterns as Docker does; [`plan`] picks the stages a target needs and their
-//! order; [`scope`] resolves a stage's ARGs and ENVs and expands its instructions.
+//! order; [`scope`] resolves a stage's ARGs and ENVs and expands its instructions; [`perms`]
+//! reads `--chmod` and `--chown`; [`cache`] keys steps and explains cache misses; [`history`]
+//! writes each step's history line as Docker's classic builder does; [`classic`] the messages
+//! of `POST /build`'s stream.
 
+pub mod cache;
+pub mod classic;
 pub mod flags;
 #[doc(hidden)]
 pub mod fuzzing;
 mod glob;
+pub mod history;
 pub mod ignore;
 pub mod instructions;
 pub mod lex;
 pub mod mount;
 pub mod parser;
+pub mod perms;
 pub mod plan;
 pub mod scope;
 
