@@ -132,6 +132,11 @@ pub fn error(message: &str) -> Vec<u8> {
     line(json!({ "errorDetail": { "message": message }, "error": message }))
 }
 
+/// An error with the exit code of the command that failed (a build's RUN step).
+pub fn error_code(message: &str, code: i64) -> Vec<u8> {
+    line(json!({ "errorDetail": { "code": code, "message": message }, "error": message }))
+}
+
 fn line(v: serde_json::Value) -> Vec<u8> {
     let mut b = serde_json::to_vec(&v).unwrap_or_default();
     b.push(b'\n');

@@ -24,8 +24,12 @@ pub fn created_by(instruction: &Instruction, shell: &[String], args: &[String], 
             }
         }
         Instruction::Workdir(w) => nop(format!("WORKDIR {w}")),
-        Instruction::Copy(t) => nop(format!("COPY {sources} in {} ", t.dest)),
-        Instruction::Add(t) => nop(format!("ADD {sources} in {} ", t.dest)),
+        // With --chown, Docker writes the flag and the source's name without a space between.
+        Instruction::Copy(t) | Instruction::Add(t) => {
+            let word = if matches!(instruction, Instruction::Copy(_)) { "COPY" } else { "ADD" };
+            let chown = t.chown.as_ref().map(|c| format!("--chown={c}")).unwrap_or_default();
+            nop(format!("{word} {chown}{sources} in {} ", t.dest))
+        }
         other => nop(format!(" {}", metadata(other))),
     }
 }
@@ -196,6 +200,7 @@ mod tests {
             ("WORKDIR /app", sh(), &[], "/bin/sh -c #(nop) WORKDIR /app"),
             ("COPY a.txt .", sh(), &[], "/bin/sh -c #(nop) COPY file:abc in . "),
             ("ADD a.txt /added", sh(), &[], "/bin/sh -c #(nop) ADD file:abc in /added "),
+            ("COPY --chown=1000:1000 a.txt /owned", sh(), &[], "/bin/sh -c #(nop) COPY --chown=1000:1000file:abc in /owned "),
             ("RUN echo \"version $VERSION\" > /v", sh(), &["VERSION=1.0"], "|1 VERSION=1.0 /bin/sh -c echo \"version $VERSION\" > /v"),
             ("RUN [\"sh\", \"-c\", \"echo exec > /e\"]", sh(), &["VERSION=1.0"], "|1 VERSION=1.0 sh -c echo exec > /e"),
             ("RUN make", sh(), &[], "/bin/sh -c make"),

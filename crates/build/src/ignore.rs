@@ -84,6 +84,14 @@ impl Ignore {
     }
 }
 
+/// Whether `name` matches the wildcard `pattern` (`*`, `?`, `[…]`, `\`; neither crosses a
+/// `/`), as COPY matches its sources element by element.
+pub fn wildcard_matches(pattern: &str, name: &str) -> Result<bool, String> {
+    let tokens = compile(pattern)?;
+    let s: Vec<char> = name.chars().collect();
+    Ok(glob::matches(&tokens, &s))
+}
+
 /// The ignore files a build with the Dockerfile at `dockerfile` (relative to the context)
 /// reads, in order of preference: `<Dockerfile>.dockerignore` beside it, then the context's
 /// `.dockerignore`.

@@ -66,5 +66,8 @@ fn bad_patterns_and_clean_paths() {
     {
         assert_eq!(clean(path), want, "{path}");
     }
+    assert_eq!(wildcard_matches("*.rs", "main.rs"), Ok(true));
+    assert_eq!(wildcard_matches("m?in.[a-r]s", "main.rs"), Ok(true));
+    assert_eq!(wildcard_matches("*", "a/b"), Ok(false));
     assert_eq!(ignore_files("build/app.Dockerfile"), ["build/app.Dockerfile.dockerignore", ".dockerignore"]);
 }

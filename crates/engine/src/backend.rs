@@ -22,6 +22,7 @@ use berth_shim::Attached;
 use tokio::sync::mpsc;
 
 use crate::attach::AttachSource;
+use crate::build::{BuildEvent, BuildRequest};
 use crate::create::Created;
 
 use crate::exec::ExecEntry;
@@ -199,10 +200,21 @@ backend! {
     }
 }
 
+backend! {
+    /// Dockerfile builds.
+    pub async trait Builds {
+        /// Builds from a context tar; `events` hears each step. The image's ID.
+        async fn build(self, req: BuildRequest, context: Box<dyn Read + Send>, events: mpsc::UnboundedSender<BuildEvent>) -> Result<String>;
+    }
+}
+
 /// All of the engine: what the daemon serves.
 pub trait Backend:
-    Containers + Lifecycle + Execs + Images + Registries + Volumes + Networks + System
+    Containers + Lifecycle + Execs + Images + Registries + Builds + Volumes + Networks + System
 {
 }
 
-impl<T: Containers + Lifecycle + Execs + Images + Registries + Volumes + Networks + System> Backend for T {}
+impl<T: Containers + Lifecycle + Execs + Images + Registries + Builds + Volumes + Networks + System> Backend
+    for T
+{
+}

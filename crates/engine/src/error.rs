@@ -46,6 +46,14 @@ pub enum EngineError {
     Api(#[from] ApiError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A Dockerfile that cannot be read.
+    #[error(transparent)]
+    Dockerfile(#[from] berth_build::ParseError),
+    #[error(transparent)]
+    Plan(#[from] berth_build::plan::PlanError),
+    /// A build step's command exited non-zero.
+    #[error("{message}")]
+    CommandFailed { message: String, code: i64 },
 }
 
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
@@ -70,6 +78,9 @@ impl Kinded for EngineError {
             EngineError::Search(e) => e.kind(),
             EngineError::Metadata(e) => e.kind(),
             EngineError::Api(e) => e.kind,
+            EngineError::Dockerfile(e) => e.kind(),
+            EngineError::Plan(e) => e.kind(),
+            EngineError::CommandFailed { .. } => ErrorKind::InvalidArgument,
         }
     }
 }

@@ -32,8 +32,8 @@ impl Engine {
 
     pub fn image_list(&self, all: bool, f: &Filters) -> Result<Vec<berth_image::ImageSummary>> {
         f.validate(&["dangling", "reference", "label", "before", "since", "until"])?;
-        let _ = all;
         let lf = ListFilters {
+            all,
             dangling: f.bool_value("dangling")?,
             reference: f.get("reference").to_vec(),
             label: f.get("label").to_vec(),

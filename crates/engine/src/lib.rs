@@ -9,6 +9,7 @@
 pub mod attach;
 pub mod backend;
 mod bridgeconf;
+pub mod build;
 pub mod config;
 mod create;
 pub mod error;
@@ -52,7 +53,9 @@ use berth_shim::ShimClient;
 use tokio::sync::watch;
 
 pub use attach::{AttachOptions, Pending};
-pub use backend::{Backend, Containers, Execs, Images, Lifecycle, Networks, Registries, System, Volumes};
+pub use backend::{
+    Backend, Builds, Containers, Execs, Images, Lifecycle, Networks, Registries, System, Volumes,
+};
 pub use create::Created;
 pub use exec::ExecEntry;
 pub use logs::LogOptions;

@@ -17,6 +17,7 @@
 //!   [`ImageStore::open`] drops leases (their owners are gone) and collects, so a crash at any
 //!   point leaves no partial image and no garbage.
 
+mod build;
 mod commit;
 mod config;
 mod error;
@@ -32,6 +33,7 @@ mod store;
 mod verify;
 
 pub use berth_oci::{reference, Reference, ReferenceError};
+pub use build::BuildCacheRecord;
 pub use commit::CommitOptions;
 pub use config::{apply_changes, chain_ids, ContainerConfig, History, ImageConfig, RootFs};
 pub use error::{ImageError, Result};

@@ -59,6 +59,8 @@ pub struct PruneReport {
 /// `docker images` filters.
 #[derive(Debug, Clone, Default)]
 pub struct ListFilters {
+    /// Intermediate images too (untagged parents of other images, as builds leave them).
+    pub all: bool,
     pub dangling: Option<bool>,
     pub reference: Vec<String>,
     pub label: Vec<String>,
@@ -91,6 +93,7 @@ impl ImageStore {
             .map_err(|_| ImageError::Locked(root.display().to_string()))?;
         let content = ContentStore::open(root.join("content"))?;
         let db = Db::open(&root.join("metadata.db"))?;
+        db.ensure::<crate::BuildCacheRecord>()?;
         let snapshots = berth_snapshot::open(&root.join("snapshots"), snapshotter)?;
         let store =
             ImageStore { root: root.to_path_buf(), content, db, snapshots, gc: Mutex::new(()), _lock: lock };
@@ -519,8 +522,13 @@ impl ImageStore {
             let mut out = Vec::new();
             let mut images: Vec<ImageRecord> = tx.all::<ImageRecord>()?.into_iter().map(|(_, i)| i).collect();
             images.sort_by_key(|i| std::cmp::Reverse((crate::inspect::created_unix(i), i.added)));
+            let parents: std::collections::HashSet<Digest> =
+                images.iter().filter_map(|i| i.parent.clone()).collect();
             for img in images {
                 let refs = Self::refs_of(tx, &img.id)?;
+                if !f.all && refs.is_empty() && parents.contains(&img.id) {
+                    continue;
+                }
                 let dangling = !refs.iter().any(|r| r.tag().is_some());
                 if f.dangling.is_some_and(|d| d != dangling) {
                     continue;

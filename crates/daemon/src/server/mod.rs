@@ -3,6 +3,7 @@
 //! (`system.rs`, `containers.rs`, `exec.rs`, `images.rs`). Handlers only translate:
 //! parameters in, an engine call, Docker's response out.
 
+mod build;
 mod containers;
 mod exec;
 mod images;
@@ -261,7 +262,8 @@ async fn route<B: Backend>(ctx: Ctx<B>, path: &str) -> HResult {
         ("swarm" | "nodes" | "services" | "tasks" | "secrets" | "configs", _) => {
             swarm::route(ctx, &segs).await
         }
-        // berth has no builder yet, so no build cache: nothing to prune (`system prune` asks).
+        ("build", &Method::POST) if segs.len() == 1 => build::build(ctx).await,
+        // The build cache is not pruned apart from its images yet (`system prune` asks).
         ("build", &Method::POST) if segs.get(1) == Some(&"prune") => {
             Ok(json(200, &serde_json::json!({"CachesDeleted": null, "SpaceReclaimed": 0})))
         }

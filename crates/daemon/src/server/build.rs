@@ -1,0 +1,121 @@
+//! `POST /build`: Docker's classic builder path, as the docker CLI (`DOCKER_BUILDKIT=0`), the
+//! Python SDK and docker-compose call it. The body is the context tar; the answer streams the
+//! build's classic messages, then the image ID (`aux`) or an error (with a failed command's
+//! exit code).
+
+use std::collections::BTreeMap;
+
+use berth_api::ApiError;
+use berth_engine::build::{BuildEvent, BuildRequest};
+use berth_engine::{Builds, EngineError};
+use tokio::sync::mpsc;
+
+use super::{stream, Ctx, HResult};
+
+/// A JSON object of strings given as a query parameter (`buildargs`, `labels`); a `null`
+/// value takes the variable from nowhere (Docker's `--build-arg NAME` with NAME unset).
+fn string_map<B>(ctx: &Ctx<B>, key: &str) -> Result<BTreeMap<String, String>, ApiError> {
+    let Some(text) = ctx.q(key).filter(|t| !t.is_empty()) else { return Ok(BTreeMap::new()) };
+    let v: BTreeMap<String, Option<String>> =
+        serde_json::from_str(text).map_err(|e| ApiError::invalid(format!("invalid {key}: {e}")))?;
+    Ok(v.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
+}
+
+pub async fn build<B: Builds>(mut ctx: Ctx<B>) -> HResult {
+    if let Some(remote) = ctx.q("remote").filter(|r| !r.is_empty()) {
+        return Err(ApiError::new(berth_api::ErrorKind::NotImplemented, format!(
+            "building from a remote context ({remote}) is not supported by this berth yet: send the context in the request body"
+        )));
+    }
+    let req = BuildRequest {
+        tags: ctx.query_all("t").into_iter().filter(|t| !t.is_empty()).collect(),
+        dockerfile: ctx.q("dockerfile").unwrap_or_default().to_string(),
+        build_args: string_map(&ctx, "buildargs")?,
+        target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
+        labels: string_map(&ctx, "labels")?,
+        no_cache: ctx.flag("nocache"),
+        pull: ctx.flag("pull"),
+        quiet: ctx.flag("q"),
+        network_mode: ctx.q("networkmode").filter(|n| !n.is_empty()).map(String::from),
+        explain: ctx.flag("explain"),
+        credentials: berth_distribution::Credentials::default(),
+    };
+    for t in &req.tags {
+        berth_image::Reference::parse(t)
+            .map_err(|e| ApiError::invalid(format!("invalid reference format: {e}")))?;
+    }
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let backend = ctx.backend.clone();
+    let body = ctx.body_reader()?;
+    let mut running =
+        tokio::spawn(async move { backend.build(req, Box::new(DrainOnDrop(body)), events_tx).await });
+    // The answer starts with the build's first step, once the context is read, as Docker's
+    // does (a client may stop sending the context when the answer comes). A build that fails
+    // before it (an unreadable context or Dockerfile) fails the request.
+    let mut ended = false;
+    let first = tokio::select! {
+        e = events.recv() => e,
+        done = &mut running => {
+            done.map_err(|e| ApiError::internal(format!("build: {e}")))??;
+            ended = true;
+            events.recv().await
+        }
+    };
+    let (tx, rx) = mpsc::channel(64);
+    tokio::spawn(async move {
+        let mut next = first;
+        while let Some(e) = next {
+            if tx.send(render(e)).await.is_err() {
+                return;
+            }
+            next = events.recv().await;
+        }
+        if ended {
+            return;
+        }
+        let failure = match running.await {
+            Ok(Ok(_)) => return,
+            Ok(Err(EngineError::CommandFailed { message, code })) => {
+                berth_api::jsonmessage::error_code(&message, code)
+            }
+            Ok(Err(err)) => berth_api::jsonmessage::error(&err.to_string()),
+            Err(err) => berth_api::jsonmessage::error(&format!("build: {err}")),
+        };
+        let _ = tx.send(failure).await;
+    });
+    Ok(stream(200, "application/json", rx))
+}
+
+fn render(e: BuildEvent) -> Vec<u8> {
+    match e {
+        BuildEvent::Text(t) => berth_api::jsonmessage::stream(&t),
+        BuildEvent::Built(id) => berth_api::jsonmessage::aux(&serde_json::json!({ "ID": id })),
+        BuildEvent::Pull(p) => match p.progress {
+            Some((current, total)) => berth_api::jsonmessage::progress(
+                &p.id,
+                &p.status,
+                berth_api::jsonmessage::Progress { current, total },
+            ),
+            None if p.id.is_empty() => berth_api::jsonmessage::status(&p.status),
+            None => {
+                berth_api::jsonmessage::status_of(&p.id, &p.status, !p.status.starts_with("Pulling from"))
+            }
+        },
+    }
+}
+
+/// The request body as the build reads it; what the build leaves unread is drained, so the
+/// connection stays usable.
+struct DrainOnDrop(super::BodyReader);
+
+impl std::io::Read for DrainOnDrop {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Drop for DrainOnDrop {
+    fn drop(&mut self) {
+        self.0.drain();
+    }
+}

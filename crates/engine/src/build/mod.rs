@@ -1,0 +1,336 @@
+//! `POST /build`, Docker's classic builder path: the context (a tar, plain or compressed)
+//! unpacked into a directory of the data root, the Dockerfile parsed and planned by
+//! `berth-build` (the target and the stages it needs), and each stage's steps run in order:
+//! metadata steps derive an image with a new config, RUN steps run in a container made by the
+//! engine's own create/start path (so a step gets what `docker run` gives) and are committed,
+//! COPY and ADD write the context's files into a container that is committed. Every step's
+//! result is cached under its key (parent, expanded instruction, source files), and a step
+//! that misses says why. The context and every intermediate container go when the build ends,
+//! whatever way it ends.
+
+mod copy;
+mod step;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use berth_build::classic;
+use berth_build::instructions::Instruction;
+use berth_build::lex::Lexer;
+use berth_build::plan::{Base, Platform, Request};
+use berth_build::scope::Scope;
+use berth_image::ContainerConfig;
+use tokio::sync::mpsc;
+
+use crate::error::{EngineError, Result};
+use crate::pull::{PullEvent, PullRequest};
+use crate::Engine;
+
+/// What `POST /build` asks.
+#[derive(Debug, Clone, Default)]
+pub struct BuildRequest {
+    /// `t`: the references to tag the result with.
+    pub tags: Vec<String>,
+    /// `dockerfile`: its path in the context.
+    pub dockerfile: String,
+    pub build_args: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    pub no_cache: bool,
+    /// `pull`: pull base images even when they are here.
+    pub pull: bool,
+    /// `q`: only the image ID is told.
+    pub quiet: bool,
+    /// `networkmode` for RUN steps (`default` is the default bridge).
+    pub network_mode: Option<String>,
+    /// Say why each step that is not taken from the cache was rebuilt (berth's own).
+    pub explain: bool,
+    pub credentials: berth_distribution::Credentials,
+}
+
+/// What a build tells as it goes.
+#[derive(Debug, Clone)]
+pub enum BuildEvent {
+    /// Text for the classic stream (`{"stream": …}`).
+    Text(String),
+    /// A base image's pull.
+    Pull(PullEvent),
+    /// The result's ID (`{"aux": {"ID": …}}`).
+    Built(String),
+}
+
+/// The state a stage has reached: its image (none from scratch, before a step) and config.
+#[derive(Clone)]
+pub(crate) struct State {
+    pub image: Option<String>,
+    pub config: ContainerConfig,
+    pub os: String,
+    pub arch: String,
+}
+
+/// What the steps of one build share.
+pub(crate) struct Build<'a> {
+    pub engine: &'a Arc<Engine>,
+    pub req: &'a BuildRequest,
+    pub context: &'a Path,
+    pub events: &'a mpsc::UnboundedSender<BuildEvent>,
+    pub lexer: Lexer,
+    /// The images the stages ended with, by stage index.
+    pub stage_images: BTreeMap<usize, String>,
+    /// The current stage set CMD (an ENTRYPOINT after it keeps it).
+    pub cmd_set: bool,
+}
+
+impl Build<'_> {
+    pub fn say(&self, text: impl Into<String>) {
+        if !self.req.quiet {
+            let _ = self.events.send(BuildEvent::Text(text.into()));
+        }
+    }
+}
+
+/// A context tar ended as a tar reader expects: the docker CLI appends the Dockerfile (and
+/// `.dockerignore`) of a `-f` outside the context without padding the last entry or ending the
+/// archive, which Go's reader accepts. Zeros complete the last block and end the archive.
+struct Padded<R> {
+    inner: R,
+    count: u64,
+    /// Zeros left to give once the stream ended.
+    tail: Option<u64>,
+}
+
+impl<R: Read> Read for Padded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(left) = self.tail.as_mut() {
+            let n = (*left).min(buf.len() as u64) as usize;
+            buf[..n].fill(0);
+            *left -= n as u64;
+            return Ok(n);
+        }
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.tail = Some((512 - self.count % 512) % 512 + 1024);
+            return self.read(buf);
+        }
+        self.count += n as u64;
+        Ok(n)
+    }
+}
+
+/// Removes the unpacked context when the build ends.
+struct ContextDir(PathBuf);
+
+impl Drop for ContextDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn host_platform() -> Platform {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    Platform { os: "linux".into(), arch: arch.into(), variant: None }
+}
+
+impl Engine {
+    /// Builds `req` from the context tar `context`; `events` hears each step. The image ID.
+    pub async fn build(
+        self: &Arc<Self>,
+        req: BuildRequest,
+        context: Box<dyn Read + Send>,
+        events: mpsc::UnboundedSender<BuildEvent>,
+    ) -> Result<String> {
+        let dir = self.images.root().join("tmp").join(format!("build-{}", &berth_sys::new_id()[..16]));
+        let guard = ContextDir(dir.clone());
+        let unpack_dir = dir.clone();
+        crate::blocking(move || {
+            std::fs::create_dir_all(&unpack_dir)?;
+            let opts = berth_archive::ApplyOptions {
+                whiteouts: berth_archive::Whiteouts::Delete,
+                same_owner: false,
+            };
+            let (_, plain) = berth_archive::decompress(context)?;
+            berth_archive::apply(&unpack_dir, Padded { inner: plain, count: 0, tail: None }, &opts)
+                .map_err(|e| EngineError::InvalidArgument(format!("reading the build context: {e}")))?;
+            Ok(())
+        })
+        .await?;
+        let name = if req.dockerfile.is_empty() { "Dockerfile".to_string() } else { req.dockerfile.clone() };
+        let path = crate::fs::host_path(&dir, &name).map_err(|_| {
+            EngineError::InvalidArgument(format!("Cannot locate specified Dockerfile: {name}"))
+        })?;
+        let text = std::fs::read_to_string(&path).map_err(|_| {
+            EngineError::InvalidArgument(format!("Cannot locate specified Dockerfile: {name}"))
+        })?;
+        let df = berth_build::parse(&text)?;
+        let platform = host_platform();
+        let plan = berth_build::plan::plan(
+            &df,
+            &Request {
+                build_args: req.build_args.clone(),
+                target: req.target.clone(),
+                build_platform: platform.clone(),
+                target_platform: platform.clone(),
+            },
+        )?;
+        let mut build = Build {
+            engine: self,
+            req: &req,
+            context: &dir,
+            events: &events,
+            lexer: Lexer::new(df.directives.escape),
+            stage_images: BTreeMap::new(),
+            cmd_set: false,
+        };
+        let mut n = 0;
+        // Labels given to the build are one more step at the end, as Docker adds them.
+        let total = plan.steps + usize::from(!req.labels.is_empty());
+        let mut used = std::collections::BTreeSet::new();
+        used.extend(df.meta_args.iter().map(|a| a.name.clone()));
+        for sp in &plan.stages {
+            let stage = &df.stages[sp.index];
+            n += 1;
+            for t in classic::step(n, total, &stage.source) {
+                build.say(t);
+            }
+            let mut state = match &sp.base {
+                Base::Scratch => State {
+                    image: None,
+                    config: ContainerConfig::default(),
+                    os: platform.os.clone(),
+                    arch: platform.arch.clone(),
+                },
+                Base::Stage(j) => {
+                    let id = build.stage_images.get(j).cloned().ok_or_else(|| {
+                        EngineError::Internal(format!(
+                            "stage {j} was not built before the stage that needs it"
+                        ))
+                    })?;
+                    self.state_of(&id)?
+                }
+                Base::Image(name) => {
+                    let id = self.base_image(name, &build).await?;
+                    self.state_of(&id)?
+                }
+            };
+            if let Some(id) = &state.image {
+                build.say(classic::result(id));
+            }
+            build.cmd_set = false;
+            // A base without PATH gets the default one, as Docker's builder gives it.
+            let env = state.config.env.get_or_insert_with(Vec::new);
+            if !env.iter().any(|e| e.starts_with("PATH=")) {
+                env.insert(0, format!("PATH={DEFAULT_PATH}"));
+            }
+            let env = env.clone();
+            let mut scope = Scope::new(&plan.globals, &env).with_proxies(&req.build_args);
+            let first = n;
+            for c in &stage.commands {
+                n += 1;
+                for t in classic::step(n, total, &c.original) {
+                    build.say(t);
+                }
+                let expanded = scope.expand(&c.instruction, &build.lexer, &req.build_args).map_err(|m| {
+                    EngineError::InvalidArgument(format!("dockerfile parse error on line {}: {m}", c.line))
+                })?;
+                state = build.step(&expanded, state, &scope, n, n == first + 1).await?;
+                build.say(classic::result(state.image.as_deref().unwrap_or_default()));
+            }
+            used.extend(scope.used_build_args().iter().cloned());
+            // Labels given to the build go on the target's image.
+            if sp.index == plan.target && !req.labels.is_empty() {
+                let labels: Vec<(String, String)> = req.labels.clone().into_iter().collect();
+                n += 1;
+                let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                for t in classic::step(n, total, &format!("LABEL {}", shown.join(" "))) {
+                    build.say(t);
+                }
+                state = build.step(&Instruction::Label(labels), state, &scope, n, false).await?;
+                build.say(classic::result(state.image.as_deref().unwrap_or_default()));
+            }
+            let id = match &state.image {
+                Some(id) => id.clone(),
+                // `FROM scratch` and nothing else: an empty image, as Docker makes it.
+                None => {
+                    let id = build.derive(&state, "")?;
+                    id.to_string()
+                }
+            };
+            build.stage_images.insert(sp.index, id);
+        }
+        let id = build.stage_images.get(&plan.target).cloned().expect("the target was built");
+        let unused: Vec<&String> = req
+            .build_args
+            .keys()
+            .filter(|k| !used.contains(*k))
+            .filter(|k| !berth_build::scope::PROXY_ARGS.contains(&k.as_str()))
+            .collect();
+        if !unused.is_empty() {
+            let names: Vec<&str> = unused.iter().map(|s| s.as_str()).collect();
+            build.say(format!("[Warning] One or more build-args [{}] were not consumed\n", names.join(" ")));
+        }
+        let _ = events.send(BuildEvent::Built(id.clone()));
+        if req.quiet {
+            let _ = events.send(BuildEvent::Text(format!("{id}\n")));
+        } else {
+            build.say(classic::built(&id));
+        }
+        for t in &req.tags {
+            self.image_tag(&id, t, "")?;
+            let reference = berth_image::Reference::parse(t)
+                .map_err(|e| EngineError::InvalidArgument(e.to_string()))?
+                .with_default_tag();
+            build.say(classic::tagged(&reference.familiar()));
+        }
+        drop(guard);
+        Ok(id)
+    }
+
+    /// A base image's ID, pulled when it is missing (or always with `pull`).
+    async fn base_image(self: &Arc<Self>, name: &str, build: &Build<'_>) -> Result<String> {
+        let reference = berth_image::Reference::parse(name)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?
+            .with_default_tag();
+        let here = self.images.resolve(&reference.to_string()).ok();
+        if let (Some(img), false) = (&here, build.req.pull) {
+            return Ok(img.id.to_string());
+        }
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let events = build.events.clone();
+        let forward = tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                let _ = events.send(BuildEvent::Pull(e));
+            }
+        });
+        let pulled = self
+            .image_pull(
+                PullRequest {
+                    reference: reference.clone(),
+                    platform: None,
+                    credentials: build.req.credentials.clone(),
+                },
+                tx,
+            )
+            .await;
+        let _ = forward.await;
+        pulled?;
+        Ok(self.images.resolve(&reference.to_string())?.id.to_string())
+    }
+
+    fn state_of(&self, id: &str) -> Result<State> {
+        let (rec, conf) = self.images.image_config(id)?;
+        Ok(State {
+            image: Some(rec.id.to_string()),
+            config: conf.config.unwrap_or_default(),
+            os: conf.os,
+            arch: conf.architecture,
+        })
+    }
+}

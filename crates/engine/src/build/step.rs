@@ -1,0 +1,436 @@
+//! One step of a stage: its cache key, and on a miss its work: a new config (metadata
+//! steps), a command run in a container and committed (RUN), or files written into a
+//! container and committed (COPY, ADD). Intermediate containers are removed however the step
+//! ends.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use berth_api::models::{ContainerCreateBody, HostConfig};
+use berth_build::cache::{diagnose, explain, Miss, StepInputs};
+use berth_build::classic;
+use berth_build::history::{self, created_by};
+use berth_build::instructions::{CommandLine, Health, Instruction};
+use berth_build::perms::{resolve_chown, Chmod};
+use berth_build::scope::Scope;
+use berth_image::{BuildCacheRecord, CommitOptions, ContainerConfig, Digest};
+
+use super::{copy, Build, State};
+use crate::error::{EngineError, Result};
+use crate::lifecycle::WaitCondition;
+use crate::{Container, LogOptions};
+
+const DEFAULT_SHELL: [&str; 2] = ["/bin/sh", "-c"];
+
+impl Build<'_> {
+    /// Runs (or finds in the cache) one expanded instruction on `state`.
+    pub(crate) async fn step(
+        &mut self,
+        i: &Instruction,
+        state: State,
+        scope: &Scope,
+        n: usize,
+        first: bool,
+    ) -> Result<State> {
+        let shell: Vec<String> = state
+            .config
+            .shell
+            .clone()
+            .unwrap_or_else(|| DEFAULT_SHELL.iter().map(|s| s.to_string()).collect());
+        let parent = state.image.clone().unwrap_or_else(|| format!("scratch:{}/{}", state.os, state.arch));
+        let copy_plan = match i {
+            Instruction::Copy(t) | Instruction::Add(t) => Some(self.plan_copy(i, t, &state).await?),
+            _ => None,
+        };
+        let files = copy_plan.as_ref().map(|p| p.digests.clone()).unwrap_or_default();
+        let instruction = match i {
+            Instruction::Run(_) => format!("{i:?} shell={shell:?} args={:?}", scope.declared()),
+            Instruction::Entrypoint(_) => format!("{i:?} shell={shell:?} cmd_set={}", self.cmd_set),
+            _ => format!("{i:?} shell={shell:?}"),
+        };
+        let inputs = StepInputs { parent, instruction, files };
+        let key = inputs.key();
+        if !self.req.no_cache {
+            if let Some(id) = self.engine.images.cache_lookup(&key)? {
+                self.say(classic::using_cache());
+                return self.engine.state_of(&id.to_string());
+            }
+        }
+        if self.req.explain {
+            let miss = if self.req.no_cache {
+                Miss::NoCache
+            } else {
+                let earlier: Vec<StepInputs> = self
+                    .engine
+                    .images
+                    .cache_entries()?
+                    .into_iter()
+                    .map(|r| StepInputs { parent: r.parent, instruction: r.instruction, files: r.files })
+                    .collect();
+                diagnose(&inputs, &earlier, first)
+            };
+            self.say(format!(" ---> {}\n", explain(n, &miss)));
+        }
+        let id = match i {
+            Instruction::Run(r) => {
+                self.run(&r.command, &r.mounts, r.network.as_deref(), &state, scope, &shell, i).await?
+            }
+            Instruction::Copy(_) | Instruction::Add(_) => {
+                let plan = copy_plan.expect("planned above");
+                self.copy(plan, &state, &shell, i).await?
+            }
+            other => {
+                let mut next = state.clone();
+                let cmd_before = next.config.cmd.clone();
+                let shown = apply_metadata(&mut next.config, other, &shell);
+                match other {
+                    Instruction::Cmd(_) => self.cmd_set = true,
+                    // An ENTRYPOINT drops the base image's CMD, not one this stage set.
+                    Instruction::Entrypoint(_) if self.cmd_set => next.config.cmd = cmd_before,
+                    _ => {}
+                }
+                let shell_after = next.config.shell.clone().unwrap_or(shell.clone());
+                self.derive(&next, &created_by(&shown, &shell_after, &[], ""))?.to_string()
+            }
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as i64);
+        let record = BuildCacheRecord {
+            image: Digest::parse(&id)?,
+            parent: inputs.parent,
+            instruction: inputs.instruction,
+            files: inputs.files,
+            created: now,
+        };
+        self.engine.images.cache_store(&key, &record)?;
+        self.engine.state_of(&id)
+    }
+
+    /// A new image from `state` without a layer.
+    pub(crate) fn derive(&self, state: &State, created_by: &str) -> Result<Digest> {
+        Ok(self.engine.images.derive(
+            state.image.as_deref(),
+            state.config.clone(),
+            created_by,
+            (&state.os, &state.arch),
+        )?)
+    }
+
+    /// The image a container runs from: `state`'s, or an empty one made for `FROM scratch`.
+    fn image_for(&self, state: &State) -> Result<String> {
+        match &state.image {
+            Some(id) => Ok(id.clone()),
+            None => Ok(self.derive(state, "")?.to_string()),
+        }
+    }
+
+    async fn create(
+        &self,
+        image: &str,
+        cmd: Vec<String>,
+        env: Vec<String>,
+        state: &State,
+        network: Option<&str>,
+    ) -> Result<Arc<Container>> {
+        let network = match network.or(self.req.network_mode.as_deref()) {
+            None | Some("default") => None,
+            Some(n) => Some(n.to_string()),
+        };
+        let body = ContainerCreateBody {
+            image: Some(image.to_string()),
+            cmd: Some(cmd),
+            entrypoint: Some(Vec::new()),
+            env: Some(env),
+            working_dir: state.config.working_dir.clone().filter(|w| !w.is_empty()),
+            user: state.config.user.clone().filter(|u| !u.is_empty()),
+            labels: Some(
+                BTreeMap::from([("org.berth.build".to_string(), "intermediate".to_string())])
+                    .into_iter()
+                    .collect(),
+            ),
+            host_config: Some(HostConfig { network_mode: network, ..HostConfig::default() }),
+            ..ContainerCreateBody::default()
+        };
+        let engine = self.engine.clone();
+        let created = crate::blocking(move || engine.create(None, body)).await?;
+        self.engine.container(&created.id)
+    }
+
+    /// Commits a step's container as the next image: the stage's config (not the step's
+    /// command) and the step's history line.
+    async fn commit(&self, c: &Arc<Container>, state: &State, created_by: String) -> Result<String> {
+        let rec = c.snapshot();
+        let opts = CommitOptions {
+            config: state.config.clone(),
+            changes: Vec::new(),
+            comment: None,
+            author: None,
+            reference: None,
+            container: rec.id.clone(),
+            created_by,
+        };
+        let engine = self.engine.clone();
+        let id = crate::blocking(move || Ok(engine.images.commit(&rec.id, &rec.image_id, &opts)?)).await?;
+        Ok(id.to_string())
+    }
+
+    /// Removes an intermediate container, whatever state it is in.
+    async fn discard(&self, c: &Arc<Container>) {
+        if let Err(e) = self.engine.remove(c, true, true).await {
+            tracing::warn!(container = %c.id, error = %e, "removing a build's intermediate container");
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run(
+        &self,
+        command: &CommandLine,
+        mounts: &[String],
+        network: Option<&str>,
+        state: &State,
+        scope: &Scope,
+        shell: &[String],
+        i: &Instruction,
+    ) -> Result<String> {
+        if !mounts.is_empty() {
+            return Err(EngineError::NotImplemented(
+                "RUN --mount is not supported by this berth yet: remove the --mount flags, or build with BuildKit".into(),
+            ));
+        }
+        let cmd = match (command.files.as_slice(), command.args.as_slice()) {
+            ([], _) => history::command(&command.args, command.shell, shell),
+            ([doc], [only])
+                if only.trim() == format!("<<{}", doc.name) || only.trim() == format!("<<-{}", doc.name) =>
+            {
+                shell.iter().cloned().chain([doc.text()]).collect()
+            }
+            _ => {
+                return Err(EngineError::NotImplemented(
+                    "this berth runs a heredoc only as a RUN's whole script (RUN <<EOF … EOF)".into(),
+                ))
+            }
+        };
+        let image = self.image_for(state)?;
+        let c = self.create(&image, cmd.clone(), scope.run_env(), state, network).await?;
+        self.say(classic::running_in(&c.id));
+        let outcome = self.run_in(&c, &cmd).await;
+        let committed = match outcome {
+            Ok(()) => self.commit(&c, state, created_by(i, shell, &scope.declared(), "")).await,
+            Err(e) => Err(e),
+        };
+        self.discard(&c).await;
+        self.say(classic::removing(&c.id));
+        Ok(committed?.to_string())
+    }
+
+    /// Starts the container, tells its output as it comes, and fails on a non-zero exit.
+    async fn run_in(&self, c: &Arc<Container>, cmd: &[String]) -> Result<()> {
+        self.engine.start(c).await?;
+        let (mut rx, _) = self.engine.logs(
+            c.clone(),
+            LogOptions { stdout: true, stderr: true, follow: true, ..LogOptions::default() },
+        )?;
+        let mut pending = Vec::new();
+        while let Some(chunk) = rx.recv().await {
+            pending.extend(chunk);
+            let (frames, used) = berth_stdcopy::parse_frames(&pending);
+            for (stream, data) in frames {
+                self.say(classic::output(data, stream == 2));
+            }
+            pending.drain(..used);
+        }
+        let code = self.engine.wait(c, WaitCondition::NotRunning).await?;
+        if code != 0 {
+            return Err(EngineError::CommandFailed { message: classic::failed_command(cmd, code), code });
+        }
+        Ok(())
+    }
+
+    async fn plan_copy(
+        &self,
+        i: &Instruction,
+        t: &berth_build::instructions::Transfer,
+        state: &State,
+    ) -> Result<CopyPlan> {
+        if t.from.is_some() {
+            return Err(EngineError::NotImplemented(
+                "COPY --from is not supported by this berth yet: copy from the context, or build with BuildKit".into(),
+            ));
+        }
+        if !t.inline.is_empty() || t.parents || !t.exclude.is_empty() {
+            return Err(EngineError::NotImplemented(
+                "COPY with a heredoc, --parents or --exclude is not supported by this berth yet".into(),
+            ));
+        }
+        if matches!(i, Instruction::Add(_)) {
+            for s in &t.sources {
+                if s.contains("://") || s.starts_with("git@") || archive_name(s) {
+                    return Err(EngineError::NotImplemented(format!(
+                        "ADD {s}: remote sources and local archives are not supported by this berth yet; use COPY for plain files"
+                    )));
+                }
+            }
+        }
+        let chmod = t.chmod.as_deref().map(Chmod::parse).transpose().map_err(EngineError::InvalidArgument)?;
+        let context = self.context.to_path_buf();
+        let names = t.sources.clone();
+        let (found, digests) = crate::blocking(move || {
+            let found = copy::sources(&context, &names)?;
+            let digests = copy::digests(&found)?;
+            Ok((found, digests))
+        })
+        .await?;
+        let description = copy::describe(&found, &digests);
+        let _ = state;
+        Ok(CopyPlan { found, digests, description, dest: t.dest.clone(), chown: t.chown.clone(), chmod })
+    }
+
+    async fn copy(&self, plan: CopyPlan, state: &State, shell: &[String], i: &Instruction) -> Result<String> {
+        let image = self.image_for(state)?;
+        let c = self.create(&image, vec!["true".into()], Vec::new(), state, Some("none")).await?;
+        let engine = self.engine.clone();
+        let c2 = c.clone();
+        let workdir = state.config.working_dir.clone().unwrap_or_default();
+        let tar_path = self.context.with_extension(format!("copy-{}.tar", &berth_sys::new_id()[..8]));
+        let plan2 =
+            (plan.found.clone(), plan.dest.clone(), plan.chown.clone(), plan.chmod.clone(), tar_path.clone());
+        let written = crate::blocking(move || {
+            let (found, dest, chown, chmod, tar_path) = plan2;
+            engine.with_files(&c2, false, |root| {
+                // No passwd or group file: names cannot be resolved, numbers still can.
+                let read = |p: &str| -> String {
+                    crate::fs::host_path(root, p)
+                        .ok()
+                        .and_then(|h| std::fs::read_to_string(h).ok())
+                        .unwrap_or_default()
+                };
+                let (passwd, group) = (read("/etc/passwd"), read("/etc/group"));
+                let is_dir = |p: &str| crate::fs::host_path(root, p).is_ok_and(|h| h.is_dir());
+                let items = copy::destinations(&found, &dest, &workdir, is_dir)?;
+                let owner = chown
+                    .as_deref()
+                    .map(|c| resolve_chown(c, &passwd, &group))
+                    .transpose()
+                    .map_err(EngineError::InvalidArgument)?;
+                let file = std::fs::File::create(&tar_path)?;
+                copy::write_tar(&items, &copy::Meta { owner, chmod }, std::io::BufWriter::new(file))?;
+                berth_archive::apply(
+                    root,
+                    std::io::BufReader::new(std::fs::File::open(&tar_path)?),
+                    &berth_archive::ApplyOptions {
+                        whiteouts: berth_archive::Whiteouts::Delete,
+                        same_owner: true,
+                    },
+                )
+                .map_err(|e| EngineError::InvalidArgument(format!("copying into the image: {e}")))?;
+                Ok(())
+            })
+        })
+        .await;
+        let _ = std::fs::remove_file(&tar_path);
+        let committed = match written {
+            Ok(()) => self.commit(&c, state, created_by(i, shell, &[], &plan.description)).await,
+            Err(e) => Err(e),
+        };
+        self.discard(&c).await;
+        Ok(committed?.to_string())
+    }
+}
+
+/// A COPY's sources, found and digested, and what to do with them.
+pub(crate) struct CopyPlan {
+    found: Vec<copy::Source>,
+    digests: Vec<(String, String)>,
+    description: String,
+    dest: String,
+    chown: Option<String>,
+    chmod: Option<Chmod>,
+}
+
+fn archive_name(s: &str) -> bool {
+    [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"]
+        .iter()
+        .any(|x| s.ends_with(x))
+}
+
+/// Applies a metadata instruction to `config`; the instruction as history shows it.
+fn apply_metadata(config: &mut ContainerConfig, i: &Instruction, shell: &[String]) -> Instruction {
+    match i {
+        Instruction::Env(pairs) => {
+            let env = config.env.get_or_insert_with(Vec::new);
+            for (k, v) in pairs {
+                env.retain(|e| e.split_once('=').map_or(e.as_str(), |(ek, _)| ek) != k);
+                env.push(format!("{k}={v}"));
+            }
+        }
+        Instruction::Label(pairs) => {
+            let labels = config.labels.get_or_insert_with(BTreeMap::new);
+            for (k, v) in pairs {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
+        Instruction::Expose(ports) => {
+            let exposed = config.exposed_ports.get_or_insert_with(BTreeMap::new);
+            for p in ports {
+                let key = if p.contains('/') { p.clone() } else { format!("{p}/tcp") };
+                exposed.insert(key, serde_json::json!({}));
+            }
+        }
+        Instruction::Workdir(w) => {
+            let base = config.working_dir.clone().unwrap_or_else(|| "/".into());
+            let path =
+                if w.starts_with('/') { w.clone() } else { format!("{}/{w}", base.trim_end_matches('/')) };
+            config.working_dir = Some(berth_build::ignore::clean(&path));
+        }
+        Instruction::User(u) => config.user = Some(u.clone()),
+        Instruction::Volume(v) => {
+            let vols = config.volumes.get_or_insert_with(BTreeMap::new);
+            for p in v {
+                vols.insert(p.clone(), serde_json::json!({}));
+            }
+        }
+        Instruction::StopSignal(s) => config.stop_signal = Some(s.clone()),
+        Instruction::Shell(s) => config.shell = Some(s.clone()),
+        Instruction::Onbuild(e) => config.on_build.get_or_insert_with(Vec::new).push(e.clone()),
+        Instruction::Healthcheck(h) => config.healthcheck = Some(health_json(h)),
+        Instruction::Cmd(c) | Instruction::Entrypoint(c) => {
+            let args = history::command(&c.args, c.shell, shell);
+            let shown = CommandLine { args: args.clone(), shell: false, files: Vec::new() };
+            if matches!(i, Instruction::Cmd(_)) {
+                config.cmd = Some(args);
+                return Instruction::Cmd(shown);
+            }
+            config.entrypoint = Some(args);
+            // A new ENTRYPOINT drops the CMD the base image had, as Docker does.
+            config.cmd = None;
+            return Instruction::Entrypoint(shown);
+        }
+        Instruction::Maintainer(_) | Instruction::Arg(_) => {}
+        Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_) => {}
+    }
+    i.clone()
+}
+
+fn health_json(h: &Health) -> serde_json::Value {
+    match h {
+        Health::None => serde_json::json!({"Test": ["NONE"]}),
+        Health::Check { test, interval, timeout, start_period, start_interval, retries } => {
+            let mut v = serde_json::json!({"Test": test});
+            for (k, d) in [
+                ("Interval", interval),
+                ("Timeout", timeout),
+                ("StartPeriod", start_period),
+                ("StartInterval", start_interval),
+            ] {
+                if let Some(d) = d {
+                    v[k] = (d.as_nanos() as u64).into();
+                }
+            }
+            if let Some(r) = retries {
+                v["Retries"] = (*r).into();
+            }
+            v
+        }
+    }
+}

@@ -1,0 +1,306 @@
+//! Dockerfile builds through Docker's classic path, driven by the docker CLI
+//! (`DOCKER_BUILDKIT=0 docker build`) and the Python SDK, against berthd and side by side with
+//! the reference dockerd: the same Dockerfile gives the same config, history and files; steps
+//! come from the cache until their inputs change, and berth says why one was rebuilt; a failing
+//! step fails as Docker's does and leaves no container behind.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use berth_tests::daemon::{busybox_tar, Berthd};
+use berth_tests::refdocker::RefDockerd;
+
+/// A context directory with these files.
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// `docker build` through the classic builder against `host`.
+fn build(host: &str, args: &[&str], ctx: &Path) -> Output {
+    Command::new("docker")
+        .env("DOCKER_HOST", host)
+        .env("DOCKER_BUILDKIT", "0")
+        .arg("build")
+        .args(args)
+        .arg(ctx)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+#[track_caller]
+fn built(host: &str, args: &[&str], ctx: &Path) -> String {
+    let out = build(host, args, ctx);
+    assert!(
+        out.status.success(),
+        "docker build {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const EVERY_INSTRUCTION: &str = r#"FROM busybox
+MAINTAINER Some One <one@example.com>
+ARG VERSION=1.0
+ARG NOVAL
+ENV A=1 B="two words"
+ENV LEGACY value with spaces
+LABEL org.label=x "other label"=y
+EXPOSE 8080 53/udp
+WORKDIR /app
+COPY a.txt .
+COPY dir /dir/
+COPY a.txt dir/y /multi/
+COPY --chown=1000:1000 a.txt /owned
+ADD a.txt /added
+RUN echo "version $VERSION" > /v
+RUN ["sh", "-c", "echo exec > /e"]
+USER 1000:1000
+VOLUME /data /cache
+STOPSIGNAL SIGINT
+HEALTHCHECK --interval=5s --timeout=2s --retries=3 CMD wget -q localhost || exit 1
+SHELL ["/bin/sh", "-ec"]
+ONBUILD RUN echo onbuild
+ENTRYPOINT ["/bin/sh", "-c"]
+CMD echo hi
+"#;
+
+/// The image's config without what a run adds, as sorted JSON.
+fn config(host: &str, image: &str) -> serde_json::Value {
+    let out = Command::new("docker")
+        .env("DOCKER_HOST", host)
+        .args(["inspect", "-f", "{{json .Config}}", image])
+        .output()
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for k in [
+        "Hostname",
+        "Domainname",
+        "AttachStdin",
+        "AttachStdout",
+        "AttachStderr",
+        "Tty",
+        "OpenStdin",
+        "StdinOnce",
+        "Image",
+        "ArgsEscaped",
+    ] {
+        v.as_object_mut().unwrap().remove(k);
+    }
+    v
+}
+
+/// `docker history` lines, COPY and ADD's content names masked (each engine hashes its own way).
+fn history(host: &str, image: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .env("DOCKER_HOST", host)
+        .args(["history", "--no-trunc", "--format", "{{.CreatedBy}}", image])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            let mut words: Vec<String> = l.split(' ').map(String::from).collect();
+            for w in &mut words {
+                for kind in ["file:", "dir:", "multi:"] {
+                    if let Some(at) = w.find(kind) {
+                        *w = format!("{}{kind}…", &w[..at]);
+                    }
+                }
+            }
+            words.join(" ")
+        })
+        .collect()
+}
+
+/// The image's files (type, mode, owner, size, name), through `docker save`'s layers applied
+/// in order, as `tar -tv` lists them; bin/ (busybox's links) left out.
+fn files(host: &str, image: &str) -> Vec<String> {
+    let c = Command::new("docker").env("DOCKER_HOST", host).args(["create", image]).output().unwrap();
+    let id = String::from_utf8_lossy(&c.stdout).trim().to_string();
+    let script = format!("docker export {id} | tar -tv --numeric-owner");
+    let out = Command::new("sh").env("DOCKER_HOST", host).args(["-c", &script]).output().unwrap();
+    Command::new("docker").env("DOCKER_HOST", host).args(["rm", &id]).output().unwrap();
+    // What a container's runtime adds (its init layer) is not the image's.
+    let runtime =
+        [".dockerenv", "dev/", "etc/hostname", "etc/hosts", "etc/resolv.conf", "etc/mtab", "proc/", "sys/"];
+    let mut out: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let name = *f.get(5)?;
+            (!name.starts_with("bin/") && !runtime.iter().any(|r| name.starts_with(r)))
+                .then(|| format!("{} {} {} {name}", f[0], f[1], f[2]))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_instruction_builds_the_image_the_reference_builds() {
+    let ctx = context(&[
+        ("Dockerfile", EVERY_INSTRUCTION),
+        ("a.txt", "hello\n"),
+        ("dir/sub/x", "x\n"),
+        ("dir/y", "y\n"),
+    ]);
+    let d = Berthd::start();
+    let docker = RefDockerd::start();
+    docker.ok(&["load", "-i", busybox_tar().to_str().unwrap()]);
+    let ours = built(&d.host(), &["-t", "every:1"], ctx.path());
+    built(&docker.host, &["-t", "every:1"], ctx.path());
+    assert!(ours.contains("Step 1/24 : FROM busybox"), "{ours}");
+    assert!(ours.contains("Step 24/24 : CMD echo hi"), "{ours}");
+    assert!(ours.contains("Successfully tagged every:1"), "{ours}");
+    assert_eq!(config(&d.host(), "every:1"), config(&docker.host, "every:1"));
+    assert_eq!(history(&d.host(), "every:1"), history(&docker.host, "every:1"));
+    assert_eq!(files(&d.host(), "every:1"), files(&docker.host, "every:1"));
+    let run = |args: &[&str]| {
+        d.ok(&[&["run", "--rm", "--network", "none", "--entrypoint", "cat", "every:1"][..], args].concat())
+    };
+    assert_eq!(run(&["/v", "/e", "/app/a.txt"]), "version 1.0\nexec\nhello\n");
+    // The intermediate containers are gone.
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn steps_come_from_the_cache_until_their_inputs_change() {
+    let ctx = context(&[
+        ("Dockerfile", "FROM busybox\nARG GREETING=hi\nCOPY app.txt /app.txt\nRUN cat /app.txt > /copy && echo $GREETING >> /copy\nCMD [\"cat\", \"/copy\"]\n"),
+        ("app.txt", "one\n"),
+    ]);
+    let d = Berthd::start();
+    built(&d.host(), &["-t", "cached:1"], ctx.path());
+    let again = built(&d.host(), &["-t", "cached:1"], ctx.path());
+    assert_eq!(again.matches(" ---> Using cache").count(), 4, "{again}");
+    assert!(!again.contains("Running in"), "{again}");
+    // A changed build arg rebuilds the RUN only.
+    let changed = built(&d.host(), &["-t", "cached:2", "--build-arg", "GREETING=hello"], ctx.path());
+    assert_eq!(changed.matches(" ---> Using cache").count(), 2, "{changed}");
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "cached:2"]), "one\nhello\n");
+    // A changed file rebuilds its COPY and what follows; berth says why (its own `explain`).
+    std::fs::write(ctx.path().join("app.txt"), "two\n").unwrap();
+    let tar = ctx.path().with_extension("tar");
+    assert!(Command::new("tar")
+        .arg("-C")
+        .arg(ctx.path())
+        .arg("-cf")
+        .arg(&tar)
+        .arg(".")
+        .status()
+        .unwrap()
+        .success());
+    let out = Command::new("curl")
+        .args(["-s", "--unix-socket"])
+        .arg(d.host().trim_start_matches("unix://"))
+        .args(["-X", "POST", "-H", "Content-Type: application/x-tar", "--data-binary"])
+        .arg(format!("@{}", tar.display()))
+        .arg("http://x/build?t=cached:3&explain=1")
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&tar);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("step 3 rebuilt: file app.txt changed"), "{text}");
+    assert!(text.contains("step 4 rebuilt: step 3 changed"), "{text}");
+    assert!(text.contains("\"aux\":{\"ID\":\"sha256:"), "{text}");
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "cached:3"]), "two\nhi\n");
+    // --no-cache runs everything again.
+    let fresh = built(&d.host(), &["--no-cache", "-t", "cached:4"], ctx.path());
+    assert!(!fresh.contains("Using cache"), "{fresh}");
+    // The steps' images are intermediate: listed with -a only, as Docker lists them.
+    let listed = d.ok(&["images", "--format", "{{.Repository}}:{{.Tag}}"]);
+    assert!(!listed.contains("<none>"), "{listed}");
+    assert!(d.ok(&["images", "-a", "--format", "{{.Repository}}:{{.Tag}}"]).contains("<none>:<none>"));
+}
+
+#[test]
+fn a_failing_step_fails_as_docker_fails_and_leaves_nothing() {
+    let d = Berthd::start();
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo before\nRUN echo to stderr >&2; exit 3\n")]);
+    let out = build(&d.host(), &["-t", "fails:1"], ctx.path());
+    assert_eq!(out.status.code(), Some(3), "the docker CLI exits with the step's code");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stdout.contains("before\n"), "{stdout}");
+    assert!(stdout.contains("\u{1b}[91mto stderr\n\u{1b}[0m"), "{stdout}");
+    assert!(
+        stderr.contains("The command '/bin/sh -c echo to stderr >&2; exit 3' returned a non-zero code: 3"),
+        "{stderr}"
+    );
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+    d.assert_nothing_left();
+    assert!(d.docker(&["image", "inspect", "fails:1"]).status.code() != Some(0));
+    // A Dockerfile that cannot be read is the request's failure, in BuildKit's words.
+    let bad = context(&[("Dockerfile", "FROM busybox\nECHO hi\n")]);
+    let out = build(&d.host(), &[], bad.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("dockerfile parse error on line 2: unknown instruction: ECHO"));
+    let out = build(&d.host(), &["-f", "Missing.Dockerfile"], bad.path());
+    assert!(!out.status.success());
+    // A missing source is named.
+    let missing = context(&[("Dockerfile", "FROM busybox\nCOPY nope /x\n")]);
+    let out = build(&d.host(), &[], missing.path());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("COPY failed: file not found in build context or excluded by .dockerignore: stat nope: file does not exist"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+}
+
+#[test]
+fn stages_targets_scratch_and_a_dockerfile_outside_the_context() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        ("Dockerfile", "FROM busybox AS base\nRUN echo base > /b\nFROM base AS next\nRUN cat /b > /c\nFROM scratch AS empty\nCOPY f /f\n"),
+        ("f", "data\n"),
+    ]);
+    let out = built(&d.host(), &["-t", "stages:next", "--target", "next"], ctx.path());
+    assert!(out.contains("Step 4/4 : RUN cat /b > /c"), "only the stages the target needs: {out}");
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "stages:next", "cat", "/c"]), "base\n");
+    built(&d.host(), &["-t", "stages:empty"], ctx.path());
+    assert_eq!(d.inspect("stages:empty", "{{len .RootFS.Layers}}"), "1");
+    // The docker CLI adds a Dockerfile from outside the context to the context it sends.
+    let outside = tempfile::tempdir().unwrap();
+    let df = outside.path().join("Other.Dockerfile");
+    std::fs::write(&df, "FROM busybox\nCOPY f /g\n").unwrap();
+    built(&d.host(), &["-f", df.to_str().unwrap(), "-t", "outside:1"], ctx.path());
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "outside:1", "cat", "/g"]), "data\n");
+}
+
+#[test]
+fn the_python_sdk_builds_with_args_and_labels() {
+    let d = Berthd::start();
+    let ctx = context(&[("Dockerfile", "FROM busybox\nARG WHO\nRUN echo hello $WHO > /greeting\n")]);
+    let script = format!(
+        r#"
+import docker
+c = docker.from_env()
+img, logs = c.images.build(path="{}", tag="sdk:1", buildargs={{"WHO": "sdk"}}, labels={{"made.by": "sdk"}})
+assert "sdk:1" in img.tags, img.tags
+assert img.labels == {{"made.by": "sdk"}}, img.labels
+steps = [l["stream"] for l in logs if "stream" in l and l["stream"].startswith("Step ")]
+assert steps == ["Step 1/4 : FROM busybox", "Step 2/4 : ARG WHO", "Step 3/4 : RUN echo hello $WHO > /greeting", "Step 4/4 : LABEL made.by=sdk"], steps
+print(c.containers.run("sdk:1", ["cat", "/greeting"], remove=True, network_mode="none").decode(), end="")
+"#,
+        ctx.path().display()
+    );
+    let out = Command::new("python3").args(["-c", &script]).env("DOCKER_HOST", d.host()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello sdk\n");
+}
