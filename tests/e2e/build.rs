@@ -304,3 +304,34 @@ print(c.containers.run("sdk:1", ["cat", "/greeting"], remove=True, network_mode=
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello sdk\n");
 }
+
+#[test]
+fn a_daemon_killed_mid_build_leaves_nothing_once_it_is_back() {
+    let mut d = Berthd::start();
+    let ctx = context(&[
+        ("Dockerfile", "FROM busybox\nCOPY big /big\nRUN sleep 60\n"),
+        ("big", &"x".repeat(1 << 20)),
+    ]);
+    let mut client = Command::new("docker")
+        .env("DOCKER_HOST", d.host())
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-t", "killed:1"])
+        .arg(ctx.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    d.wait_for(30, "the RUN step's container", || {
+        !d.ok(&["ps", "-q", "--filter", "label=org.berth.build"]).trim().is_empty()
+    });
+    assert!(d.data_root.join("image/tmp").exists(), "the context is unpacked under the data root");
+    d.kill9();
+    let _ = client.wait();
+    d.launch();
+    assert_eq!(d.ok(&["ps", "-aq"]), "", "the intermediate container is gone");
+    assert!(!d.data_root.join("image/tmp").exists(), "the context is gone");
+    d.assert_nothing_left();
+    // And the next build runs.
+    let ok = context(&[("Dockerfile", "FROM busybox\nRUN echo again\n")]);
+    assert!(built(&d.host(), &[], ok.path()).contains("again"));
+}

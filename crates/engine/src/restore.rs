@@ -83,6 +83,8 @@ impl Engine {
         if let Err(e) = self.apply_firewall() {
             tracing::warn!(error = %e, "applying the firewall failed");
         }
+        // Builds do not survive the daemon: what they left goes, once the containers are adopted.
+        self.clear_build_leftovers().await;
     }
 
     /// `always` and `unless-stopped` containers start with the daemon.

@@ -128,6 +128,9 @@ impl Drop for ContextDir {
     }
 }
 
+/// The label of a build's intermediate containers.
+pub(crate) const BUILD_LABEL: &str = "org.berth.build";
+
 const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 fn host_platform() -> Platform {
@@ -322,6 +325,23 @@ impl Engine {
         let _ = forward.await;
         pulled?;
         Ok(self.images.resolve(&reference.to_string())?.id.to_string())
+    }
+
+    /// What builds cut short by the daemon's end left: their contexts and copy tars (the data
+    /// root's `image/tmp`) and their intermediate containers (labelled as such). Called when
+    /// the daemon starts, once its containers are adopted (a running one is killed through its
+    /// shim then).
+    pub(crate) async fn clear_build_leftovers(self: &Arc<Self>) {
+        let _ = std::fs::remove_dir_all(self.images.root().join("tmp"));
+        for c in self.containers() {
+            let leftover = c.rec().config.labels.as_ref().is_some_and(|l| l.contains_key(BUILD_LABEL));
+            if leftover {
+                tracing::info!(id = %c.id, "removing a build's intermediate container left by a daemon that stopped");
+                if let Err(e) = self.remove(&c, true, true).await {
+                    tracing::warn!(id = %c.id, error = %e, "could not remove a build's intermediate container");
+                }
+            }
+        }
     }
 
     fn state_of(&self, id: &str) -> Result<State> {

@@ -145,9 +145,7 @@ impl Build<'_> {
             working_dir: state.config.working_dir.clone().filter(|w| !w.is_empty()),
             user: state.config.user.clone().filter(|u| !u.is_empty()),
             labels: Some(
-                BTreeMap::from([("org.berth.build".to_string(), "intermediate".to_string())])
-                    .into_iter()
-                    .collect(),
+                [(super::BUILD_LABEL.to_string(), "intermediate".to_string())].into_iter().collect(),
             ),
             host_config: Some(HostConfig { network_mode: network, ..HostConfig::default() }),
             ..ContainerCreateBody::default()
