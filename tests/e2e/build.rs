@@ -335,3 +335,23 @@ fn a_daemon_killed_mid_build_leaves_nothing_once_it_is_back() {
     let ok = context(&[("Dockerfile", "FROM busybox\nRUN echo again\n")]);
     assert!(built(&d.host(), &[], ok.path()).contains("again"));
 }
+
+#[test]
+fn copy_from_another_stage_an_index_or_an_image() {
+    let d = Berthd::start();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox AS build\nRUN mkdir /out && echo built > /out/file\nFROM busybox\nCOPY --from=build /out/file /file\nCOPY --from=0 /out /dir/\nCOPY --from=busybox /bin/busybox /bb\n",
+    )]);
+    let out = built(&d.host(), &["-t", "from:1"], ctx.path());
+    assert!(out.contains("Successfully tagged from:1"), "{out}");
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "none", "from:1", "cat", "/file", "/dir/file"]),
+        "built\nbuilt\n"
+    );
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "from:1", "ls", "/bb"]), "/bb\n");
+    // Cached the second time, and nothing is left of the source containers.
+    let again = built(&d.host(), &["-t", "from:1"], ctx.path());
+    assert_eq!(again.matches("Using cache").count(), 4, "{again}");
+    assert_eq!(d.ok(&["ps", "-aq"]), "");
+}

@@ -81,6 +81,8 @@ pub(crate) struct Build<'a> {
     pub stage_images: BTreeMap<usize, String>,
     /// The current stage set CMD (an ENTRYPOINT after it keeps it).
     pub cmd_set: bool,
+    /// The stages' names (`AS name`), by index.
+    pub stage_names: Vec<Option<String>>,
 }
 
 impl Build<'_> {
@@ -191,6 +193,7 @@ impl Engine {
             lexer: Lexer::new(df.directives.escape),
             stage_images: BTreeMap::new(),
             cmd_set: false,
+            stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
         };
         let mut n = 0;
         // Labels given to the build are one more step at the end, as Docker adds them.
@@ -297,7 +300,7 @@ impl Engine {
     }
 
     /// A base image's ID, pulled when it is missing (or always with `pull`).
-    async fn base_image(self: &Arc<Self>, name: &str, build: &Build<'_>) -> Result<String> {
+    pub(crate) async fn base_image(self: &Arc<Self>, name: &str, build: &Build<'_>) -> Result<String> {
         let reference = berth_image::Reference::parse(name)
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?
             .with_default_tag();

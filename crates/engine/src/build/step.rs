@@ -251,11 +251,6 @@ impl Build<'_> {
         t: &berth_build::instructions::Transfer,
         state: &State,
     ) -> Result<CopyPlan> {
-        if t.from.is_some() {
-            return Err(EngineError::NotImplemented(
-                "COPY --from is not supported by this berth yet: copy from the context, or build with BuildKit".into(),
-            ));
-        }
         if !t.inline.is_empty() || t.parents || !t.exclude.is_empty() {
             return Err(EngineError::NotImplemented(
                 "COPY with a heredoc, --parents or --exclude is not supported by this berth yet".into(),
@@ -271,6 +266,29 @@ impl Build<'_> {
             }
         }
         let chmod = t.chmod.as_deref().map(Chmod::parse).transpose().map_err(EngineError::InvalidArgument)?;
+        let plan = |found: Vec<copy::Source>, digests: Vec<(String, String)>, from: Option<String>| {
+            let description = copy::describe(&found, &digests);
+            CopyPlan {
+                found,
+                digests,
+                description,
+                dest: t.dest.clone(),
+                chown: t.chown.clone(),
+                chmod: chmod.clone(),
+                from,
+                names: t.sources.clone(),
+            }
+        };
+        // From another stage or an image: its files are found when the copy runs; the key
+        // holds the image's ID (its content's digest).
+        if let Some(from) = &t.from {
+            let id = match self.stage_by_ref(from) {
+                Some(id) => id,
+                None => self.engine.base_image(from, self).await?,
+            };
+            let digests = vec![("from".to_string(), id.clone())];
+            return Ok(plan(Vec::new(), digests, Some(id)));
+        }
         let context = self.context.to_path_buf();
         let names = t.sources.clone();
         let (found, digests) = crate::blocking(move || {
@@ -279,9 +297,20 @@ impl Build<'_> {
             Ok((found, digests))
         })
         .await?;
-        let description = copy::describe(&found, &digests);
         let _ = state;
-        Ok(CopyPlan { found, digests, description, dest: t.dest.clone(), chown: t.chown.clone(), chmod })
+        Ok(plan(found, digests, None))
+    }
+
+    /// The image a stage named (or numbered) `name` ended with, when it was built.
+    fn stage_by_ref(&self, name: &str) -> Option<String> {
+        let index = match name.parse::<usize>() {
+            Ok(n) => n,
+            Err(_) => self
+                .stage_names
+                .iter()
+                .position(|s| s.as_deref() == Some(name.to_ascii_lowercase().as_str()))?,
+        };
+        self.stage_images.get(&index).cloned()
     }
 
     async fn copy(&self, plan: CopyPlan, state: &State, shell: &[String], i: &Instruction) -> Result<String> {
@@ -293,39 +322,54 @@ impl Build<'_> {
         let tar_path = self.context.with_extension(format!("copy-{}.tar", &berth_sys::new_id()[..8]));
         let plan2 =
             (plan.found.clone(), plan.dest.clone(), plan.chown.clone(), plan.chmod.clone(), tar_path.clone());
+        // A source stage or image is read through a container of its own, never started.
+        let source = match &plan.from {
+            Some(id) => Some(self.create(id, vec!["true".into()], Vec::new(), state, Some("none")).await?),
+            None => None,
+        };
+        let (source2, names) = (source.clone(), plan.names.clone());
         let written = crate::blocking(move || {
             let (found, dest, chown, chmod, tar_path) = plan2;
-            engine.with_files(&c2, false, |root| {
-                // No passwd or group file: names cannot be resolved, numbers still can.
-                let read = |p: &str| -> String {
-                    crate::fs::host_path(root, p)
-                        .ok()
-                        .and_then(|h| std::fs::read_to_string(h).ok())
-                        .unwrap_or_default()
-                };
-                let (passwd, group) = (read("/etc/passwd"), read("/etc/group"));
-                let is_dir = |p: &str| crate::fs::host_path(root, p).is_ok_and(|h| h.is_dir());
-                let items = copy::destinations(&found, &dest, &workdir, is_dir)?;
-                let owner = chown
-                    .as_deref()
-                    .map(|c| resolve_chown(c, &passwd, &group))
-                    .transpose()
-                    .map_err(EngineError::InvalidArgument)?;
-                let file = std::fs::File::create(&tar_path)?;
-                copy::write_tar(&items, &copy::Meta { owner, chmod }, std::io::BufWriter::new(file))?;
-                berth_archive::apply(
-                    root,
-                    std::io::BufReader::new(std::fs::File::open(&tar_path)?),
-                    &berth_archive::ApplyOptions {
-                        whiteouts: berth_archive::Whiteouts::Delete,
-                        same_owner: true,
-                    },
-                )
-                .map_err(|e| EngineError::InvalidArgument(format!("copying into the image: {e}")))?;
-                Ok(())
-            })
+            let copy_in = |found: Vec<copy::Source>| {
+                engine.with_files(&c2, false, |root| {
+                    // No passwd or group file: names cannot be resolved, numbers still can.
+                    let read = |p: &str| -> String {
+                        crate::fs::host_path(root, p)
+                            .ok()
+                            .and_then(|h| std::fs::read_to_string(h).ok())
+                            .unwrap_or_default()
+                    };
+                    let (passwd, group) = (read("/etc/passwd"), read("/etc/group"));
+                    let is_dir = |p: &str| crate::fs::host_path(root, p).is_ok_and(|h| h.is_dir());
+                    let items = copy::destinations(&found, &dest, &workdir, is_dir)?;
+                    let owner = chown
+                        .as_deref()
+                        .map(|c| resolve_chown(c, &passwd, &group))
+                        .transpose()
+                        .map_err(EngineError::InvalidArgument)?;
+                    let file = std::fs::File::create(&tar_path)?;
+                    copy::write_tar(&items, &copy::Meta { owner, chmod }, std::io::BufWriter::new(file))?;
+                    berth_archive::apply(
+                        root,
+                        std::io::BufReader::new(std::fs::File::open(&tar_path)?),
+                        &berth_archive::ApplyOptions {
+                            whiteouts: berth_archive::Whiteouts::Delete,
+                            same_owner: true,
+                        },
+                    )
+                    .map_err(|e| EngineError::InvalidArgument(format!("copying into the image: {e}")))?;
+                    Ok(())
+                })
+            };
+            match &source2 {
+                None => copy_in(found),
+                Some(s) => engine.with_files(s, false, |src_root| copy_in(copy::sources(src_root, &names)?)),
+            }
         })
         .await;
+        if let Some(s) = &source {
+            self.discard(s).await;
+        }
         let _ = std::fs::remove_file(&tar_path);
         let committed = match written {
             Ok(()) => self.commit(&c, state, created_by(i, shell, &[], &plan.description)).await,
@@ -344,6 +388,10 @@ pub(crate) struct CopyPlan {
     dest: String,
     chown: Option<String>,
     chmod: Option<Chmod>,
+    /// The image a `--from` names, whose files are copied instead of the context's.
+    from: Option<String>,
+    /// The sources as written (resolved in the `--from` image when the copy runs).
+    names: Vec<String>,
 }
 
 fn archive_name(s: &str) -> bool {
