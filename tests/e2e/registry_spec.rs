@@ -127,6 +127,27 @@ fn pull_workflow() {
     let r = reg.request("GET", &format!("/v2/pull/app/blobs/{d}"), &[], b"");
     assert_eq!((r.status, r.body.len()), (200, big.len()));
     assert!(r.body == big, "a streamed blob arrives whole");
+    // A client that goes away mid-download costs the registry that connection, nothing more.
+    // The blob outgrows the sockets' buffers, so the server is still writing when the client
+    // sends its FIN and then (closing with unread data) a reset: the server's next write fails
+    // with EPIPE, a SIGPIPE unless the server ignores it.
+    let huge: Vec<u8> = (0..32_000_000u32).map(|i| (i % 253) as u8).collect();
+    let d = push_blob(&reg, "pull/app", &huge);
+    for i in 0..6 {
+        use std::io::{Read, Write};
+        let Ok(mut c) = std::net::TcpStream::connect(("127.0.0.1", reg.port)) else { break };
+        let range = format!("Range: bytes={}-\r\n", i * 1000);
+        write!(c, "GET /v2/pull/app/blobs/{d} HTTP/1.1\r\nHost: x\r\n{range}\r\n").unwrap();
+        let _ = c.read_exact(&mut [0u8; 1024]);
+        let _ = c.shutdown(std::net::Shutdown::Write);
+        drop(c);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", reg.port)).is_ok(),
+        "the registry ended with its client: {}",
+        reg.log()
+    );
 }
 
 #[test]

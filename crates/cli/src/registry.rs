@@ -120,6 +120,12 @@ pub fn run(cmd: RegistryCmd) -> Result {
     match cmd {
         RegistryCmd::Serve(a) => {
             let c = config(a)?;
+            // A server outlives its clients: one that goes away mid-answer is an error on that
+            // connection, never the SIGPIPE that `main` lets end the CLI.
+            // SAFETY: setting a signal's disposition touches no Rust state.
+            unsafe {
+                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            }
             berth_registry::run(c).map_err(|e| Failure::new(1, format!("registry: {e}")))
         }
     }
