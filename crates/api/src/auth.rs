@@ -40,6 +40,19 @@ impl AuthConfig {
 /// too, as Docker's daemon does); an absent or empty header is anonymous.
 pub fn registry_auth(header: Option<&str>) -> Result<AuthConfig, ApiError> {
     let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) else { return Ok(AuthConfig::default()) };
+    decode("X-Registry-Auth", h, "an AuthConfig")
+}
+
+/// Decodes a build's `X-Registry-Config` header: credentials by registry (as the client's
+/// configuration keys them). An absent or empty header gives none.
+pub fn registry_config(
+    header: Option<&str>,
+) -> Result<std::collections::BTreeMap<String, AuthConfig>, ApiError> {
+    let Some(h) = header.map(str::trim).filter(|h| !h.is_empty()) else { return Ok(Default::default()) };
+    decode("X-Registry-Config", h, "a map of AuthConfigs")
+}
+
+fn decode<T: serde::de::DeserializeOwned>(name: &str, h: &str, what: &str) -> Result<T, ApiError> {
     let engines = [
         base64::engine::general_purpose::URL_SAFE,
         base64::engine::general_purpose::URL_SAFE_NO_PAD,
@@ -47,11 +60,10 @@ pub fn registry_auth(header: Option<&str>) -> Result<AuthConfig, ApiError> {
         base64::engine::general_purpose::STANDARD_NO_PAD,
     ];
     let raw = engines.iter().find_map(|e| e.decode(h).ok()).ok_or_else(|| {
-        ApiError::invalid("invalid X-Registry-Auth header: it is not base64url-encoded JSON")
+        ApiError::invalid(format!("invalid {name} header: it is not base64url-encoded JSON"))
     })?;
-    serde_json::from_slice(&raw).map_err(|e| {
-        ApiError::invalid(format!("invalid X-Registry-Auth header: its JSON is not an AuthConfig: {e}"))
-    })
+    serde_json::from_slice(&raw)
+        .map_err(|e| ApiError::invalid(format!("invalid {name} header: its JSON is not {what}: {e}")))
 }
 
 #[cfg(test)]
@@ -86,5 +98,20 @@ mod tests {
         assert!(registry_auth(Some(&b64("[1]"))).is_err());
         let packed = AuthConfig { auth: "dTpwOng=".into(), ..Default::default() };
         assert_eq!(packed.user_password(), ("u".to_string(), "p:x".to_string()));
+    }
+
+    #[test]
+    fn a_builds_registry_config_maps_registries_to_credentials() {
+        let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE.encode(s);
+        assert!(registry_config(None).unwrap().is_empty());
+        assert!(registry_config(Some("e30=")).unwrap().is_empty());
+        let all = registry_config(Some(&b64(
+            r#"{"127.0.0.1:5000":{"username":"u","password":"p"},"https://index.docker.io/v1/":{"auth":"dTpwOng="}}"#,
+        )))
+        .unwrap();
+        assert_eq!(all["127.0.0.1:5000"].user_password(), ("u".into(), "p".into()));
+        assert_eq!(all["https://index.docker.io/v1/"].user_password(), ("u".into(), "p:x".into()));
+        let e = registry_config(Some(&b64("[]"))).unwrap_err();
+        assert!(e.to_string().starts_with("invalid X-Registry-Config header"), "{e}");
     }
 }

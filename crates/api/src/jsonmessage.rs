@@ -39,6 +39,8 @@ pub struct JsonMessage {
 #[serde(default)]
 pub struct ErrorDetail {
     pub message: String,
+    /// A failed build command's exit code (0 when none).
+    pub code: i64,
 }
 
 /// A `progressDetail` that is there, even as `null` or `{}`, is progress.

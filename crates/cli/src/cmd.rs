@@ -160,6 +160,8 @@ pub enum ContainerOps {
 /// The image commands that stand both at the top level and under `image`, declared once.
 #[derive(Subcommand, Debug)]
 pub enum ImageOps {
+    /// Build an image from a Dockerfile
+    Build(Box<crate::build::BuildArgs>),
     /// Download an image from a registry
     Pull(PullArgs),
     /// Upload an image to a registry

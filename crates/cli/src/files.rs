@@ -46,12 +46,12 @@ pub async fn commit(ctx: &Ctx, a: CommitArgs) -> Result {
 /// Where `save` and `export` write: stdout, or a file that appears whole once the download is
 /// complete (a temporary file beside it, renamed), as the docker CLI writes it; a failed
 /// request leaves no file behind. A path that cannot be written fails before the request.
-enum Output {
+pub(crate) enum Output {
     Stdout,
     File(tempfile::NamedTempFile, PathBuf),
 }
 
-fn output(path: Option<&str>, what: &str) -> std::result::Result<Output, Failure> {
+pub(crate) fn output(path: Option<&str>, what: &str) -> std::result::Result<Output, Failure> {
     match path {
         Some(p) => {
             let target = PathBuf::from(p);
@@ -86,7 +86,7 @@ fn output(path: Option<&str>, what: &str) -> std::result::Result<Output, Failure
     }
 }
 
-async fn copy_body(mut r: Response, out: Output) -> Result {
+pub(crate) async fn copy_body(mut r: Response, out: Output) -> Result {
     let io = |e: std::io::Error| Failure::new(1, e.to_string());
     match out {
         Output::Stdout => {

@@ -7,6 +7,8 @@
 //! [`terminal`] raw mode and resizing for `-t`; [`progress`] the daemon's progress stream.
 
 mod args;
+mod build;
+mod build_context;
 pub mod cmd;
 mod common;
 mod container;
@@ -293,6 +295,7 @@ async fn containers(ctx: &Ctx, op: ContainerOps) -> Result {
 /// An image command, in either of its forms.
 async fn images(ctx: &Ctx, op: ImageOps) -> Result {
     match op {
+        ImageOps::Build(a) => build::build(ctx, *a).await,
         ImageOps::Pull(a) => image::pull(ctx, a).await,
         ImageOps::Push(a) => image::push(ctx, a).await,
         ImageOps::Tag(a) => image::tag(ctx, a).await,

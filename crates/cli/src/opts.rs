@@ -44,7 +44,7 @@ fn bad(value: &str, flag: &'static str, why: impl Into<String>) -> BadFlag {
     BadFlag { value: value.into(), flag, why: why.into() }
 }
 
-fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
+pub(crate) fn size(v: &str, flag: &'static str) -> Result<i64, BadFlag> {
     ram_in_bytes(v).ok_or_else(|| {
         let t = v.trim();
         let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
@@ -171,7 +171,7 @@ fn mount(v: &str) -> Result<Value, BadFlag> {
 }
 
 /// `--ulimit nofile=1024:2048`.
-fn ulimit(v: &str) -> Result<Value, BadFlag> {
+pub(crate) fn ulimit(v: &str) -> Result<Value, BadFlag> {
     let (name, limits) =
         v.split_once('=').ok_or_else(|| bad(v, "--ulimit", format!("invalid ulimit argument: {v}")))?;
     let (soft, hard) = limits.split_once(':').unwrap_or((limits, limits));

@@ -32,13 +32,26 @@ pub struct Credentials {
 impl Credentials {
     /// The `X-Registry-Auth` header for these credentials at `registry` (base64url JSON).
     pub fn registry_auth(&self, registry: &str) -> String {
-        let v = if self.username == "<token>" {
+        base64::engine::general_purpose::URL_SAFE.encode(self.auth_config(registry).to_string())
+    }
+
+    /// Docker's `AuthConfig` JSON of these credentials at `registry`.
+    fn auth_config(&self, registry: &str) -> Value {
+        if self.username == "<token>" {
             serde_json::json!({ "identitytoken": self.secret, "serveraddress": registry })
         } else {
             serde_json::json!({ "username": self.username, "password": self.secret, "serveraddress": registry })
-        };
-        base64::engine::general_purpose::URL_SAFE.encode(v.to_string())
+        }
     }
+}
+
+/// The `X-Registry-Config` header of a build: each registry's credentials, base64url JSON.
+pub fn registry_config(all: &[(String, Credentials)]) -> String {
+    let mut m = Map::new();
+    for (registry, c) in all {
+        m.insert(registry.clone(), c.auth_config(registry));
+    }
+    base64::engine::general_purpose::URL_SAFE.encode(Value::Object(m).to_string())
 }
 
 /// The `X-Registry-Auth` header of anonymous access.
@@ -118,6 +131,20 @@ impl Config {
             .or_else(|| self.get("credsStore"))
             .filter(|h| !h.is_empty())
             .map(str::to_string)
+    }
+
+    /// Every registry's credentials this file or its per-registry helpers give (a build's
+    /// `X-Registry-Config`); a helper that fails leaves its registry out.
+    pub fn all_credentials(&self) -> Vec<(String, Credentials)> {
+        let mut names: Vec<String> = Vec::new();
+        for key in ["auths", "credHelpers"] {
+            if let Some(m) = self.doc.get(key).and_then(Value::as_object) {
+                names.extend(m.keys().cloned());
+            }
+        }
+        names.sort();
+        names.dedup();
+        names.into_iter().filter_map(|n| Some((n.clone(), self.credentials(&n).ok()??))).collect()
     }
 
     /// Whether credentials saved for `registry` would go to this file in plain text.

@@ -1,11 +1,88 @@
 //! `/images/…` as typed operations: `client.images().load(body, quiet)`.
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{Body, Client, ClientError, Method, Response};
 
 type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+/// `POST /build`'s parameters, as the docker CLI's classic builder path sends them.
+#[derive(Debug, Clone, Default)]
+pub struct BuildQuery {
+    pub tags: Vec<String>,
+    /// The Dockerfile's path in the context.
+    pub dockerfile: Option<String>,
+    /// `None` for a `--build-arg NAME` whose variable is not set.
+    pub build_args: BTreeMap<String, Option<String>>,
+    pub labels: BTreeMap<String, String>,
+    pub target: Option<String>,
+    pub no_cache: bool,
+    pub pull: bool,
+    pub quiet: bool,
+    /// Remove intermediate containers (`rm`, Docker's default) even after a failure (`forcerm`).
+    pub rm: bool,
+    pub force_rm: bool,
+    pub network: Option<String>,
+    /// `host:ip` each.
+    pub extra_hosts: Vec<String>,
+    pub shm_size: Option<i64>,
+    /// `{"Name", "Soft", "Hard"}` each.
+    pub ulimits: Vec<Value>,
+    pub cache_from: Vec<String>,
+    pub platform: Option<String>,
+    /// berth's own: say why each step missed the cache.
+    pub explain: bool,
+}
+
+impl BuildQuery {
+    fn query(&self) -> Vec<(&'static str, String)> {
+        let mut q: Vec<(&'static str, String)> = self.tags.iter().map(|t| ("t", t.clone())).collect();
+        let mut opt = |k: &'static str, v: &Option<String>| {
+            if let Some(v) = v {
+                q.push((k, v.clone()));
+            }
+        };
+        opt("dockerfile", &self.dockerfile);
+        opt("target", &self.target);
+        opt("networkmode", &self.network);
+        opt("platform", &self.platform);
+        let json = |v: Value| v.to_string();
+        if !self.build_args.is_empty() {
+            q.push(("buildargs", json(serde_json::json!(self.build_args))));
+        }
+        if !self.labels.is_empty() {
+            q.push(("labels", json(serde_json::json!(self.labels))));
+        }
+        if !self.cache_from.is_empty() {
+            q.push(("cachefrom", json(serde_json::json!(self.cache_from))));
+        }
+        if !self.ulimits.is_empty() {
+            q.push(("ulimits", json(Value::Array(self.ulimits.clone()))));
+        }
+        if !self.extra_hosts.is_empty() {
+            q.push(("extrahosts", self.extra_hosts.join(",")));
+        }
+        if let Some(n) = self.shm_size {
+            q.push(("shmsize", n.to_string()));
+        }
+        for (k, on) in [
+            ("nocache", self.no_cache),
+            ("pull", self.pull),
+            ("q", self.quiet),
+            ("forcerm", self.force_rm),
+            ("explain", self.explain),
+        ] {
+            if on {
+                q.push((k, "1".into()));
+            }
+        }
+        q.push(("rm", if self.rm { "1" } else { "0" }.into()));
+        q
+    }
+}
 
 /// The operations on images.
 pub struct Images<'a>(pub(crate) &'a Client);
@@ -136,6 +213,13 @@ impl Images<'_> {
     pub async fn load(&self, data: Body, quiet: bool) -> Result<Response> {
         let q = if quiet { vec![("quiet", "1".to_string())] } else { vec![] };
         self.0.request(Method::POST, "/images/load", &q, data).await
+    }
+
+    /// Builds from the context tar `context`, with the registry credentials `registry_config`
+    /// (an `X-Registry-Config` value): the JSON-message stream of the build.
+    pub async fn build(&self, q: &BuildQuery, registry_config: &str, context: Body) -> Result<Response> {
+        let headers = [("X-Registry-Config", registry_config.to_string())];
+        self.0.request_with(Method::POST, "/build", &q.query(), &headers, context).await
     }
 
     /// `names` as one `docker save` archive, streamed.

@@ -21,25 +21,53 @@ fn string_map<B>(ctx: &Ctx<B>, key: &str) -> Result<BTreeMap<String, String>, Ap
     Ok(v.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
 }
 
+/// The credentials a build's client sent, by registry (`X-Registry-Config`).
+fn registry_credentials<B>(
+    ctx: &Ctx<B>,
+) -> Result<BTreeMap<String, berth_distribution::Credentials>, ApiError> {
+    let header = ctx.parts.headers.get("x-registry-config").and_then(|v| v.to_str().ok());
+    Ok(berth_api::auth::registry_config(header)?
+        .into_iter()
+        .map(|(registry, auth)| (registry, super::images::to_credentials(auth)))
+        .collect())
+}
+
 pub async fn build<B: Builds>(mut ctx: Ctx<B>) -> HResult {
     if let Some(remote) = ctx.q("remote").filter(|r| !r.is_empty()) {
         return Err(ApiError::new(berth_api::ErrorKind::NotImplemented, format!(
             "building from a remote context ({remote}) is not supported by this berth yet: send the context in the request body"
         )));
     }
-    let req = BuildRequest {
-        tags: ctx.query_all("t").into_iter().filter(|t| !t.is_empty()).collect(),
-        dockerfile: ctx.q("dockerfile").unwrap_or_default().to_string(),
-        build_args: string_map(&ctx, "buildargs")?,
-        target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
-        labels: string_map(&ctx, "labels")?,
-        no_cache: ctx.flag("nocache"),
-        pull: ctx.flag("pull"),
-        quiet: ctx.flag("q"),
-        network_mode: ctx.q("networkmode").filter(|n| !n.is_empty()).map(String::from),
-        explain: ctx.flag("explain"),
-        credentials: berth_distribution::Credentials::default(),
-    };
+    let req =
+        BuildRequest {
+            tags: ctx.query_all("t").into_iter().filter(|t| !t.is_empty()).collect(),
+            dockerfile: ctx.q("dockerfile").unwrap_or_default().to_string(),
+            build_args: string_map(&ctx, "buildargs")?,
+            target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
+            labels: string_map(&ctx, "labels")?,
+            no_cache: ctx.flag("nocache"),
+            pull: ctx.flag("pull"),
+            quiet: ctx.flag("q"),
+            network_mode: ctx.q("networkmode").filter(|n| !n.is_empty()).map(String::from),
+            explain: ctx.flag("explain"),
+            registry_credentials: registry_credentials(&ctx)?,
+            extra_hosts: ctx
+                .q("extrahosts")
+                .map(|h| h.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect())
+                .unwrap_or_default(),
+            shm_size: match ctx.q("shmsize").filter(|s| !s.is_empty()) {
+                Some(s) => Some(s.parse().map_err(|_| {
+                    ApiError::invalid(format!("invalid shmsize {s:?}: give a number of bytes"))
+                })?),
+                None => None,
+            },
+            ulimits: match ctx.q("ulimits").filter(|u| !u.is_empty()) {
+                Some(u) => {
+                    serde_json::from_str(u).map_err(|e| ApiError::invalid(format!("invalid ulimits: {e}")))?
+                }
+                None => Vec::new(),
+            },
+        };
     for t in &req.tags {
         berth_image::Reference::parse(t)
             .map_err(|e| ApiError::invalid(format!("invalid reference format: {e}")))?;

@@ -51,13 +51,18 @@ fn credentials<B>(ctx: &Ctx<B>) -> Result<berth_distribution::Credentials, ApiEr
     let auth = berth_api::auth::registry_auth(
         ctx.parts.headers.get("x-registry-auth").and_then(|v| v.to_str().ok()),
     )?;
+    Ok(to_credentials(auth))
+}
+
+/// A client's `AuthConfig` as the engine's credentials.
+pub(super) fn to_credentials(auth: berth_api::auth::AuthConfig) -> berth_distribution::Credentials {
     let (username, password) = auth.user_password();
-    Ok(berth_distribution::Credentials {
+    berth_distribution::Credentials {
         username,
         password,
         registry_token: auth.registrytoken,
         identity_token: auth.identitytoken,
-    })
+    }
 }
 
 /// `GET /distribution/{name}/json`: what a reference names at its registry, without pulling it.

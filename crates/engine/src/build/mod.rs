@@ -47,7 +47,29 @@ pub struct BuildRequest {
     pub network_mode: Option<String>,
     /// Say why each step that is not taken from the cache was rebuilt (berth's own).
     pub explain: bool,
-    pub credentials: berth_distribution::Credentials,
+    /// Credentials by registry (`X-Registry-Config`), for base images' pulls.
+    pub registry_credentials: BTreeMap<String, berth_distribution::Credentials>,
+    /// `extrahosts`, `shmsize`, `ulimits`: what RUN steps' containers get.
+    pub extra_hosts: Vec<String>,
+    pub shm_size: Option<i64>,
+    pub ulimits: Vec<berth_api::models::ResourcesUlimits>,
+}
+
+impl BuildRequest {
+    /// The credentials given for `domain` (a client keys Docker Hub by its v1 address, and
+    /// may key any registry by a URL).
+    fn credentials_for(&self, domain: &str) -> berth_distribution::Credentials {
+        let hub = |d: &str| matches!(d, "docker.io" | "index.docker.io" | "registry-1.docker.io");
+        self.registry_credentials
+            .iter()
+            .find(|(key, _)| {
+                let k = key.trim_start_matches("https://").trim_start_matches("http://");
+                let k = k.split('/').next().unwrap_or(k);
+                k == domain || (hub(k) && hub(domain))
+            })
+            .map(|(_, c)| c.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// What a build tells as it goes.
@@ -144,6 +166,29 @@ fn host_platform() -> Platform {
     Platform { os: "linux".into(), arch: arch.into(), variant: None }
 }
 
+/// What the client sent only for the build's sake: `.dockerignore` and the Dockerfile leave
+/// the context when `.dockerignore` excludes them, so no COPY sees them (the client sends them
+/// whatever it excludes; the docker CLI names a Dockerfile from outside the context there).
+fn remove_ignored_build_files(context: &Path, dockerfile: &str) -> Result<()> {
+    let Ok(path) = crate::fs::host_path(context, ".dockerignore") else { return Ok(()) };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(EngineError::InvalidArgument(format!("reading the context's .dockerignore: {e}")))
+        }
+    };
+    let ignore = berth_build::ignore::Ignore::parse(&text).map_err(EngineError::InvalidArgument)?;
+    for file in [".dockerignore", dockerfile] {
+        if ignore.excludes(file) {
+            if let Ok(p) = crate::fs::host_path(context, file) {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Engine {
     /// Builds `req` from the context tar `context`; `events` hears each step. The image ID.
     pub async fn build(
@@ -174,6 +219,7 @@ impl Engine {
         let text = std::fs::read_to_string(&path).map_err(|_| {
             EngineError::InvalidArgument(format!("Cannot locate specified Dockerfile: {name}"))
         })?;
+        remove_ignored_build_files(&dir, &name)?;
         let df = berth_build::parse(&text)?;
         let platform = host_platform();
         let plan = berth_build::plan::plan(
@@ -320,7 +366,7 @@ impl Engine {
                 PullRequest {
                     reference: reference.clone(),
                     platform: None,
-                    credentials: build.req.credentials.clone(),
+                    credentials: build.req.credentials_for(reference.domain()),
                 },
                 tx,
             )

@@ -147,7 +147,13 @@ impl Build<'_> {
             labels: Some(
                 [(super::BUILD_LABEL.to_string(), "intermediate".to_string())].into_iter().collect(),
             ),
-            host_config: Some(HostConfig { network_mode: network, ..HostConfig::default() }),
+            host_config: Some(HostConfig {
+                network_mode: network,
+                extra_hosts: Some(self.req.extra_hosts.clone()).filter(|h| !h.is_empty()),
+                shm_size: self.req.shm_size,
+                ulimits: Some(self.req.ulimits.clone()).filter(|u| !u.is_empty()),
+                ..HostConfig::default()
+            }),
             ..ContainerCreateBody::default()
         };
         let engine = self.engine.clone();

@@ -1,0 +1,207 @@
+//! `berth build`, the CLI: the context it sends (`.dockerignore` applied as the docker CLI
+//! applies it, a Dockerfile from outside the context or from stdin, a tar on stdin) gives the
+//! image the docker CLI's context gives; the flags users type (`-t`, `-f`, `--build-arg`,
+//! `--label`, `--target`, `-q`, `--iidfile`, `--output`, `--add-host`, `--network`,
+//! `--ulimit`, `--shm-size`) do what they do with docker; a failing step ends it with the
+//! step's exit code.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use berth_tests::daemon::Berthd;
+
+fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// `berth build ARGS` against `d`, in `cwd`, with `stdin`.
+fn berth_build(d: &Berthd, args: &[&str], cwd: &Path, stdin: &[u8]) -> Output {
+    let mut c = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["-H", &d.host(), "build"])
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    c.stdin.take().unwrap().write_all(stdin).unwrap();
+    c.wait_with_output().unwrap()
+}
+
+#[track_caller]
+fn berth_built(d: &Berthd, args: &[&str], cwd: &Path, stdin: &[u8]) -> String {
+    let out = berth_build(d, args, cwd, stdin);
+    assert!(
+        out.status.success(),
+        "berth build {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[track_caller]
+fn docker_built(d: &Berthd, args: &[&str], cwd: &Path) -> String {
+    let out = d
+        .command(["build"])
+        .args(args)
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "docker build {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The files under `/ctx` of `image`, with their sizes.
+fn files(d: &Berthd, image: &str) -> String {
+    d.ok(&["run", "--rm", "--network", "none", image, "sh", "-c", "cd /ctx && find . | sort"])
+}
+
+/// The output without what differs from one build to another (IDs, the context's size).
+fn masked(out: &str) -> String {
+    out.lines()
+        .map(|l| {
+            let l = if l.starts_with("Sending build context") { "Sending build context" } else { l };
+            l.split(' ')
+                .map(|w| if w.len() == 12 && w.chars().all(|c| c.is_ascii_hexdigit()) { "ID" } else { w })
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn berth_build_sends_the_context_the_docker_cli_sends() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        ("Dockerfile", "FROM busybox\nCOPY . /ctx/\nRUN echo built\n"),
+        (".dockerignore", "*.log\n!keep.log\nsecret\nDockerfile\n"),
+        ("a.txt", "a\n"),
+        ("b.log", "b\n"),
+        ("keep.log", "k\n"),
+        ("secret/key", "s\n"),
+        ("sub/c.txt", "c\n"),
+    ]);
+    std::os::unix::fs::symlink("a.txt", ctx.path().join("link")).unwrap();
+    let by_docker = docker_built(&d, &["-t", "ctx:docker", "."], ctx.path());
+    let by_berth = berth_built(&d, &["--no-cache", "-t", "ctx:berth", "."], ctx.path(), b"");
+    assert_eq!(files(&d, "ctx:berth"), files(&d, "ctx:docker"));
+    assert_eq!(
+        files(&d, "ctx:berth"),
+        ".\n./.dockerignore\n./a.txt\n./keep.log\n./link\n./sub\n./sub/c.txt\n"
+    );
+    // What the docker CLI shows.
+    assert_eq!(masked(&by_berth), masked(&by_docker).replace("ctx:docker", "ctx:berth"));
+    assert!(by_berth.ends_with("Successfully tagged ctx:berth\n"), "{by_berth}");
+
+    // A Dockerfile from outside the context, from -f relative to the working directory.
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("Other"), "FROM busybox\nCOPY . /ctx/\n").unwrap();
+    let ctx_arg = ctx.path().to_str().unwrap();
+    docker_built(&d, &["-f", "Other", "-t", "out:docker", ctx_arg], outside.path());
+    berth_built(&d, &["-f", "Other", "-t", "out:berth", ctx_arg], outside.path(), b"");
+    assert_eq!(files(&d, "out:berth"), files(&d, "out:docker"));
+    assert!(!files(&d, "out:berth").contains(".dockerfile."), "{}", files(&d, "out:berth"));
+    // A Dockerfile from stdin (-f -), and a Dockerfile alone as the context (-).
+    berth_built(
+        &d,
+        &["-f", "-", "-t", "stdin:1", "."],
+        ctx.path(),
+        b"FROM busybox\nCOPY a.txt /from-stdin\n",
+    );
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "stdin:1", "cat", "/from-stdin"]), "a\n");
+    berth_built(&d, &["-t", "alone:1", "-"], ctx.path(), b"FROM busybox\nRUN echo alone > /alone\n");
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "alone:1", "cat", "/alone"]), "alone\n");
+    // A tar on stdin is the context.
+    let tar = Command::new("tar").args(["-C", ctx_arg, "-czf", "-", "."]).output().unwrap().stdout;
+    berth_built(&d, &["-t", "tar:1", "-"], ctx.path(), &tar);
+    assert!(files(&d, "tar:1").contains("./secret/key"), "a tar is sent as it is");
+    d.assert_nothing_left();
+}
+
+#[test]
+fn berth_build_flags_do_what_dockers_do() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS first\nARG FROM_ENV\nARG GIVEN\nRUN echo \"$GIVEN $FROM_ENV\" > /args\n\
+             RUN grep -q 'svc.example' /etc/hosts && ulimit -n > /nofile && df -k /dev/shm | tail -1 > /shm\n\
+             FROM first AS second\nRUN echo second > /second\n",
+        ),
+        ("fail/Dockerfile", "FROM busybox\nRUN exit 3\n"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let iid = dir.path().join("iid");
+    let out = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args([
+            "-H",
+            &d.host(),
+            "build",
+            "-q",
+            "--target",
+            "first",
+            "-t",
+            "flags:1",
+            "--label",
+            "made.by=berth",
+        ])
+        .args(["--build-arg", "GIVEN=given", "--build-arg", "FROM_ENV", "--iidfile"])
+        .arg(&iid)
+        .args(["--add-host", "svc.example:10.1.2.3", "--ulimit", "nofile=512:512", "--shm-size", "8m", "."])
+        .env("FROM_ENV", "env")
+        .current_dir(ctx.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = d.inspect("flags:1", "{{.Id}}");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), format!("{id}\n"), "-q prints the ID only");
+    assert_eq!(std::fs::read_to_string(&iid).unwrap(), id);
+    let run = |cmd: &str| d.ok(&["run", "--rm", "--network", "none", "flags:1", "cat", cmd]);
+    assert_eq!(run("/args"), "given env\n");
+    assert_eq!(run("/nofile"), "512\n");
+    assert!(run("/shm").contains(" 8192 "), "{}", run("/shm"));
+    assert_eq!(d.inspect("flags:1", "{{index .Config.Labels \"made.by\"}}"), "berth");
+    assert!(
+        d.docker(&["run", "--rm", "flags:1", "cat", "/second"]).status.code() != Some(0),
+        "--target stops"
+    );
+
+    // --output: the final filesystem, as a directory or a tar.
+    let same = ["--build-arg", "GIVEN=given", "--add-host", "svc.example=10.1.2.3", "-q", "."];
+    let local = dir.path().join("fs");
+    let to_local = format!("type=local,dest={}", local.display());
+    berth_built(&d, &[&["-o", &to_local][..], &same].concat(), ctx.path(), b"");
+    assert_eq!(std::fs::read_to_string(local.join("second")).unwrap(), "second\n");
+    let tar = dir.path().join("fs.tar");
+    let to_tar = format!("type=tar,dest={}", tar.display());
+    berth_built(&d, &[&["--output", &to_tar][..], &same].concat(), ctx.path(), b"");
+    let listed = Command::new("tar").arg("-tf").arg(&tar).output().unwrap().stdout;
+    assert!(String::from_utf8_lossy(&listed).lines().any(|l| l.trim_start_matches("./") == "second"));
+
+    // A failing step: its message on stderr, its exit code, nothing left.
+    let out = berth_build(&d, &["fail"], ctx.path(), b"");
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "The command '/bin/sh -c exit 3' returned a non-zero code: 3\n"
+    );
+    // Bad input is refused before anything runs.
+    let out = berth_build(&d, &["--output", "type=oci,dest=x", "."], ctx.path(), b"");
+    assert_eq!(out.status.code(), Some(125), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = berth_build(&d, &["no-such-dir"], ctx.path(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unable to prepare context"));
+    d.assert_nothing_left();
+}
