@@ -355,3 +355,55 @@ fn copy_from_another_stage_an_index_or_an_image() {
     assert_eq!(again.matches("Using cache").count(), 4, "{again}");
     assert_eq!(d.ok(&["ps", "-aq"]), "");
 }
+
+#[test]
+fn heredocs_and_added_archives_are_built_as_buildkit_builds_them() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\nARG NAME=world\n\
+             RUN <<EOF\necho one > /one\necho two >> /one\nEOF\n\
+             RUN <<-EOT sh -c 'cat > /piped'\n\tpiped in\n\tEOT\n\
+             RUN <<EOF\n#!/bin/sh\necho \"shebang $0\" > /shebang\nEOF\n\
+             COPY <<EOF /etc/greeting\nhello $NAME\nEOF\n\
+             COPY <<\"EOF\" <<EOF2 /docs/\nno $EXPANSION\nEOF\nsecond\nEOF2\n\
+             ADD pkg.tar.gz /gz/\nADD pkg.tar.xz /xz\nADD pkg.tar.bz2 /bz\nADD plain.txt /plain.txt\n",
+        ),
+        ("pkg/a", "in the archive\n"),
+        ("plain.txt", "not an archive\n"),
+    ]);
+    for (flag, name) in [("-z", "pkg.tar.gz"), ("-J", "pkg.tar.xz"), ("-j", "pkg.tar.bz2")] {
+        let ok = Command::new("tar")
+            .args(["--owner=1234", "--group=1234", flag, "-cf", name, "pkg"])
+            .current_dir(ctx.path())
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+    let out = built(&d.host(), &["-t", "heredocs:1"], ctx.path());
+    assert!(out.contains("Successfully tagged heredocs:1"), "{out}");
+    let run = |script: &str| d.ok(&["run", "--rm", "--network", "none", "heredocs:1", "sh", "-c", script]);
+    assert_eq!(run("cat /one /piped /shebang"), "one\ntwo\npiped in\nshebang /dev/pipes/EOF\n");
+    assert_eq!(run("cat /etc/greeting /docs/EOF /docs/EOF2"), "hello world\nno $EXPANSION\nsecond\n");
+    assert_eq!(run("stat -c '%a %u' /etc/greeting"), "644 0\n");
+    // Archives are extracted (whatever their compression), keeping their owners; a plain file is copied.
+    assert_eq!(
+        run("cat /gz/pkg/a /xz/pkg/a /bz/pkg/a /plain.txt; stat -c '%u:%g' /gz/pkg/a"),
+        "in the archive\nin the archive\nin the archive\nnot an archive\n1234:1234\n"
+    );
+    assert!(
+        run("ls /dev/pipes 2>&1 || true").contains("No such file"),
+        "the heredoc's file went with its step"
+    );
+    // All from the cache the second time; a changed archive is added again.
+    let again = built(&d.host(), &["-t", "heredocs:1"], ctx.path());
+    assert_eq!(again.matches("Using cache").count(), 10, "{again}");
+    std::fs::write(ctx.path().join("pkg/a"), "changed\n").unwrap();
+    let ok =
+        Command::new("tar").args(["-czf", "pkg.tar.gz", "pkg"]).current_dir(ctx.path()).status().unwrap();
+    assert!(ok.success());
+    built(&d.host(), &["-t", "heredocs:1"], ctx.path());
+    assert_eq!(run("cat /gz/pkg/a"), "changed\n");
+    d.assert_nothing_left();
+}

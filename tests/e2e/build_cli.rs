@@ -127,6 +127,11 @@ fn berth_build_sends_the_context_the_docker_cli_sends() {
     let tar = Command::new("tar").args(["-C", ctx_arg, "-czf", "-", "."]).output().unwrap().stdout;
     berth_built(&d, &["-t", "tar:1", "-"], ctx.path(), &tar);
     assert!(files(&d, "tar:1").contains("./secret/key"), "a tar is sent as it is");
+    for flag in ["-cJf", "-cjf"] {
+        let tar = Command::new("tar").args(["-C", ctx_arg, flag, "-", "."]).output().unwrap().stdout;
+        berth_built(&d, &["-t", "tar:2", "-"], ctx.path(), &tar);
+        assert_eq!(files(&d, "tar:2"), files(&d, "tar:1"), "xz and bzip2 contexts too ({flag})");
+    }
     d.assert_nothing_left();
 }
 

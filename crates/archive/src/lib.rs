@@ -18,7 +18,7 @@ mod fs;
 mod path;
 
 pub use apply::{apply, ApplyOptions, ApplyStats, Whiteouts};
-pub use compress::{decompress, gzip, Compression};
+pub use compress::{decompress, decompress_any, gzip, is_tar_header, Compression};
 pub use diff::{diff_overlay, diff_trees, pack_tree, Change, ChangeKind};
 pub use fs::open_in_root;
 pub use path::{clean_entry_path, CleanPath};

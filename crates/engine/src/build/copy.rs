@@ -24,6 +24,8 @@ pub(crate) struct Source {
     /// Its name relative to the context.
     pub shown: String,
     pub is_dir: bool,
+    /// A local tar archive ADD extracts (plain or compressed) instead of copying.
+    pub archive: bool,
 }
 
 /// One source and where it goes.
@@ -32,6 +34,8 @@ pub(crate) struct Item {
     pub src: PathBuf,
     /// The absolute destination: the file's path, or the directory its contents go into.
     pub dest: String,
+    /// Extracted into `dest` (an archive ADD names), not written into the copy's tar.
+    pub extract: bool,
 }
 
 /// The sources of a COPY matched in the context.
@@ -67,9 +71,63 @@ pub(crate) fn sources(context: &Path, sources: &[String]) -> Result<Vec<Source>>
         .into_iter()
         .map(|(path, shown)| {
             let is_dir = fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
-            Source { path, shown, is_dir }
+            Source { path, shown, is_dir, archive: false }
         })
         .collect())
+}
+
+/// A COPY's heredoc sources, written as files of their names into `dir` (made for them): as
+/// BuildKit makes them, mode 0644, owned by root unless `--chown`.
+pub(crate) fn inline_sources(
+    dir: &Path,
+    files: &[berth_build::instructions::InlineFile],
+) -> Result<Vec<Source>> {
+    fs::create_dir_all(dir)?;
+    let mut out = Vec::new();
+    for f in files {
+        let name = clean(&f.name);
+        if name.contains('/') || name == "." || name == ".." {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid heredoc name {:?}: a heredoc source is a file name",
+                f.name
+            )));
+        }
+        let path = dir.join(&name);
+        fs::write(&path, f.data.as_bytes())?;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644))?;
+        out.push(Source { path, shown: name, is_dir: false, archive: false });
+    }
+    Ok(out)
+}
+
+/// Marks the sources an ADD extracts: files that are tar archives, plain or compressed in any
+/// of the ways Docker reads (told by their content, as Docker tells them, not their names).
+pub(crate) fn mark_archives(found: &mut [Source]) {
+    for s in found.iter_mut().filter(|s| !s.is_dir) {
+        let head = fs::File::open(&s.path).and_then(|f| {
+            let mut r = berth_archive::decompress_any(f)?;
+            let mut head = Vec::with_capacity(512);
+            std::io::Read::read_to_end(&mut std::io::Read::take(&mut r, 512), &mut head)?;
+            Ok(head)
+        });
+        s.archive = head.is_ok_and(|h| berth_archive::is_tar_header(&h));
+    }
+}
+
+/// Extracts the archives of `items` into `root` (a container's files) at their destinations,
+/// owners and modes as the archives have them.
+pub(crate) fn extract_archives(root: &Path, items: &[(Item, bool)]) -> Result<()> {
+    for (item, _) in items.iter().filter(|(i, _)| i.extract) {
+        let target = crate::fs::host_path(root, &item.dest)?;
+        fs::create_dir_all(&target)?;
+        let data = berth_archive::decompress_any(fs::File::open(&item.src)?)?;
+        let opts =
+            berth_archive::ApplyOptions { whiteouts: berth_archive::Whiteouts::Delete, same_owner: true };
+        berth_archive::apply(&target, data, &opts).map_err(|e| {
+            EngineError::InvalidArgument(format!("extracting {} into the image: {e}", item.src.display()))
+        })?;
+    }
+    Ok(())
 }
 
 /// Where each source goes: `dest` (relative to `workdir` unless absolute) as the file, or as
@@ -96,13 +154,13 @@ pub(crate) fn destinations(
     Ok(found
         .iter()
         .map(|s| {
-            let dest = if s.is_dir || !dir_dest {
+            let dest = if s.is_dir || s.archive || !dir_dest {
                 absolute.clone()
             } else {
                 let base = s.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 clean(&format!("{absolute}/{base}"))
             };
-            (Item { src: s.path.clone(), dest }, s.is_dir)
+            (Item { src: s.path.clone(), dest, extract: s.archive }, s.is_dir)
         })
         .collect())
 }
@@ -195,6 +253,9 @@ pub(crate) fn write_tar(items: &[(Item, bool)], meta: &Meta, out: impl Write) ->
     let mut tar = tar::Builder::new(out);
     tar.follow_symlinks(false);
     for (item, is_dir) in items {
+        if item.extract {
+            continue;
+        }
         if *is_dir {
             let mut stack = vec![(item.src.clone(), item.dest.clone())];
             while let Some((dir, dest)) = stack.pop() {

@@ -97,6 +97,8 @@ pub(crate) struct Build<'a> {
     pub engine: &'a Arc<Engine>,
     pub req: &'a BuildRequest,
     pub context: &'a Path,
+    /// Room for the build's own files (heredoc files, copy tars), beside the context.
+    pub scratch: &'a Path,
     pub events: &'a mpsc::UnboundedSender<BuildEvent>,
     pub lexer: Lexer,
     /// The images the stages ended with, by stage index.
@@ -197,8 +199,12 @@ impl Engine {
         context: Box<dyn Read + Send>,
         events: mpsc::UnboundedSender<BuildEvent>,
     ) -> Result<String> {
-        let dir = self.images.root().join("tmp").join(format!("build-{}", &berth_sys::new_id()[..16]));
-        let guard = ContextDir(dir.clone());
+        // The build's own directory: the unpacked context, and scratch room (heredoc files,
+        // copy tars), all removed when the build ends.
+        let own = self.images.root().join("tmp").join(format!("build-{}", &berth_sys::new_id()[..16]));
+        let guard = ContextDir(own.clone());
+        let (dir, scratch) = (own.join("context"), own.join("scratch"));
+        std::fs::create_dir_all(&scratch)?;
         let unpack_dir = dir.clone();
         crate::blocking(move || {
             std::fs::create_dir_all(&unpack_dir)?;
@@ -206,7 +212,7 @@ impl Engine {
                 whiteouts: berth_archive::Whiteouts::Delete,
                 same_owner: false,
             };
-            let (_, plain) = berth_archive::decompress(context)?;
+            let plain = berth_archive::decompress_any(context)?;
             berth_archive::apply(&unpack_dir, Padded { inner: plain, count: 0, tail: None }, &opts)
                 .map_err(|e| EngineError::InvalidArgument(format!("reading the build context: {e}")))?;
             Ok(())
@@ -235,6 +241,7 @@ impl Engine {
             engine: self,
             req: &req,
             context: &dir,
+            scratch: &scratch,
             events: &events,
             lexer: Lexer::new(df.directives.escape),
             stage_images: BTreeMap::new(),

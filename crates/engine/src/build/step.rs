@@ -39,7 +39,7 @@ impl Build<'_> {
             .unwrap_or_else(|| DEFAULT_SHELL.iter().map(|s| s.to_string()).collect());
         let parent = state.image.clone().unwrap_or_else(|| format!("scratch:{}/{}", state.os, state.arch));
         let copy_plan = match i {
-            Instruction::Copy(t) | Instruction::Add(t) => Some(self.plan_copy(i, t, &state).await?),
+            Instruction::Copy(t) | Instruction::Add(t) => Some(self.plan_copy(i, t).await?),
             _ => None,
         };
         let files = copy_plan.as_ref().map(|p| p.digests.clone()).unwrap_or_default();
@@ -132,6 +132,7 @@ impl Build<'_> {
         env: Vec<String>,
         state: &State,
         network: Option<&str>,
+        mounts: &RunMounts,
     ) -> Result<Arc<Container>> {
         let network = match network.or(self.req.network_mode.as_deref()) {
             None | Some("default") => None,
@@ -152,6 +153,8 @@ impl Build<'_> {
                 extra_hosts: Some(self.req.extra_hosts.clone()).filter(|h| !h.is_empty()),
                 shm_size: self.req.shm_size,
                 ulimits: Some(self.req.ulimits.clone()).filter(|u| !u.is_empty()),
+                binds: Some(mounts.binds.clone()).filter(|b| !b.is_empty()),
+                tmpfs: Some(mounts.tmpfs.clone()).filter(|t| !t.is_empty()),
                 ..HostConfig::default()
             }),
             ..ContainerCreateBody::default()
@@ -202,21 +205,10 @@ impl Build<'_> {
                 "RUN --mount is not supported by this berth yet: remove the --mount flags, or build with BuildKit".into(),
             ));
         }
-        let cmd = match (command.files.as_slice(), command.args.as_slice()) {
-            ([], _) => history::command(&command.args, command.shell, shell),
-            ([doc], [only])
-                if only.trim() == format!("<<{}", doc.name) || only.trim() == format!("<<-{}", doc.name) =>
-            {
-                shell.iter().cloned().chain([doc.text()]).collect()
-            }
-            _ => {
-                return Err(EngineError::NotImplemented(
-                    "this berth runs a heredoc only as a RUN's whole script (RUN <<EOF … EOF)".into(),
-                ))
-            }
-        };
+        let mut run_mounts = RunMounts::default();
+        let cmd = self.heredoc_command(command, shell, &mut run_mounts)?;
         let image = self.image_for(state)?;
-        let c = self.create(&image, cmd.clone(), scope.run_env(), state, network).await?;
+        let c = self.create(&image, cmd.clone(), scope.run_env(), state, network, &run_mounts).await?;
         self.say(classic::running_in(&c.id));
         let outcome = self.run_in(&c, &cmd).await;
         let committed = match outcome {
@@ -226,6 +218,51 @@ impl Build<'_> {
         self.discard(&c).await;
         self.say(classic::removing(&c.id));
         Ok(committed?.to_string())
+    }
+
+    /// A RUN's command line with its heredocs, as BuildKit runs them: a heredoc that is the
+    /// whole command is the script (one starting with `#!` is a file of its own, mounted at
+    /// `/dev/pipes/<name>` and run); otherwise the heredocs are put back after the line and
+    /// the shell reads them.
+    fn heredoc_command(
+        &self,
+        command: &CommandLine,
+        shell: &[String],
+        mounts: &mut RunMounts,
+    ) -> Result<Vec<String>> {
+        let with_shell = |script: String| shell.iter().cloned().chain([script]).collect::<Vec<_>>();
+        match (command.files.as_slice(), command.args.as_slice()) {
+            ([], _) => Ok(history::command(&command.args, command.shell, shell)),
+            (docs, [line]) if command.shell => {
+                let whole = berth_build::parser::heredoc_word(line.trim())
+                    .ok()
+                    .flatten()
+                    .is_some_and(|d| d.name == docs[0].name);
+                if !whole {
+                    let mut script = line.clone();
+                    for d in docs {
+                        script.push('\n');
+                        script.push_str(&d.content);
+                        script.push_str(&d.name);
+                    }
+                    return Ok(with_shell(script));
+                }
+                let data = docs[0].text();
+                if !data.starts_with("#!") {
+                    return Ok(with_shell(data));
+                }
+                let file = self.scratch.join(format!("pipe-{}", &berth_sys::new_id()[..12]));
+                std::fs::write(&file, data.as_bytes())?;
+                std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+                let inside = format!("/dev/pipes/{}", docs[0].name);
+                mounts.binds.push(format!("{}:{inside}:ro", file.display()));
+                Ok(with_shell(inside))
+            }
+            _ => Err(EngineError::InvalidArgument(format!(
+                "parsing produced an invalid run command: {:?}",
+                command.args
+            ))),
+        }
     }
 
     /// Starts the container, tells its output as it comes, and fails on a non-zero exit.
@@ -251,22 +288,24 @@ impl Build<'_> {
         Ok(())
     }
 
-    async fn plan_copy(
-        &self,
-        i: &Instruction,
-        t: &berth_build::instructions::Transfer,
-        state: &State,
-    ) -> Result<CopyPlan> {
-        if !t.inline.is_empty() || t.parents || !t.exclude.is_empty() {
+    async fn plan_copy(&self, i: &Instruction, t: &berth_build::instructions::Transfer) -> Result<CopyPlan> {
+        if t.parents || !t.exclude.is_empty() {
             return Err(EngineError::NotImplemented(
-                "COPY with a heredoc, --parents or --exclude is not supported by this berth yet".into(),
+                "COPY --parents and --exclude are not supported by this berth yet".into(),
             ));
         }
-        if matches!(i, Instruction::Add(_)) {
+        if !t.inline.is_empty() && t.from.is_some() {
+            return Err(EngineError::InvalidArgument(
+                "a heredoc source cannot be copied --from another stage or image: copy it from its own line"
+                    .into(),
+            ));
+        }
+        let add = matches!(i, Instruction::Add(_));
+        if add {
             for s in &t.sources {
-                if s.contains("://") || s.starts_with("git@") || archive_name(s) {
+                if s.contains("://") || s.starts_with("git@") {
                     return Err(EngineError::NotImplemented(format!(
-                        "ADD {s}: remote sources and local archives are not supported by this berth yet; use COPY for plain files"
+                        "ADD {s}: remote sources are not supported by this berth yet; download the file into the context and ADD it from there"
                     )));
                 }
             }
@@ -297,13 +336,20 @@ impl Build<'_> {
         }
         let context = self.context.to_path_buf();
         let names = t.sources.clone();
+        let inline = t.inline.clone();
+        let inline_dir = self.scratch.join(format!("inline-{}", &berth_sys::new_id()[..12]));
         let (found, digests) = crate::blocking(move || {
-            let found = copy::sources(&context, &names)?;
+            let mut found = if names.is_empty() { Vec::new() } else { copy::sources(&context, &names)? };
+            if add {
+                copy::mark_archives(&mut found);
+            }
+            if !inline.is_empty() {
+                found.extend(copy::inline_sources(&inline_dir, &inline)?);
+            }
             let digests = copy::digests(&found)?;
             Ok((found, digests))
         })
         .await?;
-        let _ = state;
         Ok(plan(found, digests, None))
     }
 
@@ -321,16 +367,19 @@ impl Build<'_> {
 
     async fn copy(&self, plan: CopyPlan, state: &State, shell: &[String], i: &Instruction) -> Result<String> {
         let image = self.image_for(state)?;
-        let c = self.create(&image, vec!["true".into()], Vec::new(), state, Some("none")).await?;
+        let none = RunMounts::default();
+        let c = self.create(&image, vec!["true".into()], Vec::new(), state, Some("none"), &none).await?;
         let engine = self.engine.clone();
         let c2 = c.clone();
         let workdir = state.config.working_dir.clone().unwrap_or_default();
-        let tar_path = self.context.with_extension(format!("copy-{}.tar", &berth_sys::new_id()[..8]));
+        let tar_path = self.scratch.join(format!("copy-{}.tar", &berth_sys::new_id()[..8]));
         let plan2 =
             (plan.found.clone(), plan.dest.clone(), plan.chown.clone(), plan.chmod.clone(), tar_path.clone());
         // A source stage or image is read through a container of its own, never started.
         let source = match &plan.from {
-            Some(id) => Some(self.create(id, vec!["true".into()], Vec::new(), state, Some("none")).await?),
+            Some(id) => {
+                Some(self.create(id, vec!["true".into()], Vec::new(), state, Some("none"), &none).await?)
+            }
             None => None,
         };
         let (source2, names) = (source.clone(), plan.names.clone());
@@ -364,7 +413,7 @@ impl Build<'_> {
                         },
                     )
                     .map_err(|e| EngineError::InvalidArgument(format!("copying into the image: {e}")))?;
-                    Ok(())
+                    copy::extract_archives(root, &items)
                 })
             };
             match &source2 {
@@ -386,6 +435,14 @@ impl Build<'_> {
     }
 }
 
+/// What a step's container mounts besides its image: `host:container[:ro]` binds, and tmpfs
+/// mounts by path (with their options).
+#[derive(Debug, Default)]
+pub(crate) struct RunMounts {
+    pub binds: Vec<String>,
+    pub tmpfs: std::collections::HashMap<String, String>,
+}
+
 /// A COPY's sources, found and digested, and what to do with them.
 pub(crate) struct CopyPlan {
     found: Vec<copy::Source>,
@@ -398,12 +455,6 @@ pub(crate) struct CopyPlan {
     from: Option<String>,
     /// The sources as written (resolved in the `--from` image when the copy runs).
     names: Vec<String>,
-}
-
-fn archive_name(s: &str) -> bool {
-    [".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz", ".tar.zst"]
-        .iter()
-        .any(|x| s.ends_with(x))
 }
 
 /// Applies a metadata instruction to `config`; the instruction as history shows it.
