@@ -210,3 +210,64 @@ fn berth_build_flags_do_what_dockers_do() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unable to prepare context"));
     d.assert_nothing_left();
 }
+
+#[test]
+fn run_mounts_bind_cache_tmpfs_secrets_and_ssh_leave_no_trace() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox AS tools\nRUN mkdir /out && echo from-stage > /out/t\n\
+             FROM busybox\nWORKDIR /app\n\
+             RUN --mount=type=cache,target=/cache sh -c 'echo run >> /cache/log; wc -l < /cache/log > /count'\n\
+             RUN --mount=type=bind,source=src,target=/src cat /src/f > /from-bind\n\
+             RUN --mount=type=bind,target=ctx,rw sh -c 'echo scribble > /app/ctx/new && cat /app/ctx/src/f > /rw'\n\
+             RUN --mount=type=bind,from=tools,source=/out,target=/tools cat /tools/t > /from-stage\n\
+             RUN --mount=type=tmpfs,target=/scratch sh -c 'grep -q \" /scratch tmpfs \" /proc/mounts && echo tmpfs > /tmpfs'\n\
+             RUN --mount=type=secret,id=token sh -c 'wc -c < /run/secrets/token > /secret-len'\n\
+             RUN --mount=type=secret,id=token,env=TOKEN sh -c 'printf %s \"$TOKEN\" | wc -c > /secret-env'\n\
+             RUN --mount=type=secret,id=absent true\n\
+             RUN --mount=type=ssh sh -c 'test -S \"$SSH_AUTH_SOCK\" && echo \"$SSH_AUTH_SOCK\" > /ssh'\n",
+        ),
+        ("src/f", "bound\n"),
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let token = dir.path().join("token");
+    std::fs::write(&token, "s3cret").unwrap();
+    let agent = dir.path().join("agent.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&agent).unwrap();
+    let secret = format!("id=token,src={}", token.display());
+    let ssh = format!("default={}", agent.display());
+    let args = ["-t", "mounts:1", "--secret", &secret, "--ssh", &ssh, "."];
+    berth_built(&d, &args, ctx.path(), b"");
+    let run = |script: &str| d.ok(&["run", "--rm", "--network", "none", "mounts:1", "sh", "-c", script]);
+    assert_eq!(
+        run("cat /count /from-bind /rw /from-stage /tmpfs /secret-len /secret-env /ssh"),
+        "1\nbound\nbound\nfrom-stage\ntmpfs\n6\n6\n/run/buildkit/ssh_agent.0\n"
+    );
+    // No mount point, no secret, no scribble is left in the image, its history or its layers.
+    assert_eq!(run("ls -d /cache /src /app/ctx /tools /scratch /run/secrets /run/buildkit 2>&1 | grep -vc 'No such' || true"), "0\n");
+    assert!(!d.ok(&["history", "--no-trunc", "mounts:1"]).contains("s3cret"));
+    let saved = d.docker(&["save", "mounts:1"]).stdout;
+    assert!(!saved.windows(6).any(|w| w == b"s3cret"), "the secret is in a layer");
+    assert!(!ctx.path().join("ctx").exists());
+    // A required secret that was not given fails the step.
+    let failing =
+        context(&[("Dockerfile", "FROM busybox\nRUN --mount=type=secret,id=gone,required=true true\n")]);
+    let out = berth_build(&d, &["."], failing.path(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("secret gone not found"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // The cache mount outlives the build; a bound file's change reruns its step.
+    std::fs::write(ctx.path().join("src/f"), "changed\n").unwrap();
+    let again = berth_built(&d, &args, ctx.path(), b"");
+    assert_eq!(again.matches("Using cache").count(), 3, "{again}");
+    assert_eq!(run("cat /from-bind"), "changed\n");
+    berth_built(&d, &[&["--no-cache"][..], &args].concat(), ctx.path(), b"");
+    assert_eq!(run("cat /count"), "2\n");
+    d.assert_nothing_left();
+}

@@ -303,13 +303,85 @@ fn read_ignore(root: &Path, dockerfile: Option<&Path>) -> Result<berth_build::ig
     Ok(berth_build::ignore::Ignore::default())
 }
 
-pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result {
-    if !a.secret.is_empty() || !a.ssh.is_empty() {
-        return Err(Failure::new(
-            1,
-            "--secret and --ssh need RUN --mount, which berth's builder does not support yet",
-        ));
+/// `--secret id=x[,src=path|,env=VAR]`, as buildx reads it: the id and the value (from the
+/// variable named as the id when neither is given).
+fn secret(v: &str) -> std::result::Result<(String, Vec<u8>), String> {
+    let (mut id, mut src, mut env) = (None, None, None);
+    for part in v.split(',') {
+        let (k, val) =
+            part.split_once('=').ok_or_else(|| format!("invalid field '{part}': give key=value"))?;
+        match k.trim().to_ascii_lowercase().as_str() {
+            "id" => id = Some(val.to_string()),
+            "src" | "source" => src = Some(val.to_string()),
+            "env" => env = Some(val.to_string()),
+            "type" if matches!(val, "file" | "env") => {}
+            other => return Err(format!("unexpected key '{other}' in '{part}'")),
+        }
     }
+    let id = id
+        .or_else(|| {
+            src.as_deref().and_then(|s| Path::new(s).file_name()).map(|n| n.to_string_lossy().into_owned())
+        })
+        .ok_or("a secret needs an id: give id=…")?;
+    if let Some(path) = src {
+        let value = std::fs::read(&path)
+            .map_err(|e| format!("reading secret {id} from {path}: {}", crate::common::io_text(&e)))?;
+        return Ok((id, value));
+    }
+    let var = env.unwrap_or_else(|| id.clone());
+    let value = std::env::var_os(&var).ok_or_else(|| {
+        format!("secret {id}: the variable {var} is not set: give src=<file> or env=<variable>")
+    })?;
+    Ok((id, std::os::unix::ffi::OsStrExt::as_bytes(value.as_os_str()).to_vec()))
+}
+
+/// `--ssh default|id[=socket]`: the agent socket for each id (`$SSH_AUTH_SOCK` by default).
+fn ssh(items: &[String]) -> std::result::Result<BTreeMap<String, String>, String> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let (id, socket) = match item.split_once('=') {
+            Some((id, path)) => (id.to_string(), path.to_string()),
+            None => {
+                let sock = std::env::var("SSH_AUTH_SOCK").map_err(|_| {
+                    format!("--ssh {item}: SSH_AUTH_SOCK is not set: give {item}=<agent socket>")
+                })?;
+                (item.clone(), sock)
+            }
+        };
+        let socket = absolute(Path::new(&socket)).to_string_lossy().into_owned();
+        out.insert(id, socket);
+    }
+    Ok(out)
+}
+
+/// Secrets and SSH sockets, as berth's headers carry them to the daemon.
+fn session_headers(ctx: &Ctx, a: &BuildArgs) -> Result<Vec<(&'static str, String)>> {
+    use base64::Engine as _;
+    let b64 = |v: &serde_json::Value| base64::engine::general_purpose::URL_SAFE.encode(v.to_string());
+    let mut headers = Vec::new();
+    if !a.secret.is_empty() {
+        let mut all = serde_json::Map::new();
+        for s in &a.secret {
+            let (id, value) = secret(s).map_err(|e| bad(ctx, s, "--secret", &e))?;
+            all.insert(id, base64::engine::general_purpose::STANDARD.encode(value).into());
+        }
+        headers.push(("X-Berth-Build-Secrets", b64(&serde_json::Value::Object(all))));
+    }
+    if !a.ssh.is_empty() {
+        // The daemon binds the socket itself: it must run on this machine.
+        if !matches!(ctx.client.host(), berth_client::Host::Unix(_)) {
+            return Err(Failure::new(
+                1,
+                "--ssh needs a daemon on this machine (a unix socket): the agent socket is bound from here",
+            ));
+        }
+        let sockets = ssh(&a.ssh).map_err(|e| Failure::new(1, e))?;
+        headers.push(("X-Berth-Build-Ssh", b64(&serde_json::json!(sockets))));
+    }
+    Ok(headers)
+}
+
+pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result {
     if !["auto", "plain", "tty", "quiet"].contains(&a.progress.as_str()) {
         return Err(bad(ctx, &a.progress, "--progress", "use auto, plain, tty or quiet"));
     }
@@ -328,7 +400,8 @@ pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result {
         .map(|c| c.all_credentials())
         .unwrap_or_default();
     let registry_config = berth_client::config::registry_config(&config);
-    let sent = ctx.client.images().build(&q, &registry_config, body).await;
+    let extra = session_headers(ctx, &a)?;
+    let sent = ctx.client.images().build(&q, &registry_config, &extra, body).await;
     // A context that could not be read is the error to tell, before the daemon's.
     let size = match sender.map(|h| h.join()) {
         Some(Ok(Err(e))) => return Err(Failure::new(1, e.to_string())),

@@ -217,8 +217,16 @@ impl Images<'_> {
 
     /// Builds from the context tar `context`, with the registry credentials `registry_config`
     /// (an `X-Registry-Config` value): the JSON-message stream of the build.
-    pub async fn build(&self, q: &BuildQuery, registry_config: &str, context: Body) -> Result<Response> {
-        let headers = [("X-Registry-Config", registry_config.to_string())];
+    /// `extra` are more headers (berth's, carrying a build's secrets).
+    pub async fn build(
+        &self,
+        q: &BuildQuery,
+        registry_config: &str,
+        extra: &[(&'static str, String)],
+        context: Body,
+    ) -> Result<Response> {
+        let mut headers = vec![("X-Registry-Config", registry_config.to_string())];
+        headers.extend(extra.iter().cloned());
         self.0.request_with(Method::POST, "/build", &q.query(), &headers, context).await
     }
 

@@ -96,6 +96,23 @@ pub(crate) fn host_path(root: &Path, path: &str) -> Result<PathBuf> {
     Ok(if name == "." || name == "/" { real } else { real.join(name) })
 }
 
+/// Makes the directory `path` inside `root` and its missing parents (root-owned, 0755), each
+/// resolved inside `root` (a link in the image cannot lead the making out of it). Its host path.
+pub(crate) fn mkdir_in_root(root: &Path, path: &str) -> Result<PathBuf> {
+    let mut prefix = String::new();
+    let mut last = root.to_path_buf();
+    for part in path.split('/').filter(|p| !p.is_empty() && *p != ".") {
+        prefix = format!("{prefix}/{part}");
+        last = host_path(root, &prefix)?;
+        match std::fs::create_dir(&last) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(last)
+}
+
 /// Whether `path` lies on the mount of `root` itself (not on a volume or bind beneath it).
 fn same_filesystem(root: &Path, path: &Path) -> bool {
     let dev = |p: &Path| std::fs::metadata(p).ok().map(|m| m.dev());
@@ -298,6 +315,20 @@ mod tests {
         assert_eq!(split("/etc/hosts"), (PathBuf::from("/etc"), "hosts".to_string()));
         assert_eq!(split("/etc/."), (PathBuf::from("/etc/."), ".".to_string()));
         assert_eq!(split("/"), (PathBuf::from(""), "/".to_string()));
+    }
+
+    #[test]
+    fn directories_are_made_inside_the_root() {
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::os::unix::fs::symlink("/", root.join("escape")).unwrap();
+        let made = mkdir_in_root(&root, "/a/b/c").unwrap();
+        assert!(made.ends_with("root/a/b/c") && made.is_dir());
+        // Through the link, the making stays in the root.
+        mkdir_in_root(&root, "/escape/berth-test-outside").unwrap();
+        assert!(root.join("berth-test-outside").is_dir());
+        assert!(!Path::new("/berth-test-outside").exists());
     }
 
     #[test]

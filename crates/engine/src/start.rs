@@ -334,6 +334,10 @@ impl Engine {
             let rec = c.snapshot();
             self.write_etc(&rec)?;
             self.images.mount_rootfs(&rec.id, &rootfs)?;
+            // The working directory is made when missing, as Docker makes it.
+            if let Some(w) = rec.config.working_dir.as_deref().filter(|w| w.starts_with('/')) {
+                crate::fs::mkdir_in_root(&rootfs, w)?;
+            }
             let mut opts = self.spec_options(&rec, rootfs.clone())?;
             if let Some(ns) = netns {
                 opts.network_mode = NamespaceMode::Path(ns);

@@ -32,42 +32,78 @@ fn registry_credentials<B>(
         .collect())
 }
 
+/// A berth header carrying base64url JSON (`X-Berth-Build-Secrets`, `X-Berth-Build-Ssh`).
+fn json_header<B, T: serde::de::DeserializeOwned>(ctx: &Ctx<B>, name: &str) -> Result<Option<T>, ApiError> {
+    use base64::Engine as _;
+    let Some(v) = ctx.parts.headers.get(name).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(v.trim())
+        .map_err(|_| ApiError::invalid(format!("invalid {name} header: it is not base64url-encoded JSON")))?;
+    serde_json::from_slice(&raw)
+        .map(Some)
+        .map_err(|e| ApiError::invalid(format!("invalid {name} header: {e}")))
+}
+
+/// The build's secrets, by id: their values base64-encoded in `X-Berth-Build-Secrets`.
+fn secrets<B>(ctx: &Ctx<B>) -> Result<BTreeMap<String, Vec<u8>>, ApiError> {
+    use base64::Engine as _;
+    let encoded: BTreeMap<String, String> = json_header(ctx, "x-berth-build-secrets")?.unwrap_or_default();
+    encoded
+        .into_iter()
+        .map(|(id, v)| {
+            let value = base64::engine::general_purpose::STANDARD
+                .decode(v)
+                .map_err(|_| ApiError::invalid(format!("invalid secret {id:?}: its value is not base64")))?;
+            Ok((id, value))
+        })
+        .collect()
+}
+
+/// What the query and headers ask of the build.
+fn request<B>(ctx: &Ctx<B>) -> Result<BuildRequest, ApiError> {
+    let shm_size = match ctx.q("shmsize").filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            s.parse()
+                .map_err(|_| ApiError::invalid(format!("invalid shmsize {s:?}: give a number of bytes")))?,
+        ),
+        None => None,
+    };
+    let ulimits = match ctx.q("ulimits").filter(|u| !u.is_empty()) {
+        Some(u) => serde_json::from_str(u).map_err(|e| ApiError::invalid(format!("invalid ulimits: {e}")))?,
+        None => Vec::new(),
+    };
+    Ok(BuildRequest {
+        tags: ctx.query_all("t").into_iter().filter(|t| !t.is_empty()).collect(),
+        dockerfile: ctx.q("dockerfile").unwrap_or_default().to_string(),
+        build_args: string_map(ctx, "buildargs")?,
+        target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
+        labels: string_map(ctx, "labels")?,
+        no_cache: ctx.flag("nocache"),
+        pull: ctx.flag("pull"),
+        quiet: ctx.flag("q"),
+        network_mode: ctx.q("networkmode").filter(|n| !n.is_empty()).map(String::from),
+        explain: ctx.flag("explain"),
+        registry_credentials: registry_credentials(ctx)?,
+        extra_hosts: ctx
+            .q("extrahosts")
+            .map(|h| h.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect())
+            .unwrap_or_default(),
+        shm_size,
+        ulimits,
+        secrets: secrets(ctx)?,
+        ssh: json_header(ctx, "x-berth-build-ssh")?.unwrap_or_default(),
+    })
+}
+
 pub async fn build<B: Builds>(mut ctx: Ctx<B>) -> HResult {
     if let Some(remote) = ctx.q("remote").filter(|r| !r.is_empty()) {
         return Err(ApiError::new(berth_api::ErrorKind::NotImplemented, format!(
             "building from a remote context ({remote}) is not supported by this berth yet: send the context in the request body"
         )));
     }
-    let req =
-        BuildRequest {
-            tags: ctx.query_all("t").into_iter().filter(|t| !t.is_empty()).collect(),
-            dockerfile: ctx.q("dockerfile").unwrap_or_default().to_string(),
-            build_args: string_map(&ctx, "buildargs")?,
-            target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
-            labels: string_map(&ctx, "labels")?,
-            no_cache: ctx.flag("nocache"),
-            pull: ctx.flag("pull"),
-            quiet: ctx.flag("q"),
-            network_mode: ctx.q("networkmode").filter(|n| !n.is_empty()).map(String::from),
-            explain: ctx.flag("explain"),
-            registry_credentials: registry_credentials(&ctx)?,
-            extra_hosts: ctx
-                .q("extrahosts")
-                .map(|h| h.split(',').map(str::trim).filter(|h| !h.is_empty()).map(String::from).collect())
-                .unwrap_or_default(),
-            shm_size: match ctx.q("shmsize").filter(|s| !s.is_empty()) {
-                Some(s) => Some(s.parse().map_err(|_| {
-                    ApiError::invalid(format!("invalid shmsize {s:?}: give a number of bytes"))
-                })?),
-                None => None,
-            },
-            ulimits: match ctx.q("ulimits").filter(|u| !u.is_empty()) {
-                Some(u) => {
-                    serde_json::from_str(u).map_err(|e| ApiError::invalid(format!("invalid ulimits: {e}")))?
-                }
-                None => Vec::new(),
-            },
-        };
+    let req = request(&ctx)?;
     for t in &req.tags {
         berth_image::Reference::parse(t)
             .map_err(|e| ApiError::invalid(format!("invalid reference format: {e}")))?;

@@ -118,8 +118,7 @@ pub(crate) fn mark_archives(found: &mut [Source]) {
 /// owners and modes as the archives have them.
 pub(crate) fn extract_archives(root: &Path, items: &[(Item, bool)]) -> Result<()> {
     for (item, _) in items.iter().filter(|(i, _)| i.extract) {
-        let target = crate::fs::host_path(root, &item.dest)?;
-        fs::create_dir_all(&target)?;
+        let target = crate::fs::mkdir_in_root(root, &item.dest)?;
         let data = berth_archive::decompress_any(fs::File::open(&item.src)?)?;
         let opts =
             berth_archive::ApplyOptions { whiteouts: berth_archive::Whiteouts::Delete, same_owner: true };

@@ -9,6 +9,7 @@
 //! whatever way it ends.
 
 mod copy;
+mod mounts;
 mod step;
 
 use std::collections::BTreeMap;
@@ -53,6 +54,10 @@ pub struct BuildRequest {
     pub extra_hosts: Vec<String>,
     pub shm_size: Option<i64>,
     pub ulimits: Vec<berth_api::models::ResourcesUlimits>,
+    /// Secrets by id, for `RUN --mount=type=secret` (berth's `X-Berth-Build-Secrets`).
+    pub secrets: BTreeMap<String, Vec<u8>>,
+    /// SSH agent sockets on this host by id, for `RUN --mount=type=ssh`.
+    pub ssh: BTreeMap<String, String>,
 }
 
 impl BuildRequest {
@@ -389,6 +394,7 @@ impl Engine {
     /// shim then).
     pub(crate) async fn clear_build_leftovers(self: &Arc<Self>) {
         let _ = std::fs::remove_dir_all(self.images.root().join("tmp"));
+        let _ = std::fs::remove_dir_all(self.config().exec_root.join("build-secrets"));
         for c in self.containers() {
             let leftover = c.rec().config.labels.as_ref().is_some_and(|l| l.contains_key(BUILD_LABEL));
             if leftover {

@@ -15,6 +15,7 @@ use berth_build::perms::{resolve_chown, Chmod};
 use berth_build::scope::Scope;
 use berth_image::{BuildCacheRecord, CommitOptions, ContainerConfig, Digest};
 
+use super::mounts::{MountPlan, Prepared};
 use super::{copy, Build, State};
 use crate::error::{EngineError, Result};
 use crate::lifecycle::WaitCondition;
@@ -42,7 +43,12 @@ impl Build<'_> {
             Instruction::Copy(t) | Instruction::Add(t) => Some(self.plan_copy(i, t).await?),
             _ => None,
         };
-        let files = copy_plan.as_ref().map(|p| p.digests.clone()).unwrap_or_default();
+        let mount_plan = match i {
+            Instruction::Run(r) if !r.mounts.is_empty() => Some(self.plan_mounts(&r.mounts, &state).await?),
+            _ => None,
+        };
+        let mut files = copy_plan.as_ref().map(|p| p.digests.clone()).unwrap_or_default();
+        files.extend(mount_plan.iter().flat_map(|p| p.digests.clone()));
         let instruction = match i {
             Instruction::Run(_) => format!("{i:?} shell={shell:?} args={:?}", scope.declared()),
             Instruction::Entrypoint(_) => format!("{i:?} shell={shell:?} cmd_set={}", self.cmd_set),
@@ -73,7 +79,8 @@ impl Build<'_> {
         }
         let id = match i {
             Instruction::Run(r) => {
-                self.run(&r.command, &r.mounts, r.network.as_deref(), &state, scope, &shell, i).await?
+                self.run(&r.command, mount_plan.as_ref(), r.network.as_deref(), &state, scope, &shell, i)
+                    .await?
             }
             Instruction::Copy(_) | Instruction::Add(_) => {
                 let plan = copy_plan.expect("planned above");
@@ -125,7 +132,7 @@ impl Build<'_> {
         }
     }
 
-    async fn create(
+    pub(super) async fn create(
         &self,
         image: &str,
         cmd: Vec<String>,
@@ -183,7 +190,7 @@ impl Build<'_> {
     }
 
     /// Removes an intermediate container, whatever state it is in.
-    async fn discard(&self, c: &Arc<Container>) {
+    pub(super) async fn discard(&self, c: &Arc<Container>) {
         if let Err(e) = self.engine.remove(c, true, true).await {
             tracing::warn!(container = %c.id, error = %e, "removing a build's intermediate container");
         }
@@ -193,26 +200,57 @@ impl Build<'_> {
     async fn run(
         &self,
         command: &CommandLine,
-        mounts: &[String],
+        mounts: Option<&MountPlan>,
         network: Option<&str>,
         state: &State,
         scope: &Scope,
         shell: &[String],
         i: &Instruction,
     ) -> Result<String> {
-        if !mounts.is_empty() {
-            return Err(EngineError::NotImplemented(
-                "RUN --mount is not supported by this berth yet: remove the --mount flags, or build with BuildKit".into(),
-            ));
-        }
-        let mut run_mounts = RunMounts::default();
-        let cmd = self.heredoc_command(command, shell, &mut run_mounts)?;
+        let mut prepared = match mounts {
+            Some(plan) => self.prepare_mounts(plan, state).await?,
+            None => Prepared::default(),
+        };
+        let cmd = self.heredoc_command(command, shell, &mut prepared.mounts)?;
         let image = self.image_for(state)?;
-        let c = self.create(&image, cmd.clone(), scope.run_env(), state, network, &run_mounts).await?;
+        let mut env = scope.run_env();
+        env.extend(prepared.env.iter().cloned());
+        let c = self.create(&image, cmd.clone(), env, state, network, &prepared.mounts).await?;
+        // The mount points the run will make in the image, removed before the commit.
+        let stubs = if prepared.targets.is_empty() {
+            Ok(Vec::new())
+        } else {
+            let (engine, c2, targets) = (self.engine.clone(), c.clone(), prepared.targets.clone());
+            crate::blocking(move || {
+                engine.with_files(&c2, false, |root| Ok(Build::missing_paths(root, &targets)))
+            })
+            .await
+        };
         self.say(classic::running_in(&c.id));
-        let outcome = self.run_in(&c, &cmd).await;
+        let outcome = match stubs {
+            Ok(stubs) => self.run_in(&c, &cmd).await.map(|()| stubs),
+            Err(e) => Err(e),
+        };
+        drop(prepared);
         let committed = match outcome {
-            Ok(()) => self.commit(&c, state, created_by(i, shell, &scope.declared(), "")).await,
+            Ok(stubs) => {
+                let cleaned = if stubs.is_empty() {
+                    Ok(())
+                } else {
+                    let (engine, c2) = (self.engine.clone(), c.clone());
+                    crate::blocking(move || {
+                        engine.with_files(&c2, false, |root| {
+                            Build::remove_stubs(root, &stubs);
+                            Ok(())
+                        })
+                    })
+                    .await
+                };
+                match cleaned {
+                    Ok(()) => self.commit(&c, state, created_by(i, shell, &scope.declared(), "")).await,
+                    Err(e) => Err(e),
+                }
+            }
             Err(e) => Err(e),
         };
         self.discard(&c).await;
@@ -354,7 +392,7 @@ impl Build<'_> {
     }
 
     /// The image a stage named (or numbered) `name` ended with, when it was built.
-    fn stage_by_ref(&self, name: &str) -> Option<String> {
+    pub(super) fn stage_by_ref(&self, name: &str) -> Option<String> {
         let index = match name.parse::<usize>() {
             Ok(n) => n,
             Err(_) => self
