@@ -271,3 +271,35 @@ fn run_mounts_bind_cache_tmpfs_secrets_and_ssh_leave_no_trace() {
     assert_eq!(run("cat /count"), "2\n");
     d.assert_nothing_left();
 }
+
+#[test]
+fn the_build_cache_is_counted_by_system_df_and_emptied_by_builder_prune() {
+    let d = Berthd::start();
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox\nRUN --mount=type=cache,target=/cache,id=big dd if=/dev/zero of=/cache/blob bs=1024 count=3000 2>/dev/null\nRUN echo done\n",
+    )]);
+    berth_built(&d, &["-t", "cached:1", "."], ctx.path(), b"");
+    // The cache mount's bytes are the build cache's size; the steps own none (their images do).
+    let df = d.ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Size}}"]);
+    let line = df.lines().find(|l| l.starts_with("Build Cache")).unwrap_or_default().to_string();
+    assert!(line.starts_with("Build Cache 3 3.07"), "{df}");
+    let verbose = d.ok(&["system", "df", "-v"]);
+    assert!(verbose.contains("exec.cachemount"), "{verbose}");
+    // The docker CLI's builder prune: the unused cache mount goes, with its bytes.
+    let out = d.ok(&["builder", "prune", "-f"]);
+    assert!(out.starts_with("Deleted build cache objects:\n"), "{out}");
+    assert!(out.trim_end().rsplit('\n').next().unwrap().starts_with("Total reclaimed space: 3.07"), "{out}");
+    let df = d.ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}} {{.Size}}"]);
+    assert!(df.contains("Build Cache 2 0B"), "{df}");
+    // berth's, with -a: every step is forgotten; the next build runs them again.
+    let out = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["-H", &d.host(), "builder", "prune", "-af"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let df = d.ok(&["system", "df", "--format", "{{.Type}} {{.TotalCount}}"]);
+    assert!(df.contains("Build Cache 0"), "{df}");
+    let again = berth_built(&d, &["-t", "cached:1", "."], ctx.path(), b"");
+    assert!(!again.contains("Using cache"), "{again}");
+}

@@ -65,6 +65,9 @@ pub enum Cmd {
     /// Manage contexts
     #[command(subcommand)]
     Context(ContextCmd),
+    /// Manage builds
+    #[command(subcommand)]
+    Builder(BuilderCmd),
     /// Manage Docker image manifests and manifest lists
     #[command(subcommand)]
     Manifest(crate::manifest::ManifestCmd),
@@ -194,6 +197,14 @@ pub enum ContainerCmd {
     Prune(PruneArgs),
     #[command(flatten)]
     Ops(ContainerOps),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BuilderCmd {
+    /// Build an image from a Dockerfile
+    Build(Box<crate::build::BuildArgs>),
+    /// Remove build cache
+    Prune(PruneArgs),
 }
 
 #[derive(Subcommand, Debug)]

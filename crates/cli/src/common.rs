@@ -118,7 +118,16 @@ pub(crate) async fn prune_section(
     what: Prunable,
     filter: &[String],
 ) -> std::result::Result<(f64, String), Failure> {
-    let mut q = vec![];
+    prune_section_with(ctx, what, filter, vec![]).await
+}
+
+/// [`prune_section`] with more of the query (`all` for the build cache).
+pub(crate) async fn prune_section_with(
+    ctx: &Ctx,
+    what: Prunable,
+    filter: &[String],
+    mut q: Vec<(&str, String)>,
+) -> std::result::Result<(f64, String), Failure> {
     if let Some(f) = filters(filter)? {
         q.push(("filters", f));
     }

@@ -32,7 +32,9 @@ mod watch;
 use berth_client::{Client, ClientError, Host};
 use clap::error::{ContextKind, ContextValue, ErrorKind as ClapKind};
 use clap::Parser;
-use cmd::{Cli, Cmd, ContainerCmd, ContainerOps, ImageCmd, ImageOps, NetworkCmd, SystemCmd, VolumeCmd};
+use cmd::{
+    BuilderCmd, Cli, Cmd, ContainerCmd, ContainerOps, ImageCmd, ImageOps, NetworkCmd, SystemCmd, VolumeCmd,
+};
 
 /// What ended a command: the exit code, with the message to print (if any) on stderr.
 #[derive(Debug)]
@@ -240,6 +242,10 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
             NetworkCmd::Connect(a) => network::connect(ctx, a).await,
             NetworkCmd::Disconnect(a) => network::disconnect(ctx, a).await,
         },
+        Cmd::Builder(BuilderCmd::Build(a)) => build::build(ctx, *a).await,
+        Cmd::Builder(BuilderCmd::Prune(a)) => {
+            system::prune(ctx, berth_client::system::Prunable::BuildCache, a).await
+        }
         Cmd::Volume(c) => match c {
             VolumeCmd::Create(a) => volume::create(ctx, a).await,
             VolumeCmd::Ls(a) => volume::ls(ctx, a).await,

@@ -231,6 +231,8 @@ pub async fn prune(ctx: &Ctx, what: Prunable, a: crate::cmd::PruneArgs) -> Resul
     if !a.force {
         let warning = match (what, a.all) {
             (Prunable::Containers, _) => "WARNING! This will remove all stopped containers.",
+            (Prunable::BuildCache, true) => "WARNING! This will remove all build cache.",
+            (Prunable::BuildCache, false) => "WARNING! This will remove all dangling build cache.",
             (_, true) => {
                 "WARNING! This will remove all images without at least one container associated to them."
             }
@@ -242,7 +244,8 @@ pub async fn prune(ctx: &Ctx, what: Prunable, a: crate::cmd::PruneArgs) -> Resul
     if what == Prunable::Images {
         f.push(format!("dangling={}", !a.all));
     }
-    let (space, out) = prune_section(ctx, what, &f).await?;
+    let extra = if what == Prunable::BuildCache && a.all { vec![("all", "1".to_string())] } else { vec![] };
+    let (space, out) = crate::common::prune_section_with(ctx, what, &f, extra).await?;
     if !out.is_empty() {
         println!("{out}");
     }

@@ -22,7 +22,7 @@ use berth_shim::Attached;
 use tokio::sync::mpsc;
 
 use crate::attach::AttachSource;
-use crate::build::{BuildEvent, BuildRequest};
+use crate::build::{BuildEvent, BuildPruneReport, BuildRequest};
 use crate::create::Created;
 
 use crate::exec::ExecEntry;
@@ -205,6 +205,9 @@ backend! {
     pub async trait Builds {
         /// Builds from a context tar; `events` hears each step. The image's ID.
         async fn build(self, req: BuildRequest, context: Box<dyn Read + Send>, events: mpsc::UnboundedSender<BuildEvent>) -> Result<String>;
+        /// Empties the build cache (`builder prune`): unused cache mounts and stale steps, or
+        /// with `all` every step the cache remembers.
+        async fn build_cache_prune(self, all: bool) -> Result<BuildPruneReport>;
     }
 }
 

@@ -178,7 +178,7 @@ impl Engine {
             "Images": images,
             "Containers": containers,
             "Volumes": self.volume_usage()?.iter().map(berth_api::shape::volume).collect::<Vec<_>>(),
-            "BuildCache": [],
+            "BuildCache": self.build_cache_usage()?.iter().map(|i| i.to_json()).collect::<Vec<_>>(),
         }))
     }
 }

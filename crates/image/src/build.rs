@@ -102,6 +102,26 @@ impl ImageStore {
 
     /// Every remembered step, for explaining a miss.
     pub fn cache_entries(&self) -> Result<Vec<BuildCacheRecord>> {
-        self.db.read(|tx| Ok(tx.all::<BuildCacheRecord>()?.into_iter().map(|(_, r)| r).collect()))
+        Ok(self.cache_records()?.into_iter().map(|(_, r)| r).collect())
+    }
+
+    /// Every remembered step with its key, and whether its image is still here.
+    pub fn cache_records(&self) -> Result<Vec<(String, BuildCacheRecord)>> {
+        self.db.read(|tx| Ok(tx.all::<BuildCacheRecord>()?))
+    }
+
+    /// Whether the image a step made is still here.
+    pub fn cache_image_present(&self, r: &BuildCacheRecord) -> Result<bool> {
+        self.db.read(|tx| Ok(tx.get::<ImageRecord>(&r.image.to_string())?.is_some()))
+    }
+
+    /// Forgets the steps of these keys (their images stay, as images).
+    pub fn cache_forget(&self, keys: &[String]) -> Result<()> {
+        self.db.write(|tx| {
+            for k in keys {
+                tx.delete::<BuildCacheRecord>(k)?;
+            }
+            Ok::<_, ImageError>(())
+        })
     }
 }

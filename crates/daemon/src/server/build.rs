@@ -183,3 +183,10 @@ impl Drop for DrainOnDrop {
         self.0.drain();
     }
 }
+
+/// `POST /build/prune`: the build cache's unused items (`all`: every one), and the bytes freed.
+pub async fn prune<B: Builds>(ctx: Ctx<B>) -> HResult {
+    let report = ctx.backend.build_cache_prune(ctx.flag("all")).await?;
+    let deleted = (!report.deleted.is_empty()).then_some(report.deleted);
+    Ok(super::json(200, &serde_json::json!({"CachesDeleted": deleted, "SpaceReclaimed": report.reclaimed})))
+}

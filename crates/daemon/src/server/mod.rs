@@ -263,10 +263,7 @@ async fn route<B: Backend>(ctx: Ctx<B>, path: &str) -> HResult {
             swarm::route(ctx, &segs).await
         }
         ("build", &Method::POST) if segs.len() == 1 => build::build(ctx).await,
-        // The build cache is not pruned apart from its images yet (`system prune` asks).
-        ("build", &Method::POST) if segs.get(1) == Some(&"prune") => {
-            Ok(json(200, &serde_json::json!({"CachesDeleted": null, "SpaceReclaimed": 0})))
-        }
+        ("build", &Method::POST) if segs.get(1) == Some(&"prune") => build::prune(ctx).await,
         _ => Err(not_found_page()),
     }
 }

@@ -11,6 +11,9 @@
 mod copy;
 mod mounts;
 mod step;
+mod usage;
+
+pub use usage::{BuildCacheItem, BuildPruneReport};
 
 use std::collections::BTreeMap;
 use std::io::Read;

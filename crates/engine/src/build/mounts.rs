@@ -40,14 +40,37 @@ pub(crate) struct Prepared {
     pub targets: Vec<String>,
     _locks: Vec<tokio::sync::OwnedMutexGuard<()>>,
     scratch: Vec<PathBuf>,
+    /// Cache mounts this run uses (a prune leaves them).
+    using: Vec<PathBuf>,
 }
 
 impl Drop for Prepared {
     fn drop(&mut self) {
+        let mut all = users().lock().unwrap_or_else(|p| p.into_inner());
+        for dir in &self.using {
+            if let Some(n) = all.get_mut(dir) {
+                *n -= 1;
+                if *n == 0 {
+                    all.remove(dir);
+                }
+            }
+        }
+        drop(all);
         for p in &self.scratch {
             let _ = std::fs::remove_dir_all(p).or_else(|_| std::fs::remove_file(p));
         }
     }
+}
+
+/// How many runs use each cache mount directory now.
+fn users() -> &'static std::sync::Mutex<HashMap<PathBuf, usize>> {
+    static USERS: OnceLock<std::sync::Mutex<HashMap<PathBuf, usize>>> = OnceLock::new();
+    USERS.get_or_init(Default::default)
+}
+
+/// Whether a run uses the cache mount directory `dir` now.
+pub(crate) fn in_use(dir: &Path) -> bool {
+    users().lock().unwrap_or_else(|p| p.into_inner()).contains_key(dir)
 }
 
 /// The locks of `locked` and `private` cache mounts, by directory.
@@ -134,6 +157,8 @@ impl Build<'_> {
                 }
                 MountKind::Cache => {
                     let dir = self.cache_dir(m)?;
+                    *users().lock().unwrap_or_else(|p| p.into_inner()).entry(dir.clone()).or_default() += 1;
+                    p.using.push(dir.clone());
                     if m.sharing != Sharing::Shared {
                         // A private cache is one no other step uses meanwhile: held as a lock.
                         p._locks.push(cache_lock(&dir).lock_owned().await);
@@ -197,6 +222,7 @@ impl Build<'_> {
         let dir = cache_mounts_root(&self.engine.config().data_root).join(key);
         if !dir.exists() {
             std::fs::create_dir_all(&dir)?;
+            std::fs::write(dir.with_extension("id"), &id)?;
             let mode = m.mode.unwrap_or(0o755);
             std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))?;
             std::os::unix::fs::chown(&dir, Some(m.uid.unwrap_or(0)), Some(m.gid.unwrap_or(0)))?;
