@@ -167,6 +167,25 @@ fn every_instruction_builds_the_image_the_reference_builds() {
         d.ok(&[&["run", "--rm", "--network", "none", "--entrypoint", "cat", "every:1"][..], args].concat())
     };
     assert_eq!(run(&["/v", "/e", "/app/a.txt"]), "version 1.0\nexec\nhello\n");
+    // A child runs the ONBUILD trigger first, as the reference does, and carries none.
+    let child = context(&[("Dockerfile", "FROM every:1\nRUN echo child\n")]);
+    let ours = built(&d.host(), &["-t", "child:1"], child.path());
+    let theirs = built(&docker.host, &["-t", "child:1"], child.path());
+    let ids = |s: &str| -> Vec<String> {
+        s.lines()
+            .skip(1)
+            .map(|l| {
+                l.split(' ')
+                    .map(|w| if w.len() == 12 && w.chars().all(|c| c.is_ascii_hexdigit()) { "ID" } else { w })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert!(ours.contains("# Executing 1 build trigger\n"), "{ours}");
+    assert_eq!(ids(&ours), ids(&theirs));
+    assert_eq!(config(&d.host(), "child:1"), config(&docker.host, "child:1"));
+    assert_eq!(history(&d.host(), "child:1"), history(&docker.host, "child:1"));
     // The intermediate containers are gone.
     assert_eq!(d.ok(&["ps", "-aq"]), "");
 }

@@ -237,6 +237,19 @@ fn accepted(keyword: &str) -> &'static [(&'static str, Kind)] {
     }
 }
 
+/// An `ONBUILD` trigger a base image carries, read as the instruction it runs when a build
+/// starts from that image (FROM, ONBUILD and MAINTAINER cannot be triggers).
+pub fn trigger(text: &str) -> Result<Instruction, String> {
+    let ast = parser::parse(text).map_err(|e| format!("invalid ONBUILD trigger {text:?}: {e}"))?;
+    let [node] = ast.nodes.as_slice() else {
+        return Err(format!("invalid ONBUILD trigger {text:?}: it must be one instruction"));
+    };
+    if matches!(node.keyword.as_str(), "from" | "onbuild" | "maintainer") {
+        return Err(format!("{} isn't allowed as an ONBUILD trigger", node.keyword.to_ascii_uppercase()));
+    }
+    instruction(node)
+}
+
 /// One node (not FROM) typed.
 pub fn instruction(node: &Node) -> Result<Instruction, String> {
     let upper = node.keyword.to_ascii_uppercase();

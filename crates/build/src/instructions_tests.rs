@@ -181,3 +181,20 @@ fn mistakes_are_told_with_buildkits_words_and_the_line() {
         assert_eq!(parse(text).unwrap_err().to_string(), message, "{text:?}");
     }
 }
+
+#[test]
+fn onbuild_triggers_read_as_the_instructions_they_run() {
+    let table: &[(&str, Result<&str, &str>)] = &[
+        ("RUN echo hi", Ok("Run")),
+        ("COPY a /b", Ok("Copy")),
+        ("ENV A=1", Ok("Env")),
+        ("FROM busybox", Err("FROM isn't allowed as an ONBUILD trigger")),
+        ("ONBUILD RUN x", Err("ONBUILD isn't allowed as an ONBUILD trigger")),
+        ("MAINTAINER me", Err("MAINTAINER isn't allowed as an ONBUILD trigger")),
+        ("RUN a\nRUN b", Err("invalid ONBUILD trigger \"RUN a\\nRUN b\": it must be one instruction")),
+    ];
+    for (text, want) in table {
+        let got = trigger(text).map(|i| format!("{i:?}").split('(').next().unwrap_or_default().to_string());
+        assert_eq!(got.as_deref().map_err(String::as_str), *want, "{text}");
+    }
+}

@@ -287,9 +287,6 @@ impl Engine {
                     self.state_of(&id)?
                 }
             };
-            if let Some(id) = &state.image {
-                build.say(classic::result(id));
-            }
             build.cmd_set = false;
             // A base without PATH gets the default one, as Docker's builder gives it.
             let env = state.config.env.get_or_insert_with(Vec::new);
@@ -298,6 +295,23 @@ impl Engine {
             }
             let env = env.clone();
             let mut scope = Scope::new(&plan.globals, &env).with_proxies(&req.build_args);
+            // The base's ONBUILD triggers run first, as Docker runs them; the image made
+            // carries none of them.
+            if let Some(triggers) = state.config.on_build.take().filter(|t| !t.is_empty()) {
+                let s = if triggers.len() > 1 { "s" } else { "" };
+                build.say(format!("# Executing {} build trigger{s}\n", triggers.len()));
+                for t in &triggers {
+                    let i = berth_build::instructions::trigger(t).map_err(EngineError::InvalidArgument)?;
+                    let expanded = scope
+                        .expand(&i, &build.lexer, &req.build_args)
+                        .map_err(|m| EngineError::InvalidArgument(format!("ONBUILD trigger {t:?}: {m}")))?;
+                    state = build.step(&expanded, state, &scope, n, false).await?;
+                }
+            }
+            // The FROM step's result, its triggers run.
+            if let Some(id) = &state.image {
+                build.say(classic::result(id));
+            }
             let first = n;
             for c in &stage.commands {
                 n += 1;
