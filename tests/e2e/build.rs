@@ -426,3 +426,33 @@ fn heredocs_and_added_archives_are_built_as_buildkit_builds_them() {
     assert_eq!(run("cat /gz/pkg/a"), "changed\n");
     d.assert_nothing_left();
 }
+
+#[test]
+fn independent_stages_run_at_once_and_tell_their_steps_in_order() {
+    let d = Berthd::start();
+    // Each stage waits for the other's mark in a shared cache mount: run one after the other,
+    // the first would give up; at once, both find the other's.
+    let id = format!("sync-{}", std::process::id());
+    let wait = |me: &str, other: &str| {
+        format!(
+            "RUN --mount=type=cache,target=/sync,id={id} sh -c 'touch /sync/{me}; for i in $(seq 150); do [ -e /sync/{other} ] && exit 0; sleep 0.1; done; exit 7'"
+        )
+    };
+    let dockerfile = format!(
+        "FROM busybox AS a\n{}\nFROM busybox AS b\n{}\nFROM busybox\nCOPY --from=a /etc/hostname /a\nCOPY --from=b /etc/hostname /b\n",
+        wait("a", "b"),
+        wait("b", "a")
+    );
+    let ctx = context(&[("Dockerfile", &dockerfile)]);
+    let out = built(&d.host(), &["--no-cache", "-t", "waves:1"], ctx.path());
+    let steps: Vec<&str> = out.lines().filter(|l| l.starts_with("Step ")).collect();
+    let want: Vec<String> = (1..=7).map(|n| format!("Step {n}/7 : ")).collect();
+    assert_eq!(steps.len(), 7, "{out}");
+    for (s, w) in steps.iter().zip(&want) {
+        assert!(s.starts_with(w.as_str()), "steps told in plan order: {out}");
+    }
+    // Each stage's lines stay together: its RUN's result comes before the next stage's FROM.
+    let a_done = out.find(" ---> Running in").unwrap();
+    assert!(a_done < out.find("Step 3/7").unwrap(), "{out}");
+    d.assert_nothing_left();
+}

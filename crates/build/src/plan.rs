@@ -107,6 +107,22 @@ pub fn platform_args(build: &Platform, target: &Platform) -> BTreeMap<String, St
 }
 
 /// Plans the build of `df` as `req` asks.
+/// The stages that can run at once: groups of positions in `stages` (which lists each stage
+/// after those it needs), each group needing only the groups before it, in order.
+pub fn waves(stages: &[StagePlan]) -> Vec<Vec<usize>> {
+    let mut wave_of: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut waves: Vec<Vec<usize>> = Vec::new();
+    for (pos, sp) in stages.iter().enumerate() {
+        let w = sp.needs.iter().filter_map(|n| wave_of.get(n)).map(|w| w + 1).max().unwrap_or(0);
+        wave_of.insert(sp.index, w);
+        if waves.len() <= w {
+            waves.resize(w + 1, Vec::new());
+        }
+        waves[w].push(pos);
+    }
+    waves
+}
+
 pub fn plan(df: &Dockerfile, req: &Request) -> Result<Plan, PlanError> {
     let lexer = Lexer::new(df.directives.escape);
     // Global scope: the platform args, then meta args (a build arg overrides a default).

@@ -87,3 +87,27 @@ fn a_from_names_only_earlier_stages() {
     let plan = plan(&df, &request(Some("first"), &[])).unwrap();
     assert_eq!(plan.stages[0].base, Base::Image("later".into()));
 }
+
+#[test]
+fn independent_stages_run_in_the_same_wave() {
+    let table: &[(&str, Vec<Vec<usize>>)] = &[
+        ("FROM busybox\n", vec![vec![0]]),
+        // Two independent stages, then one that copies from both.
+        (
+            "FROM busybox AS a\nRUN x\nFROM busybox AS b\nRUN y\nFROM busybox\nCOPY --from=a /a /\nCOPY --from=b /b /\n",
+            vec![vec![0, 1], vec![2]],
+        ),
+        // A chain: each stage on the one before.
+        ("FROM busybox AS a\nFROM a AS b\nFROM b\n", vec![vec![0], vec![1], vec![2]]),
+        // A stage that needs the second of two: the first runs beside the second.
+        (
+            "FROM busybox AS a\nFROM busybox AS b\nFROM b AS c\nFROM busybox\nCOPY --from=a /a /\nCOPY --from=c /c /\n",
+            vec![vec![0, 1], vec![2], vec![3]],
+        ),
+    ];
+    for (text, want) in table {
+        let df = parse(text).unwrap();
+        let p = plan(&df, &request(None, &[])).unwrap();
+        assert_eq!(&waves(&p.stages), want, "{text}");
+    }
+}

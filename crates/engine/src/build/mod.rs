@@ -10,8 +10,11 @@
 
 mod copy;
 mod mounts;
+mod stage;
 mod step;
 mod usage;
+
+use stage::StageRun;
 
 pub use usage::{BuildCacheItem, BuildPruneReport};
 
@@ -21,10 +24,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use berth_build::classic;
-use berth_build::instructions::Instruction;
 use berth_build::lex::Lexer;
-use berth_build::plan::{Base, Platform, Request};
-use berth_build::scope::Scope;
+use berth_build::plan::{Platform, Request};
 use berth_image::ContainerConfig;
 use tokio::sync::mpsc;
 
@@ -256,95 +257,47 @@ impl Engine {
             cmd_set: false,
             stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
         };
-        let mut n = 0;
         // Labels given to the build are one more step at the end, as Docker adds them.
         let total = plan.steps + usize::from(!req.labels.is_empty());
         let mut used = std::collections::BTreeSet::new();
         used.extend(df.meta_args.iter().map(|a| a.name.clone()));
+        // Each stage's first step number, as the classic output numbers them in plan order.
+        let mut starts = Vec::new();
+        let mut n = 0;
         for sp in &plan.stages {
-            let stage = &df.stages[sp.index];
-            n += 1;
-            for t in classic::step(n, total, &stage.source) {
-                build.say(t);
-            }
-            let mut state = match &sp.base {
-                Base::Scratch => State {
-                    image: None,
-                    config: ContainerConfig::default(),
-                    os: platform.os.clone(),
-                    arch: platform.arch.clone(),
-                },
-                Base::Stage(j) => {
-                    let id = build.stage_images.get(j).cloned().ok_or_else(|| {
-                        EngineError::Internal(format!(
-                            "stage {j} was not built before the stage that needs it"
-                        ))
-                    })?;
-                    self.state_of(&id)?
+            starts.push(n + 1);
+            n += 1 + df.stages[sp.index].commands.len();
+            n += usize::from(sp.index == plan.target && !req.labels.is_empty());
+        }
+        // Stages that need nothing of each other run at once; their output is told stage by
+        // stage, in plan order (the first live, the others once those before them end).
+        for wave in berth_build::plan::waves(&plan.stages) {
+            let channels: Vec<_> = wave.iter().map(|_| mpsc::unbounded_channel()).collect();
+            let (senders, receivers): (Vec<_>, Vec<_>) = channels.into_iter().unzip();
+            let runs = wave.iter().zip(senders).map(|(&pos, tx)| {
+                let sp = &plan.stages[pos];
+                let stage_images = build.stage_images.clone();
+                let first_step = starts[pos];
+                let (build_ref, df, platform, plan) = (&build, &df, &platform, &plan);
+                async move {
+                    let mut b = build_ref.for_stage(&tx, stage_images);
+                    let run = StageRun { plan: sp, stage: &df.stages[sp.index], first_step, total };
+                    b.run_stage(&run, &plan.globals, platform, sp.index == plan.target).await
                 }
-                Base::Image(name) => {
-                    let id = self.base_image(name, &build).await?;
-                    self.state_of(&id)?
-                }
-            };
-            build.cmd_set = false;
-            // A base without PATH gets the default one, as Docker's builder gives it.
-            let env = state.config.env.get_or_insert_with(Vec::new);
-            if !env.iter().any(|e| e.starts_with("PATH=")) {
-                env.insert(0, format!("PATH={DEFAULT_PATH}"));
-            }
-            let env = env.clone();
-            let mut scope = Scope::new(&plan.globals, &env).with_proxies(&req.build_args);
-            // The base's ONBUILD triggers run first, as Docker runs them; the image made
-            // carries none of them.
-            if let Some(triggers) = state.config.on_build.take().filter(|t| !t.is_empty()) {
-                let s = if triggers.len() > 1 { "s" } else { "" };
-                build.say(format!("# Executing {} build trigger{s}\n", triggers.len()));
-                for t in &triggers {
-                    let i = berth_build::instructions::trigger(t).map_err(EngineError::InvalidArgument)?;
-                    let expanded = scope
-                        .expand(&i, &build.lexer, &req.build_args)
-                        .map_err(|m| EngineError::InvalidArgument(format!("ONBUILD trigger {t:?}: {m}")))?;
-                    state = build.step(&expanded, state, &scope, n, false).await?;
-                }
-            }
-            // The FROM step's result, its triggers run.
-            if let Some(id) = &state.image {
-                build.say(classic::result(id));
-            }
-            let first = n;
-            for c in &stage.commands {
-                n += 1;
-                for t in classic::step(n, total, &c.original) {
-                    build.say(t);
-                }
-                let expanded = scope.expand(&c.instruction, &build.lexer, &req.build_args).map_err(|m| {
-                    EngineError::InvalidArgument(format!("dockerfile parse error on line {}: {m}", c.line))
-                })?;
-                state = build.step(&expanded, state, &scope, n, n == first + 1).await?;
-                build.say(classic::result(state.image.as_deref().unwrap_or_default()));
-            }
-            used.extend(scope.used_build_args().iter().cloned());
-            // Labels given to the build go on the target's image.
-            if sp.index == plan.target && !req.labels.is_empty() {
-                let labels: Vec<(String, String)> = req.labels.clone().into_iter().collect();
-                n += 1;
-                let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                for t in classic::step(n, total, &format!("LABEL {}", shown.join(" "))) {
-                    build.say(t);
-                }
-                state = build.step(&Instruction::Label(labels), state, &scope, n, false).await?;
-                build.say(classic::result(state.image.as_deref().unwrap_or_default()));
-            }
-            let id = match &state.image {
-                Some(id) => id.clone(),
-                // `FROM scratch` and nothing else: an empty image, as Docker makes it.
-                None => {
-                    let id = build.derive(&state, "")?;
-                    id.to_string()
+            });
+            let forward = async {
+                for mut rx in receivers {
+                    while let Some(e) = rx.recv().await {
+                        let _ = events.send(e);
+                    }
                 }
             };
-            build.stage_images.insert(sp.index, id);
+            let (results, ()) = tokio::join!(futures::future::join_all(runs), forward);
+            for (pos, result) in wave.iter().zip(results) {
+                let (id, args) = result?;
+                build.stage_images.insert(plan.stages[*pos].index, id);
+                used.extend(args);
+            }
         }
         let id = build.stage_images.get(&plan.target).cloned().expect("the target was built");
         let unused: Vec<&String> = req

@@ -1,0 +1,134 @@
+//! One stage of a build: its base (scratch, an earlier stage, or an image pulled when missing),
+//! the base's ONBUILD triggers, then each instruction expanded in the stage's scope and run as
+//! a step, and the build's labels when it is the target. Stages that need nothing of each
+//! other run at once, each with a `Build` of its own that tells its output to its own channel.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use berth_build::classic;
+use berth_build::instructions::{Instruction, Stage};
+use berth_build::plan::{Base, Platform, StagePlan};
+use berth_build::scope::Scope;
+use berth_image::ContainerConfig;
+use tokio::sync::mpsc;
+
+use super::{Build, BuildEvent, State, DEFAULT_PATH};
+use crate::error::{EngineError, Result};
+
+/// A stage to run and where its steps are numbered from.
+pub(crate) struct StageRun<'p> {
+    pub plan: &'p StagePlan,
+    pub stage: &'p Stage,
+    /// The number the classic output gives its FROM.
+    pub first_step: usize,
+    pub total: usize,
+}
+
+impl<'a> Build<'a> {
+    /// A `Build` for one stage: the same build, its output to `events`, the stages done so far.
+    pub(crate) fn for_stage<'b>(
+        &'b self,
+        events: &'b mpsc::UnboundedSender<BuildEvent>,
+        stage_images: BTreeMap<usize, String>,
+    ) -> Build<'b> {
+        Build {
+            engine: self.engine,
+            req: self.req,
+            context: self.context,
+            scratch: self.scratch,
+            events,
+            lexer: self.lexer,
+            stage_images,
+            cmd_set: false,
+            stage_names: self.stage_names.clone(),
+        }
+    }
+
+    /// Runs a stage: the image it ends with, and the build args its steps used.
+    pub(crate) async fn run_stage(
+        &mut self,
+        run: &StageRun<'_>,
+        globals: &BTreeMap<String, String>,
+        platform: &Platform,
+        is_target: bool,
+    ) -> Result<(String, BTreeSet<String>)> {
+        let (req, total) = (self.req, run.total);
+        let mut n = run.first_step;
+        for t in classic::step(n, total, &run.stage.source) {
+            self.say(t);
+        }
+        let mut state = match &run.plan.base {
+            Base::Scratch => State {
+                image: None,
+                config: ContainerConfig::default(),
+                os: platform.os.clone(),
+                arch: platform.arch.clone(),
+            },
+            Base::Stage(j) => {
+                let id = self.stage_images.get(j).cloned().ok_or_else(|| {
+                    EngineError::Internal(format!("stage {j} was not built before the stage that needs it"))
+                })?;
+                self.engine.state_of(&id)?
+            }
+            Base::Image(name) => {
+                let id = self.engine.base_image(name, self).await?;
+                self.engine.state_of(&id)?
+            }
+        };
+        self.cmd_set = false;
+        // A base without PATH gets the default one, as Docker's builder gives it.
+        let env = state.config.env.get_or_insert_with(Vec::new);
+        if !env.iter().any(|e| e.starts_with("PATH=")) {
+            env.insert(0, format!("PATH={DEFAULT_PATH}"));
+        }
+        let env = env.clone();
+        let mut scope = Scope::new(globals, &env).with_proxies(&req.build_args);
+        // The base's ONBUILD triggers run first, as Docker runs them; the image made carries
+        // none of them.
+        if let Some(triggers) = state.config.on_build.take().filter(|t| !t.is_empty()) {
+            let s = if triggers.len() > 1 { "s" } else { "" };
+            self.say(format!("# Executing {} build trigger{s}\n", triggers.len()));
+            for t in &triggers {
+                let i = berth_build::instructions::trigger(t).map_err(EngineError::InvalidArgument)?;
+                let expanded = scope
+                    .expand(&i, &self.lexer, &req.build_args)
+                    .map_err(|m| EngineError::InvalidArgument(format!("ONBUILD trigger {t:?}: {m}")))?;
+                state = self.step(&expanded, state, &scope, n, false).await?;
+            }
+        }
+        // The FROM step's result, its triggers run.
+        if let Some(id) = &state.image {
+            self.say(classic::result(id));
+        }
+        let first = n;
+        for c in &run.stage.commands {
+            n += 1;
+            for t in classic::step(n, total, &c.original) {
+                self.say(t);
+            }
+            let expanded = scope.expand(&c.instruction, &self.lexer, &req.build_args).map_err(|m| {
+                EngineError::InvalidArgument(format!("dockerfile parse error on line {}: {m}", c.line))
+            })?;
+            state = self.step(&expanded, state, &scope, n, n == first + 1).await?;
+            self.say(classic::result(state.image.as_deref().unwrap_or_default()));
+        }
+        let used: BTreeSet<String> = scope.used_build_args().iter().cloned().collect();
+        // Labels given to the build go on the target's image.
+        if is_target && !req.labels.is_empty() {
+            let labels: Vec<(String, String)> = req.labels.clone().into_iter().collect();
+            n += 1;
+            let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            for t in classic::step(n, total, &format!("LABEL {}", shown.join(" "))) {
+                self.say(t);
+            }
+            state = self.step(&Instruction::Label(labels), state, &scope, n, false).await?;
+            self.say(classic::result(state.image.as_deref().unwrap_or_default()));
+        }
+        let id = match &state.image {
+            Some(id) => id.clone(),
+            // `FROM scratch` and nothing else: an empty image, as Docker makes it.
+            None => self.derive(&state, "")?.to_string(),
+        };
+        Ok((id, used))
+    }
+}
