@@ -64,6 +64,7 @@ bench: deps build
 	./bench/cli.sh
 	./bench/network.sh
 	./bench/registry.sh
+	./bench/build.sh
 
 # Fuzz the layer extractor, the reference parser, the registry server's parsers, the Dockerfile parser and the .dockerignore matcher (nightly + cargo-fuzz; FUZZ_SECONDS each).
 # New inputs the fuzzer finds land in fuzz/corpus/; the archive tests replay that corpus.
