@@ -303,3 +303,36 @@ fn the_build_cache_is_counted_by_system_df_and_emptied_by_builder_prune() {
     let again = berth_built(&d, &["-t", "cached:1", "."], ctx.path(), b"");
     assert!(!again.contains("Using cache"), "{again}");
 }
+
+#[test]
+fn source_date_epoch_makes_two_builds_one_image() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        ("Dockerfile", "FROM busybox\nENV A=1\nCOPY f /f\nRUN echo hi > /hi && mkdir -p /d && touch /d/x\n"),
+        ("f", "data\n"),
+    ]);
+    let build = |epoch: Option<&str>| {
+        let mut c = Command::new(berth_tests::env().bin_dir.join("berth"));
+        c.args(["-H", &d.host(), "build", "--no-cache", "-q", "."]).current_dir(ctx.path());
+        match epoch {
+            Some(e) => c.env("SOURCE_DATE_EPOCH", e),
+            None => c.env_remove("SOURCE_DATE_EPOCH"),
+        };
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let first = build(Some("1700000000"));
+    // Another second, the context's file touched: the same image all the same.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let f = std::fs::File::options().append(true).open(ctx.path().join("f")).unwrap();
+    f.set_modified(std::time::SystemTime::now()).unwrap();
+    assert_eq!(build(Some("1700000000")), first);
+    assert_eq!(d.inspect(&first, "{{.Created}}"), "2023-11-14T22:13:20Z");
+    assert_eq!(d.inspect(&first, "{{.Container}}"), "");
+    // Without it, every build is an image of its own time.
+    let plain = build(None);
+    assert_ne!(plain, first);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_ne!(build(None), plain);
+}

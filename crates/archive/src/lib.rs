@@ -12,12 +12,14 @@
 //! Nothing here holds a whole layer in memory.
 
 mod apply;
+mod clamp;
 mod compress;
 mod diff;
 mod fs;
 mod path;
 
 pub use apply::{apply, ApplyOptions, ApplyStats, Whiteouts};
+pub use clamp::ClampMtime;
 pub use compress::{decompress, decompress_any, gzip, is_tar_header, Compression};
 pub use diff::{diff_overlay, diff_trees, pack_tree, Change, ChangeKind};
 pub use fs::open_in_root;

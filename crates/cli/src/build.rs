@@ -161,10 +161,15 @@ fn query(ctx: &Ctx, a: &BuildArgs) -> Result<BuildQuery> {
         Some(s) => Some(crate::opts::size(s, "--shm-size").map_err(|b| bad(ctx, &b.value, b.flag, &b.why))?),
         None => None,
     };
+    let mut args = build_args(&a.build_arg);
+    // As buildx does: the environment's SOURCE_DATE_EPOCH makes the build reproducible.
+    if let Ok(epoch) = std::env::var("SOURCE_DATE_EPOCH") {
+        args.entry("SOURCE_DATE_EPOCH".into()).or_insert(Some(epoch));
+    }
     Ok(BuildQuery {
         tags: a.tag.clone(),
         dockerfile: None,
-        build_args: build_args(&a.build_arg),
+        build_args: args,
         labels: labels(&a.label),
         target: a.target.clone(),
         no_cache: a.no_cache,

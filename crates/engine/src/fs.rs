@@ -287,6 +287,7 @@ impl Engine {
             reference,
             container: rec.id.clone(),
             created_by: super::view::command_text(&rec.path, &rec.args),
+            epoch: None,
         };
         let r = self.images.commit(&rec.id, &rec.image_id, &opts);
         if paused_here {

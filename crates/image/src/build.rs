@@ -48,6 +48,7 @@ impl ImageStore {
         config: ContainerConfig,
         created_by: &str,
         (os, arch): (&str, &str),
+        epoch: Option<i64>,
     ) -> Result<Digest> {
         let (rec, mut conf) = match parent {
             Some(p) => {
@@ -64,7 +65,7 @@ impl ImageStore {
                 },
             ),
         };
-        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+        let now = crate::commit::created_at(epoch);
         conf.config = Some(config);
         conf.created = Some(now.clone());
         conf.container = None;

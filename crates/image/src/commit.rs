@@ -24,6 +24,17 @@ pub struct CommitOptions {
     pub container: String,
     /// The history line's `created_by` (the container's command).
     pub created_by: String,
+    /// `SOURCE_DATE_EPOCH` (Unix seconds): the image's and the history line's time, and no
+    /// file in the layer newer; no container recorded. The same inputs give the same image ID.
+    pub epoch: Option<i64>,
+}
+
+/// A timestamp as image configs write it: now, or the epoch a reproducible build gives.
+pub(crate) fn created_at(epoch: Option<i64>) -> String {
+    match epoch.and_then(|e| chrono::DateTime::from_timestamp(e, 0)) {
+        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        None => chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+    }
 }
 
 impl ImageStore {
@@ -41,7 +52,15 @@ impl ImageStore {
         apply_changes(&mut config, &opts.changes)?;
         self.with_session(|session| {
             let mut blob = session.ingest(None)?;
-            self.rootfs_changes(key, Some(&mut blob))?;
+            match opts.epoch {
+                Some(e) => {
+                    let mut clamped = berth_archive::ClampMtime::new(&mut blob, e.max(0) as u64);
+                    self.rootfs_changes(key, Some(&mut clamped))?;
+                }
+                None => {
+                    self.rootfs_changes(key, Some(&mut blob))?;
+                }
+            }
             let blob = session.commit_blob(blob)?;
             let parent_layer = match parent.layers.last() {
                 Some(l) => session.hold_layer(&l.chain_id)?,
@@ -49,12 +68,12 @@ impl ImageStore {
             };
             let layer =
                 session.unpack_layer(parent_layer.as_ref(), None, self.content.open_blob(&blob.digest)?)?;
-            let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+            let now = created_at(opts.epoch);
             pconf.config = Some(config.clone());
             pconf.created = Some(now.clone());
             pconf.author = opts.author.clone().filter(|a| !a.is_empty());
             pconf.comment = opts.comment.clone().filter(|c| !c.is_empty());
-            pconf.container = Some(opts.container.clone());
+            pconf.container = Some(opts.container.clone()).filter(|_| opts.epoch.is_none());
             pconf.container_config = None;
             pconf.history.push(History {
                 created: Some(now.clone()),

@@ -65,6 +65,12 @@ pub struct BuildRequest {
 }
 
 impl BuildRequest {
+    /// `SOURCE_DATE_EPOCH` (a build arg, as BuildKit takes it): the time of everything the
+    /// build makes, for reproducible images.
+    pub fn epoch(&self) -> Option<i64> {
+        self.build_args.get("SOURCE_DATE_EPOCH").and_then(|v| v.trim().parse().ok())
+    }
+
     /// The credentials given for `domain` (a client keys Docker Hub by its v1 address, and
     /// may key any registry by a URL).
     fn credentials_for(&self, domain: &str) -> berth_distribution::Credentials {
@@ -304,7 +310,7 @@ impl Engine {
             .build_args
             .keys()
             .filter(|k| !used.contains(*k))
-            .filter(|k| !berth_build::scope::PROXY_ARGS.contains(&k.as_str()))
+            .filter(|k| !berth_build::scope::PROXY_ARGS.contains(&k.as_str()) && *k != "SOURCE_DATE_EPOCH")
             .collect();
         if !unused.is_empty() {
             let names: Vec<&str> = unused.iter().map(|s| s.as_str()).collect();

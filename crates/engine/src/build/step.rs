@@ -54,6 +54,11 @@ impl Build<'_> {
             Instruction::Entrypoint(_) => format!("{i:?} shell={shell:?} cmd_set={}", self.cmd_set),
             _ => format!("{i:?} shell={shell:?}"),
         };
+        // A reproducible build's images differ from others' by their times.
+        let instruction = match self.req.epoch() {
+            Some(e) => format!("{instruction} epoch={e}"),
+            None => instruction,
+        };
         let inputs = StepInputs { parent, instruction, files };
         let key = inputs.key();
         if !self.req.no_cache {
@@ -121,6 +126,7 @@ impl Build<'_> {
             state.config.clone(),
             created_by,
             (&state.os, &state.arch),
+            self.req.epoch(),
         )?)
     }
 
@@ -183,6 +189,7 @@ impl Build<'_> {
             reference: None,
             container: rec.id.clone(),
             created_by,
+            epoch: self.req.epoch(),
         };
         let engine = self.engine.clone();
         let id = crate::blocking(move || Ok(engine.images.commit(&rec.id, &rec.image_id, &opts)?)).await?;
