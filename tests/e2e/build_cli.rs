@@ -336,3 +336,68 @@ fn source_date_epoch_makes_two_builds_one_image() {
     std::thread::sleep(std::time::Duration::from_millis(1100));
     assert_ne!(build(None), plain);
 }
+
+/// A static HTTP server (Python's) on loopback serving `dir`; killed when dropped.
+struct Served(std::process::Child, u16);
+
+impl Served {
+    fn start(dir: &Path) -> Served {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new("python3")
+            .args(["-m", "http.server", "--bind", "127.0.0.1", &port.to_string()])
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Served(child, port)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn add_downloads_urls_checks_their_digest_and_keeps_their_time() {
+    let d = Berthd::start();
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("tool.txt"), "a tool\n").unwrap();
+    let f = std::fs::File::options().append(true).open(files.path().join("tool.txt")).unwrap();
+    f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000)).unwrap();
+    let served = Served::start(files.path());
+    let url = format!("http://127.0.0.1:{}/tool.txt", served.1);
+    let sum = "sha256:9d3e5b2dc0b1e5d5ac13b52e1f8a2f7c5e4a3e4b1d10e8b1ec9c7b3e1e8f3a3b";
+    let good = {
+        use sha2::Digest as _;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(b"a tool\n")))
+    };
+    let ctx = context(&[(
+        "Dockerfile",
+        &format!("FROM busybox\nADD {url} /opt/\nADD --checksum={good} {url} /checked\nADD --chown=7:7 {url} /owned\n"),
+    )]);
+    berth_built(&d, &["-t", "urls:1", "."], ctx.path(), b"");
+    let run = |script: &str| d.ok(&["run", "--rm", "--network", "none", "urls:1", "sh", "-c", script]);
+    assert_eq!(run("cat /opt/tool.txt /checked"), "a tool\na tool\n");
+    assert_eq!(run("stat -c '%a %Y' /opt/tool.txt; stat -c '%u:%g' /owned"), "600 1600000000\n7:7\n");
+    // A wrong digest fails the step, naming both.
+    let wrong = context(&[("Dockerfile", &format!("FROM busybox\nADD --checksum={sum} {url} /x\n"))]);
+    let out = berth_build(&d, &["."], wrong.path(), b"");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("digest mismatch {good}: {sum}")), "{err}");
+    // A server that is not there.
+    let gone = context(&[("Dockerfile", "FROM busybox\nADD http://127.0.0.1:9/nothing /x\n")]);
+    let out = berth_build(&d, &["."], gone.path(), b"");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ADD http://127.0.0.1:9/nothing: failed to GET"));
+    d.assert_nothing_left();
+}

@@ -10,6 +10,7 @@
 
 mod copy;
 mod mounts;
+mod remote;
 mod stage;
 mod step;
 mod usage;

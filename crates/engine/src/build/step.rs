@@ -346,14 +346,24 @@ impl Build<'_> {
             ));
         }
         let add = matches!(i, Instruction::Add(_));
-        if add {
-            for s in &t.sources {
-                if s.contains("://") || s.starts_with("git@") {
-                    return Err(EngineError::NotImplemented(format!(
-                        "ADD {s}: remote sources are not supported by this berth yet; download the file into the context and ADD it from there"
-                    )));
-                }
+        // ADD's URLs are downloaded now: their content is in the key, as Docker keys them.
+        let mut downloaded = Vec::new();
+        let mut names = Vec::new();
+        for s in &t.sources {
+            if add && super::remote::is_url(s) {
+                let dir = self.scratch.join(format!("url-{}", &berth_sys::new_id()[..12]));
+                let path = super::remote::download(s, &dir, t.checksum.as_deref()).await?;
+                downloaded.push(copy::Source { path, shown: s.clone(), is_dir: false, archive: false });
+            } else if add && (s.contains("://") || s.starts_with("git@")) {
+                return Err(EngineError::NotImplemented(format!(
+                    "ADD {s}: git sources are not supported by this berth yet; clone it into the context and ADD it from there"
+                )));
+            } else {
+                names.push(s.clone());
             }
+        }
+        if t.checksum.is_some() && downloaded.is_empty() {
+            return Err(EngineError::InvalidArgument("ADD --checksum is for a URL source".into()));
         }
         let chmod = t.chmod.as_deref().map(Chmod::parse).transpose().map_err(EngineError::InvalidArgument)?;
         let plan = |found: Vec<copy::Source>, digests: Vec<(String, String)>, from: Option<String>| {
@@ -380,7 +390,6 @@ impl Build<'_> {
             return Ok(plan(Vec::new(), digests, Some(id)));
         }
         let context = self.context.to_path_buf();
-        let names = t.sources.clone();
         let inline = t.inline.clone();
         let inline_dir = self.scratch.join(format!("inline-{}", &berth_sys::new_id()[..12]));
         let (found, digests) = crate::blocking(move || {
@@ -388,6 +397,7 @@ impl Build<'_> {
             if add {
                 copy::mark_archives(&mut found);
             }
+            found.extend(downloaded);
             if !inline.is_empty() {
                 found.extend(copy::inline_sources(&inline_dir, &inline)?);
             }
