@@ -401,3 +401,68 @@ fn add_downloads_urls_checks_their_digest_and_keeps_their_time() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("ADD http://127.0.0.1:9/nothing: failed to GET"));
     d.assert_nothing_left();
 }
+
+/// `git ARGS` in `dir`, which must succeed.
+fn git(dir: &Path, args: &[&str]) {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=berth",
+            "-c",
+            "user.email=berth@example.com",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn remote_contexts_a_tar_a_dockerfile_and_a_git_repository_by_url() {
+    let d = Berthd::start();
+    let root = tempfile::tempdir().unwrap();
+    let served = Served::start(root.path());
+    let base = format!("http://127.0.0.1:{}", served.1);
+    // A tar of a context, and a lone Dockerfile.
+    let ctx = context(&[("Dockerfile", "FROM busybox\nCOPY f /f\n"), ("f", "from the tar\n")]);
+    let tar = Command::new("tar")
+        .args(["-czf"])
+        .arg(root.path().join("ctx.tar.gz"))
+        .arg("-C")
+        .arg(ctx.path())
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    std::fs::write(root.path().join("Dockerfile.remote"), "FROM busybox\nRUN echo lone > /lone\n").unwrap();
+    // A git repository, served as git's dumb HTTP protocol serves one.
+    let work = root.path().join("work");
+    std::fs::create_dir_all(work.join("sub")).unwrap();
+    std::fs::write(work.join("sub/Dockerfile"), "FROM busybox\nCOPY g /g\n").unwrap();
+    std::fs::write(work.join("sub/g"), "from git\n").unwrap();
+    git(&work, &["init", "-q"]);
+    git(&work, &["add", "."]);
+    git(&work, &["commit", "-qm", "first"]);
+    git(root.path(), &["clone", "-q", "--bare", "work", "repo.git"]);
+    git(&root.path().join("repo.git"), &["update-server-info"]);
+
+    let here = tempfile::tempdir().unwrap();
+    berth_built(&d, &["-t", "remote:tar", &format!("{base}/ctx.tar.gz")], here.path(), b"");
+    berth_built(&d, &["-t", "remote:file", &format!("{base}/Dockerfile.remote")], here.path(), b"");
+    berth_built(&d, &["-t", "remote:git", &format!("{base}/repo.git#main:sub")], here.path(), b"");
+    let cat = |image: &str, file: &str| d.ok(&["run", "--rm", "--network", "none", image, "cat", file]);
+    assert_eq!(cat("remote:tar", "/f"), "from the tar\n");
+    assert_eq!(cat("remote:file", "/lone"), "lone\n");
+    assert_eq!(cat("remote:git", "/g"), "from git\n");
+    // ADD of a git repository: its files, without .git.
+    let add = context(&[("Dockerfile", &format!("FROM busybox\nADD {base}/repo.git#main /repo/\n"))]);
+    berth_built(&d, &["-t", "remote:add", "."], add.path(), b"");
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "none", "remote:add", "sh", "-c", "cat /repo/sub/g; ls -a /repo"]),
+        "from git\n.\n..\nsub\n"
+    );
+    d.assert_nothing_left();
+}

@@ -184,6 +184,7 @@ fn query(ctx: &Ctx, a: &BuildArgs) -> Result<BuildQuery> {
         cache_from: a.cache_from.clone(),
         platform: a.platform.clone(),
         explain: a.explain,
+        remote: None,
     })
 }
 
@@ -213,11 +214,9 @@ fn context_body(a: &BuildArgs) -> Result<(Body, Option<String>, Option<Sender>)>
         let (body, handle) = Body::write_with(move |out| build_context::dockerfile_only(&n, &text, out));
         return Ok((body, Some(name), Some(handle)));
     }
-    if a.context.contains("://") || a.context.starts_with("git@") {
-        return Err(Failure::new(
-            1,
-            format!("unable to prepare context: remote contexts ({}) are not supported by berth build yet: clone or download it and build the directory", a.context),
-        ));
+    if is_remote(&a.context) {
+        // The daemon fetches it, as it does for the docker CLI's remote contexts.
+        return Ok((Body::Empty, a.file.clone(), None));
     }
     let root = std::fs::canonicalize(&a.context).map_err(|e| {
         Failure::new(
@@ -272,6 +271,11 @@ fn context_body(a: &BuildArgs) -> Result<(Body, Option<String>, Option<Sender>)>
         }
     });
     Ok((body, name, Some(handle)))
+}
+
+/// A context named by URL: a git repository (`git@…`, `github.com/…`, `….git`) or http(s).
+fn is_remote(context: &str) -> bool {
+    context.contains("://") || context.starts_with("git@") || context.starts_with("github.com/")
 }
 
 fn absolute(p: &Path) -> PathBuf {
@@ -401,6 +405,7 @@ pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result {
     let mut q = query(ctx, &a)?;
     let (body, dockerfile, sender) = context_body(&a)?;
     q.dockerfile = dockerfile;
+    q.remote = is_remote(&a.context).then(|| a.context.clone());
     let config = berth_client::config::Config::load(&crate::common::config_dir())
         .map(|c| c.all_credentials())
         .unwrap_or_default();

@@ -35,6 +35,8 @@ pub struct BuildQuery {
     pub platform: Option<String>,
     /// berth's own: say why each step missed the cache.
     pub explain: bool,
+    /// A context the daemon fetches (a git repository, a tar or a Dockerfile by URL).
+    pub remote: Option<String>,
 }
 
 impl BuildQuery {
@@ -49,6 +51,7 @@ impl BuildQuery {
         opt("target", &self.target);
         opt("networkmode", &self.network);
         opt("platform", &self.platform);
+        opt("remote", &self.remote);
         let json = |v: Value| v.to_string();
         if !self.build_args.is_empty() {
             q.push(("buildargs", json(serde_json::json!(self.build_args))));

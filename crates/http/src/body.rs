@@ -84,7 +84,14 @@ impl BodyReader {
 impl BodyReader {
     /// Reads what the consumer left (a tar's trailing padding), so the client can finish
     /// sending before the response goes out.
+    /// Called on a runtime's thread (where blocking is refused), it drains in a task instead.
     pub fn drain(&mut self) {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let (_, closed) = tokio::sync::mpsc::channel(1);
+            let mut rx = std::mem::replace(&mut self.rx, closed);
+            tokio::spawn(async move { while rx.recv().await.is_some() {} });
+            return;
+        }
         let _ = std::io::copy(self, &mut std::io::sink());
     }
 }

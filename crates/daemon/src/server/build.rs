@@ -94,15 +94,11 @@ fn request<B>(ctx: &Ctx<B>) -> Result<BuildRequest, ApiError> {
         ulimits,
         secrets: secrets(ctx)?,
         ssh: json_header(ctx, "x-berth-build-ssh")?.unwrap_or_default(),
+        remote: ctx.q("remote").filter(|r| !r.is_empty()).map(String::from),
     })
 }
 
 pub async fn build<B: Builds>(mut ctx: Ctx<B>) -> HResult {
-    if let Some(remote) = ctx.q("remote").filter(|r| !r.is_empty()) {
-        return Err(ApiError::new(berth_api::ErrorKind::NotImplemented, format!(
-            "building from a remote context ({remote}) is not supported by this berth yet: send the context in the request body"
-        )));
-    }
     let req = request(&ctx)?;
     for t in &req.tags {
         berth_image::Reference::parse(t)

@@ -104,14 +104,19 @@ pub(crate) fn inline_sources(
 /// of the ways Docker reads (told by their content, as Docker tells them, not their names).
 pub(crate) fn mark_archives(found: &mut [Source]) {
     for s in found.iter_mut().filter(|s| !s.is_dir) {
-        let head = fs::File::open(&s.path).and_then(|f| {
-            let mut r = berth_archive::decompress_any(f)?;
-            let mut head = Vec::with_capacity(512);
-            std::io::Read::read_to_end(&mut std::io::Read::take(&mut r, 512), &mut head)?;
-            Ok(head)
-        });
-        s.archive = head.is_ok_and(|h| berth_archive::is_tar_header(&h));
+        s.archive = is_archive(&s.path);
     }
+}
+
+/// Whether the file is a tar archive, plain or compressed.
+pub(crate) fn is_archive(path: &Path) -> bool {
+    let head = fs::File::open(path).and_then(|f| {
+        let mut r = berth_archive::decompress_any(f)?;
+        let mut head = Vec::with_capacity(512);
+        std::io::Read::read_to_end(&mut std::io::Read::take(&mut r, 512), &mut head)?;
+        Ok(head)
+    });
+    head.is_ok_and(|h| berth_archive::is_tar_header(&h))
 }
 
 /// Extracts the archives of `items` into `root` (a container's files) at their destinations,

@@ -63,6 +63,9 @@ pub struct BuildRequest {
     pub secrets: BTreeMap<String, Vec<u8>>,
     /// SSH agent sockets on this host by id, for `RUN --mount=type=ssh`.
     pub ssh: BTreeMap<String, String>,
+    /// `remote`: the context is fetched from this URL (a git repository, a tar, or a
+    /// Dockerfile), not sent.
+    pub remote: Option<String>,
 }
 
 impl BuildRequest {
@@ -184,6 +187,15 @@ fn host_platform() -> Platform {
     Platform { os: "linux".into(), arch: arch.into(), variant: None }
 }
 
+/// Unpacks a context tar (plain or compressed) into `dir`.
+fn unpack_context(dir: &Path, context: Box<dyn Read + Send>) -> Result<()> {
+    let opts = berth_archive::ApplyOptions { whiteouts: berth_archive::Whiteouts::Delete, same_owner: false };
+    let plain = berth_archive::decompress_any(context)?;
+    berth_archive::apply(dir, Padded { inner: plain, count: 0, tail: None }, &opts)
+        .map_err(|e| EngineError::InvalidArgument(format!("reading the build context: {e}")))?;
+    Ok(())
+}
+
 /// What the client sent only for the build's sake: `.dockerignore` and the Dockerfile leave
 /// the context when `.dockerignore` excludes them, so no COPY sees them (the client sends them
 /// whatever it excludes; the docker CLI names a Dockerfile from outside the context there).
@@ -221,20 +233,52 @@ impl Engine {
         let guard = ContextDir(own.clone());
         let (dir, scratch) = (own.join("context"), own.join("scratch"));
         std::fs::create_dir_all(&scratch)?;
-        let unpack_dir = dir.clone();
-        crate::blocking(move || {
-            std::fs::create_dir_all(&unpack_dir)?;
-            let opts = berth_archive::ApplyOptions {
-                whiteouts: berth_archive::Whiteouts::Delete,
-                same_owner: false,
-            };
-            let plain = berth_archive::decompress_any(context)?;
-            berth_archive::apply(&unpack_dir, Padded { inner: plain, count: 0, tail: None }, &opts)
-                .map_err(|e| EngineError::InvalidArgument(format!("reading the build context: {e}")))?;
-            Ok(())
-        })
-        .await?;
         let name = if req.dockerfile.is_empty() { "Dockerfile".to_string() } else { req.dockerfile.clone() };
+        // A fetched context leaves the request's body to drain, which blocks.
+        let context = match req.remote {
+            Some(_) => {
+                crate::blocking(move || {
+                    drop(context);
+                    Ok(())
+                })
+                .await?;
+                None
+            }
+            None => Some(context),
+        };
+        let dir = match req.remote.as_deref() {
+            None => {
+                let unpack_dir = dir.clone();
+                crate::blocking(move || {
+                    std::fs::create_dir_all(&unpack_dir)?;
+                    unpack_context(&unpack_dir, context.expect("the body is the context"))
+                })
+                .await?;
+                dir
+            }
+            Some(url) if remote::is_git(url) => remote::git_checkout(url, &dir, false).await?,
+            Some(url) if remote::is_url(url) => {
+                let file = remote::download(url, &scratch.join("remote"), None).await?;
+                let (d, n) = (dir.clone(), name.clone());
+                crate::blocking(move || {
+                    std::fs::create_dir_all(&d)?;
+                    if copy::is_archive(&file) {
+                        unpack_context(&d, Box::new(std::fs::File::open(&file)?))
+                    } else {
+                        // Not an archive: the file is the Dockerfile, the context nothing else.
+                        std::fs::rename(&file, crate::fs::host_path(&d, &n)?)?;
+                        Ok(())
+                    }
+                })
+                .await?;
+                dir
+            }
+            Some(url) => {
+                return Err(EngineError::InvalidArgument(format!(
+                    "unable to prepare context: unsupported remote context {url:?}: give an http(s) URL or a git repository"
+                )))
+            }
+        };
         let path = crate::fs::host_path(&dir, &name).map_err(|_| {
             EngineError::InvalidArgument(format!("Cannot locate specified Dockerfile: {name}"))
         })?;

@@ -66,6 +66,79 @@ pub(crate) async fn download(url: &str, dir: &Path, checksum: Option<&str>) -> R
     Ok(path)
 }
 
+/// Whether a build context or ADD source names a git repository, as Docker tells them.
+pub(crate) fn is_git(url: &str) -> bool {
+    let base = url.split('#').next().unwrap_or(url);
+    url.starts_with("git://")
+        || url.starts_with("git@")
+        || url.starts_with("github.com/")
+        || ((url.starts_with("http://") || url.starts_with("https://")) && base.ends_with(".git"))
+}
+
+/// A git URL's parts: the repository, the ref (`#ref`, the default branch when none) and the
+/// directory in it (`#ref:dir`).
+pub(crate) fn git_parts(url: &str) -> (String, Option<String>, Option<String>) {
+    let (repo, fragment) = url.split_once('#').unwrap_or((url, ""));
+    let repo = if repo.starts_with("github.com/") { format!("https://{repo}") } else { repo.to_string() };
+    let (r, dir) = fragment.split_once(':').unwrap_or((fragment, ""));
+    let some = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
+    (repo, some(r), some(dir))
+}
+
+/// Checks out a git URL into `dest` (made): a shallow fetch of the ref when the server allows
+/// it, a whole one when not. The directory the URL names in it.
+pub(crate) async fn git_checkout(url: &str, dest: &Path, keep_git_dir: bool) -> Result<PathBuf> {
+    let (repo, reference, dir) = git_parts(url);
+    let bad = |why: String| EngineError::InvalidArgument(format!("git {url}: {why}"));
+    std::fs::create_dir_all(dest)?;
+    let git = |args: Vec<String>| {
+        let dest = dest.to_path_buf();
+        crate::blocking(move || {
+            let out = std::process::Command::new("git")
+                .args(&args)
+                .current_dir(&dest)
+                .env("GIT_TERMINAL_PROMPT", "0")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .map_err(|e| EngineError::InvalidArgument(format!("running git (is it installed?): {e}")))?;
+            Ok((out.status.success(), String::from_utf8_lossy(&out.stderr).trim().to_string()))
+        })
+    };
+    let s = |v: &[&str]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    git(s(&["init", "-q"])).await?;
+    git(s(&["remote", "add", "origin", &repo])).await?;
+    let wanted = reference.clone().unwrap_or_else(|| "HEAD".into());
+    let (shallow, _) = git(s(&["fetch", "-q", "--depth", "1", "origin", &wanted])).await?;
+    if !shallow {
+        let (ok, err) = git(s(&["fetch", "-q", "origin", &wanted])).await?;
+        if !ok {
+            return Err(bad(format!("fetching {wanted}: {err}")));
+        }
+    }
+    let (ok, err) = git(s(&["checkout", "-q", "FETCH_HEAD"])).await?;
+    if !ok {
+        return Err(bad(format!("checking out {wanted}: {err}")));
+    }
+    let (ok, err) = git(s(&["submodule", "update", "-q", "--init", "--recursive", "--depth", "1"])).await?;
+    if !ok {
+        return Err(bad(format!("its submodules: {err}")));
+    }
+    if !keep_git_dir {
+        std::fs::remove_dir_all(dest.join(".git"))?;
+    }
+    match dir {
+        Some(d) => {
+            let sub = crate::fs::host_path(dest, &d)
+                .map_err(|_| bad(format!("no directory {d} in the repository")))?;
+            if !sub.is_dir() {
+                return Err(bad(format!("{d} is not a directory of the repository")));
+            }
+            Ok(sub)
+        }
+        None => Ok(dest.to_path_buf()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +160,29 @@ mod tests {
                 && !is_url("git@github.com:a/b.git")
                 && !is_url("a.txt")
         );
+    }
+
+    #[test]
+    fn git_urls_are_told_and_split_as_docker_does() {
+        for (url, git) in [
+            ("https://github.com/moby/moby.git", true),
+            ("https://example.com/repo.git#main:docs", true),
+            ("git@github.com:moby/moby.git", true),
+            ("git://example.com/repo", true),
+            ("github.com/moby/moby", true),
+            ("https://example.com/context.tar.gz", false),
+            ("https://example.com/Dockerfile", false),
+        ] {
+            assert_eq!(is_git(url), git, "{url}");
+        }
+        let some = |s: &str| Some(s.to_string());
+        assert_eq!(git_parts("https://h/r.git"), ("https://h/r.git".into(), None, None));
+        assert_eq!(git_parts("https://h/r.git#v1"), ("https://h/r.git".into(), some("v1"), None));
+        assert_eq!(
+            git_parts("https://h/r.git#v1:sub/dir"),
+            ("https://h/r.git".into(), some("v1"), some("sub/dir"))
+        );
+        assert_eq!(git_parts("https://h/r.git#:sub"), ("https://h/r.git".into(), None, some("sub")));
+        assert_eq!(git_parts("github.com/a/b"), ("https://github.com/a/b".into(), None, None));
     }
 }

@@ -350,20 +350,20 @@ impl Build<'_> {
         let mut downloaded = Vec::new();
         let mut names = Vec::new();
         for s in &t.sources {
-            if add && super::remote::is_url(s) {
+            if add && super::remote::is_git(s) {
+                let dir = self.scratch.join(format!("git-{}", &berth_sys::new_id()[..12]));
+                let path = super::remote::git_checkout(s, &dir, t.keep_git_dir).await?;
+                downloaded.push(copy::Source { path, shown: s.clone(), is_dir: true, archive: false });
+            } else if add && super::remote::is_url(s) {
                 let dir = self.scratch.join(format!("url-{}", &berth_sys::new_id()[..12]));
                 let path = super::remote::download(s, &dir, t.checksum.as_deref()).await?;
                 downloaded.push(copy::Source { path, shown: s.clone(), is_dir: false, archive: false });
-            } else if add && (s.contains("://") || s.starts_with("git@")) {
-                return Err(EngineError::NotImplemented(format!(
-                    "ADD {s}: git sources are not supported by this berth yet; clone it into the context and ADD it from there"
-                )));
             } else {
                 names.push(s.clone());
             }
         }
-        if t.checksum.is_some() && downloaded.is_empty() {
-            return Err(EngineError::InvalidArgument("ADD --checksum is for a URL source".into()));
+        if t.checksum.is_some() && downloaded.iter().all(|d| d.is_dir) {
+            return Err(EngineError::InvalidArgument("ADD --checksum is for an http(s) URL source".into()));
         }
         let chmod = t.chmod.as_deref().map(Chmod::parse).transpose().map_err(EngineError::InvalidArgument)?;
         let plan = |found: Vec<copy::Source>, digests: Vec<(String, String)>, from: Option<String>| {
