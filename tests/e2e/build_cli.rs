@@ -466,3 +466,35 @@ fn remote_contexts_a_tar_a_dockerfile_and_a_git_repository_by_url() {
     );
     d.assert_nothing_left();
 }
+
+#[test]
+fn ctrl_c_cancels_the_build_and_leaves_nothing() {
+    use std::io::BufRead;
+    let d = Berthd::start();
+    let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo started && sleep 60\n")]);
+    let mut child = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["-H", &d.host(), "build", "."])
+        .current_dir(ctx.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = std::time::Instant::now();
+    loop {
+        let line = lines.next().expect("the build's output").unwrap();
+        if line == "started" {
+            break;
+        }
+    }
+    assert!(!d.ok(&["ps", "-aq"]).is_empty(), "the step's container runs");
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let _ = child.wait();
+    d.wait_for(10, "the cancelled build's container to go", || d.ok(&["ps", "-aq"]).is_empty());
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the step was not waited for");
+    d.wait_for(10, "the build's directory to go", || {
+        std::fs::read_dir(d.data_root.join("image/tmp")).map(|r| r.count() == 0).unwrap_or(true)
+    });
+    d.assert_nothing_left();
+}

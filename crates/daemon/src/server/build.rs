@@ -95,11 +95,14 @@ fn request<B>(ctx: &Ctx<B>) -> Result<BuildRequest, ApiError> {
         secrets: secrets(ctx)?,
         ssh: json_header(ctx, "x-berth-build-ssh")?.unwrap_or_default(),
         remote: ctx.q("remote").filter(|r| !r.is_empty()).map(String::from),
+        cancel: None,
     })
 }
 
 pub async fn build<B: Builds>(mut ctx: Ctx<B>) -> HResult {
-    let req = request(&ctx)?;
+    let mut req = request(&ctx)?;
+    let (cancel, cancelled) = tokio::sync::watch::channel(false);
+    req.cancel = Some(cancelled);
     for t in &req.tags {
         berth_image::Reference::parse(t)
             .map_err(|e| ApiError::invalid(format!("invalid reference format: {e}")))?;
@@ -126,9 +129,16 @@ pub async fn build<B: Builds>(mut ctx: Ctx<B>) -> HResult {
         let mut next = first;
         while let Some(e) = next {
             if tx.send(render(e)).await.is_err() {
-                return;
+                break;
             }
-            next = events.recv().await;
+            // A client that goes away (Ctrl-C) cancels the build, whose leftovers go.
+            next = tokio::select! {
+                e = events.recv() => e,
+                () = tx.closed() => None,
+            };
+        }
+        if tx.is_closed() {
+            let _ = cancel.send(true);
         }
         if ended {
             return;

@@ -66,6 +66,8 @@ pub struct BuildRequest {
     /// `remote`: the context is fetched from this URL (a git repository, a tar, or a
     /// Dockerfile), not sent.
     pub remote: Option<String>,
+    /// Turns true when the client goes away: the build stops and its leftovers go.
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl BuildRequest {
@@ -113,6 +115,8 @@ pub(crate) struct State {
 
 /// What the steps of one build share.
 pub(crate) struct Build<'a> {
+    /// The build's ID: its directory's name and its containers' label.
+    pub id: &'a str,
     pub engine: &'a Arc<Engine>,
     pub req: &'a BuildRequest,
     pub context: &'a Path,
@@ -221,15 +225,56 @@ fn remove_ignored_build_files(context: &Path, dockerfile: &str) -> Result<()> {
 
 impl Engine {
     /// Builds `req` from the context tar `context`; `events` hears each step. The image ID.
+    /// Cancelled (`req.cancel`), it stops where it is and removes what it made meanwhile.
     pub async fn build(
         self: &Arc<Self>,
         req: BuildRequest,
         context: Box<dyn Read + Send>,
         events: mpsc::UnboundedSender<BuildEvent>,
     ) -> Result<String> {
+        let id = berth_sys::new_id()[..16].to_string();
+        let Some(mut cancel) = req.cancel.clone() else {
+            return self.build_as(&id, req, context, events).await;
+        };
+        let cancelled = async move {
+            while !*cancel.borrow_and_update() {
+                if cancel.changed().await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            r = self.build_as(&id, req, context, events) => r,
+            () = cancelled => {
+                self.remove_build_containers(&id).await;
+                Err(EngineError::InvalidArgument("the build was cancelled".into()))
+            }
+        }
+    }
+
+    /// The containers a build made (labelled with its ID), removed whatever their state.
+    async fn remove_build_containers(self: &Arc<Self>, build: &str) {
+        for c in self.containers() {
+            let mine =
+                c.rec().config.labels.as_ref().and_then(|l| l.get(BUILD_LABEL)).is_some_and(|v| v == build);
+            if mine {
+                if let Err(e) = self.remove(&c, true, true).await {
+                    tracing::warn!(id = %c.id, error = %e, "removing a cancelled build's container");
+                }
+            }
+        }
+    }
+
+    async fn build_as(
+        self: &Arc<Self>,
+        build_id: &str,
+        req: BuildRequest,
+        context: Box<dyn Read + Send>,
+        events: mpsc::UnboundedSender<BuildEvent>,
+    ) -> Result<String> {
         // The build's own directory: the unpacked context, and scratch room (heredoc files,
         // copy tars), all removed when the build ends.
-        let own = self.images.root().join("tmp").join(format!("build-{}", &berth_sys::new_id()[..16]));
+        let own = self.images.root().join("tmp").join(format!("build-{build_id}"));
         let guard = ContextDir(own.clone());
         let (dir, scratch) = (own.join("context"), own.join("scratch"));
         std::fs::create_dir_all(&scratch)?;
@@ -298,6 +343,7 @@ impl Engine {
             },
         )?;
         let mut build = Build {
+            id: build_id,
             engine: self,
             req: &req,
             context: &dir,

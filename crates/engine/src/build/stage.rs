@@ -32,6 +32,7 @@ impl<'a> Build<'a> {
         stage_images: BTreeMap<usize, String>,
     ) -> Build<'b> {
         Build {
+            id: self.id,
             engine: self.engine,
             req: self.req,
             context: self.context,

@@ -158,9 +158,7 @@ impl Build<'_> {
             env: Some(env),
             working_dir: state.config.working_dir.clone().filter(|w| !w.is_empty()),
             user: state.config.user.clone().filter(|u| !u.is_empty()),
-            labels: Some(
-                [(super::BUILD_LABEL.to_string(), "intermediate".to_string())].into_iter().collect(),
-            ),
+            labels: Some([(super::BUILD_LABEL.to_string(), self.id.to_string())].into_iter().collect()),
             host_config: Some(HostConfig {
                 network_mode: network,
                 extra_hosts: Some(self.req.extra_hosts.clone()).filter(|h| !h.is_empty()),
