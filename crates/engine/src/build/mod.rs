@@ -191,12 +191,14 @@ fn host_platform() -> Platform {
     Platform { os: "linux".into(), arch: arch.into(), variant: None }
 }
 
-/// Unpacks a context tar (plain or compressed) into `dir`.
-fn unpack_context(dir: &Path, context: Box<dyn Read + Send>) -> Result<()> {
+/// Unpacks a context tar (plain or compressed) into `dir`, and reads what follows it, so the
+/// client has sent all before the answer starts (the docker CLI tells the context's size then).
+fn unpack_context(dir: &Path, mut context: Box<dyn Read + Send>) -> Result<()> {
     let opts = berth_archive::ApplyOptions { whiteouts: berth_archive::Whiteouts::Delete, same_owner: false };
-    let plain = berth_archive::decompress_any(context)?;
+    let plain = berth_archive::decompress_any(&mut context)?;
     berth_archive::apply(dir, Padded { inner: plain, count: 0, tail: None }, &opts)
         .map_err(|e| EngineError::InvalidArgument(format!("reading the build context: {e}")))?;
+    std::io::copy(&mut context, &mut std::io::sink())?;
     Ok(())
 }
 
