@@ -1,10 +1,21 @@
 //! Building images for tests: layer tars entry by entry (whiteouts, links, devices, xattrs),
-//! configs with the right diff IDs, and `docker save` archives holding them.
+//! configs with the right diff IDs, `docker save` archives holding them, and build contexts.
 
 use std::path::{Path, PathBuf};
 
 use berth_image::Digest;
 use serde_json::json;
+
+/// A build context: a new directory with these files (parents made as needed).
+pub fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
 
 /// Writes the busybox fixture (a `docker save` archive) into `dir`; returns its path and the
 /// image ID the script prints.

@@ -8,18 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use berth_tests::daemon::{busybox_tar, Berthd};
+use berth_tests::images::context;
 use berth_tests::refdocker::RefDockerd;
-
-/// A context directory with these files.
-fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
 
 /// `docker build` through the classic builder against `host`.
 fn build(host: &str, args: &[&str], ctx: &Path) -> Output {

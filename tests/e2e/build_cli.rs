@@ -10,16 +10,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use berth_tests::daemon::Berthd;
-
-fn context(files: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for (name, text) in files {
-        let path = dir.path().join(name);
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(path, text).unwrap();
-    }
-    dir
-}
+use berth_tests::images::context;
 
 /// `berth build ARGS` against `d`, in `cwd`, with `stdin`.
 fn berth_build(d: &Berthd, args: &[&str], cwd: &Path, stdin: &[u8]) -> Output {
@@ -472,13 +463,20 @@ fn ctrl_c_cancels_the_build_and_leaves_nothing() {
     use std::io::BufRead;
     let d = Berthd::start();
     let ctx = context(&[("Dockerfile", "FROM busybox\nRUN echo started && sleep 60\n")]);
-    let mut child = Command::new(berth_tests::env().bin_dir.join("berth"))
-        .args(["-H", &d.host(), "build", "."])
+    let mut cmd = Command::new(berth_tests::env().bin_dir.join("berth"));
+    cmd.args(["-H", &d.host(), "build", "."])
         .current_dir(ctx.path())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+        .stderr(Stdio::null());
+    // As on a terminal: a test run in the background inherits SIGINT ignored.
+    // SAFETY: only resets a signal's disposition between fork and exec.
+    unsafe {
+        std::os::unix::process::CommandExt::pre_exec(&mut cmd, || {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().unwrap();
     let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let started = std::time::Instant::now();
     loop {

@@ -7,10 +7,10 @@ use std::collections::BTreeMap;
 
 use berth_api::ApiError;
 use berth_engine::build::{BuildEvent, BuildRequest};
-use berth_engine::{Builds, EngineError};
+use berth_engine::Builds;
 use tokio::sync::mpsc;
 
-use super::{stream, Ctx, HResult};
+use super::{Ctx, HResult};
 
 /// A JSON object of strings given as a query parameter (`buildargs`, `labels`); a `null`
 /// value takes the variable from nowhere (Docker's `--build-arg NAME` with NAME unset).
@@ -107,70 +107,23 @@ pub async fn build<B: Builds>(mut ctx: Ctx<B>) -> HResult {
         berth_image::Reference::parse(t)
             .map_err(|e| ApiError::invalid(format!("invalid reference format: {e}")))?;
     }
-    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::unbounded_channel();
     let backend = ctx.backend.clone();
     let body = ctx.body_reader()?;
-    let mut running =
+    let running =
         tokio::spawn(async move { backend.build(req, Box::new(DrainOnDrop(body)), events_tx).await });
-    // The answer starts with the build's first step, once the context is read, as Docker's
-    // does (a client may stop sending the context when the answer comes). A build that fails
-    // before it (an unreadable context or Dockerfile) fails the request.
-    let mut ended = false;
-    let first = tokio::select! {
-        e = events.recv() => e,
-        done = &mut running => {
-            done.map_err(|e| ApiError::internal(format!("build: {e}")))??;
-            ended = true;
-            events.recv().await
-        }
-    };
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let mut next = first;
-        while let Some(e) = next {
-            if tx.send(render(e)).await.is_err() {
-                break;
-            }
-            // A client that goes away (Ctrl-C) cancels the build, whose leftovers go.
-            next = tokio::select! {
-                e = events.recv() => e,
-                () = tx.closed() => None,
-            };
-        }
-        if tx.is_closed() {
-            let _ = cancel.send(true);
-        }
-        if ended {
-            return;
-        }
-        let failure = match running.await {
-            Ok(Ok(_)) => return,
-            Ok(Err(EngineError::CommandFailed { message, code })) => {
-                berth_api::jsonmessage::error_code(&message, code)
-            }
-            Ok(Err(err)) => berth_api::jsonmessage::error(&err.to_string()),
-            Err(err) => berth_api::jsonmessage::error(&format!("build: {err}")),
-        };
-        let _ = tx.send(failure).await;
-    });
-    Ok(stream(200, "application/json", rx))
+    // A client that goes away (Ctrl-C) cancels the build, whose leftovers go.
+    super::progress::answer(events, running, render, move || {
+        let _ = cancel.send(true);
+    })
+    .await
 }
 
 fn render(e: BuildEvent) -> Vec<u8> {
     match e {
         BuildEvent::Text(t) => berth_api::jsonmessage::stream(&t),
         BuildEvent::Built(id) => berth_api::jsonmessage::aux(&serde_json::json!({ "ID": id })),
-        BuildEvent::Pull(p) => match p.progress {
-            Some((current, total)) => berth_api::jsonmessage::progress(
-                &p.id,
-                &p.status,
-                berth_api::jsonmessage::Progress { current, total },
-            ),
-            None if p.id.is_empty() => berth_api::jsonmessage::status(&p.status),
-            None => {
-                berth_api::jsonmessage::status_of(&p.id, &p.status, !p.status.starts_with("Pulling from"))
-            }
-        },
+        BuildEvent::Pull(p) => super::progress::pull_event(p),
     }
 }
 

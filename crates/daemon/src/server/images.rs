@@ -151,59 +151,16 @@ async fn push<B: Registries>(ctx: &Ctx<B>, name: &str) -> HResult {
     transfer(move |events| async move { backend.image_push(req, events).await }).await
 }
 
-/// Runs a pull or push, streaming its steps as Docker's JSON messages. A failure before the
-/// first step (an unknown host, a refused login, an unknown manifest or image) is the answer's
-/// status; a later one ends the stream with an error message.
+/// Runs a pull or push, streaming its steps as Docker's JSON messages (see
+/// [`super::progress::answer`]).
 async fn transfer<F, Fut>(run: F) -> HResult
 where
     F: FnOnce(mpsc::UnboundedSender<PullEvent>) -> Fut,
     Fut: std::future::Future<Output = berth_engine::Result<()>> + Send + 'static,
 {
-    let (events_tx, mut events) = mpsc::unbounded_channel();
-    let mut running = tokio::spawn(run(events_tx));
-    let mut ended = false;
-    let first = tokio::select! {
-        e = events.recv() => e,
-        done = &mut running => {
-            done.map_err(|e| ApiError::internal(format!("transfer: {e}")))??;
-            ended = true;
-            events.recv().await
-        }
-    };
-    let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(async move {
-        let render = |e: PullEvent| match (e.aux, e.progress) {
-            (Some(aux), _) => berth_api::jsonmessage::aux(&aux),
-            (None, Some((current, total))) => berth_api::jsonmessage::progress(
-                &e.id,
-                &e.status,
-                berth_api::jsonmessage::Progress { current, total },
-            ),
-            (None, None) if e.id.is_empty() => berth_api::jsonmessage::status(&e.status),
-            (None, None) => {
-                let layer = !e.status.starts_with("Pulling from");
-                berth_api::jsonmessage::status_of(&e.id, &e.status, layer)
-            }
-        };
-        if let Some(e) = first {
-            let _ = tx.send(render(e)).await;
-        }
-        while let Some(e) = events.recv().await {
-            if tx.send(render(e)).await.is_err() {
-                return;
-            }
-        }
-        if ended {
-            return;
-        }
-        let failure = match running.await {
-            Ok(Ok(())) => return,
-            Ok(Err(err)) => err.to_string(),
-            Err(err) => format!("transfer: {err}"),
-        };
-        let _ = tx.send(berth_api::jsonmessage::error(&failure)).await;
-    });
-    Ok(stream(200, "application/json", rx))
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let running = tokio::spawn(run(events_tx));
+    super::progress::answer(events, running, super::progress::pull_event, || {}).await
 }
 
 pub async fn route<B: Images + Registries>(mut ctx: Ctx<B>, segs: &[&str]) -> HResult {

@@ -8,6 +8,7 @@ mod containers;
 mod exec;
 mod images;
 mod networks;
+mod progress;
 mod swarm;
 mod system;
 mod volumes;
