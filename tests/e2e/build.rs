@@ -366,6 +366,45 @@ fn copy_from_another_stage_an_index_or_an_image() {
 }
 
 #[test]
+fn copy_parents_exclude_link_and_run_network_as_buildkit_has_them() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        (
+            "Dockerfile",
+            "FROM busybox\n\
+             COPY --parents src/x/a.txt src/y/b.txt /parents/\n\
+             COPY --parents ./src/./x/*.txt /pivot/\n\
+             COPY --parents src/**/*.txt /deep/\n\
+             COPY --exclude=*.log --exclude=src/y src /excluded/\n\
+             COPY --link src/x/a.txt /linked\n\
+             RUN --network=none ls /sys/class/net > /none\n\
+             RUN ls /sys/class/net > /default\n",
+        ),
+        ("src/x/a.txt", "a\n"),
+        ("src/x/c.txt", "c\n"),
+        ("src/y/b.txt", "b\n"),
+        ("src/debug.log", "noise\n"),
+        ("src/keep.md", "kept\n"),
+    ]);
+    built(&d.host(), &["-t", "select:1"], ctx.path());
+    let run = |script: &str| d.ok(&["run", "--rm", "--network", "none", "select:1", "sh", "-c", script]);
+    let find = |dir: &str| run(&format!("cd {dir} && find . -type f | sort"));
+    assert_eq!(find("/parents"), "./src/x/a.txt\n./src/y/b.txt\n");
+    assert_eq!(find("/pivot"), "./x/a.txt\n./x/c.txt\n");
+    assert_eq!(find("/deep"), "./src/x/a.txt\n./src/x/c.txt\n./src/y/b.txt\n");
+    assert_eq!(find("/excluded"), "./keep.md\n./x/a.txt\n./x/c.txt\n");
+    assert_eq!(run("cat /linked"), "a\n");
+    // A RUN with --network=none has loopback only; one without has the build's network.
+    assert_eq!(run("cat /none"), "lo\n");
+    assert!(run("cat /default").contains("eth0"), "{}", run("cat /default"));
+    // An excluded file changed: the steps that left it out are still cached.
+    std::fs::write(ctx.path().join("src/debug.log"), "more noise\n").unwrap();
+    let again = built(&d.host(), &["-t", "select:1"], ctx.path());
+    assert_eq!(again.matches("Using cache").count(), 7, "{again}");
+    d.assert_nothing_left();
+}
+
+#[test]
 fn heredocs_and_added_archives_are_built_as_buildkit_builds_them() {
     let d = Berthd::start();
     let ctx = context(&[

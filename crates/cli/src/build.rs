@@ -51,6 +51,9 @@ pub struct BuildArgs {
     /// Do not use cache when building the image
     #[arg(long = "no-cache")]
     pub no_cache: bool,
+    /// Do not cache specified stages
+    #[arg(long = "no-cache-filter", value_name = "stringArray")]
+    pub no_cache_filter: Vec<String>,
     /// Output destination (format: "type=local,dest=path")
     #[arg(short = 'o', long = "output", value_name = "stringArray")]
     pub output: Vec<String>,
@@ -181,11 +184,38 @@ fn query(ctx: &Ctx, a: &BuildArgs) -> Result<BuildQuery> {
         extra_hosts: a.add_host.iter().map(|h| h.replacen('=', ":", 1)).collect(),
         shm_size,
         ulimits,
-        cache_from: a.cache_from.clone(),
+        cache_from: cache_sources(&a.cache_from).map_err(|why| bad(ctx, &why.0, "--cache-from", &why.1))?,
+        no_cache_filter: a.no_cache_filter.iter().flat_map(|f| f.split(',')).map(String::from).collect(),
         platform: a.platform.clone(),
         explain: a.explain,
         remote: None,
     })
+}
+
+/// `--cache-from`'s images: names (the docker CLI's comma-separated list) or buildx's
+/// `type=registry,ref=NAME`. Other cache types are refused: the value and why.
+fn cache_sources(values: &[String]) -> std::result::Result<Vec<String>, (String, String)> {
+    let mut names = Vec::new();
+    for v in values {
+        if !v.contains('=') {
+            names.extend(v.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from));
+            continue;
+        }
+        let fields: BTreeMap<&str, &str> = v.split(',').filter_map(|f| f.split_once('=')).collect();
+        match (fields.get("type").copied().unwrap_or("registry"), fields.get("ref")) {
+            ("registry", Some(r)) => names.push(r.to_string()),
+            ("registry", None) => return Err((v.clone(), "a registry cache needs ref=<image>".into())),
+            (other, _) => {
+                return Err((
+                    v.clone(),
+                    format!(
+                    "cache type {other:?} is not supported: give an image (NAME or type=registry,ref=NAME)"
+                ),
+                ))
+            }
+        }
+    }
+    Ok(names)
 }
 
 /// The thread writing a context's tar: the bytes it wrote, or why it stopped.

@@ -32,6 +32,8 @@ pub struct BuildQuery {
     /// `{"Name", "Soft", "Hard"}` each.
     pub ulimits: Vec<Value>,
     pub cache_from: Vec<String>,
+    /// berth's own: stages that take nothing from the cache (`--no-cache-filter`).
+    pub no_cache_filter: Vec<String>,
     pub platform: Option<String>,
     /// berth's own: say why each step missed the cache.
     pub explain: bool,
@@ -61,6 +63,9 @@ impl BuildQuery {
         }
         if !self.cache_from.is_empty() {
             q.push(("cachefrom", json(serde_json::json!(self.cache_from))));
+        }
+        if !self.no_cache_filter.is_empty() {
+            q.push(("nocachefilter", json(serde_json::json!(self.no_cache_filter))));
         }
         if !self.ulimits.is_empty() {
             q.push(("ulimits", json(Value::Array(self.ulimits.clone()))));

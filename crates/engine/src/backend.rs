@@ -208,6 +208,8 @@ backend! {
         /// Empties the build cache (`builder prune`): unused cache mounts and stale steps, or
         /// with `all` every step the cache remembers.
         async fn build_cache_prune(self, all: bool) -> Result<BuildPruneReport>;
+        /// Cancels the running build its client named `id` (`buildid`); nothing when none is.
+        async fn build_cancel(self, id: String) -> Result<()>;
     }
 }
 

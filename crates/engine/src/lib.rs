@@ -151,6 +151,8 @@ pub struct Engine {
     pub events: Events,
     reg: Mutex<Registry>,
     execs: Mutex<HashMap<String, Arc<ExecEntry>>>,
+    /// The running builds their clients named (`buildid`), for `POST /build/cancel`.
+    builds: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
     _lock: nix::fcntl::Flock<File>,
 }
 
@@ -270,6 +272,7 @@ impl Engine {
             events: Events::default(),
             reg: Mutex::new(reg),
             execs: Mutex::new(HashMap::new()),
+            builds: Mutex::new(HashMap::new()),
             _lock: lock,
         });
         engine.reference_volumes(&recs);

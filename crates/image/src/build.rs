@@ -8,7 +8,7 @@ use std::io::Read;
 use berth_metadata::{Reader, Record};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ContainerConfig, History, ImageConfig, RootFs};
+use crate::config::{CacheLink, ContainerConfig, History, ImageConfig, RootFs};
 use crate::{Digest, ImageError, ImageRecord, ImageStore, Result};
 
 /// One step the build cache remembers, keyed by the step's cache key.
@@ -70,6 +70,7 @@ impl ImageStore {
         conf.created = Some(now.clone());
         conf.container = None;
         conf.container_config = None;
+        conf.build_cache.clear();
         conf.history.push(History {
             created: Some(now.clone()),
             created_by: Some(created_by.to_string()),
@@ -84,6 +85,75 @@ impl ImageStore {
             let id = session.put_bytes(&serde_json::to_vec(&conf).expect("json"))?;
             let size = rec.as_ref().map_or(0, |r| r.size);
             session.put_local_image(&id, layers, now.clone(), size, rec.map(|r| r.id), None)?;
+            Ok(id)
+        })
+    }
+
+    /// `id` with the steps that made it recorded in its config (a new image, `id` its parent),
+    /// so that wherever it goes it serves as `--cache-from`.
+    pub fn with_cache_links(&self, id: &str, links: Vec<CacheLink>) -> Result<Digest> {
+        let (rec, mut conf) = self.image_config(id)?;
+        if links.is_empty() || conf.build_cache == links {
+            return Ok(rec.id);
+        }
+        conf.build_cache = links;
+        self.with_session(|session| {
+            if let Some(top) = rec.layers.last() {
+                session.hold_layer(&top.chain_id)?;
+            }
+            let new = session.put_bytes(&serde_json::to_vec(&conf).expect("json"))?;
+            let created = conf.created.clone().unwrap_or_default();
+            session.put_local_image(
+                &new,
+                rec.layers.clone(),
+                created,
+                rec.size,
+                Some(rec.id.clone()),
+                None,
+            )?;
+            Ok(new)
+        })
+    }
+
+    /// The build steps an image carries (none for an image no berth build made).
+    pub fn cache_links(&self, name: &str) -> Result<(Digest, Vec<CacheLink>)> {
+        let (rec, conf) = self.image_config(name)?;
+        Ok((rec.id, conf.build_cache))
+    }
+
+    /// The result of the step `link` of the build that made `source`, as a new image: the
+    /// source's first `link.layers` layers and `link.history` history lines, with `config`
+    /// (the config the step's parent had, which a step with a layer keeps).
+    pub fn graft(&self, source: &str, link: &CacheLink, config: ContainerConfig) -> Result<Digest> {
+        let (rec, mut conf) = self.image_config(source)?;
+        if link.layers > rec.layers.len() || link.history > conf.history.len() || link.layers == 0 {
+            return Err(ImageError::InvalidArchive(format!(
+                "image {source} names a build step beyond its layers or history"
+            )));
+        }
+        // The container the source names made its last step: kept when that step is the one.
+        let whole = link.layers == conf.rootfs.diff_ids.len() && link.history == conf.history.len();
+        conf.rootfs.diff_ids.truncate(link.layers);
+        conf.history.truncate(link.history);
+        conf.config = Some(config);
+        conf.created = conf.history.last().and_then(|h| h.created.clone()).or(conf.created);
+        if !whole {
+            conf.container = None;
+        }
+        conf.container_config = None;
+        conf.build_cache.clear();
+        let layers = rec.layers[..link.layers].to_vec();
+        self.with_session(|session| {
+            let mut size = 0;
+            for l in &layers {
+                let held = session.hold_layer(&l.chain_id)?.ok_or_else(|| {
+                    ImageError::InvalidArchive(format!("a layer of image {source} is missing"))
+                })?;
+                size += held.size;
+            }
+            let id = session.put_bytes(&serde_json::to_vec(&conf).expect("json"))?;
+            let created = conf.created.clone().unwrap_or_default();
+            session.put_local_image(&id, layers.clone(), created, size, None, None)?;
             Ok(id)
         })
     }

@@ -75,6 +75,7 @@ impl ImageStore {
             pconf.comment = opts.comment.clone().filter(|c| !c.is_empty());
             pconf.container = Some(opts.container.clone()).filter(|_| opts.epoch.is_none());
             pconf.container_config = None;
+            pconf.build_cache.clear();
             pconf.history.push(History {
                 created: Some(now.clone()),
                 created_by: Some(opts.created_by.clone()),

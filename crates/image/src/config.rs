@@ -97,6 +97,19 @@ pub struct ImageConfig {
     pub history: Vec<History>,
     #[serde(default)]
     pub rootfs: RootFs,
+    /// The steps of the build that made this image, by cache key, so that the image serves as
+    /// `--cache-from` wherever it is pulled. Not inherited by images made from it.
+    #[serde(default, rename = "berth.build.cache.v0", skip_serializing_if = "Vec::is_empty")]
+    pub build_cache: Vec<CacheLink>,
+}
+
+/// One step of the build that made an image: the step's cache key, and how many of the image's
+/// layers and history lines the step's result had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CacheLink {
+    pub key: String,
+    pub layers: usize,
+    pub history: usize,
 }
 
 impl ImageConfig {

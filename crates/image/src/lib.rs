@@ -35,7 +35,7 @@ mod verify;
 pub use berth_oci::{reference, Reference, ReferenceError};
 pub use build::BuildCacheRecord;
 pub use commit::CommitOptions;
-pub use config::{apply_changes, chain_ids, ContainerConfig, History, ImageConfig, RootFs};
+pub use config::{apply_changes, chain_ids, CacheLink, ContainerConfig, History, ImageConfig, RootFs};
 pub use error::{ImageError, Result};
 pub use import::ImportOptions;
 pub use inspect::{DiskUsage, HistoryItem, ImageDiskUsage, ImageInspect, ImageSummary};

@@ -21,6 +21,13 @@ fn string_map<B>(ctx: &Ctx<B>, key: &str) -> Result<BTreeMap<String, String>, Ap
     Ok(v.into_iter().filter_map(|(k, v)| Some((k, v?))).collect())
 }
 
+/// A JSON array of strings given as a query parameter (`cachefrom`).
+fn string_list<B>(ctx: &Ctx<B>, key: &str) -> Result<Vec<String>, ApiError> {
+    let Some(text) = ctx.q(key).filter(|t| !t.is_empty()) else { return Ok(Vec::new()) };
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::invalid(format!("invalid {key}: {e}: give a JSON array of strings")))
+}
+
 /// The credentials a build's client sent, by registry (`X-Registry-Config`).
 fn registry_credentials<B>(
     ctx: &Ctx<B>,
@@ -81,6 +88,8 @@ fn request<B>(ctx: &Ctx<B>) -> Result<BuildRequest, ApiError> {
         target: ctx.q("target").filter(|t| !t.is_empty()).map(String::from),
         labels: string_map(ctx, "labels")?,
         no_cache: ctx.flag("nocache"),
+        cache_from: string_list(ctx, "cachefrom")?,
+        no_cache_filter: string_list(ctx, "nocachefilter")?,
         pull: ctx.flag("pull"),
         quiet: ctx.flag("q"),
         network_mode: ctx.q("networkmode").filter(|n| !n.is_empty()).map(String::from),
@@ -95,6 +104,7 @@ fn request<B>(ctx: &Ctx<B>) -> Result<BuildRequest, ApiError> {
         secrets: secrets(ctx)?,
         ssh: json_header(ctx, "x-berth-build-ssh")?.unwrap_or_default(),
         remote: ctx.q("remote").filter(|r| !r.is_empty()).map(String::from),
+        build_id: ctx.q("buildid").filter(|b| !b.is_empty()).map(String::from),
         cancel: None,
     })
 }
@@ -148,4 +158,12 @@ pub async fn prune<B: Builds>(ctx: Ctx<B>) -> HResult {
     let report = ctx.backend.build_cache_prune(ctx.flag("all")).await?;
     let deleted = (!report.deleted.is_empty()).then_some(report.deleted);
     Ok(super::json(200, &serde_json::json!({"CachesDeleted": deleted, "SpaceReclaimed": report.reclaimed})))
+}
+
+/// `POST /build/cancel?id=…`: cancels the build started with that `buildid`.
+pub async fn cancel<B: Builds>(ctx: Ctx<B>) -> HResult {
+    let id =
+        ctx.q("id").filter(|i| !i.is_empty()).ok_or_else(|| ApiError::invalid("build ID not provided"))?;
+    ctx.backend.build_cancel(id.to_string()).await?;
+    Ok(super::empty(200))
 }

@@ -265,6 +265,7 @@ async fn route<B: Backend>(ctx: Ctx<B>, path: &str) -> HResult {
         }
         ("build", &Method::POST) if segs.len() == 1 => build::build(ctx).await,
         ("build", &Method::POST) if segs.get(1) == Some(&"prune") => build::prune(ctx).await,
+        ("build", &Method::POST) if segs.get(1) == Some(&"cancel") => build::cancel(ctx).await,
         _ => Err(not_found_page()),
     }
 }

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use berth_build::ignore::clean;
+use berth_build::ignore::{clean, Ignore};
 use berth_build::perms::Chmod;
 use sha2::{Digest as _, Sha256};
 
@@ -26,6 +26,38 @@ pub(crate) struct Source {
     pub is_dir: bool,
     /// A local tar archive ADD extracts (plain or compressed) instead of copying.
     pub archive: bool,
+    /// With `--parents`: its path under the destination (from the source's `./` pivot on).
+    pub keep: Option<String>,
+}
+
+/// What a COPY takes of what its sources name: `--exclude`'s patterns (matched, as
+/// `.dockerignore` matches, against a file's path from the context's root and against its
+/// path inside a directory source) and `--parents`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Selection {
+    pub parents: bool,
+    exclude: Option<Ignore>,
+}
+
+impl Selection {
+    pub fn new(parents: bool, exclude: &[String]) -> Result<Selection> {
+        let exclude = if exclude.is_empty() {
+            None
+        } else {
+            let text = exclude.join("\n");
+            Some(
+                Ignore::parse(&text)
+                    .map_err(|e| EngineError::InvalidArgument(format!("invalid --exclude: {e}")))?,
+            )
+        };
+        Ok(Selection { parents, exclude })
+    }
+
+    /// Whether the file `shown` (from the context's root) is left out; `within` is its path
+    /// inside the directory source it was found in ("" for a source itself).
+    pub fn skips(&self, shown: &str, within: &str) -> bool {
+        self.exclude.as_ref().is_some_and(|i| i.excludes(shown) || (!within.is_empty() && i.excludes(within)))
+    }
 }
 
 /// One source and where it goes.
@@ -36,13 +68,20 @@ pub(crate) struct Item {
     pub dest: String,
     /// Extracted into `dest` (an archive ADD names), not written into the copy's tar.
     pub extract: bool,
+    /// The source's path from the context's root, for `--exclude`.
+    pub shown: String,
 }
 
-/// The sources of a COPY matched in the context.
-pub(crate) fn sources(context: &Path, sources: &[String]) -> Result<Vec<Source>> {
-    let mut found: Vec<(PathBuf, String)> = Vec::new();
+/// The sources of a COPY matched in the context, less those `select` excludes.
+pub(crate) fn sources(context: &Path, sources: &[String], select: &Selection) -> Result<Vec<Source>> {
+    let mut found: Vec<(PathBuf, Option<String>, String)> = Vec::new();
     for s in sources {
         let rel = clean(s.trim_start_matches('/'));
+        // `--parents` keeps a source's path from its last `./` on (from its start without one).
+        let parts: Vec<&str> = s.trim_start_matches('/').split('/').collect();
+        let pivot = parts.iter().enumerate().skip(1).filter(|(_, c)| **c == ".").map(|(i, _)| i).next_back();
+        let pivot = pivot.map_or(0, |i| parts[..i].iter().filter(|c| !c.is_empty() && **c != ".").count());
+        let keep = |m: &str| select.parents.then(|| m.split('/').skip(pivot).collect::<Vec<_>>().join("/"));
         if rel == ".." || rel.starts_with("../") {
             return Err(EngineError::InvalidArgument(format!(
                 "forbidden path outside the build context: {s} ()"
@@ -56,7 +95,8 @@ pub(crate) fn sources(context: &Path, sources: &[String]) -> Result<Vec<Source>>
                 ));
             }
             matched.sort();
-            found.extend(matched.into_iter().map(|m| (context.join(&m), m)));
+            matched.dedup();
+            found.extend(matched.into_iter().map(|m| (context.join(&m), keep(&m), m)));
         } else {
             let path = if rel == "." { context.to_path_buf() } else { context.join(&rel) };
             if fs::symlink_metadata(&path).is_err() {
@@ -64,14 +104,16 @@ pub(crate) fn sources(context: &Path, sources: &[String]) -> Result<Vec<Source>>
                     "COPY failed: file not found in build context or excluded by .dockerignore: stat {rel}: file does not exist"
                 )));
             }
-            found.push((path, rel));
+            let kept = keep(&rel);
+            found.push((path, kept, rel));
         }
     }
     Ok(found
         .into_iter()
-        .map(|(path, shown)| {
+        .filter(|(_, _, shown)| !select.skips(shown, ""))
+        .map(|(path, keep, shown)| {
             let is_dir = fs::metadata(&path).map(|m| m.is_dir()).unwrap_or(false);
-            Source { path, shown, is_dir, archive: false }
+            Source { path, shown, is_dir, archive: false, keep }
         })
         .collect())
 }
@@ -95,7 +137,7 @@ pub(crate) fn inline_sources(
         let path = dir.join(&name);
         fs::write(&path, f.data.as_bytes())?;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o644))?;
-        out.push(Source { path, shown: name, is_dir: false, archive: false });
+        out.push(Source { path, shown: name, is_dir: false, archive: false, keep: None });
     }
     Ok(out)
 }
@@ -143,7 +185,8 @@ pub(crate) fn destinations(
     workdir: &str,
     dest_is_dir: impl Fn(&str) -> bool,
 ) -> Result<Vec<(Item, bool)>> {
-    let into_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.");
+    let parents = found.iter().any(|s| s.keep.is_some());
+    let into_dir = dest.ends_with('/') || dest == "." || dest.ends_with("/.") || parents;
     let absolute = if dest.starts_with('/') {
         clean(dest)
     } else {
@@ -158,29 +201,36 @@ pub(crate) fn destinations(
     Ok(found
         .iter()
         .map(|s| {
-            let dest = if s.is_dir || s.archive || !dir_dest {
+            let dest = if let Some(keep) = &s.keep {
+                clean(&format!("{absolute}/{keep}"))
+            } else if s.is_dir || s.archive || !dir_dest {
                 absolute.clone()
             } else {
                 let base = s.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 clean(&format!("{absolute}/{base}"))
             };
-            (Item { src: s.path.clone(), dest, extract: s.archive }, s.is_dir)
+            (Item { src: s.path.clone(), dest, extract: s.archive, shown: s.shown.clone() }, s.is_dir)
         })
         .collect())
 }
 
 /// Each source file's digest (content, mode and link target; not times or owners, which the
 /// copy sets), by its path in the context, sorted: what the cache key holds of the sources.
-pub(crate) fn digests(found: &[Source]) -> Result<Vec<(String, String)>> {
+pub(crate) fn digests(found: &[Source], select: &Selection) -> Result<Vec<(String, String)>> {
     let mut out = Vec::new();
     for s in found {
-        let mut stack = vec![(s.path.clone(), s.shown.clone())];
-        while let Some((path, shown)) = stack.pop() {
+        let mut stack = vec![(s.path.clone(), s.shown.clone(), String::new())];
+        while let Some((path, shown, within)) = stack.pop() {
             let md = fs::symlink_metadata(&path)?;
             out.push((shown.clone(), file_digest(&path, &md)?));
             if md.is_dir() {
                 for e in fs::read_dir(&path)?.flatten() {
-                    stack.push((e.path(), format!("{shown}/{}", e.file_name().to_string_lossy())));
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    let within = if within.is_empty() { name.clone() } else { format!("{within}/{name}") };
+                    let shown = format!("{shown}/{name}");
+                    if !select.skips(&shown, &within) {
+                        stack.push((e.path(), shown, within));
+                    }
                 }
             }
         }
@@ -224,6 +274,15 @@ fn matches(context: &Path, pattern: &str) -> Result<Vec<String>> {
         let mut next = Vec::new();
         for base in &current {
             let dir = if base.is_empty() { context.to_path_buf() } else { context.join(base) };
+            if *part == "**" {
+                // Any number of path elements, none among them.
+                let last = i + 1 == parts.len();
+                if !last {
+                    next.push(base.clone());
+                }
+                descendants(&dir, base, last, &mut next);
+                continue;
+            }
             if !part.contains(['*', '?', '[']) {
                 let p = if base.is_empty() { part.to_string() } else { format!("{base}/{part}") };
                 if fs::symlink_metadata(context.join(&p)).is_ok() {
@@ -246,10 +305,27 @@ fn matches(context: &Path, pattern: &str) -> Result<Vec<String>> {
     Ok(current)
 }
 
-/// How copied files are owned and moded.
+/// The paths below `dir` (named from `base`): its directories, and its files too with `files`.
+fn descendants(dir: &Path, base: &str, files: bool, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = if base.is_empty() { name } else { format!("{base}/{name}") };
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        if is_dir || files {
+            out.push(path.clone());
+        }
+        if is_dir {
+            descendants(&e.path(), &path, files, out);
+        }
+    }
+}
+
+/// How copied files are owned and moded, and which a directory source leaves out.
 pub(crate) struct Meta {
     pub owner: Option<(u32, u32)>,
     pub chmod: Option<Chmod>,
+    pub select: Selection,
 }
 
 /// Writes the tar of `items` at their destinations into `out`.
@@ -261,17 +337,21 @@ pub(crate) fn write_tar(items: &[(Item, bool)], meta: &Meta, out: impl Write) ->
             continue;
         }
         if *is_dir {
-            let mut stack = vec![(item.src.clone(), item.dest.clone())];
-            while let Some((dir, dest)) = stack.pop() {
+            let mut stack = vec![(item.src.clone(), item.dest.clone(), String::new())];
+            while let Some((dir, dest, within)) = stack.pop() {
                 let mut entries: Vec<_> = fs::read_dir(&dir)?.flatten().collect();
                 entries.sort_by_key(|e| e.file_name());
                 for e in entries {
                     let name = e.file_name().to_string_lossy().into_owned();
+                    let within = if within.is_empty() { name.clone() } else { format!("{within}/{name}") };
+                    if meta.select.skips(&format!("{}/{within}", item.shown), &within) {
+                        continue;
+                    }
                     let d = format!("{}/{name}", dest.trim_end_matches('/'));
                     let md = fs::symlink_metadata(e.path())?;
                     add(&mut tar, &e.path(), &d, &md, meta)?;
                     if md.is_dir() {
-                        stack.push((e.path(), d));
+                        stack.push((e.path(), d, within));
                     }
                 }
             }
@@ -353,7 +433,7 @@ mod tests {
 
     fn dests(ctx: &Path, srcs: &[&str], dest: &str, workdir: &str) -> Result<Vec<(String, bool)>> {
         let srcs: Vec<String> = srcs.iter().map(|s| s.to_string()).collect();
-        let found = sources(ctx, &srcs)?;
+        let found = sources(ctx, &srcs, &Selection::default())?;
         let r = destinations(&found, dest, workdir, |p| p == "/existing")?;
         Ok(r.into_iter().map(|(i, d)| (i.dest, d)).collect())
     }
@@ -387,9 +467,11 @@ mod tests {
     #[test]
     fn the_tar_has_the_files_at_their_destinations_owned_and_moded() {
         let c = context();
-        let found = sources(c.path(), &["dir".to_string(), "a.txt".to_string()]).unwrap();
+        let none = Selection::default();
+        let found = sources(c.path(), &["dir".to_string(), "a.txt".to_string()], &none).unwrap();
         let items = destinations(&found, "/out/", "", |_| false).unwrap();
-        let meta = Meta { owner: Some((1000, 1000)), chmod: Some(Chmod::parse("640").unwrap()) };
+        let meta =
+            Meta { owner: Some((1000, 1000)), chmod: Some(Chmod::parse("640").unwrap()), select: none };
         let mut buf = Vec::new();
         write_tar(&items, &meta, &mut buf).unwrap();
         let mut a = tar::Archive::new(&buf[..]);
@@ -414,15 +496,64 @@ mod tests {
                 ("out/sub/x".to_string(), 0o640, 1000),
             ]
         );
-        let d = digests(&found).unwrap();
+        let d = digests(&found, &Selection::default()).unwrap();
         assert_eq!(
             d.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
             ["a.txt", "dir", "dir/sub", "dir/sub/x"]
         );
         assert!(describe(&found, &d).starts_with("multi:"));
         // A file's digest moves with its content and mode.
-        let before = digests(&found).unwrap();
+        let before = digests(&found, &Selection::default()).unwrap();
         fs::write(c.path().join("dir/sub/x"), "changed").unwrap();
-        assert_ne!(digests(&found).unwrap(), before);
+        assert_ne!(digests(&found, &Selection::default()).unwrap(), before);
+    }
+
+    /// The paths a COPY of `srcs` to `/d/` writes, with `parents` and `exclude`.
+    fn copied(ctx: &Path, srcs: &[&str], parents: bool, exclude: &[&str]) -> Vec<String> {
+        let srcs: Vec<String> = srcs.iter().map(|s| s.to_string()).collect();
+        let exclude: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+        let select = Selection::new(parents, &exclude).unwrap();
+        let found = sources(ctx, &srcs, &select).unwrap();
+        let items = destinations(&found, "/d/", "", |_| false).unwrap();
+        let mut buf = Vec::new();
+        write_tar(&items, &Meta { owner: None, chmod: None, select }, &mut buf).unwrap();
+        let mut names: Vec<String> = tar::Archive::new(&buf[..])
+            .entries()
+            .unwrap()
+            .map(|e| format!("/{}", e.unwrap().path().unwrap().display()))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn parents_keep_the_path_from_the_pivot_and_exclude_leaves_files_out() {
+        let c = context();
+        let p = c.path();
+        fs::create_dir_all(p.join("x/y")).unwrap();
+        fs::write(p.join("x/y/a.txt"), "").unwrap();
+        fs::write(p.join("x/y/b.md"), "").unwrap();
+        fs::write(p.join("x/top.txt"), "").unwrap();
+        // Sources, --parents, --exclude patterns, the paths written.
+        type Case<'a> = (&'a [&'a str], bool, &'a [&'a str], &'a [&'a str]);
+        let cases: &[Case] = &[
+            (&["x/y/a.txt", "dir/sub/x"], true, &[], &["/d/dir/sub/x", "/d/x/y/a.txt"]),
+            (&["./x/./y/*.txt"], true, &[], &["/d/y/a.txt"]),
+            (&["x/**/*.txt"], true, &[], &["/d/x/top.txt", "/d/x/y/a.txt"]),
+            (&["x/**/*.txt"], false, &[], &["/d/a.txt", "/d/top.txt"]),
+            (&["dir"], true, &[], &["/d/dir/sub/", "/d/dir/sub/x"]),
+            (&["*.txt"], false, &["b*"], &["/d/a.txt"]),
+            (&["x"], false, &["y/*.md"], &["/d/top.txt", "/d/y/", "/d/y/a.txt"]),
+            (&["x"], false, &["*.md"], &["/d/top.txt", "/d/y/", "/d/y/a.txt", "/d/y/b.md"]),
+            (&["x"], false, &["**/*.txt"], &["/d/y/", "/d/y/b.md"]),
+            (&["x"], true, &["x/y"], &["/d/x/top.txt"]),
+        ];
+        for (srcs, parents, exclude, want) in cases {
+            assert_eq!(
+                copied(p, srcs, *parents, exclude),
+                *want,
+                "{srcs:?} parents={parents} exclude={exclude:?}"
+            );
+        }
     }
 }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use berth_build::classic;
 use berth_build::lex::Lexer;
 use berth_build::plan::{Platform, Request};
-use berth_image::ContainerConfig;
+use berth_image::{CacheLink, ContainerConfig};
 use tokio::sync::mpsc;
 
 use crate::error::{EngineError, Result};
@@ -47,6 +47,10 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// `pull`: pull base images even when they are here.
     pub pull: bool,
+    /// `cachefrom`: images whose build steps serve as cache (pulled when missing).
+    pub cache_from: Vec<String>,
+    /// Stages (by name or index) that take nothing from the cache (`--no-cache-filter`).
+    pub no_cache_filter: Vec<String>,
     /// `q`: only the image ID is told.
     pub quiet: bool,
     /// `networkmode` for RUN steps (`default` is the default bridge).
@@ -66,6 +70,8 @@ pub struct BuildRequest {
     /// `remote`: the context is fetched from this URL (a git repository, a tar, or a
     /// Dockerfile), not sent.
     pub remote: Option<String>,
+    /// `buildid`: the name `POST /build/cancel` knows the build by while it runs.
+    pub build_id: Option<String>,
     /// Turns true when the client goes away: the build stops and its leftovers go.
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
@@ -111,6 +117,13 @@ pub(crate) struct State {
     pub config: ContainerConfig,
     pub os: String,
     pub arch: String,
+    /// The cache key of the step that made it (none for a base image): the next step's
+    /// parent, so that keys chain the same wherever the steps' images were made.
+    pub key: Option<String>,
+    /// The steps of this build the image is made of, which the target's image carries.
+    pub links: Vec<CacheLink>,
+    /// How many layers and history lines the image has.
+    pub depth: (usize, usize),
 }
 
 /// What the steps of one build share.
@@ -124,8 +137,12 @@ pub(crate) struct Build<'a> {
     pub scratch: &'a Path,
     pub events: &'a mpsc::UnboundedSender<BuildEvent>,
     pub lexer: Lexer,
-    /// The images the stages ended with, by stage index.
-    pub stage_images: BTreeMap<usize, String>,
+    /// The states the stages ended with (each with an image), by stage index.
+    pub stage_images: BTreeMap<usize, State>,
+    /// The steps `--cache-from` images carry: by cache key, the image and the step.
+    pub cache_from: &'a BTreeMap<String, (String, CacheLink)>,
+    /// The current stage takes nothing from the cache (`--no-cache`, `--no-cache-filter`).
+    pub no_cache: bool,
     /// The current stage set CMD (an ENTRYPOINT after it keeps it).
     pub cmd_set: bool,
     /// The stages' names (`AS name`), by index.
@@ -165,6 +182,18 @@ impl<R: Read> Read for Padded<R> {
         }
         self.count += n as u64;
         Ok(n)
+    }
+}
+
+/// A build its client named, known by that name while it runs.
+struct NamedBuild {
+    engine: Arc<Engine>,
+    name: String,
+}
+
+impl Drop for NamedBuild {
+    fn drop(&mut self) {
+        self.engine.builds.lock().unwrap_or_else(|e| e.into_inner()).remove(&self.name);
     }
 }
 
@@ -227,7 +256,8 @@ fn remove_ignored_build_files(context: &Path, dockerfile: &str) -> Result<()> {
 
 impl Engine {
     /// Builds `req` from the context tar `context`; `events` hears each step. The image ID.
-    /// Cancelled (`req.cancel`), it stops where it is and removes what it made meanwhile.
+    /// Cancelled (`req.cancel`, or `build_cancel` of its `build_id`), it stops where it is and
+    /// removes what it made meanwhile.
     pub async fn build(
         self: &Arc<Self>,
         req: BuildRequest,
@@ -235,23 +265,43 @@ impl Engine {
         events: mpsc::UnboundedSender<BuildEvent>,
     ) -> Result<String> {
         let id = berth_sys::new_id()[..16].to_string();
-        let Some(mut cancel) = req.cancel.clone() else {
+        let mut watched: Vec<_> = req.cancel.clone().into_iter().collect();
+        let named = req.build_id.clone().map(|name| {
+            let (tx, rx) = tokio::sync::watch::channel(false);
+            watched.push(rx);
+            self.builds.lock().unwrap_or_else(|e| e.into_inner()).insert(name.clone(), tx);
+            NamedBuild { engine: self.clone(), name }
+        });
+        if watched.is_empty() {
             return self.build_as(&id, req, context, events).await;
-        };
-        let cancelled = async move {
-            while !*cancel.borrow_and_update() {
-                if cancel.changed().await.is_err() {
-                    std::future::pending::<()>().await;
+        }
+        let cancelled = futures::future::select_all(watched.into_iter().map(|mut w| {
+            Box::pin(async move {
+                while !*w.borrow_and_update() {
+                    if w.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
                 }
-            }
-        };
-        tokio::select! {
+            })
+        }));
+        let result = tokio::select! {
             r = self.build_as(&id, req, context, events) => r,
-            () = cancelled => {
+            _ = cancelled => {
                 self.remove_build_containers(&id).await;
                 Err(EngineError::InvalidArgument("the build was cancelled".into()))
             }
+        };
+        drop(named);
+        result
+    }
+
+    /// `POST /build/cancel`: cancels the running build named `name`. Nothing when there is
+    /// none (it may have ended), as Docker answers.
+    pub async fn build_cancel(self: &Arc<Self>, name: String) -> Result<()> {
+        if let Some(tx) = self.builds.lock().unwrap_or_else(|e| e.into_inner()).get(&name) {
+            let _ = tx.send(true);
         }
+        Ok(())
     }
 
     /// The containers a build made (labelled with its ID), removed whatever their state.
@@ -344,6 +394,7 @@ impl Engine {
                 target_platform: platform.clone(),
             },
         )?;
+        let cache_from = self.cache_sources(&req, &events).await;
         let mut build = Build {
             id: build_id,
             engine: self,
@@ -353,6 +404,8 @@ impl Engine {
             events: &events,
             lexer: Lexer::new(df.directives.escape),
             stage_images: BTreeMap::new(),
+            cache_from: &cache_from,
+            no_cache: req.no_cache,
             cmd_set: false,
             stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
         };
@@ -393,12 +446,15 @@ impl Engine {
             };
             let (results, ()) = tokio::join!(futures::future::join_all(runs), forward);
             for (pos, result) in wave.iter().zip(results) {
-                let (id, args) = result?;
-                build.stage_images.insert(plan.stages[*pos].index, id);
+                let (state, args) = result?;
+                build.stage_images.insert(plan.stages[*pos].index, state);
                 used.extend(args);
             }
         }
-        let id = build.stage_images.get(&plan.target).cloned().expect("the target was built");
+        let target = build.stage_images.remove(&plan.target).expect("the target was built");
+        let id = target.image.expect("a stage ends with an image");
+        // The result carries its steps' keys, so that it serves as cache wherever it goes.
+        let id = self.images.with_cache_links(&id, target.links)?.to_string();
         let unused: Vec<&String> = req
             .build_args
             .keys()
@@ -482,6 +538,52 @@ impl Engine {
             config: conf.config.unwrap_or_default(),
             os: conf.os,
             arch: conf.architecture,
+            key: None,
+            links: Vec::new(),
+            depth: (conf.rootfs.diff_ids.len(), conf.history.len()),
         })
+    }
+
+    /// The steps the `--cache-from` images carry, by cache key. An image that is not here is
+    /// pulled; one that cannot be had is skipped with a warning, as BuildKit skips it.
+    async fn cache_sources(
+        self: &Arc<Self>,
+        req: &BuildRequest,
+        events: &mpsc::UnboundedSender<BuildEvent>,
+    ) -> BTreeMap<String, (String, CacheLink)> {
+        let mut steps = BTreeMap::new();
+        for name in &req.cache_from {
+            let found = match self.images.cache_links(name) {
+                Ok(found) => Ok(found),
+                Err(_) => {
+                    self.pull_quietly(name, req).await.and_then(|()| Ok(self.images.cache_links(name)?))
+                }
+            };
+            match found {
+                Ok((id, links)) => {
+                    for link in links {
+                        steps.entry(link.key.clone()).or_insert((id.to_string(), link));
+                    }
+                }
+                Err(e) => {
+                    let _ = events.send(BuildEvent::Text(format!(
+                        "[Warning] the cache image {name} was not used: {e}\n"
+                    )));
+                }
+            }
+        }
+        steps
+    }
+
+    async fn pull_quietly(self: &Arc<Self>, name: &str, req: &BuildRequest) -> Result<()> {
+        let reference = berth_image::Reference::parse(name)
+            .map_err(|e| EngineError::InvalidArgument(e.to_string()))?
+            .with_default_tag();
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let credentials = req.credentials_for(reference.domain());
+        let pulled = self.image_pull(PullRequest { reference, platform: None, credentials }, tx).await;
+        let _ = drain.await;
+        pulled
     }
 }

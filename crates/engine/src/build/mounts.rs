@@ -109,8 +109,9 @@ impl Build<'_> {
                     let context = self.context.to_path_buf();
                     let target = m.target.clone();
                     let (path, d) = crate::blocking(move || {
-                        let found = copy::sources(&context, std::slice::from_ref(&rel))?;
-                        let d = copy::digests(&found)?;
+                        let all = copy::Selection::default();
+                        let found = copy::sources(&context, std::slice::from_ref(&rel), &all)?;
+                        let d = copy::digests(&found, &all)?;
                         Ok((found[0].path.clone(), d))
                     })
                     .await?;

@@ -29,7 +29,7 @@ impl<'a> Build<'a> {
     pub(crate) fn for_stage<'b>(
         &'b self,
         events: &'b mpsc::UnboundedSender<BuildEvent>,
-        stage_images: BTreeMap<usize, String>,
+        stage_images: BTreeMap<usize, State>,
     ) -> Build<'b> {
         Build {
             id: self.id,
@@ -40,19 +40,30 @@ impl<'a> Build<'a> {
             events,
             lexer: self.lexer,
             stage_images,
+            cache_from: self.cache_from,
+            no_cache: self.no_cache,
             cmd_set: false,
             stage_names: self.stage_names.clone(),
         }
     }
 
-    /// Runs a stage: the image it ends with, and the build args its steps used.
+    /// Whether `--no-cache-filter` names the stage (by name or index).
+    fn filtered_from_cache(&self, index: usize) -> bool {
+        let name = self.stage_names.get(index).cloned().flatten();
+        self.req.no_cache_filter.iter().any(|f| {
+            f.parse::<usize>().ok() == Some(index) || name.as_deref() == Some(f.to_ascii_lowercase().as_str())
+        })
+    }
+
+    /// Runs a stage: the state it ends with (always with an image), and the build args its
+    /// steps used.
     pub(crate) async fn run_stage(
         &mut self,
         run: &StageRun<'_>,
         globals: &BTreeMap<String, String>,
         platform: &Platform,
         is_target: bool,
-    ) -> Result<(String, BTreeSet<String>)> {
+    ) -> Result<(State, BTreeSet<String>)> {
         let (req, total) = (self.req, run.total);
         let mut n = run.first_step;
         for t in classic::step(n, total, &run.stage.source) {
@@ -64,19 +75,20 @@ impl<'a> Build<'a> {
                 config: ContainerConfig::default(),
                 os: platform.os.clone(),
                 arch: platform.arch.clone(),
+                key: None,
+                links: Vec::new(),
+                depth: (0, 0),
             },
-            Base::Stage(j) => {
-                let id = self.stage_images.get(j).cloned().ok_or_else(|| {
-                    EngineError::Internal(format!("stage {j} was not built before the stage that needs it"))
-                })?;
-                self.engine.state_of(&id)?
-            }
+            Base::Stage(j) => self.stage_images.get(j).cloned().ok_or_else(|| {
+                EngineError::Internal(format!("stage {j} was not built before the stage that needs it"))
+            })?,
             Base::Image(name) => {
                 let id = self.engine.base_image(name, self).await?;
                 self.engine.state_of(&id)?
             }
         };
         self.cmd_set = false;
+        self.no_cache = req.no_cache || self.filtered_from_cache(run.plan.index);
         // A base without PATH gets the default one, as Docker's builder gives it.
         let env = state.config.env.get_or_insert_with(Vec::new);
         if !env.iter().any(|e| e.starts_with("PATH=")) {
@@ -125,11 +137,10 @@ impl<'a> Build<'a> {
             state = self.step(&Instruction::Label(labels), state, &scope, n, false).await?;
             self.say(classic::result(state.image.as_deref().unwrap_or_default()));
         }
-        let id = match &state.image {
-            Some(id) => id.clone(),
+        if state.image.is_none() {
             // `FROM scratch` and nothing else: an empty image, as Docker makes it.
-            None => self.derive(&state, "")?.to_string(),
-        };
-        Ok((id, used))
+            state.image = Some(self.derive(&state, "")?.to_string());
+        }
+        Ok((state, used))
     }
 }

@@ -13,7 +13,7 @@ use berth_build::history::{self, created_by};
 use berth_build::instructions::{CommandLine, Health, Instruction};
 use berth_build::perms::{resolve_chown, Chmod};
 use berth_build::scope::Scope;
-use berth_image::{BuildCacheRecord, CommitOptions, ContainerConfig, Digest};
+use berth_image::{BuildCacheRecord, CacheLink, CommitOptions, ContainerConfig, Digest};
 
 use super::mounts::{MountPlan, Prepared};
 use super::{copy, Build, State};
@@ -38,7 +38,8 @@ impl Build<'_> {
             .shell
             .clone()
             .unwrap_or_else(|| DEFAULT_SHELL.iter().map(|s| s.to_string()).collect());
-        let parent = state.image.clone().unwrap_or_else(|| format!("scratch:{}/{}", state.os, state.arch));
+        let parent = (state.key.clone().or(state.image.clone()))
+            .unwrap_or_else(|| format!("scratch:{}/{}", state.os, state.arch));
         let copy_plan = match i {
             Instruction::Copy(t) | Instruction::Add(t) => Some(self.plan_copy(i, t).await?),
             _ => None,
@@ -61,14 +62,27 @@ impl Build<'_> {
         };
         let inputs = StepInputs { parent, instruction, files };
         let key = inputs.key();
-        if !self.req.no_cache {
+        // From the cache: a step made here before, or the same step of a `--cache-from`
+        // image's build (a step without a layer is made anew: it costs nothing).
+        let elsewhere = if self.no_cache { None } else { self.cache_from.get(&key) };
+        if !self.no_cache {
             if let Some(id) = self.engine.images.cache_lookup(&key)? {
                 self.say(classic::using_cache());
-                return self.engine.state_of(&id.to_string());
+                return self.next_state(&id.to_string(), &state, key);
+            }
+            if let (Some((source, link)), Instruction::Run(_) | Instruction::Copy(_) | Instruction::Add(_)) =
+                (elsewhere, i)
+            {
+                let id = self.engine.images.graft(source, link, state.config.clone())?;
+                self.say(classic::using_cache());
+                self.remember(&key, &inputs, &id)?;
+                return self.next_state(&id.to_string(), &state, key);
             }
         }
-        if self.req.explain {
-            let miss = if self.req.no_cache {
+        if elsewhere.is_some() {
+            self.say(classic::using_cache());
+        } else if self.req.explain {
+            let miss = if self.no_cache {
                 Miss::NoCache
             } else {
                 let earlier: Vec<StepInputs> = self
@@ -105,18 +119,33 @@ impl Build<'_> {
                 self.derive(&next, &created_by(&shown, &shell_after, &[], ""))?.to_string()
             }
         };
-        let now = std::time::SystemTime::now()
+        self.remember(&key, &inputs, &Digest::parse(&id)?)?;
+        self.next_state(&id, &state, key)
+    }
+
+    /// Records in the build cache that the step of `key` made `image`.
+    fn remember(&self, key: &str, inputs: &StepInputs, image: &Digest) -> Result<()> {
+        let created = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos() as i64);
         let record = BuildCacheRecord {
-            image: Digest::parse(&id)?,
-            parent: inputs.parent,
-            instruction: inputs.instruction,
-            files: inputs.files,
-            created: now,
+            image: image.clone(),
+            parent: inputs.parent.clone(),
+            instruction: inputs.instruction.clone(),
+            files: inputs.files.clone(),
+            created,
         };
-        self.engine.images.cache_store(&key, &record)?;
-        self.engine.state_of(&id)
+        Ok(self.engine.images.cache_store(key, &record)?)
+    }
+
+    /// The state the step of `key` reached with image `id`, from `before`.
+    fn next_state(&self, id: &str, before: &State, key: String) -> Result<State> {
+        let mut next = self.engine.state_of(id)?;
+        let (layers, history) = next.depth;
+        next.links = before.links.clone();
+        next.links.push(CacheLink { key: key.clone(), layers, history });
+        next.key = Some(key);
+        Ok(next)
     }
 
     /// A new image from `state` without a layer.
@@ -332,11 +361,7 @@ impl Build<'_> {
     }
 
     async fn plan_copy(&self, i: &Instruction, t: &berth_build::instructions::Transfer) -> Result<CopyPlan> {
-        if t.parents || !t.exclude.is_empty() {
-            return Err(EngineError::NotImplemented(
-                "COPY --parents and --exclude are not supported by this berth yet".into(),
-            ));
-        }
+        let select = copy::Selection::new(t.parents, &t.exclude)?;
         if !t.inline.is_empty() && t.from.is_some() {
             return Err(EngineError::InvalidArgument(
                 "a heredoc source cannot be copied --from another stage or image: copy it from its own line"
@@ -351,11 +376,23 @@ impl Build<'_> {
             if add && super::remote::is_git(s) {
                 let dir = self.scratch.join(format!("git-{}", &berth_sys::new_id()[..12]));
                 let path = super::remote::git_checkout(s, &dir, t.keep_git_dir).await?;
-                downloaded.push(copy::Source { path, shown: s.clone(), is_dir: true, archive: false });
+                downloaded.push(copy::Source {
+                    path,
+                    shown: s.clone(),
+                    is_dir: true,
+                    archive: false,
+                    keep: None,
+                });
             } else if add && super::remote::is_url(s) {
                 let dir = self.scratch.join(format!("url-{}", &berth_sys::new_id()[..12]));
                 let path = super::remote::download(s, &dir, t.checksum.as_deref()).await?;
-                downloaded.push(copy::Source { path, shown: s.clone(), is_dir: false, archive: false });
+                downloaded.push(copy::Source {
+                    path,
+                    shown: s.clone(),
+                    is_dir: false,
+                    archive: false,
+                    keep: None,
+                });
             } else {
                 names.push(s.clone());
             }
@@ -375,6 +412,7 @@ impl Build<'_> {
                 chmod: chmod.clone(),
                 from,
                 names: t.sources.clone(),
+                select: select.clone(),
             }
         };
         // From another stage or an image: its files are found when the copy runs; the key
@@ -390,8 +428,11 @@ impl Build<'_> {
         let context = self.context.to_path_buf();
         let inline = t.inline.clone();
         let inline_dir = self.scratch.join(format!("inline-{}", &berth_sys::new_id()[..12]));
+        let selected = select.clone();
         let (found, digests) = crate::blocking(move || {
-            let mut found = if names.is_empty() { Vec::new() } else { copy::sources(&context, &names)? };
+            let select = selected;
+            let mut found =
+                if names.is_empty() { Vec::new() } else { copy::sources(&context, &names, &select)? };
             if add {
                 copy::mark_archives(&mut found);
             }
@@ -399,7 +440,7 @@ impl Build<'_> {
             if !inline.is_empty() {
                 found.extend(copy::inline_sources(&inline_dir, &inline)?);
             }
-            let digests = copy::digests(&found)?;
+            let digests = copy::digests(&found, &select)?;
             Ok((found, digests))
         })
         .await?;
@@ -415,7 +456,7 @@ impl Build<'_> {
                 .iter()
                 .position(|s| s.as_deref() == Some(name.to_ascii_lowercase().as_str()))?,
         };
-        self.stage_images.get(&index).cloned()
+        self.stage_images.get(&index).and_then(|s| s.image.clone())
     }
 
     async fn copy(&self, plan: CopyPlan, state: &State, shell: &[String], i: &Instruction) -> Result<String> {
@@ -426,8 +467,14 @@ impl Build<'_> {
         let c2 = c.clone();
         let workdir = state.config.working_dir.clone().unwrap_or_default();
         let tar_path = self.scratch.join(format!("copy-{}.tar", &berth_sys::new_id()[..8]));
-        let plan2 =
-            (plan.found.clone(), plan.dest.clone(), plan.chown.clone(), plan.chmod.clone(), tar_path.clone());
+        let plan2 = (
+            plan.found.clone(),
+            plan.dest.clone(),
+            plan.chown.clone(),
+            plan.chmod.clone(),
+            tar_path.clone(),
+            plan.select.clone(),
+        );
         // A source stage or image is read through a container of its own, never started.
         let source = match &plan.from {
             Some(id) => {
@@ -437,7 +484,7 @@ impl Build<'_> {
         };
         let (source2, names) = (source.clone(), plan.names.clone());
         let written = crate::blocking(move || {
-            let (found, dest, chown, chmod, tar_path) = plan2;
+            let (found, dest, chown, chmod, tar_path, select) = plan2;
             let copy_in = |found: Vec<copy::Source>| {
                 engine.with_files(&c2, false, |root| {
                     // No passwd or group file: names cannot be resolved, numbers still can.
@@ -456,7 +503,8 @@ impl Build<'_> {
                         .transpose()
                         .map_err(EngineError::InvalidArgument)?;
                     let file = std::fs::File::create(&tar_path)?;
-                    copy::write_tar(&items, &copy::Meta { owner, chmod }, std::io::BufWriter::new(file))?;
+                    let meta = copy::Meta { owner, chmod: chmod.clone(), select: select.clone() };
+                    copy::write_tar(&items, &meta, std::io::BufWriter::new(file))?;
                     berth_archive::apply(
                         root,
                         std::io::BufReader::new(std::fs::File::open(&tar_path)?),
@@ -471,7 +519,9 @@ impl Build<'_> {
             };
             match &source2 {
                 None => copy_in(found),
-                Some(s) => engine.with_files(s, false, |src_root| copy_in(copy::sources(src_root, &names)?)),
+                Some(s) => {
+                    engine.with_files(s, false, |src_root| copy_in(copy::sources(src_root, &names, &select)?))
+                }
             }
         })
         .await;
@@ -508,6 +558,8 @@ pub(crate) struct CopyPlan {
     from: Option<String>,
     /// The sources as written (resolved in the `--from` image when the copy runs).
     names: Vec<String>,
+    /// `--parents` and `--exclude`.
+    select: copy::Selection,
 }
 
 /// Applies a metadata instruction to `config`; the instruction as history shows it.
