@@ -483,5 +483,51 @@ fn independent_stages_run_at_once_and_tell_their_steps_in_order() {
     // Each stage's lines stay together: its RUN's result comes before the next stage's FROM.
     let a_done = out.find(" ---> Running in").unwrap();
     assert!(a_done < out.find("Step 3/7").unwrap(), "{out}");
+
+    // A live client hears the steps as they happen: both stages' RUNs run at once.
+    let tar = tempfile::NamedTempFile::new().unwrap();
+    let ok = Command::new("tar").arg("-C").arg(ctx.path()).arg("-cf").arg(tar.path()).arg(".").status();
+    assert!(ok.unwrap().success());
+    let sock = d.host().trim_start_matches("unix://").to_string();
+    let events = Command::new("curl")
+        .args(["-s", "--unix-socket", &sock, "-X", "POST", "-H", "Content-Type: application/x-tar"])
+        .arg("--data-binary")
+        .arg(format!("@{}", tar.path().display()))
+        .arg("http://x/build?nocache=1&berthprogress=1")
+        .output()
+        .unwrap();
+    let (mut running, mut most) = (std::collections::BTreeSet::new(), 0);
+    for line in String::from_utf8_lossy(&events.stdout).lines() {
+        let m: serde_json::Value = serde_json::from_str(line).unwrap();
+        if m["id"] == "berth.build.step" {
+            let key = (m["aux"]["stage"].as_u64().unwrap(), m["aux"]["step"].as_u64().unwrap());
+            match m["aux"]["state"].as_str().unwrap() {
+                "running" => running.insert(key),
+                _ => running.remove(&key),
+            };
+            most = most.max(running.len());
+        }
+    }
+    assert_eq!(most, 2, "{}", String::from_utf8_lossy(&events.stdout));
+
+    // `berth build` draws them as BuildKit draws them; a second build's steps are cached.
+    let view = |extra: &[&str]| {
+        let out = Command::new(berth_tests::env().bin_dir.join("berth"))
+            .args(["-H", &d.host(), "build", "--progress", "tty"])
+            .args(extra)
+            .arg(ctx.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        let last = text.rsplit("[+] Building").next().unwrap().replace("\x1b[2K", "").replace("\x1b[J", "");
+        format!("[+] Building{last}")
+    };
+    let screen = view(&["--no-cache"]);
+    assert!(screen.lines().next().unwrap().ends_with("(7/7) FINISHED"), "{screen}");
+    assert!(screen.contains(" => [a 2/2] RUN --mount=type=cache"), "{screen}");
+    assert!(screen.contains(" => [stage-2 3/3] COPY --from=b /etc/hostname /b"), "{screen}");
+    let screen = view(&[]);
+    assert!(screen.contains(" => CACHED [b 2/2] RUN --mount=type=cache"), "{screen}");
     d.assert_nothing_left();
 }

@@ -496,3 +496,39 @@ fn ctrl_c_cancels_the_build_and_leaves_nothing() {
     });
     d.assert_nothing_left();
 }
+
+#[test]
+fn the_docker_clis_quiet_network_and_build_args_and_the_live_view_of_a_failure() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        ("Dockerfile", "FROM busybox\nRUN ls /sys/class/net > /nets\n"),
+        ("fail/Dockerfile", "FROM busybox\nRUN echo before the failure && exit 3\n"),
+    ]);
+    // `-q` prints the ID alone; `--network none` is the RUN steps' network.
+    let out = docker_built(
+        &d,
+        &["-q", "--network", "none", "--build-arg", "UNUSED=1", "-t", "netnone", "."],
+        ctx.path(),
+    );
+    assert_eq!(out, format!("{}\n", d.inspect("netnone", "{{.Id}}")));
+    assert_eq!(d.ok(&["run", "--rm", "--network", "none", "netnone", "cat", "/nets"]), "lo\n");
+    // A build arg no step uses is warned of, as Docker warns.
+    let out = docker_built(&d, &["--build-arg", "UNUSED=1", "."], ctx.path());
+    assert!(out.contains("[Warning] One or more build-args [UNUSED] were not consumed"), "{out}");
+    // The live view of a failed step: marked ERROR, its output, then Docker's message and code.
+    let out = berth_build(&d, &["--progress", "tty", "fail"], ctx.path(), b"");
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(" => ERROR [2/2] RUN echo before the failure && exit 3"), "{err}");
+    assert!(
+        err.contains("------\n > [2/2] RUN echo before the failure && exit 3:\nbefore the failure\n------\n"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with(
+            "The command '/bin/sh -c echo before the failure && exit 3' returned a non-zero code: 3\n"
+        ),
+        "{err}"
+    );
+    d.assert_nothing_left();
+}

@@ -122,6 +122,11 @@ pub fn aux(v: &serde_json::Value) -> Vec<u8> {
     line(json!({ "progressDetail": {}, "aux": v }))
 }
 
+/// An `aux` message with an `id` saying what it carries (as BuildKit's `moby.buildkit.trace`).
+pub fn aux_with_id(id: &str, v: &impl serde::Serialize) -> Vec<u8> {
+    line(json!({ "id": id, "aux": v }))
+}
+
 pub fn stream(text: &str) -> Vec<u8> {
     line(json!({ "stream": text }))
 }

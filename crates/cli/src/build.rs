@@ -188,6 +188,7 @@ fn query(ctx: &Ctx, a: &BuildArgs) -> Result<BuildQuery> {
         no_cache_filter: a.no_cache_filter.iter().flat_map(|f| f.split(',')).map(String::from).collect(),
         platform: a.platform.clone(),
         explain: a.explain,
+        live: false,
         remote: None,
     })
 }
@@ -433,6 +434,13 @@ pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result {
         return Err(Failure::new(1, "multiple outputs are not supported: give one --output"));
     }
     let mut q = query(ctx, &a)?;
+    // BuildKit's view on a terminal (stderr): asked with `tty`, or by `auto` when it is one.
+    let tty = berth_client::terminal::is_tty(2);
+    q.live = !q.quiet && (a.progress == "tty" || (a.progress == "auto" && tty));
+    let view = q.live.then(|| {
+        let width = berth_client::terminal::columns_of(2).filter(|w| *w > 0).unwrap_or(80);
+        crate::build_view::View::new(std::io::stderr(), width)
+    });
     let (body, dockerfile, sender) = context_body(&a)?;
     q.dockerfile = dockerfile;
     q.remote = is_remote(&a.context).then(|| a.context.clone());
@@ -450,7 +458,7 @@ pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result {
     };
     let r = sent?;
     let to_stdout = matches!(outputs.first(), Some(Output::Tar { dest }) if dest == "-");
-    let (id, text) = show(r, q.quiet || to_stdout, size).await?;
+    let (id, text) = show(r, q.quiet || to_stdout, size, view).await?;
     if q.quiet {
         print!("{text}");
     }
@@ -471,26 +479,76 @@ pub async fn build(ctx: &Ctx, a: BuildArgs) -> Result {
     }
 }
 
-/// Shows the build's stream (kept instead when `quiet`): the image ID and the text kept.
-async fn show(r: berth_client::Response, quiet: bool, size: Option<u64>) -> Result<(Option<String>, String)> {
+/// Shows the build's stream (kept instead when `quiet`, drawn as BuildKit draws it with a
+/// `view`): the image ID and the text kept.
+async fn show(
+    r: berth_client::Response,
+    quiet: bool,
+    size: Option<u64>,
+    mut view: Option<crate::build_view::View<std::io::Stderr>>,
+) -> Result<(Option<String>, String)> {
     let mut out = std::io::stdout();
-    if let (false, Some(n)) = (quiet, size) {
+    if let (false, None, Some(n)) = (quiet, &view, size) {
         let _ =
             writeln!(out, "Sending build context to Docker daemon  {}", crate::units::human_size(n as f64));
     }
     let mut messages = berth_client::Messages::new(r);
     let (mut id, mut kept) = (None, String::new());
-    while let Some(m) = messages.next().await? {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        let next = match view.as_mut() {
+            Some(v) => tokio::select! {
+                m = messages.next() => m?,
+                _ = tick.tick() => {
+                    v.draw(false);
+                    continue;
+                }
+            },
+            None => messages.next().await?,
+        };
+        let Some(m) = next else { break };
         if let Some(e) = m.error_message() {
             // A failed command ends the CLI with its exit code, as the docker CLI does.
             let code = m.error_detail.as_ref().map(|d| d.code).filter(|c| *c > 0).unwrap_or(1);
             if quiet && !kept.is_empty() {
                 eprint!("{kept}");
             }
+            if let Some(v) = view.as_mut() {
+                v.draw(true);
+                if let Some((step, logs)) = v.failed_logs() {
+                    eprintln!("------\n > {step}:");
+                    for l in logs {
+                        eprintln!("{l}");
+                    }
+                    eprintln!("------");
+                }
+            }
             return Err(Failure::new(code as i32, e.to_string()));
+        }
+        if let (Some(v), Some(aux)) = (view.as_mut(), m.aux.as_ref()) {
+            match m.id.as_str() {
+                "berth.build.step" => {
+                    if let Ok(e) = serde_json::from_value(aux.clone()) {
+                        v.step(e);
+                        v.draw(false);
+                    }
+                    continue;
+                }
+                "berth.build.log" => {
+                    if let Ok(e) = serde_json::from_value(aux.clone()) {
+                        v.log(e);
+                    }
+                    continue;
+                }
+                _ => {}
+            }
         }
         if let Some(v) = m.aux.as_ref().and_then(|a| a.get("ID")).and_then(|v| v.as_str()) {
             id = Some(v.to_string());
+            continue;
+        }
+        if view.is_some() {
+            // The classic stream's text is what the view draws.
             continue;
         }
         if quiet {
@@ -506,6 +564,9 @@ async fn show(r: berth_client::Response, quiet: bool, size: Option<u64>) -> Resu
                 m.status
             );
         }
+    }
+    if let Some(v) = view.as_mut() {
+        v.draw(true);
     }
     Ok((id, kept))
 }

@@ -9,6 +9,7 @@
 mod args;
 mod build;
 mod build_context;
+mod build_view;
 pub mod cmd;
 mod common;
 mod container;

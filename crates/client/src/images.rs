@@ -37,6 +37,8 @@ pub struct BuildQuery {
     pub platform: Option<String>,
     /// berth's own: say why each step missed the cache.
     pub explain: bool,
+    /// berth's own: tell each step's start, end and output as they happen, for a live view.
+    pub live: bool,
     /// A context the daemon fetches (a git repository, a tar or a Dockerfile by URL).
     pub remote: Option<String>,
 }
@@ -82,6 +84,7 @@ impl BuildQuery {
             ("q", self.quiet),
             ("forcerm", self.force_rm),
             ("explain", self.explain),
+            ("berthprogress", self.live),
         ] {
             if on {
                 q.push((k, "1".into()));

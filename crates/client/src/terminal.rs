@@ -22,9 +22,14 @@ pub fn size() -> Option<(u16, u16)> {
 /// Stdout's terminal width in columns (0 for a terminal that was never given a size), as
 /// progress bars measure it; `None` off a terminal.
 pub fn columns() -> Option<usize> {
+    columns_of(1)
+}
+
+/// The width of the terminal on descriptor `fd`, as [`columns`] tells stdout's.
+pub fn columns_of(fd: i32) -> Option<usize> {
     let mut ws = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
     // SAFETY: TIOCGWINSZ writes a winsize into the struct we own.
-    let r = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut ws) };
+    let r = unsafe { libc::ioctl(fd, libc::TIOCGWINSZ, &mut ws) };
     (r == 0).then_some(ws.ws_col as usize)
 }
 

@@ -94,6 +94,7 @@ fn request<B>(ctx: &Ctx<B>) -> Result<BuildRequest, ApiError> {
         quiet: ctx.flag("q"),
         network_mode: ctx.q("networkmode").filter(|n| !n.is_empty()).map(String::from),
         explain: ctx.flag("explain"),
+        live: ctx.flag("berthprogress"),
         registry_credentials: registry_credentials(ctx)?,
         extra_hosts: ctx
             .q("extrahosts")
@@ -134,6 +135,11 @@ fn render(e: BuildEvent) -> Vec<u8> {
         BuildEvent::Text(t) => berth_api::jsonmessage::stream(&t),
         BuildEvent::Built(id) => berth_api::jsonmessage::aux(&serde_json::json!({ "ID": id })),
         BuildEvent::Pull(p) => super::progress::pull_event(p),
+        BuildEvent::Step(step) => berth_api::jsonmessage::aux_with_id("berth.build.step", &step),
+        BuildEvent::Log { stage, step, text } => berth_api::jsonmessage::aux_with_id(
+            "berth.build.log",
+            &serde_json::json!({ "stage": stage, "step": step, "text": text }),
+        ),
     }
 }
 

@@ -57,6 +57,9 @@ pub struct BuildRequest {
     pub network_mode: Option<String>,
     /// Say why each step that is not taken from the cache was rebuilt (berth's own).
     pub explain: bool,
+    /// Tell each step's start, end and output as they happen (berth's own), besides the
+    /// classic stream.
+    pub live: bool,
     /// Credentials by registry (`X-Registry-Config`), for base images' pulls.
     pub registry_credentials: BTreeMap<String, berth_distribution::Credentials>,
     /// `extrahosts`, `shmsize`, `ulimits`: what RUN steps' containers get.
@@ -108,6 +111,35 @@ pub enum BuildEvent {
     Pull(PullEvent),
     /// The result's ID (`{"aux": {"ID": …}}`).
     Built(String),
+    /// A step began or ended (only with `live`, told as it happens whatever the stage).
+    Step(StepEvent),
+    /// Output of a step's command (only with `live`).
+    Log { stage: usize, step: usize, text: String },
+}
+
+/// Where a step is, for a client drawing the build live as BuildKit draws it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepEvent {
+    /// The stage's index and its name (`stage-N` when it has none).
+    pub stage: usize,
+    pub name: String,
+    /// The step within the stage (the FROM is 1) and the stage's steps.
+    pub step: usize,
+    pub steps: usize,
+    /// The instruction as written.
+    pub text: String,
+    pub state: StepState,
+    /// How long it ran, when it ended.
+    pub millis: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepState {
+    Running,
+    Cached,
+    Done,
+    Failed,
 }
 
 /// The state a stage has reached: its image (none from scratch, before a step) and config.
@@ -143,6 +175,11 @@ pub(crate) struct Build<'a> {
     pub cache_from: &'a BTreeMap<String, (String, CacheLink)>,
     /// The current stage takes nothing from the cache (`--no-cache`, `--no-cache-filter`).
     pub no_cache: bool,
+    /// Where live events go (the build's own channel, not the stage's), with `req.live`.
+    pub live: Option<&'a mpsc::UnboundedSender<BuildEvent>>,
+    /// The stage and step running, for live output; whether the last step came from a cache.
+    pub at: (usize, usize),
+    pub cached: bool,
     /// The current stage set CMD (an ENTRYPOINT after it keeps it).
     pub cmd_set: bool,
     /// The stages' names (`AS name`), by index.
@@ -153,6 +190,21 @@ impl Build<'_> {
     pub fn say(&self, text: impl Into<String>) {
         if !self.req.quiet {
             let _ = self.events.send(BuildEvent::Text(text.into()));
+        }
+    }
+
+    /// Tells a live client what a step's command wrote.
+    pub fn tell_log(&self, text: &str) {
+        if let Some(live) = self.live {
+            let (stage, step) = self.at;
+            let _ = live.send(BuildEvent::Log { stage, step, text: text.to_string() });
+        }
+    }
+
+    /// Tells a live client where a step is.
+    pub fn tell_step(&self, e: StepEvent) {
+        if let Some(live) = self.live {
+            let _ = live.send(BuildEvent::Step(e));
         }
     }
 }
@@ -406,6 +458,9 @@ impl Engine {
             stage_images: BTreeMap::new(),
             cache_from: &cache_from,
             no_cache: req.no_cache,
+            live: req.live.then_some(&events),
+            at: (0, 0),
+            cached: false,
             cmd_set: false,
             stage_names: df.stages.iter().map(|s| s.name.clone()).collect(),
         };
@@ -433,8 +488,10 @@ impl Engine {
                 let (build_ref, df, platform, plan) = (&build, &df, &platform, &plan);
                 async move {
                     let mut b = build_ref.for_stage(&tx, stage_images);
-                    let run = StageRun { plan: sp, stage: &df.stages[sp.index], first_step, total };
-                    b.run_stage(&run, &plan.globals, platform, sp.index == plan.target).await
+                    let is_target = sp.index == plan.target;
+                    let run =
+                        StageRun { plan: sp, stage: &df.stages[sp.index], first_step, total, is_target };
+                    b.run_stage(&run, &plan.globals, platform).await
                 }
             });
             let forward = async {

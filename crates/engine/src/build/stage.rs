@@ -12,7 +12,9 @@ use berth_build::scope::Scope;
 use berth_image::ContainerConfig;
 use tokio::sync::mpsc;
 
-use super::{Build, BuildEvent, State, DEFAULT_PATH};
+use std::time::Instant;
+
+use super::{Build, BuildEvent, State, StepEvent, StepState, DEFAULT_PATH};
 use crate::error::{EngineError, Result};
 
 /// A stage to run and where its steps are numbered from.
@@ -22,6 +24,8 @@ pub(crate) struct StageRun<'p> {
     /// The number the classic output gives its FROM.
     pub first_step: usize,
     pub total: usize,
+    /// It is the build's target (which the build's labels go on).
+    pub is_target: bool,
 }
 
 impl<'a> Build<'a> {
@@ -42,8 +46,43 @@ impl<'a> Build<'a> {
             stage_images,
             cache_from: self.cache_from,
             no_cache: self.no_cache,
+            live: self.live,
+            at: self.at,
+            cached: false,
             cmd_set: false,
             stage_names: self.stage_names.clone(),
+        }
+    }
+
+    /// Tells a live client that the current step (`self.at`) began; when it began.
+    fn begin(&mut self, run: &StageRun<'_>, text: &str) -> Instant {
+        self.cached = false;
+        self.tell_step(self.step_event(run, text, StepState::Running, None));
+        Instant::now()
+    }
+
+    /// Tells a live client that the current step ended: taken from a cache, done or failed.
+    fn end(&self, run: &StageRun<'_>, text: &str, began: Instant, ok: bool) {
+        let state = match (ok, self.cached) {
+            (false, _) => StepState::Failed,
+            (true, true) => StepState::Cached,
+            (true, false) => StepState::Done,
+        };
+        let millis = began.elapsed().as_millis() as u64;
+        self.tell_step(self.step_event(run, text, state, Some(millis)));
+    }
+
+    fn step_event(&self, run: &StageRun<'_>, text: &str, state: StepState, millis: Option<u64>) -> StepEvent {
+        let index = run.plan.index;
+        let labels = usize::from(run.is_target && !self.req.labels.is_empty());
+        StepEvent {
+            stage: index,
+            name: self.stage_names.get(index).cloned().flatten().unwrap_or_else(|| format!("stage-{index}")),
+            step: self.at.1,
+            steps: 1 + run.stage.commands.len() + labels,
+            text: text.to_string(),
+            state,
+            millis,
         }
     }
 
@@ -62,13 +101,14 @@ impl<'a> Build<'a> {
         run: &StageRun<'_>,
         globals: &BTreeMap<String, String>,
         platform: &Platform,
-        is_target: bool,
     ) -> Result<(State, BTreeSet<String>)> {
         let (req, total) = (self.req, run.total);
         let mut n = run.first_step;
         for t in classic::step(n, total, &run.stage.source) {
             self.say(t);
         }
+        self.at = (run.plan.index, 1);
+        let from = self.begin(run, &run.stage.source);
         let mut state = match &run.plan.base {
             Base::Scratch => State {
                 image: None,
@@ -113,6 +153,7 @@ impl<'a> Build<'a> {
         if let Some(id) = &state.image {
             self.say(classic::result(id));
         }
+        self.end(run, &run.stage.source, from, true);
         let first = n;
         for c in &run.stage.commands {
             n += 1;
@@ -122,19 +163,28 @@ impl<'a> Build<'a> {
             let expanded = scope.expand(&c.instruction, &self.lexer, &req.build_args).map_err(|m| {
                 EngineError::InvalidArgument(format!("dockerfile parse error on line {}: {m}", c.line))
             })?;
-            state = self.step(&expanded, state, &scope, n, n == first + 1).await?;
+            self.at.1 += 1;
+            let began = self.begin(run, &c.original);
+            let done = self.step(&expanded, state, &scope, n, n == first + 1).await;
+            self.end(run, &c.original, began, done.is_ok());
+            state = done?;
             self.say(classic::result(state.image.as_deref().unwrap_or_default()));
         }
         let used: BTreeSet<String> = scope.used_build_args().iter().cloned().collect();
         // Labels given to the build go on the target's image.
-        if is_target && !req.labels.is_empty() {
+        if run.is_target && !req.labels.is_empty() {
             let labels: Vec<(String, String)> = req.labels.clone().into_iter().collect();
             n += 1;
             let shown: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            for t in classic::step(n, total, &format!("LABEL {}", shown.join(" "))) {
+            let text = format!("LABEL {}", shown.join(" "));
+            for t in classic::step(n, total, &text) {
                 self.say(t);
             }
-            state = self.step(&Instruction::Label(labels), state, &scope, n, false).await?;
+            self.at.1 += 1;
+            let began = self.begin(run, &text);
+            let done = self.step(&Instruction::Label(labels), state, &scope, n, false).await;
+            self.end(run, &text, began, done.is_ok());
+            state = done?;
             self.say(classic::result(state.image.as_deref().unwrap_or_default()));
         }
         if state.image.is_none() {

@@ -67,6 +67,7 @@ impl Build<'_> {
         let elsewhere = if self.no_cache { None } else { self.cache_from.get(&key) };
         if !self.no_cache {
             if let Some(id) = self.engine.images.cache_lookup(&key)? {
+                self.cached = true;
                 self.say(classic::using_cache());
                 return self.next_state(&id.to_string(), &state, key);
             }
@@ -74,12 +75,14 @@ impl Build<'_> {
                 (elsewhere, i)
             {
                 let id = self.engine.images.graft(source, link, state.config.clone())?;
+                self.cached = true;
                 self.say(classic::using_cache());
                 self.remember(&key, &inputs, &id)?;
                 return self.next_state(&id.to_string(), &state, key);
             }
         }
         if elsewhere.is_some() {
+            self.cached = true;
             self.say(classic::using_cache());
         } else if self.req.explain {
             let miss = if self.no_cache {
@@ -349,7 +352,9 @@ impl Build<'_> {
             pending.extend(chunk);
             let (frames, used) = berth_stdcopy::parse_frames(&pending);
             for (stream, data) in frames {
-                self.say(classic::output(data, stream == 2));
+                let text = classic::output(data, stream == 2);
+                self.tell_log(&text);
+                self.say(text);
             }
             pending.drain(..used);
         }
