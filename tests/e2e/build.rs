@@ -312,6 +312,86 @@ print(c.containers.run("sdk:1", ["cat", "/greeting"], remove=True, network_mode=
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello sdk\n");
+
+    // The SDK's other parameters: a target, cache sources, the RUN steps' network and hosts.
+    let ctx = context(&[(
+        "Dockerfile",
+        "FROM busybox AS base\nRUN ls /sys/class/net > /nets && grep svc.example /etc/hosts > /hosts\nFROM base\nRUN false\n",
+    )]);
+    let script = format!(
+        r#"
+import docker
+c = docker.from_env()
+img, logs = c.images.build(path="{}", tag="sdk:2", target="base", network_mode="none",
+    extra_hosts={{"svc.example": "10.9.8.7"}}, cache_from=["sdk:1"], rm=True, forcerm=True, pull=False)
+print(c.containers.run("sdk:2", ["cat", "/nets", "/hosts"], remove=True, network_mode="none").decode(), end="")
+img, logs = c.images.build(path="{}", tag="sdk:2", target="base", network_mode="none",
+    extra_hosts={{"svc.example": "10.9.8.7"}})
+assert any("Using cache" in l.get("stream", "") for l in logs)
+try:
+    c.images.build(path="{}", tag="sdk:3")
+    raise SystemExit("a failing step did not fail the build")
+except docker.errors.BuildError as e:
+    print(e.msg)
+"#,
+        ctx.path().display(),
+        ctx.path().display(),
+        ctx.path().display()
+    );
+    let out = Command::new("python3").args(["-c", &script]).env("DOCKER_HOST", d.host()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "lo\n10.9.8.7\tsvc.example\nThe command '/bin/sh -c false' returned a non-zero code: 1\n"
+    );
+    d.assert_nothing_left();
+}
+
+#[test]
+fn docker_compose_builds_its_services() {
+    let d = Berthd::start();
+    let ctx = context(&[
+        (
+            "docker-compose.yml",
+            "version: '3.8'\nservices:\n  app:\n    build:\n      context: ./app\n      dockerfile: Containerfile\n      \
+             args:\n        GREETING: composed\n      labels:\n        made.by: compose\n      target: final\n      \
+             network: none\n      cache_from: [\"busybox\"]\n    image: composed/app:1\n",
+        ),
+        ("app/Containerfile", "FROM busybox AS final\nARG GREETING\nRUN echo $GREETING > /greeting\nFROM final\nRUN false\n"),
+    ]);
+    let compose = |args: &[&str]| {
+        Command::new("docker-compose")
+            .args(["-p", "berthtest", "-f"])
+            .arg(ctx.path().join("docker-compose.yml"))
+            .args(args)
+            .env("DOCKER_HOST", d.host())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let out = compose(&["build"]);
+    let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("Successfully tagged composed/app:1"), "{said}");
+    assert_eq!(
+        d.ok(&["run", "--rm", "--network", "none", "composed/app:1", "cat", "/greeting"]),
+        "composed\n"
+    );
+    assert_eq!(d.inspect("composed/app:1", "{{index .Config.Labels \"made.by\"}}"), "compose");
+    // Built again: every step from the cache (ARG, RUN and the labels' step).
+    let out = compose(&["build"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).matches("Using cache").count(),
+        3,
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    d.assert_nothing_left();
 }
 
 #[test]
