@@ -63,6 +63,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 message: None,
                 reference: args.get(1).cloned(),
                 source: path.clone(),
+                platform: None,
             };
             println!("{}", store.import(std::io::BufReader::new(file), &opts)?);
         }

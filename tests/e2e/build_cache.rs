@@ -213,3 +213,56 @@ fn bases_are_pulled_with_the_clients_credentials_and_again_with_pull() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(cat(&d, "app", "/seen"), "two\n");
 }
+
+#[test]
+fn a_build_for_another_platform_pulls_its_bases_for_that_platform() {
+    let reg = BerthRegistry::start(&[]);
+    let d = Berthd::start();
+    let host = reg.host();
+    // An index of two images: busybox for this machine, and an image marked linux/arm64.
+    let dir = tempfile::tempdir().unwrap();
+    let rootfs = dir.path().join("rootfs.tar");
+    let c = d.ok(&["create", "busybox"]).trim().to_string();
+    d.ok(&["export", "-o", rootfs.to_str().unwrap(), &c]);
+    d.ok(&["rm", &c]);
+    let (amd, arm, multi) =
+        (format!("{host}/multi:amd"), format!("{host}/multi:arm"), format!("{host}/multi:1"));
+    d.ok(&["import", "--platform", "linux/arm64", "-c", "LABEL arch=arm64", rootfs.to_str().unwrap(), &arm]);
+    d.ok(&["tag", "busybox", &amd]);
+    d.ok(&["push", "-q", &amd]);
+    d.ok(&["push", "-q", &arm]);
+    let manifest = |args: &[&str]| {
+        let out = d.command(["manifest"]).args(args).env("DOCKER_CONFIG", dir.path()).output().unwrap();
+        assert!(out.status.success(), "docker manifest {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    manifest(&["create", "--insecure", &multi, &amd, &arm]);
+    manifest(&["push", "--insecure", &multi]);
+    d.ok(&["rmi", &amd, &arm]);
+
+    // The tools stage runs here (BUILDPLATFORM) and knows what it builds for; the final stage's
+    // base is the index's arm64 image.
+    let dockerfile = format!(
+        "FROM --platform=$BUILDPLATFORM busybox AS tools\nARG TARGETARCH\nRUN echo $TARGETARCH > /arch\n\
+         FROM {multi}\nCOPY --from=tools /arch /arch\n"
+    );
+    let ctx = context(&[("Dockerfile", &dockerfile)]);
+    let dir = ctx.path().to_str().unwrap();
+    berth_built(&d, &["--platform", "linux/arm64", "-t", "cross:arm", dir]);
+    assert_eq!(d.inspect("cross:arm", "{{.Os}}/{{.Architecture}}"), "linux/arm64");
+    assert_eq!(d.inspect("cross:arm", "{{.Config.Labels.arch}}"), "arm64");
+    assert_eq!(cat(&d, "cross:arm", "/arch"), "arm64\n");
+    // For this machine, the same Dockerfile takes the index's other image, though an arm64 one
+    // is here under that name.
+    let out = docker_built(&d, &["-t", "cross:here", dir]);
+    let arch = d.inspect("busybox", "{{.Architecture}}");
+    assert_eq!(d.inspect("cross:here", "{{.Architecture}}"), arch, "{out}");
+    assert_eq!(cat(&d, "cross:here", "/arch"), format!("{arch}\n"));
+    // A platform that is no platform is refused.
+    let out = docker_build(&d, &["--platform", "linux/", dir], None);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("invalid platform"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -513,6 +513,7 @@ fn listing_inspecting_history_import_and_disk_usage() {
         message: None,
         reference: Some("imported:v1".into()),
         source: "-".into(),
+        platform: None,
     };
     let id = store.import(&gz.unwrap().stdout[..], &opts).unwrap();
     let i = store.inspect("imported:v1").unwrap();

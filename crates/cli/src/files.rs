@@ -175,7 +175,13 @@ pub async fn load(ctx: &Ctx, a: LoadArgs) -> Result {
 pub async fn import(ctx: &Ctx, a: ImportArgs) -> Result {
     let data = input(Some(&a.source), false)?;
     let (repo, tag) = a.reference.as_deref().map(repo_tag).unzip();
-    let q = ImportQuery { repo, tag, message: a.message.clone(), changes: a.change.clone() };
+    let q = ImportQuery {
+        repo,
+        tag,
+        message: a.message.clone(),
+        changes: a.change.clone(),
+        platform: a.platform.clone(),
+    };
     let r = ctx.client.images().import(&q, data).await?;
     messages(r).await
 }

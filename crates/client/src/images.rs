@@ -113,6 +113,7 @@ pub struct ImportQuery {
     pub message: Option<String>,
     /// Dockerfile instructions to apply.
     pub changes: Vec<String>,
+    pub platform: Option<String>,
 }
 
 impl Images<'_> {
@@ -217,6 +218,9 @@ impl Images<'_> {
             query.push(("message", m.clone()));
         }
         query.extend(q.changes.iter().map(|c| ("changes", c.clone())));
+        if let Some(p) = &q.platform {
+            query.push(("platform", p.clone()));
+        }
         self.0.request(Method::POST, "/images/create", &query, data).await
     }
 

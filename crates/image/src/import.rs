@@ -20,6 +20,8 @@ pub struct ImportOptions {
     pub reference: Option<String>,
     /// Where the tar came from, for the default comment (`-` for a stream).
     pub source: String,
+    /// The platform the image says it is for (`--platform`); the host's when none.
+    pub platform: Option<berth_oci::Platform>,
 }
 
 /// Copies what it reads into a writer (the raw layer blob) on the way through.
@@ -51,9 +53,11 @@ impl ImageStore {
             let blob = session.commit_blob(blob)?;
             let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
             let comment = opts.message.clone().unwrap_or_else(|| format!("Imported from {}", opts.source));
+            let platform = opts.platform.clone().unwrap_or_else(berth_oci::Platform::host);
             let config = ImageConfig {
-                architecture: berth_oci::platform::host_arch().to_string(),
-                os: "linux".into(),
+                architecture: platform.architecture.clone(),
+                variant: Some(platform.variant.clone()).filter(|v| !v.is_empty()),
+                os: platform.os.clone(),
                 config: Some(container),
                 created: Some(now.clone()),
                 comment: opts.message.clone(),

@@ -89,6 +89,7 @@ fn request<B>(ctx: &Ctx<B>) -> Result<BuildRequest, ApiError> {
         labels: string_map(ctx, "labels")?,
         no_cache: ctx.flag("nocache"),
         cache_from: string_list(ctx, "cachefrom")?,
+        platform: ctx.q("platform").filter(|p| !p.is_empty()).map(String::from),
         no_cache_filter: string_list(ctx, "nocachefilter")?,
         pull: ctx.flag("pull"),
         quiet: ctx.flag("q"),

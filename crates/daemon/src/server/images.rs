@@ -227,6 +227,12 @@ pub async fn route<B: Images + Registries>(mut ctx: Ctx<B>, segs: &[&str]) -> HR
                     }
                 }),
                 source: src,
+                platform: match ctx.q("platform").filter(|p| !p.is_empty()) {
+                    Some(p) => {
+                        Some(berth_oci::Platform::parse(p).map_err(|e| ApiError::invalid(e.to_string()))?)
+                    }
+                    None => None,
+                },
             };
             let mut body = ctx.body_reader()?;
             let (tx, rx) = mpsc::channel(4);

@@ -47,6 +47,9 @@ pub struct BuildRequest {
     pub no_cache: bool,
     /// `pull`: pull base images even when they are here.
     pub pull: bool,
+    /// `platform`: what the build is for (TARGETPLATFORM, and the stages' bases); the
+    /// daemon's when none.
+    pub platform: Option<String>,
     /// `cachefrom`: images whose build steps serve as cache (pulled when missing).
     pub cache_from: Vec<String>,
     /// Stages (by name or index) that take nothing from the cache (`--no-cache-filter`).
@@ -177,6 +180,8 @@ pub(crate) struct Build<'a> {
     pub no_cache: bool,
     /// Where live events go (the build's own channel, not the stage's), with `req.live`.
     pub live: Option<&'a mpsc::UnboundedSender<BuildEvent>>,
+    /// The platform the current stage is for (its bases', and `COPY --from` images').
+    pub platform: Platform,
     /// The stage and step running, for live output; whether the last step came from a cache.
     pub at: (usize, usize),
     pub cached: bool,
@@ -270,6 +275,13 @@ fn host_platform() -> Platform {
         other => other,
     };
     Platform { os: "linux".into(), arch: arch.into(), variant: None }
+}
+
+/// A platform a build names (`--platform`, `FROM --platform`), as the plan has them.
+pub(crate) fn build_platform(text: &str) -> Result<Platform> {
+    let p = berth_oci::Platform::parse(text)
+        .map_err(|e| EngineError::InvalidArgument(format!("invalid platform {text:?}: {e}")))?;
+    Ok(Platform { os: p.os, arch: p.architecture, variant: Some(p.variant).filter(|v| !v.is_empty()) })
 }
 
 /// Unpacks a context tar (plain or compressed) into `dir`, and reads what follows it, so the
@@ -436,16 +448,20 @@ impl Engine {
         })?;
         remove_ignored_build_files(&dir, &name)?;
         let df = berth_build::parse(&text)?;
-        let platform = host_platform();
+        let target_platform = match req.platform.as_deref() {
+            Some(p) => build_platform(p)?,
+            None => host_platform(),
+        };
         let plan = berth_build::plan::plan(
             &df,
             &Request {
                 build_args: req.build_args.clone(),
                 target: req.target.clone(),
-                build_platform: platform.clone(),
-                target_platform: platform.clone(),
+                build_platform: host_platform(),
+                target_platform: target_platform.clone(),
             },
         )?;
+        let platform = target_platform;
         let cache_from = self.cache_sources(&req, &events).await;
         let mut build = Build {
             id: build_id,
@@ -459,6 +475,7 @@ impl Engine {
             cache_from: &cache_from,
             no_cache: req.no_cache,
             live: req.live.then_some(&events),
+            platform: platform.clone(),
             at: (0, 0),
             cached: false,
             cmd_set: false,
@@ -539,14 +556,33 @@ impl Engine {
         Ok(id)
     }
 
-    /// A base image's ID, pulled when it is missing (or always with `pull`).
-    pub(crate) async fn base_image(self: &Arc<Self>, name: &str, build: &Build<'_>) -> Result<String> {
+    /// A base image's ID for `platform`, pulled when it is missing, is for another platform,
+    /// or always with `pull`.
+    pub(crate) async fn base_image(
+        self: &Arc<Self>,
+        name: &str,
+        build: &Build<'_>,
+        platform: &Platform,
+    ) -> Result<String> {
         let reference = berth_image::Reference::parse(name)
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?
             .with_default_tag();
+        let wanted =
+            berth_oci::Platform::new(&platform.os, &platform.arch, platform.variant.as_deref().unwrap_or(""));
+        let fits = |id: &str| -> Result<Option<String>> {
+            let (rec, conf) = self.images.image_config(id)?;
+            let offered =
+                berth_oci::Platform::new(&conf.os, &conf.architecture, conf.variant.as_deref().unwrap_or(""));
+            Ok(wanted.accepts(&offered).then(|| rec.id.to_string()).or_else(|| {
+                tracing::debug!(image = %name, %offered, "a base image here is for another platform");
+                None
+            }))
+        };
         let here = self.images.resolve(&reference.to_string()).ok();
         if let (Some(img), false) = (&here, build.req.pull) {
-            return Ok(img.id.to_string());
+            if let Some(id) = fits(&img.id.to_string())? {
+                return Ok(id);
+            }
         }
         let (tx, mut rx) = mpsc::unbounded_channel();
         let events = build.events.clone();
@@ -559,7 +595,7 @@ impl Engine {
             .image_pull(
                 PullRequest {
                     reference: reference.clone(),
-                    platform: None,
+                    platform: Some(wanted.clone()),
                     credentials: build.req.credentials_for(reference.domain()),
                 },
                 tx,
@@ -567,7 +603,12 @@ impl Engine {
             .await;
         let _ = forward.await;
         pulled?;
-        Ok(self.images.resolve(&reference.to_string())?.id.to_string())
+        let id = self.images.resolve(&reference.to_string())?.id.to_string();
+        fits(&id)?.ok_or_else(|| {
+            EngineError::NotFound(format!(
+                "image with reference {name} was found but does not match the specified platform: wanted {wanted}"
+            ))
+        })
     }
 
     /// What builds cut short by the daemon's end left: their contexts and copy tars (the data

@@ -121,7 +121,7 @@ impl Build<'_> {
                 (MountKind::Bind, Some(from)) => {
                     let id = match self.stage_by_ref(from) {
                         Some(id) => id,
-                        None => self.engine.base_image(from, self).await?,
+                        None => self.engine.base_image(from, self, &self.platform).await?,
                     };
                     digests.push((format!("mount {} from", m.target), id.clone()));
                     Source::Image(id)

@@ -47,6 +47,7 @@ impl<'a> Build<'a> {
             cache_from: self.cache_from,
             no_cache: self.no_cache,
             live: self.live,
+            platform: self.platform.clone(),
             at: self.at,
             cached: false,
             cmd_set: false,
@@ -108,13 +109,19 @@ impl<'a> Build<'a> {
             self.say(t);
         }
         self.at = (run.plan.index, 1);
+        // `FROM --platform=…` (expanded), else what the build is for.
+        let stage_platform = match &run.plan.platform {
+            Some(p) => super::build_platform(p)?,
+            None => platform.clone(),
+        };
+        self.platform = stage_platform.clone();
         let from = self.begin(run, &run.stage.source);
         let mut state = match &run.plan.base {
             Base::Scratch => State {
                 image: None,
                 config: ContainerConfig::default(),
-                os: platform.os.clone(),
-                arch: platform.arch.clone(),
+                os: stage_platform.os.clone(),
+                arch: stage_platform.arch.clone(),
                 key: None,
                 links: Vec::new(),
                 depth: (0, 0),
@@ -123,7 +130,7 @@ impl<'a> Build<'a> {
                 EngineError::Internal(format!("stage {j} was not built before the stage that needs it"))
             })?,
             Base::Image(name) => {
-                let id = self.engine.base_image(name, self).await?;
+                let id = self.engine.base_image(name, self, &stage_platform).await?;
                 self.engine.state_of(&id)?
             }
         };

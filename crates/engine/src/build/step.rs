@@ -425,7 +425,7 @@ impl Build<'_> {
         if let Some(from) = &t.from {
             let id = match self.stage_by_ref(from) {
                 Some(id) => id,
-                None => self.engine.base_image(from, self).await?,
+                None => self.engine.base_image(from, self, &self.platform).await?,
             };
             let digests = vec![("from".to_string(), id.clone())];
             return Ok(plan(Vec::new(), digests, Some(id)));
