@@ -1,6 +1,5 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use berth_archive::{diff_trees, Change, Whiteouts};
 
@@ -42,21 +41,8 @@ impl Snapshotter for Native {
             None => create_dir(&fs)?,
             Some(parent) => {
                 create_dir(&self.root.join(id.to_string()))?;
-                // cp(1) keeps hard links, devices, owners, modes, times and xattrs, and
-                // reflinks where the filesystem can.
-                let status = Command::new("cp")
-                    .args(["-a", "--reflink=auto", "--"])
-                    .arg(self.dir(*parent))
-                    .arg(&fs)
-                    .status()
-                    .map_err(SnapshotError::io("run cp for", &fs))?;
-                if !status.success() {
-                    return Err(SnapshotError::Io {
-                        op: "copy parent into",
-                        path: fs.display().to_string(),
-                        source: std::io::Error::other(format!("cp exited with {status}")),
-                    });
-                }
+                berth_sys::copy_tree(&self.dir(*parent), &fs)
+                    .map_err(SnapshotError::io("copy parent into", &fs))?;
             }
         }
         Ok(fs)

@@ -2,11 +2,14 @@
 //! receiving a pty master over a console socket, terminal sizes and modes, subreaping, and
 //! Go's name for the machine's architecture (what image configs and OCI platforms say); the IDs
 //! of containers, networks and execs ([`new_id`]); and the
-//! start hand-off between the shim and berth-runc ([`handoff`]).
+//! start hand-off between the shim and berth-runc ([`handoff`]); copying a tree as `cp -a`
+//! does ([`copy_tree`]).
 
+mod copy;
 pub mod handoff;
 mod id;
 
+pub use copy::copy_tree;
 pub use id::new_id;
 
 use std::io;

@@ -349,18 +349,8 @@ impl VolumeStore {
             Ok(m) if m.is_dir() && empty => m,
             _ => return Ok(false),
         };
-        let out = std::process::Command::new("cp")
-            .args(["-a", "--reflink=auto", "--"])
-            .arg(from.join("."))
-            .arg(&data)
-            .output()
-            .map_err(|e| VolumeError::io("copy the image's content into the volume: run cp", e))?;
-        if !out.status.success() {
-            return Err(VolumeError::io(
-                format!("copy the image's content into volume {name}"),
-                String::from_utf8_lossy(&out.stderr).trim(),
-            ));
-        }
+        berth_sys::copy_tree(&from.join("."), &data)
+            .map_err(|e| VolumeError::io(format!("copy the image's content into volume {name}"), e))?;
         std::os::unix::fs::chown(&data, Some(meta.uid()), Some(meta.gid()))
             .and_then(|_| {
                 std::fs::set_permissions(&data, std::fs::Permissions::from_mode(meta.mode() & 0o7777))

@@ -15,6 +15,7 @@ use berth_build::mount::{Mount, MountKind, Sharing};
 use super::step::RunMounts;
 use super::{copy, Build, State};
 use crate::error::{EngineError, Result};
+use crate::Container;
 
 /// A step's mounts, read and keyed before the step runs.
 pub(crate) struct MountPlan {
@@ -255,7 +256,7 @@ impl Build<'_> {
         let dest = self.scratch.join(format!("bind-{}", &berth_sys::new_id()[..12]));
         p.scratch.push(dest.clone());
         let (src, d) = (path.to_path_buf(), dest.clone());
-        crate::blocking(move || copy_tree(&src, &d)).await?;
+        crate::blocking(move || Ok(berth_sys::copy_tree(&src, &d)?)).await?;
         Ok(dest)
     }
 
@@ -268,7 +269,9 @@ impl Build<'_> {
             .await?;
         let (engine, c2, path, d) = (self.engine.clone(), c.clone(), path.to_string(), dest.clone());
         let copied = crate::blocking(move || {
-            engine.with_files(&c2, false, |root| copy_tree(&crate::fs::host_path(root, &path)?, &d))
+            engine.with_files(&c2, false, |root| {
+                Ok(berth_sys::copy_tree(&crate::fs::host_path(root, &path)?, &d)?)
+            })
         })
         .await;
         self.discard(&c).await;
@@ -276,9 +279,35 @@ impl Build<'_> {
         Ok(dest)
     }
 
+    /// The mount points a run of `c` will make for `targets` (what its image lacks of them),
+    /// to be removed after the run by [`Build::remove_mount_points`].
+    pub(crate) async fn mount_points(&self, c: &Arc<Container>, targets: &[String]) -> Result<Vec<String>> {
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (engine, c, targets) = (self.engine.clone(), c.clone(), targets.to_vec());
+        crate::blocking(move || engine.with_files(&c, false, |root| Ok(Build::missing_paths(root, &targets))))
+            .await
+    }
+
+    /// Removes the mount points a run made, so that no layer holds a trace of its mounts.
+    pub(crate) async fn remove_mount_points(&self, c: &Arc<Container>, stubs: Vec<String>) -> Result<()> {
+        if stubs.is_empty() {
+            return Ok(());
+        }
+        let (engine, c) = (self.engine.clone(), c.clone());
+        crate::blocking(move || {
+            engine.with_files(&c, false, |root| {
+                Build::remove_stubs(root, &stubs);
+                Ok(())
+            })
+        })
+        .await
+    }
+
     /// Notes which of `targets` (and their parents) the image lacks: the mount points a run
     /// will create.
-    pub(crate) fn missing_paths(root: &Path, targets: &[String]) -> Vec<String> {
+    fn missing_paths(root: &Path, targets: &[String]) -> Vec<String> {
         let mut missing = Vec::new();
         for t in targets {
             let mut prefix = String::new();
@@ -295,7 +324,7 @@ impl Build<'_> {
     }
 
     /// Removes the mount points a run created (empty directories and files), deepest first.
-    pub(crate) fn remove_stubs(root: &Path, created: &[String]) {
+    fn remove_stubs(root: &Path, created: &[String]) {
         let mut created = created.to_vec();
         created.sort_by_key(|p| std::cmp::Reverse(p.len()));
         for p in created {
@@ -316,32 +345,6 @@ impl Build<'_> {
 /// Where cache mounts live under a data root.
 pub(crate) fn cache_mounts_root(data_root: &Path) -> PathBuf {
     data_root.join("build-cache-mounts")
-}
-
-/// Copies a file or a tree (links as links, modes and owners kept).
-fn copy_tree(src: &Path, dest: &Path) -> Result<()> {
-    let md = std::fs::symlink_metadata(src)?;
-    if md.is_dir() {
-        std::fs::create_dir_all(dest)?;
-        for e in std::fs::read_dir(src)? {
-            let e = e?;
-            copy_tree(&e.path(), &dest.join(e.file_name()))?;
-        }
-    } else if md.file_type().is_symlink() {
-        std::os::unix::fs::symlink(std::fs::read_link(src)?, dest)?;
-        return Ok(());
-    } else if md.is_file() {
-        std::fs::copy(src, dest)?;
-    } else {
-        return Ok(());
-    }
-    std::fs::set_permissions(dest, md.permissions())?;
-    std::os::unix::fs::lchown(
-        dest,
-        Some(std::os::unix::fs::MetadataExt::uid(&md)),
-        Some(std::os::unix::fs::MetadataExt::gid(&md)),
-    )?;
-    Ok(())
 }
 
 #[cfg(test)]
@@ -381,20 +384,5 @@ mod tests {
             !root.join("new/dir").exists() && root.join("new/kept").exists(),
             "a directory the step wrote in stays"
         );
-    }
-
-    #[test]
-    fn a_copied_tree_keeps_links_and_modes() {
-        let d = tempfile::tempdir().unwrap();
-        let src = d.path().join("src");
-        std::fs::create_dir_all(src.join("sub")).unwrap();
-        std::fs::write(src.join("sub/f"), "x").unwrap();
-        std::fs::set_permissions(src.join("sub/f"), std::os::unix::fs::PermissionsExt::from_mode(0o751))
-            .unwrap();
-        std::os::unix::fs::symlink("sub/f", src.join("link")).unwrap();
-        copy_tree(&src, &d.path().join("dest")).unwrap();
-        let md = std::fs::metadata(d.path().join("dest/sub/f")).unwrap();
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&md.permissions()) & 0o7777, 0o751);
-        assert_eq!(std::fs::read_link(d.path().join("dest/link")).unwrap(), Path::new("sub/f"));
     }
 }

@@ -253,43 +253,17 @@ impl Build<'_> {
         let mut env = scope.run_env();
         env.extend(prepared.env.iter().cloned());
         let c = self.create(&image, cmd.clone(), env, state, network, &prepared.mounts).await?;
-        // The mount points the run will make in the image, removed before the commit.
-        let stubs = if prepared.targets.is_empty() {
-            Ok(Vec::new())
-        } else {
-            let (engine, c2, targets) = (self.engine.clone(), c.clone(), prepared.targets.clone());
-            crate::blocking(move || {
-                engine.with_files(&c2, false, |root| Ok(Build::missing_paths(root, &targets)))
-            })
-            .await
-        };
-        self.say(classic::running_in(&c.id));
-        let outcome = match stubs {
-            Ok(stubs) => self.run_in(&c, &cmd).await.map(|()| stubs),
-            Err(e) => Err(e),
-        };
-        drop(prepared);
-        let committed = match outcome {
-            Ok(stubs) => {
-                let cleaned = if stubs.is_empty() {
-                    Ok(())
-                } else {
-                    let (engine, c2) = (self.engine.clone(), c.clone());
-                    crate::blocking(move || {
-                        engine.with_files(&c2, false, |root| {
-                            Build::remove_stubs(root, &stubs);
-                            Ok(())
-                        })
-                    })
-                    .await
-                };
-                match cleaned {
-                    Ok(()) => self.commit(&c, state, created_by(i, shell, &scope.declared(), "")).await,
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        };
+        let committed = async {
+            // The mount points the run makes in the image go before the commit.
+            let stubs = self.mount_points(&c, &prepared.targets).await?;
+            self.say(classic::running_in(&c.id));
+            let ran = self.run_in(&c, &cmd).await;
+            drop(prepared);
+            ran?;
+            self.remove_mount_points(&c, stubs).await?;
+            self.commit(&c, state, created_by(i, shell, &scope.declared(), "")).await
+        }
+        .await;
         self.discard(&c).await;
         self.say(classic::removing(&c.id));
         Ok(committed?.to_string())
