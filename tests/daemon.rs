@@ -336,6 +336,24 @@ impl Berthd {
         (code.trim().parse().unwrap_or(0), body.to_string())
     }
 
+    /// Runs a Python script (the Docker SDK's `from_env()` finds this daemon); panics with its
+    /// output unless it succeeds. Returns what it printed.
+    #[track_caller]
+    pub fn python(&self, script: &str) -> String {
+        let out = Command::new("python3")
+            .args(["-c", script])
+            .env("DOCKER_HOST", self.host())
+            .output()
+            .expect("run python3");
+        assert!(
+            out.status.success(),
+            "python: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     /// `docker inspect -f`.
     pub fn inspect(&self, what: &str, format: &str) -> String {
         self.ok(&["inspect", "-f", format, what]).trim().to_string()

@@ -304,14 +304,8 @@ print(c.containers.run("sdk:1", ["cat", "/greeting"], remove=True, network_mode=
 "#,
         ctx.path().display()
     );
-    let out = Command::new("python3").args(["-c", &script]).env("DOCKER_HOST", d.host()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello sdk\n");
+    let printed = d.python(&script);
+    assert_eq!(printed, "hello sdk\n");
 
     // The SDK's other parameters: a target, cache sources, the RUN steps' network and hosts.
     let ctx = context(&[(
@@ -338,15 +332,9 @@ except docker.errors.BuildError as e:
         ctx.path().display(),
         ctx.path().display()
     );
-    let out = Command::new("python3").args(["-c", &script]).env("DOCKER_HOST", d.host()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let printed = d.python(&script);
     assert_eq!(
-        String::from_utf8_lossy(&out.stdout),
+        printed,
         "lo\n10.9.8.7\tsvc.example\nThe command '/bin/sh -c false' returned a non-zero code: 1\n"
     );
     d.assert_nothing_left();

@@ -376,14 +376,7 @@ assert data.attrs["Descriptor"]["digest"].startswith("sha256:")
 print("ok", data.attrs["Descriptor"]["digest"])
 "#
     );
-    let out = Command::new("python3").args(["-c", &script]).env("DOCKER_HOST", d.host()).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let pushed = String::from_utf8_lossy(&out.stdout);
+    let pushed = d.python(&script);
     let digest = pushed.trim().strip_prefix("ok ").unwrap();
     let r = reg.request("HEAD", "/v2/test/py/manifests/pushed", &[], b"");
     assert_eq!(r.header("Docker-Content-Digest"), Some(digest));

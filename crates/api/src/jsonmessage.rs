@@ -6,6 +6,40 @@ use serde_json::json;
 
 use crate::units::human_size_precision;
 
+/// Where a build's step is (`{"id": "berth.build.step", "aux": …}`, berth's own, with
+/// `berthprogress=1`), for a client drawing the build live as BuildKit draws it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuildStep {
+    /// The stage's index and its name (`stage-N` when it has none).
+    pub stage: usize,
+    pub name: String,
+    /// The step within the stage (the FROM is 1) and the stage's steps.
+    pub step: usize,
+    pub steps: usize,
+    /// The instruction as written.
+    pub text: String,
+    pub state: BuildStepState,
+    /// How long it ran, once it ended.
+    pub millis: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuildStepState {
+    Running,
+    Cached,
+    Done,
+    Failed,
+}
+
+/// What a step's command wrote (`{"id": "berth.build.log", "aux": …}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BuildLog {
+    pub stage: usize,
+    pub step: usize,
+    pub text: String,
+}
+
 /// How far one item (a layer) has come: Docker's `progressDetail`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(default)]

@@ -8,31 +8,13 @@
 use std::io::Write;
 use std::time::Instant;
 
-use serde::Deserialize;
+use berth_api::jsonmessage::{BuildLog, BuildStep, BuildStepState as State};
 
 /// Lines of a running step's output shown under it.
 const LOG_LINES: usize = 6;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct StepEvent {
-    pub stage: usize,
-    pub name: String,
-    pub step: usize,
-    pub steps: usize,
-    pub text: String,
-    pub state: String,
-    pub millis: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct LogEvent {
-    pub stage: usize,
-    pub step: usize,
-    pub text: String,
-}
-
 struct Row {
-    event: StepEvent,
+    event: BuildStep,
     began: Instant,
     logs: Vec<String>,
 }
@@ -51,14 +33,14 @@ impl<W: Write> View<W> {
         View { out, width: width.max(40), started: Instant::now(), rows: Vec::new(), drawn: 0 }
     }
 
-    pub fn step(&mut self, e: StepEvent) {
+    pub fn step(&mut self, e: BuildStep) {
         match self.rows.iter_mut().find(|r| r.event.stage == e.stage && r.event.step == e.step) {
             Some(row) => row.event = e,
             None => self.rows.push(Row { event: e, began: Instant::now(), logs: Vec::new() }),
         }
     }
 
-    pub fn log(&mut self, e: LogEvent) {
+    pub fn log(&mut self, e: BuildLog) {
         if let Some(row) = self.rows.iter_mut().find(|r| r.event.stage == e.stage && r.event.step == e.step) {
             for line in e.text.lines().filter(|l| !l.trim().is_empty()) {
                 row.logs.push(line.to_string());
@@ -70,7 +52,7 @@ impl<W: Write> View<W> {
 
     /// The last lines the failed step wrote, for the error's report.
     pub fn failed_logs(&self) -> Option<(String, Vec<String>)> {
-        let row = self.rows.iter().find(|r| r.event.state == "failed")?;
+        let row = self.rows.iter().find(|r| r.event.state == State::Failed)?;
         Some((format!("{} {}", self.label(&row.event), row.event.text), row.logs.clone()))
     }
 
@@ -93,7 +75,7 @@ impl<W: Write> View<W> {
     }
 
     fn lines(&self, finished: bool) -> Vec<String> {
-        let done = self.rows.iter().filter(|r| r.event.state != "running").count();
+        let done = self.rows.iter().filter(|r| r.event.state != State::Running).count();
         let total: usize = {
             let mut stages: Vec<(usize, usize)> =
                 self.rows.iter().map(|r| (r.event.stage, r.event.steps)).collect();
@@ -110,14 +92,14 @@ impl<W: Write> View<W> {
             let e = &row.event;
             let millis = e.millis.unwrap_or_else(|| row.began.elapsed().as_millis() as u64);
             let time = format!("{:.1}s", millis as f64 / 1000.0);
-            let mark = match e.state.as_str() {
-                "cached" => "CACHED ",
-                "failed" => "ERROR ",
+            let mark = match e.state {
+                State::Cached => "CACHED ",
+                State::Failed => "ERROR ",
                 _ => "",
             };
             let left = format!(" => {mark}{} {}", self.label(e), e.text.replace('\n', " "));
             out.push(fit(&left, &time, self.width));
-            if e.state == "running" || e.state == "failed" {
+            if matches!(e.state, State::Running | State::Failed) {
                 for l in &row.logs {
                     out.push(fit(&format!(" => => # {l}"), "", self.width));
                 }
@@ -127,7 +109,7 @@ impl<W: Write> View<W> {
     }
 
     /// `[2/3]` for a build of one unnamed stage, `[name 2/3]` otherwise.
-    fn label(&self, e: &StepEvent) -> String {
+    fn label(&self, e: &BuildStep) -> String {
         let one_stage = self.rows.iter().all(|r| r.event.stage == e.stage);
         if one_stage && e.name == format!("stage-{}", e.stage) {
             format!("[{}/{}]", e.step, e.steps)
@@ -162,10 +144,10 @@ mod tests {
         name: &str,
         step: usize,
         text: &str,
-        state: &str,
+        state: State,
         millis: Option<u64>,
-    ) -> StepEvent {
-        StepEvent { stage, name: name.into(), step, steps: 2, text: text.into(), state: state.into(), millis }
+    ) -> BuildStep {
+        BuildStep { stage, name: name.into(), step, steps: 2, text: text.into(), state, millis }
     }
 
     /// The view's last drawing, without its terminal controls.
@@ -179,9 +161,9 @@ mod tests {
     #[test]
     fn steps_are_drawn_as_buildkit_draws_them() {
         let mut v = View::new(Vec::new(), 60);
-        v.step(event(0, "stage-0", 1, "FROM busybox", "cached", Some(0)));
-        v.step(event(0, "stage-0", 2, "RUN make", "running", None));
-        v.log(LogEvent { stage: 0, step: 2, text: "compiling\n\nlinking\n".into() });
+        v.step(event(0, "stage-0", 1, "FROM busybox", State::Cached, Some(0)));
+        v.step(event(0, "stage-0", 2, "RUN make", State::Running, None));
+        v.log(BuildLog { stage: 0, step: 2, text: "compiling\n\nlinking\n".into() });
         v.draw(false);
         let s = screen(&v);
         let lines: Vec<&str> = s.lines().collect();
@@ -190,8 +172,8 @@ mod tests {
         assert!(lines[2].starts_with(" => [2/2] RUN make"), "{s}");
         assert_eq!(&lines[3..], [" => => # compiling", " => => # linking"]);
         // Done: the output goes, the time stays; a second stage names the stages.
-        v.step(event(0, "stage-0", 2, "RUN make", "done", Some(1234)));
-        v.step(event(1, "app", 1, "FROM busybox", "failed", Some(50)));
+        v.step(event(0, "stage-0", 2, "RUN make", State::Done, Some(1234)));
+        v.step(event(1, "app", 1, "FROM busybox", State::Failed, Some(50)));
         v.draw(true);
         let s = screen(&v);
         assert!(s.starts_with("[+] Building 0.0s (3/4) FINISHED"), "{s}");

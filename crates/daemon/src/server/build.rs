@@ -137,10 +137,7 @@ fn render(e: BuildEvent) -> Vec<u8> {
         BuildEvent::Built(id) => berth_api::jsonmessage::aux(&serde_json::json!({ "ID": id })),
         BuildEvent::Pull(p) => super::progress::pull_event(p),
         BuildEvent::Step(step) => berth_api::jsonmessage::aux_with_id("berth.build.step", &step),
-        BuildEvent::Log { stage, step, text } => berth_api::jsonmessage::aux_with_id(
-            "berth.build.log",
-            &serde_json::json!({ "stage": stage, "step": step, "text": text }),
-        ),
+        BuildEvent::Log(log) => berth_api::jsonmessage::aux_with_id("berth.build.log", &log),
     }
 }
 

@@ -117,33 +117,10 @@ pub enum BuildEvent {
     /// A step began or ended (only with `live`, told as it happens whatever the stage).
     Step(StepEvent),
     /// Output of a step's command (only with `live`).
-    Log { stage: usize, step: usize, text: String },
+    Log(BuildLog),
 }
 
-/// Where a step is, for a client drawing the build live as BuildKit draws it.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct StepEvent {
-    /// The stage's index and its name (`stage-N` when it has none).
-    pub stage: usize,
-    pub name: String,
-    /// The step within the stage (the FROM is 1) and the stage's steps.
-    pub step: usize,
-    pub steps: usize,
-    /// The instruction as written.
-    pub text: String,
-    pub state: StepState,
-    /// How long it ran, when it ended.
-    pub millis: Option<u64>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepState {
-    Running,
-    Cached,
-    Done,
-    Failed,
-}
+pub use berth_api::jsonmessage::{BuildLog, BuildStep as StepEvent, BuildStepState as StepState};
 
 /// The state a stage has reached: its image (none from scratch, before a step) and config.
 #[derive(Clone)]
@@ -202,7 +179,7 @@ impl Build<'_> {
     pub fn tell_log(&self, text: &str) {
         if let Some(live) = self.live {
             let (stage, step) = self.at;
-            let _ = live.send(BuildEvent::Log { stage, step, text: text.to_string() });
+            let _ = live.send(BuildEvent::Log(BuildLog { stage, step, text: text.to_string() }));
         }
     }
 
