@@ -1,0 +1,26 @@
+//! What can be wrong with a compose project, with the kind the CLI's exit and the API's
+//! status follow.
+
+use berth_kind::{Kind, Kinded};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ComposeError {
+    /// `${VAR:?message}` or `${VAR?message}` with the variable missing (or empty).
+    #[error("required variable {name} is missing a value{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    RequiredVariable { name: String, message: String },
+    /// A `$` that starts no variable (`$5`, `${}`, `${A`).
+    #[error("invalid interpolation format for {template:?}: you may need to escape any $ with another $")]
+    InvalidTemplate { template: String },
+    /// A `.env` or `env_file` that is not what Compose reads.
+    #[error("{file}: line {line}: {why}")]
+    EnvFile { file: String, line: usize, why: String },
+    /// A project name Compose refuses.
+    #[error("invalid project name {name:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number")]
+    ProjectName { name: String },
+}
+
+impl Kinded for ComposeError {
+    fn kind(&self) -> Kind {
+        Kind::InvalidArgument
+    }
+}
