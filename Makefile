@@ -66,12 +66,12 @@ bench: deps build
 	./bench/registry.sh
 	./bench/build.sh
 
-# Fuzz the layer extractor, the reference parser, the registry server's parsers, the Dockerfile parser, the .dockerignore matcher and compose's .env reader and interpolation (nightly + cargo-fuzz; FUZZ_SECONDS each).
+# Fuzz the layer extractor, the reference parser, the registry server's parsers, the Dockerfile parser, the .dockerignore matcher and compose's .env reader, YAML tree and interpolation (nightly + cargo-fuzz; FUZZ_SECONDS each).
 # New inputs the fuzzer finds land in fuzz/corpus/; the archive tests replay that corpus.
 FUZZ_SECONDS ?= 60
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && for t in apply reference registry dockerfile dockerignore compose_env; do \
+	cd fuzz && for t in apply reference registry dockerfile dockerignore compose; do \
 		$(CARGO) +nightly fuzz run $$t corpus/$$t -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 || exit 1; done
 
 clean:

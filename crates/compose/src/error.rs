@@ -11,9 +11,15 @@ pub enum ComposeError {
     /// A `$` that starts no variable (`$5`, `${}`, `${A`).
     #[error("invalid interpolation format for {template:?}: you may need to escape any $ with another $")]
     InvalidTemplate { template: String },
+    /// A value whose substitution failed, by its path in the file.
+    #[error("error while interpolating {path}: {source}")]
+    Interpolation { path: String, source: Box<ComposeError> },
     /// A `.env` or `env_file` that is not what Compose reads.
     #[error("{file}: line {line}: {why}")]
     EnvFile { file: String, line: usize, why: String },
+    /// A file that is not YAML, or YAML Compose refuses.
+    #[error("{file}: line {line}, column {col}: {why}")]
+    Yaml { file: String, line: usize, col: usize, why: String },
     /// A project name Compose refuses.
     #[error("invalid project name {name:?}: must consist only of lowercase alphanumeric characters, hyphens, and underscores as well as start with a letter or number")]
     ProjectName { name: String },

@@ -5,6 +5,7 @@
 //! A name is `[_a-zA-Z][_a-zA-Z0-9]*`; any other `$` is an error, as it is for Compose. An
 //! unset variable without a default is blank and noted, for the warning Compose prints.
 
+use crate::tree::{Node, Value};
 use crate::ComposeError;
 
 /// A substituted string, and the variables it used that were not set (without a default).
@@ -28,6 +29,55 @@ pub fn substitute(
     let mut unset = Vec::new();
     let text = expand(template, template, lookup, &mut unset)?;
     Ok(Substituted { text, unset })
+}
+
+/// Substitutes every scalar value of a compose file's tree in place (keys are left as they
+/// are, as Compose leaves them): the variables that were not set. An error names the value's
+/// path (`services.web.image`, `[]` for a list's items).
+pub fn interpolate_tree(
+    node: &mut Node,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<String>, ComposeError> {
+    let mut unset = Vec::new();
+    walk(node, &mut Vec::new(), lookup, &mut unset)?;
+    Ok(unset)
+}
+
+fn walk(
+    node: &mut Node,
+    path: &mut Vec<String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    unset: &mut Vec<String>,
+) -> Result<(), ComposeError> {
+    match &mut node.value {
+        Value::Scalar { text, .. } => {
+            if text.contains('$') {
+                let done = substitute(text, lookup)
+                    .map_err(|e| ComposeError::Interpolation { path: path.join("."), source: Box::new(e) })?;
+                for name in done.unset {
+                    if !unset.contains(&name) {
+                        unset.push(name);
+                    }
+                }
+                *text = done.text;
+            }
+        }
+        Value::Seq(items) => {
+            path.push("[]".into());
+            for item in items {
+                walk(item, path, lookup, unset)?;
+            }
+            path.pop();
+        }
+        Value::Map(entries) => {
+            for (key, value) in entries {
+                path.push(key.clone());
+                walk(value, path, lookup, unset)?;
+                path.pop();
+            }
+        }
+    }
+    Ok(())
 }
 
 fn is_name_start(c: u8) -> bool {
@@ -261,5 +311,24 @@ mod tests {
         let s = substitute("$A ${A} ${B:-x} ${FOO}", &lookup).unwrap();
         assert_eq!(s.unset, ["A"]);
         assert_eq!(unset_warning("A"), "The \"A\" variable is not set. Defaulting to a blank string.");
+    }
+
+    #[test]
+    fn a_files_values_are_substituted_and_errors_name_their_path() {
+        let text =
+            "services:\n  web:\n    image: ${FOO}:${TAG:-1}\n    ports: [\"${NOPE}80\"]\n    $key: x\n";
+        let mut tree = crate::tree::parse(text, "c.yml").unwrap();
+        let unset = interpolate_tree(&mut tree, &lookup).unwrap();
+        let web = tree.get("services").unwrap().get("web").unwrap();
+        assert_eq!(web.get("image").unwrap().text(), Some("first:1"));
+        assert!(web.get("$key").is_some(), "keys are not substituted");
+        assert_eq!(unset, ["NOPE"]);
+        let mut tree =
+            crate::tree::parse("services:\n  web:\n    ports:\n      - ${P:?give a port}\n", "c.yml")
+                .unwrap();
+        assert_eq!(
+            interpolate_tree(&mut tree, &lookup).unwrap_err().to_string(),
+            "error while interpolating services.web.ports.[]: required variable P is missing a value: give a port"
+        );
     }
 }

@@ -1,12 +1,13 @@
 //! `berth compose`, the pure part: what a compose project is before anything runs. Loading is
 //! a pipeline of small passes over a plain tree, as compose-go's: read the files, interpolate
 //! variables ([`interpolate`], with the sources [`dotenv`] reads), merge, normalise, validate,
-//! then decode; the project's name ([`project`]). No I/O: callers read files and the
+//! then decode; the project's name ([`project`]). The passes work on [`tree`]'s nodes. No I/O: callers read files and the
 //! environment and hand them in.
 
 pub mod dotenv;
 mod error;
 pub mod interpolate;
 pub mod project;
+pub mod tree;
 
 pub use error::ComposeError;
