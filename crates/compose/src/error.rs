@@ -14,6 +14,9 @@ pub enum ComposeError {
     /// A value whose substitution failed, by its path in the file.
     #[error("error while interpolating {path}: {source}")]
     Interpolation { path: String, source: Box<ComposeError> },
+    /// Files that cannot be merged at a path.
+    #[error("{path}: {why}")]
+    Merge { path: String, why: String },
     /// A `.env` or `env_file` that is not what Compose reads.
     #[error("{file}: line {line}: {why}")]
     EnvFile { file: String, line: usize, why: String },

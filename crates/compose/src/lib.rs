@@ -7,6 +7,8 @@
 pub mod dotenv;
 mod error;
 pub mod interpolate;
+pub mod load;
+pub mod merge;
 pub mod project;
 pub mod tree;
 

@@ -1,0 +1,77 @@
+//! Loading a project's files into one tree, as compose-go's loader passes go: each file read
+//! ([`crate::tree`]), its values substituted ([`crate::interpolate`]), what it resets or
+//! overrides taken out of the files before it, merged over them ([`crate::merge`]), keyed
+//! lists made unique. Validation against the schema and the typed model follow.
+
+use crate::interpolate::{interpolate_tree, unset_warning};
+use crate::merge::{apply_resets, enforce_unicity, merge, resets};
+use crate::tree::{self, Node, Value};
+use crate::ComposeError;
+
+/// The files' merged tree, and the warnings Compose prints (variables not set).
+pub fn load(
+    files: &[(String, String)],
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Node, Vec<String>), ComposeError> {
+    let mut merged = Node { value: Value::Map(Vec::new()), tag: None, line: 1, col: 1 };
+    let mut warnings = Vec::new();
+    for (name, text) in files {
+        let mut file = tree::parse(text, name)?;
+        if !matches!(file.value, Value::Map(_)) && !file.is_null() {
+            return Err(ComposeError::Yaml {
+                file: name.clone(),
+                line: file.line,
+                col: file.col,
+                why: "top-level object must be a mapping".into(),
+            });
+        }
+        for v in interpolate_tree(&mut file, lookup)? {
+            let w = unset_warning(&v);
+            if !warnings.contains(&w) {
+                warnings.push(w);
+            }
+        }
+        let reset = resets(&mut file);
+        apply_resets(&mut merged, &reset);
+        merged = merge(merged, file)?;
+        enforce_unicity(&mut merged)?;
+    }
+    Ok((merged, warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(n, t)| (n.to_string(), t.to_string())).collect()
+    }
+
+    #[test]
+    fn files_are_substituted_then_merged_in_order() {
+        let lookup = |name: &str| (name == "TAG").then(|| "2".to_string());
+        let (tree, warnings) = load(
+            &files(&[
+                ("compose.yaml", "services:\n  web:\n    image: app:${TAG}\n    ports: ['${PORT}80:80']\n"),
+                (
+                    "compose.override.yaml",
+                    "services:\n  web:\n    ports: !reset []\n    environment: [\"A=${MISSING}\"]\n",
+                ),
+            ]),
+            &lookup,
+        )
+        .unwrap();
+        let web = tree.get("services").unwrap().get("web").unwrap();
+        assert_eq!(web.get("image").unwrap().text(), Some("app:2"));
+        assert!(web.get("ports").is_none());
+        assert_eq!(
+            warnings,
+            [
+                "The \"PORT\" variable is not set. Defaulting to a blank string.",
+                "The \"MISSING\" variable is not set. Defaulting to a blank string."
+            ]
+        );
+        let err = load(&files(&[("c.yml", "- a\n- b\n")]), &lookup).unwrap_err();
+        assert_eq!(err.to_string(), "c.yml: line 1, column 1: top-level object must be a mapping");
+    }
+}
