@@ -1,5 +1,5 @@
 //! Compose's parsers never panic nor hang: the input is read as a `.env` file, substituted as
-//! a compose file's string, and read as a compose file (a tree, then substituted).
+//! a compose file's string, and loaded as a project's two files (read, substituted, merged).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -9,7 +9,7 @@ fuzz_target!(|data: &[u8]| {
     let lookup = |name: &str| (name.len() % 2 == 0).then(|| name.to_lowercase());
     let _ = berth_compose::dotenv::parse(text, "fuzz.env", &lookup);
     let _ = berth_compose::interpolate::substitute(text, &lookup);
-    if let Ok(mut tree) = berth_compose::tree::parse(text, "fuzz.yml") {
-        let _ = berth_compose::interpolate::interpolate_tree(&mut tree, &lookup);
-    }
+    // The text as a file, and merged over itself (each merge rule and reset on its own paths).
+    let file = ("fuzz.yml".to_string(), text.to_string());
+    let _ = berth_compose::load::load(&[file.clone(), file], &lookup);
 });
