@@ -14,6 +14,9 @@ pub enum ComposeError {
     /// A value whose substitution failed, by its path in the file.
     #[error("error while interpolating {path}: {source}")]
     Interpolation { path: String, source: Box<ComposeError> },
+    /// What the Compose Specification's schema refuses.
+    #[error("{file}: line {line}, column {col}: {path}: {why}")]
+    Schema { file: String, line: usize, col: usize, path: String, why: String },
     /// Files that cannot be merged at a path.
     #[error("{path}: {why}")]
     Merge { path: String, why: String },

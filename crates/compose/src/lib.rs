@@ -10,6 +10,7 @@ pub mod interpolate;
 pub mod load;
 pub mod merge;
 pub mod project;
+pub mod schema;
 pub mod tree;
 
 pub use error::ComposeError;

@@ -1,7 +1,8 @@
 //! Loading a project's files into one tree, as compose-go's loader passes go: each file read
 //! ([`crate::tree`]), its values substituted ([`crate::interpolate`]), what it resets or
-//! overrides taken out of the files before it, merged over them ([`crate::merge`]), keyed
-//! lists made unique. Validation against the schema and the typed model follow.
+//! overrides taken out of the files before it, checked against the schema
+//! ([`crate::schema`]), merged over them ([`crate::merge`]), keyed lists made unique. The
+//! typed model follows.
 
 use crate::interpolate::{interpolate_tree, unset_warning};
 use crate::merge::{apply_resets, enforce_unicity, merge, resets};
@@ -32,6 +33,8 @@ pub fn load(
             }
         }
         let reset = resets(&mut file);
+        // Each file is checked on its own, so that an error names the file it is in.
+        crate::schema::validate(&file, name)?;
         apply_resets(&mut merged, &reset);
         merged = merge(merged, file)?;
         enforce_unicity(&mut merged)?;
@@ -73,5 +76,17 @@ mod tests {
         );
         let err = load(&files(&[("c.yml", "- a\n- b\n")]), &lookup).unwrap_err();
         assert_eq!(err.to_string(), "c.yml: line 1, column 1: top-level object must be a mapping");
+        let err = load(
+            &files(&[
+                ("a.yml", "services: {web: {image: a}}\n"),
+                ("b.yml", "services:\n  web:\n    imgae: b\n"),
+            ]),
+            &lookup,
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "b.yml: line 3, column 5: services.web: additional property \"imgae\" is not allowed"
+        );
     }
 }

@@ -14,7 +14,8 @@ pub struct Node {
     pub value: Value,
     /// A local tag (`reset` for `!reset`), if any.
     pub tag: Option<String>,
-    /// Where it starts (line 1-based, column 1-based).
+    /// Where it is (line and column, from 1): its key's position in a mapping, else where it
+    /// starts; what an error about it points at.
     pub line: usize,
     pub col: usize,
 }
@@ -211,6 +212,8 @@ impl Builder<'_> {
                             why: format!("key {name:?} is already set on line {}", first.line),
                         });
                     }
+                    let mut node = node;
+                    (node.line, node.col) = (key.line, key.col);
                     entries.push((name, node));
                 }
             },
@@ -233,10 +236,10 @@ mod tests {
         let t = parse("version: 3.10\nservices:\n  web:\n    image: \"1\"\n    ports: !reset []\n    command: |\n      run\n", "c.yml").unwrap();
         assert_eq!(t.get("version").unwrap().value, scalar("3.10", true));
         let web = t.get("services").unwrap().get("web").unwrap();
-        // A block mapping starts at its first key.
-        assert_eq!((web.line, web.col), (4, 5));
+        // A mapping's entry is where its key is.
+        assert_eq!((web.line, web.col), (3, 3));
         let image = web.get("image").unwrap();
-        assert_eq!((image.value.clone(), image.line, image.col), (scalar("1", false), 4, 12));
+        assert_eq!((image.value.clone(), image.line, image.col), (scalar("1", false), 4, 5));
         let ports = web.get("ports").unwrap();
         assert_eq!((ports.tag.as_deref(), &ports.value), (Some("reset"), &Value::Seq(Vec::new())));
         assert_eq!(web.get("command").unwrap().value, scalar("run\n", false));
