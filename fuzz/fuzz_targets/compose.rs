@@ -11,5 +11,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = berth_compose::interpolate::substitute(text, &lookup);
     // The text as a file, and merged over itself (each merge rule and reset on its own paths).
     let file = ("fuzz.yml".to_string(), text.to_string());
-    let _ = berth_compose::load::load(&[file.clone(), file], &lookup);
+    let read = |_: &str| Ok(text.to_string());
+    let _ = berth_compose::load::load(&[file.clone(), file], &lookup, &read);
 });

@@ -17,6 +17,9 @@ pub enum ComposeError {
     /// What the Compose Specification's schema refuses.
     #[error("{file}: line {line}, column {col}: {path}: {why}")]
     Schema { file: String, line: usize, col: usize, path: String, why: String },
+    /// An `extends` that cannot be applied.
+    #[error("{why}")]
+    Extends { why: String },
     /// Files that cannot be merged at a path.
     #[error("{path}: {why}")]
     Merge { path: String, why: String },

@@ -6,6 +6,7 @@
 
 pub mod dotenv;
 mod error;
+pub mod extends;
 pub mod interpolate;
 pub mod load;
 pub mod merge;

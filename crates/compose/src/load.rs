@@ -1,18 +1,22 @@
 //! Loading a project's files into one tree, as compose-go's loader passes go: each file read
-//! ([`crate::tree`]), its values substituted ([`crate::interpolate`]), what it resets or
+//! ([`crate::tree`]), its values substituted ([`crate::interpolate`]), its services' `extends`
+//! applied ([`crate::extends`]), what it resets or
 //! overrides taken out of the files before it, checked against the schema
 //! ([`crate::schema`]), merged over them ([`crate::merge`]), keyed lists made unique. The
 //! typed model follows.
 
+use crate::extends::{apply_extends, ReadFile};
 use crate::interpolate::{interpolate_tree, unset_warning};
 use crate::merge::{apply_resets, enforce_unicity, merge, resets};
 use crate::tree::{self, Node, Value};
 use crate::ComposeError;
 
 /// The files' merged tree, and the warnings Compose prints (variables not set).
+/// `read` reads the other files `extends` names.
 pub fn load(
     files: &[(String, String)],
     lookup: &dyn Fn(&str) -> Option<String>,
+    read: ReadFile<'_>,
 ) -> Result<(Node, Vec<String>), ComposeError> {
     let mut merged = Node { value: Value::Map(Vec::new()), tag: None, line: 1, col: 1 };
     let mut warnings = Vec::new();
@@ -33,6 +37,7 @@ pub fn load(
             }
         }
         let reset = resets(&mut file);
+        apply_extends(&mut file, name, read, lookup)?;
         // Each file is checked on its own, so that an error names the file it is in.
         crate::schema::validate(&file, name)?;
         apply_resets(&mut merged, &reset);
@@ -53,6 +58,7 @@ mod tests {
     #[test]
     fn files_are_substituted_then_merged_in_order() {
         let lookup = |name: &str| (name == "TAG").then(|| "2".to_string());
+        let no_files = |_: &str| Err("no files here".to_string());
         let (tree, warnings) = load(
             &files(&[
                 ("compose.yaml", "services:\n  web:\n    image: app:${TAG}\n    ports: ['${PORT}80:80']\n"),
@@ -62,6 +68,7 @@ mod tests {
                 ),
             ]),
             &lookup,
+            &no_files,
         )
         .unwrap();
         let web = tree.get("services").unwrap().get("web").unwrap();
@@ -74,7 +81,7 @@ mod tests {
                 "The \"MISSING\" variable is not set. Defaulting to a blank string."
             ]
         );
-        let err = load(&files(&[("c.yml", "- a\n- b\n")]), &lookup).unwrap_err();
+        let err = load(&files(&[("c.yml", "- a\n- b\n")]), &lookup, &no_files).unwrap_err();
         assert_eq!(err.to_string(), "c.yml: line 1, column 1: top-level object must be a mapping");
         let err = load(
             &files(&[
@@ -82,6 +89,7 @@ mod tests {
                 ("b.yml", "services:\n  web:\n    imgae: b\n"),
             ]),
             &lookup,
+            &no_files,
         )
         .unwrap_err();
         assert_eq!(

@@ -78,6 +78,11 @@ pub fn merge(base: Node, over: Node) -> Result<Node, ComposeError> {
     merge_at(base, over, &mut Vec::new())
 }
 
+/// A service merged over the service it extends, with the rules of a service's keys.
+pub fn merge_service(base: Node, over: Node) -> Result<Node, ComposeError> {
+    merge_at(base, over, &mut vec!["services".to_string(), "x".to_string()])
+}
+
 fn merge_at(base: Node, over: Node, path: &mut Vec<String>) -> Result<Node, ComposeError> {
     if let Some((_, rule)) = RULES.iter().find(|(p, _)| matches(path, p)) {
         return special(*rule, base, over, path);
