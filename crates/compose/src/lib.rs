@@ -10,6 +10,7 @@ pub mod extends;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
+pub mod profiles;
 pub mod project;
 pub mod schema;
 pub mod tree;
