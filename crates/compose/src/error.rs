@@ -17,6 +17,9 @@ pub enum ComposeError {
     /// What the Compose Specification's schema refuses.
     #[error("{file}: line {line}, column {col}: {path}: {why}")]
     Schema { file: String, line: usize, col: usize, path: String, why: String },
+    /// A short syntax (`ports`, `volumes`) that does not read.
+    #[error("invalid {what} {spec:?}: {why}")]
+    Short { what: &'static str, spec: String, why: String },
     /// A project that cannot be run as it is (a service needing one that is not in it).
     #[error("{why}")]
     Project { why: String },

@@ -13,6 +13,7 @@ pub mod merge;
 pub mod profiles;
 pub mod project;
 pub mod schema;
+pub mod short;
 pub mod tree;
 
 pub use error::ComposeError;
