@@ -1,5 +1,6 @@
 //! Compose's parsers never panic nor hang: the input is read as a `.env` file, substituted as
-//! a compose file's string, its lines as ports and volumes, and loaded as a project's two files (read, substituted, merged).
+//! a compose file's string, its lines read as ports and volumes, and loaded as a project's two
+//! files (read, substituted, merged).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
