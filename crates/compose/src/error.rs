@@ -23,6 +23,9 @@ pub enum ComposeError {
     /// A project that cannot be run as it is (a service needing one that is not in it).
     #[error("{why}")]
     Project { why: String },
+    /// An `include` that cannot be applied.
+    #[error("{why}")]
+    Include { why: String },
     /// An `extends` that cannot be applied.
     #[error("{why}")]
     Extends { why: String },

@@ -111,12 +111,12 @@ fn resolve(
     Ok(merged)
 }
 
-fn dir_of(path: &str) -> &str {
+pub(crate) fn dir_of(path: &str) -> &str {
     path.rfind('/').map_or("", |i| &path[..i])
 }
 
 /// `rel` joined to `dir` (`./` and `../` elements resolved where they can be).
-fn join(dir: &str, rel: &str) -> String {
+pub(crate) fn join(dir: &str, rel: &str) -> String {
     if rel.starts_with('/') || dir.is_empty() {
         return rel.to_string();
     }
@@ -143,7 +143,7 @@ fn is_relative(p: &str) -> bool {
 }
 
 /// Makes the service's relative paths relative to `dir` instead.
-fn rebase(service: &mut Node, dir: &str) {
+pub(crate) fn rebase(service: &mut Node, dir: &str) {
     if dir.is_empty() {
         return;
     }

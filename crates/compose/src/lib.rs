@@ -7,6 +7,7 @@
 pub mod dotenv;
 mod error;
 pub mod extends;
+pub mod include;
 pub mod interpolate;
 pub mod load;
 pub mod merge;

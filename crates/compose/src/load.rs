@@ -1,22 +1,34 @@
 //! Loading a project's files into one tree, as compose-go's loader passes go: each file read
-//! ([`crate::tree`]), its values substituted ([`crate::interpolate`]), its services' `extends`
+//! ([`crate::tree`]), its values substituted ([`crate::interpolate`]), its `include`d projects
+//! imported ([`crate::include`]), its services' `extends`
 //! applied ([`crate::extends`]), what it resets or
 //! overrides taken out of the files before it, checked against the schema
 //! ([`crate::schema`]), merged over them ([`crate::merge`]), keyed lists made unique. The
 //! typed model follows.
 
 use crate::extends::{apply_extends, ReadFile};
+use crate::include::apply_include;
 use crate::interpolate::{interpolate_tree, unset_warning};
 use crate::merge::{apply_resets, enforce_unicity, merge, resets};
 use crate::tree::{self, Node, Value};
 use crate::ComposeError;
 
 /// The files' merged tree, and the warnings Compose prints (variables not set).
-/// `read` reads the other files `extends` names.
+/// `read` reads the other files `extends` and `include` name.
 pub fn load(
     files: &[(String, String)],
     lookup: &dyn Fn(&str) -> Option<String>,
     read: ReadFile<'_>,
+) -> Result<(Node, Vec<String>), ComposeError> {
+    load_chain(files, lookup, read, &mut Vec::new())
+}
+
+/// [`load`] for files included by those of `chain`.
+pub(crate) fn load_chain(
+    files: &[(String, String)],
+    lookup: &dyn Fn(&str) -> Option<String>,
+    read: ReadFile<'_>,
+    chain: &mut Vec<String>,
 ) -> Result<(Node, Vec<String>), ComposeError> {
     let mut merged = Node { value: Value::Map(Vec::new()), tag: None, line: 1, col: 1 };
     let mut warnings = Vec::new();
@@ -36,6 +48,7 @@ pub fn load(
                 warnings.push(w);
             }
         }
+        apply_include(&mut file, name, read, lookup, chain)?;
         let reset = resets(&mut file);
         apply_extends(&mut file, name, read, lookup)?;
         // Each file is checked on its own, so that an error names the file it is in.

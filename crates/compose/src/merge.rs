@@ -78,6 +78,12 @@ pub fn merge(base: Node, over: Node) -> Result<Node, ComposeError> {
     merge_at(base, over, &mut Vec::new())
 }
 
+/// The resource `key.name` of an including file merged over the one an included project
+/// defines.
+pub fn merge_resource(key: &str, name: &str, imported: Node, mine: Node) -> Result<Node, ComposeError> {
+    merge_at(imported, mine, &mut vec![key.to_string(), name.to_string()])
+}
+
 /// A service merged over the service it extends, with the rules of a service's keys.
 pub fn merge_service(base: Node, over: Node) -> Result<Node, ComposeError> {
     merge_at(base, over, &mut vec!["services".to_string(), "x".to_string()])
