@@ -1,5 +1,5 @@
 //! Compose's parsers never panic nor hang: the input is read as a `.env` file, substituted as
-//! a compose file's string, its lines read as ports and volumes, and loaded as a project's two
+//! a compose file's string, its lines read as ports, volumes and commands, and loaded as a project's two
 //! files (read, substituted, merged).
 #![no_main]
 
@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
     for line in text.lines() {
         let _ = berth_compose::short::parse_port(line);
         let _ = berth_compose::short::parse_volume(line);
+        let _ = berth_compose::values::shell_split(line);
     }
     // The text as a file, and merged over itself (each merge rule and reset on its own paths).
     let file = ("fuzz.yml".to_string(), text.to_string());

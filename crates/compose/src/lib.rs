@@ -16,5 +16,6 @@ pub mod project;
 pub mod schema;
 pub mod short;
 pub mod tree;
+pub mod values;
 
 pub use error::ComposeError;
