@@ -17,6 +17,9 @@ pub enum ComposeError {
     /// What the Compose Specification's schema refuses.
     #[error("{file}: line {line}, column {col}: {path}: {why}")]
     Schema { file: String, line: usize, col: usize, path: String, why: String },
+    /// A value the typed model cannot take, where it is.
+    #[error("line {line}, column {col}: {path}: {why}")]
+    Invalid { line: usize, col: usize, path: String, why: String },
     /// A short syntax (`ports`, `volumes`) that does not read.
     #[error("invalid {what} {spec:?}: {why}")]
     Short { what: &'static str, spec: String, why: String },

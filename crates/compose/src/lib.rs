@@ -11,6 +11,7 @@ pub mod include;
 pub mod interpolate;
 pub mod load;
 pub mod merge;
+pub mod model;
 pub mod profiles;
 pub mod project;
 pub mod schema;
