@@ -12,6 +12,7 @@ pub mod interpolate;
 pub mod load;
 pub mod merge;
 pub mod model;
+pub mod plan;
 pub mod profiles;
 pub mod project;
 pub mod schema;

@@ -29,7 +29,7 @@ pub enum FileObject {
     External(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Build {
     pub context: String,
     pub dockerfile: Option<String>,
@@ -40,21 +40,21 @@ pub struct Build {
     pub network: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Dependency {
     pub condition: String,
     pub required: bool,
     pub restart: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Attachment {
     pub aliases: Vec<String>,
     pub ipv4_address: Option<String>,
     pub ipv6_address: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Healthcheck {
     /// Docker's form: `["NONE"]`, `["CMD", …]` or `["CMD-SHELL", line]`.
     pub test: Vec<String>,
@@ -64,7 +64,7 @@ pub struct Healthcheck {
     pub retries: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FileMount {
     pub source: String,
     pub target: String,
@@ -73,7 +73,7 @@ pub struct FileMount {
     pub mode: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Service {
     pub name: String,
     pub image: Option<String>,

@@ -7,7 +7,7 @@
 
 use crate::ComposeError;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Port {
     pub target: u16,
     /// A port, a range (the engine picks one of it), or nothing (the engine picks any).
@@ -84,7 +84,7 @@ pub fn parse_port(spec: &str) -> Result<Vec<Port>, ComposeError> {
     Ok(out)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
 pub struct Volume {
     /// `bind` or `volume`.
     pub kind: &'static str,
