@@ -68,6 +68,8 @@ pub enum Cmd {
     /// Manage builds
     #[command(subcommand)]
     Builder(BuilderCmd),
+    /// Define and run multi-container applications
+    Compose(crate::compose::ComposeArgs),
     /// Manage Docker image manifests and manifest lists
     #[command(subcommand)]
     Manifest(crate::manifest::ManifestCmd),

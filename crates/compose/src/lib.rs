@@ -5,6 +5,7 @@
 //! environment and hand them in.
 
 pub mod dotenv;
+pub mod emit;
 mod error;
 pub mod extends;
 pub mod include;

@@ -53,11 +53,12 @@ fn type_of(n: &Node) -> &'static str {
         Value::Map(_) => "object",
         Value::Seq(_) => "array",
         Value::Scalar { plain: false, .. } => "string",
-        Value::Scalar { text, plain: true } => scalar_type(text),
+        Value::Scalar { text, plain: true } => scalar_kind(text),
     }
 }
 
-fn scalar_type(t: &str) -> &'static str {
+/// The JSON type YAML 1.2's core schema gives a plain scalar.
+pub fn scalar_kind(t: &str) -> &'static str {
     match t {
         "" | "~" | "null" | "Null" | "NULL" => "null",
         "true" | "True" | "TRUE" | "false" | "False" | "FALSE" => "boolean",
@@ -309,7 +310,7 @@ mod tests {
             ("3.10.1", "string"),
             ("8080:80", "string"),
         ] {
-            assert_eq!(scalar_type(t), want, "{t}");
+            assert_eq!(scalar_kind(t), want, "{t}");
         }
     }
 }
