@@ -208,17 +208,7 @@ pub(crate) fn rebase(service: &mut Node, dir: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn show(n: &Node) -> String {
-        match &n.value {
-            Value::Scalar { text, .. } => text.clone(),
-            Value::Seq(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
-            Value::Map(entries) => format!(
-                "{{{}}}",
-                entries.iter().map(|(k, v)| format!("{k}: {}", show(v))).collect::<Vec<_>>().join(", ")
-            ),
-        }
-    }
+    use crate::tree::show;
 
     fn extended(text: &str, others: &[(&str, &str)]) -> Result<String, ComposeError> {
         let others: Vec<(String, String)> =

@@ -1,19 +1,5 @@
 use super::*;
-use crate::tree::parse;
-
-/// A tree as compact text: `{k: v, …}`, `[a, …]`, scalars as written.
-fn show(n: &Node) -> String {
-    match &n.value {
-        Value::Scalar { text, .. } => text.clone(),
-        Value::Seq(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
-        Value::Map(entries) => {
-            format!(
-                "{{{}}}",
-                entries.iter().map(|(k, v)| format!("{k}: {}", show(v))).collect::<Vec<_>>().join(", ")
-            )
-        }
-    }
-}
+use crate::tree::{parse, show};
 
 /// The service `s` of `over` merged over `base`, both given as the service's YAML.
 fn merged(base: &str, over: &str) -> Result<String, ComposeError> {

@@ -64,6 +64,21 @@ impl Node {
     }
 }
 
+/// A tree as compact text for tests: `{k: v, …}`, `[a, …]`, scalars as written.
+#[cfg(test)]
+pub(crate) fn show(n: &Node) -> String {
+    match &n.value {
+        Value::Scalar { text, .. } => text.clone(),
+        Value::Seq(items) => format!("[{}]", items.iter().map(show).collect::<Vec<_>>().join(", ")),
+        Value::Map(entries) => {
+            format!(
+                "{{{}}}",
+                entries.iter().map(|(k, v)| format!("{k}: {}", show(v))).collect::<Vec<_>>().join(", ")
+            )
+        }
+    }
+}
+
 /// Reads `text` (the file `file`) into a tree; an empty file is an empty mapping.
 pub fn parse(text: &str, file: &str) -> Result<Node, ComposeError> {
     let mut b = Builder { file, anchors: Vec::new(), stack: Vec::new(), root: None, documents: 0 };
