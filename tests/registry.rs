@@ -235,6 +235,23 @@ impl BerthRegistry {
         BerthRegistry::launch(dir, port, None, args)
     }
 
+    /// With token auth, `user` with `password` allowed everything (the htpasswd file in its
+    /// own directory).
+    pub fn start_with_tokens(user: &str, password: &str) -> BerthRegistry {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let dir =
+            crate::env().run_root.join(format!("berth-registry-{}-{}", std::process::id(), crate::seq()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pw = dir.join("htpasswd");
+        std::fs::write(&pw, htpasswd_line(user, password)).unwrap();
+        let config = format!(
+            "auth:\n  token:\n    service: berth-test\n    htpasswd: {}\n    access:\n      - {{ account: {user}, name: '*', actions: ['*'] }}\n",
+            pw.display()
+        );
+        std::fs::write(dir.join("config.yml"), config).unwrap();
+        BerthRegistry::launch(dir, port, None, &[])
+    }
+
     /// In the network namespace `netns` (an `ip netns` name), on `ip:5000` there: for what
     /// loopback cannot show, such as a registry whose certificate is verified (Docker trusts
     /// any loopback registry without verifying it).

@@ -8,7 +8,7 @@ use std::process::{Command, Output, Stdio};
 
 use berth_tests::daemon::Berthd;
 use berth_tests::images::context;
-use berth_tests::registry::{htpasswd_line, BerthRegistry};
+use berth_tests::registry::BerthRegistry;
 
 /// `docker build` (the classic builder) against `d`, with the docker CLI's config in `config`
 /// when given.
@@ -161,14 +161,7 @@ fn a_build_is_cancelled_by_the_id_its_client_gave() {
 
 #[test]
 fn bases_are_pulled_with_the_clients_credentials_and_again_with_pull() {
-    let dir = tempfile::tempdir().unwrap();
-    let pw = dir.path().join("htpasswd");
-    std::fs::write(&pw, htpasswd_line("alice", "secret")).unwrap();
-    let config = format!(
-        "auth:\n  token:\n    service: berth-test\n    htpasswd: {}\n    access:\n      - {{ account: alice, name: '*', actions: ['*'] }}\n",
-        pw.display()
-    );
-    let reg = BerthRegistry::start_with_config(Some(&config), &[]);
+    let reg = BerthRegistry::start_with_tokens("alice", "secret");
     let d = Berthd::start();
     let client = tempfile::tempdir().unwrap();
     let login = d

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use berth_tests::daemon::{busybox_tar, Berthd};
 use berth_tests::refdocker::RefDockerd;
-use berth_tests::registry::{htpasswd_line, BerthRegistry, FlakyProxy};
+use berth_tests::registry::{BerthRegistry, FlakyProxy};
 
 /// The digest the push output names (`<tag>: digest: sha256:… size: N`).
 fn pushed_digest(out: &str, tag: &str) -> String {
@@ -86,14 +86,7 @@ fn berthd_dockerd_and_skopeo_share_a_berth_registry() {
 
 #[test]
 fn berthd_logs_in_to_a_registry_that_issues_tokens() {
-    let dir = tempfile::tempdir().unwrap();
-    let pw = dir.path().join("htpasswd");
-    std::fs::write(&pw, htpasswd_line("alice", "pa55 word")).unwrap();
-    let config = format!(
-        "auth:\n  token:\n    service: berth-test\n    htpasswd: {}\n    access:\n      - {{ account: alice, name: '*', actions: ['*'] }}\n",
-        pw.display()
-    );
-    let reg = BerthRegistry::start_with_config(Some(&config), &[]);
+    let reg = BerthRegistry::start_with_tokens("alice", "pa55 word");
     let host = reg.host();
     let d = Berthd::start();
     let client_config = tempfile::tempdir().unwrap();
