@@ -113,8 +113,13 @@ fn resolve(schema: &Json) -> &Json {
     }
 }
 
+/// Whether `text` matches the schema's `pattern` (each pattern compiled once).
 fn pattern_matches(pattern: &str, text: &str) -> bool {
-    regex::Regex::new(pattern).is_ok_and(|r| r.is_match(text))
+    static COMPILED: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Option<regex::Regex>>>> =
+        OnceLock::new();
+    let mut all = COMPILED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    let re = all.entry(pattern.to_string()).or_insert_with(|| regex::Regex::new(pattern).ok());
+    re.as_ref().is_some_and(|r| r.is_match(text))
 }
 
 fn check(n: &Node, schema: &Json, path: &mut Vec<String>) -> Result<(), Issue> {
