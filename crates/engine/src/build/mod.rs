@@ -561,25 +561,7 @@ impl Engine {
                 return Ok(id);
             }
         }
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let events = build.events.clone();
-        let forward = tokio::spawn(async move {
-            while let Some(e) = rx.recv().await {
-                let _ = events.send(BuildEvent::Pull(e));
-            }
-        });
-        let pulled = self
-            .image_pull(
-                PullRequest {
-                    reference: reference.clone(),
-                    platform: Some(wanted.clone()),
-                    credentials: build.req.credentials_for(reference.domain()),
-                },
-                tx,
-            )
-            .await;
-        let _ = forward.await;
-        pulled?;
+        self.pull_for_build(reference.clone(), Some(wanted.clone()), build.req, Some(build.events)).await?;
         let id = self.images.resolve(&reference.to_string())?.id.to_string();
         fits(&id)?.ok_or_else(|| {
             EngineError::NotFound(format!(
@@ -654,11 +636,30 @@ impl Engine {
         let reference = berth_image::Reference::parse(name)
             .map_err(|e| EngineError::InvalidArgument(e.to_string()))?
             .with_default_tag();
+        self.pull_for_build(reference, None, req, None).await
+    }
+
+    /// Pulls an image a build needs with the credentials its client sent, telling the pull's
+    /// progress to `events` when given.
+    async fn pull_for_build(
+        self: &Arc<Self>,
+        reference: berth_image::Reference,
+        platform: Option<berth_oci::Platform>,
+        req: &BuildRequest,
+        events: Option<&mpsc::UnboundedSender<BuildEvent>>,
+    ) -> Result<()> {
         let (tx, mut rx) = mpsc::unbounded_channel();
-        let drain = tokio::spawn(async move { while rx.recv().await.is_some() {} });
+        let events = events.cloned();
+        let forward = tokio::spawn(async move {
+            while let Some(e) = rx.recv().await {
+                if let Some(events) = &events {
+                    let _ = events.send(BuildEvent::Pull(e));
+                }
+            }
+        });
         let credentials = req.credentials_for(reference.domain());
-        let pulled = self.image_pull(PullRequest { reference, platform: None, credentials }, tx).await;
-        let _ = drain.await;
+        let pulled = self.image_pull(PullRequest { reference, platform, credentials }, tx).await;
+        let _ = forward.await;
         pulled
     }
 }
