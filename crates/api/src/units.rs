@@ -39,6 +39,24 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
+/// `units.RAMInBytes`: `4g`, `512m`, `1.5GB`, `100` (bytes); binary multiples.
+pub fn ram_in_bytes(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        "t" | "tb" | "tib" => 1024f64.powi(4),
+        "p" | "pb" | "pib" => 1024f64.powi(5),
+        _ => return None,
+    };
+    Some((n * mult) as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

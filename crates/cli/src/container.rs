@@ -44,7 +44,7 @@ fn str_of(v: &Value) -> &str {
 /// Docker's `DisplayablePorts`: sorted by private port, address, public port and type;
 /// unpublished ports (and ports published on the same number) grouped into ranges
 /// (`8000-8002/tcp`), then the host mappings (`127.0.0.1:8080->80/tcp`).
-fn ports(list: &Value) -> String {
+pub(crate) fn ports(list: &Value) -> String {
     struct P {
         private: i64,
         public: i64,

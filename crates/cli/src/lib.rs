@@ -104,7 +104,7 @@ pub fn main() -> i32 {
         Cmd::Context(c) => return finish(context::run(c, cli.context.as_deref())),
         Cmd::Completion(a) => return completion(&prog, &a.shell),
         Cmd::Registry(r) => return finish(registry::run(r)),
-        Cmd::Compose(c) => return finish(compose::run(&c)),
+        Cmd::Compose(c) if compose::offline(&c) => return finish(compose::run_offline(&c)),
         // Read from the registry by the CLI itself, as the docker CLI does.
         Cmd::Manifest(m) => {
             return match tokio::runtime::Builder::new_current_thread().enable_all().build() {
@@ -261,9 +261,8 @@ async fn dispatch(ctx: &Ctx, command: Cmd) -> Result {
         Cmd::System(SystemCmd::Prune(a)) => system::system_prune(ctx, a).await,
         Cmd::System(SystemCmd::DialStdio) => system::dial_stdio(ctx).await,
         Cmd::System(SystemCmd::Events(a)) | Cmd::Events(a) => watch::events(ctx, a).await,
-        Cmd::Context(_) | Cmd::Completion(_) | Cmd::Registry(_) | Cmd::Manifest(_) | Cmd::Compose(_) => {
-            Ok(())
-        }
+        Cmd::Compose(c) => compose::run(ctx, c).await,
+        Cmd::Context(_) | Cmd::Completion(_) | Cmd::Registry(_) | Cmd::Manifest(_) => Ok(()),
         Cmd::Ps(a) => container::ps(ctx, a).await,
         Cmd::Rm(a) => container::rm(ctx, a).await,
         Cmd::Inspect(a) => system::inspect(ctx, a.format, a.size, a.kind.as_deref(), a.names).await,

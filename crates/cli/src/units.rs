@@ -2,7 +2,7 @@
 //! Go's `%g` that the former prints with.
 
 use berth_api::shape::human_duration;
-pub use berth_api::units::{go_g, human_size_precision};
+pub use berth_api::units::{go_g, human_size_precision, ram_in_bytes};
 
 /// `units.HumanSizeWithPrecision(size, 3)`: decimal units, three significant digits.
 pub fn human_size(size: f64) -> String {
@@ -19,24 +19,6 @@ pub fn bytes_size(size: f64) -> String {
         i += 1;
     }
     format!("{}{}", go_g(size, 4), UNITS[i])
-}
-
-/// `units.RAMInBytes`: `4g`, `512m`, `1.5GB`, `100` (bytes); binary multiples.
-pub fn ram_in_bytes(text: &str) -> Option<i64> {
-    let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult: f64 = match unit.to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        "t" | "tb" | "tib" => 1024f64.powi(4),
-        "p" | "pb" | "pib" => 1024f64.powi(5),
-        _ => return None,
-    };
-    Some((n * mult) as i64)
 }
 
 /// `units.HumanDuration(d) + " ago"`, the age columns of `ps` and `images`.

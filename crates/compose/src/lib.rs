@@ -16,8 +16,10 @@ pub mod model;
 pub mod plan;
 pub mod profiles;
 pub mod project;
+pub mod resources;
 pub mod schema;
 pub mod short;
+pub mod spec;
 pub mod tree;
 pub mod values;
 

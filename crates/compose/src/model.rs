@@ -110,6 +110,34 @@ pub struct Service {
     pub replicas: u64,
     pub secrets: Vec<FileMount>,
     pub configs: Vec<FileMount>,
+    /// `name → (soft, hard)`.
+    pub ulimits: Vec<(String, i64, i64)>,
+    pub sysctls: Vec<(String, String)>,
+    /// The driver and its options.
+    pub logging: Option<(String, Vec<(String, String)>)>,
+    pub mem_limit: Option<i64>,
+    pub mem_reservation: Option<i64>,
+    /// CPUs as a decimal (`0.5`), kept as written so the model stays `Eq`.
+    pub cpus: Option<String>,
+    pub pids_limit: Option<i64>,
+    pub shm_size: Option<i64>,
+    pub security_opt: Vec<String>,
+    pub ipc: Option<String>,
+    pub pid: Option<String>,
+    pub tmpfs: Vec<String>,
+    pub volumes_from: Vec<String>,
+    pub links: Vec<String>,
+    pub devices: Vec<String>,
+    pub group_add: Vec<String>,
+    pub domainname: Option<String>,
+    pub pull_policy: Option<String>,
+}
+
+impl FileMount {
+    /// Whether the service sets the file's owner or mode (which a bind mount cannot honour).
+    pub fn sets_owner_or_mode(&self) -> bool {
+        self.uid.is_some() || self.gid.is_some() || self.mode.is_some()
+    }
 }
 
 fn invalid(n: &Node, path: &str, why: impl Into<String>) -> ComposeError {
@@ -312,6 +340,7 @@ fn decode_service(name: &str, s: &Node, dir: &str) -> Result<Service, ComposeErr
             .collect::<Result<_, ComposeError>>()?,
         _ => Vec::new(),
     };
+    decode_limits(s, &mut out, name)?;
     out.healthcheck = s.get("healthcheck").map(|h| decode_healthcheck(h, &at("healthcheck"))).transpose()?;
     let replicas = s.get("deploy").and_then(|d| d.get("replicas")).or(s.get("scale"));
     out.replicas = match replicas {
@@ -347,6 +376,95 @@ fn decode_service(name: &str, s: &Node, dir: &str) -> Result<Service, ComposeErr
         }
     }
     Ok(out)
+}
+
+/// Sizes as Docker reads them (`512m`, `1g`, a number of bytes).
+fn size(n: Option<&Node>, path: &str) -> Result<Option<i64>, ComposeError> {
+    let Some(n) = n.filter(|n| !n.is_null()) else { return Ok(None) };
+    let t = n.text().unwrap_or_default();
+    berth_api::units::ram_in_bytes(t).map(Some).ok_or_else(|| {
+        invalid(n, path, format!("{t:?} is not a size: give bytes or a number with b, k, m or g"))
+    })
+}
+
+/// The keys that limit and shape the container's process: ulimits, sysctls, logging,
+/// resources (`deploy.resources` or the older top-level keys), namespaces shared.
+fn decode_limits(s: &Node, out: &mut Service, name: &str) -> Result<(), ComposeError> {
+    let at = |key: &str| format!("services.{name}.{key}");
+    if let Some(Value::Map(entries)) = s.get("ulimits").map(|u| &u.value) {
+        for (k, v) in entries {
+            let num = |n: Option<&Node>| -> Result<i64, ComposeError> {
+                let n = n.ok_or_else(|| invalid(v, &at("ulimits"), format!("{k} needs soft and hard")))?;
+                n.text()
+                    .and_then(|t| t.parse().ok())
+                    .ok_or_else(|| invalid(n, &at("ulimits"), format!("{k} is not a number")))
+            };
+            let (soft, hard) = match &v.value {
+                Value::Map(_) => (num(v.get("soft"))?, num(v.get("hard"))?),
+                _ => (num(Some(v))?, num(Some(v))?),
+            };
+            out.ulimits.push((k.clone(), soft, hard));
+        }
+    }
+    out.sysctls = s
+        .get("sysctls")
+        .map(pairs)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or_default()))
+        .collect();
+    out.logging = s.get("logging").and_then(|l| {
+        let driver = text(l.get("driver")).unwrap_or_default();
+        let options = l.get("options").map(pairs).unwrap_or_default();
+        let options = options.into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect();
+        (!driver.is_empty()).then_some((driver, options))
+    });
+    let resources = s.get("deploy").and_then(|d| d.get("resources"));
+    let limits = resources.and_then(|r| r.get("limits"));
+    let reservations = resources.and_then(|r| r.get("reservations"));
+    out.mem_limit = size(limits.and_then(|l| l.get("memory")).or(s.get("mem_limit")), &at("mem_limit"))?;
+    out.mem_reservation = size(
+        reservations.and_then(|l| l.get("memory")).or(s.get("mem_reservation")),
+        &at("mem_reservation"),
+    )?;
+    out.cpus = text(limits.and_then(|l| l.get("cpus")).or(s.get("cpus")));
+    if let Some(c) = &out.cpus {
+        if c.parse::<f64>().map_or(true, |f| f < 0.0) {
+            return Err(invalid(s, &at("cpus"), format!("{c:?} is not a number of CPUs")));
+        }
+    }
+    out.pids_limit = match text(limits.and_then(|l| l.get("pids")).or(s.get("pids_limit"))) {
+        None => None,
+        Some(p) => {
+            Some(p.parse().map_err(|_| invalid(s, &at("pids_limit"), format!("{p:?} is not a number")))?)
+        }
+    };
+    out.shm_size = size(s.get("shm_size"), &at("shm_size"))?;
+    out.security_opt = words(s.get("security_opt"));
+    out.ipc = text(s.get("ipc"));
+    out.pid = text(s.get("pid"));
+    out.tmpfs = words(s.get("tmpfs"));
+    out.volumes_from = words(s.get("volumes_from"));
+    out.links = words(s.get("links"));
+    out.devices = match s.get("devices").map(|d| &d.value) {
+        Some(Value::Seq(items)) => items
+            .iter()
+            .map(|i| match i.get("source") {
+                Some(src) => {
+                    let src = src.text().unwrap_or_default().to_string();
+                    let target = text(i.get("target")).unwrap_or_else(|| src.clone());
+                    let perms = text(i.get("permissions")).unwrap_or_else(|| "rwm".into());
+                    format!("{src}:{target}:{perms}")
+                }
+                None => i.text().unwrap_or_default().to_string(),
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    out.group_add = words(s.get("group_add"));
+    out.domainname = text(s.get("domainname"));
+    out.pull_policy = text(s.get("pull_policy"));
+    Ok(())
 }
 
 fn decode_build(b: &Node, dir: &str) -> Build {

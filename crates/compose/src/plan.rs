@@ -21,6 +21,8 @@ pub struct Observed {
     /// A `run` container, which `up` leaves alone.
     pub oneoff: bool,
     pub config_hash: String,
+    /// The image ID it was made from (`com.docker.compose.image`).
+    pub image: String,
     pub running: bool,
 }
 
@@ -33,14 +35,37 @@ pub struct Options {
     pub services: Vec<String>,
     /// `--compatibility`: `<project>_<service>_<n>` names.
     pub compatibility: bool,
+    /// The image ID each service's containers should have (a service not listed is not
+    /// checked): a container made from another is recreated.
+    pub images: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    Create { service: String, number: u32, name: String },
-    Recreate { service: String, number: u32, container: String, name: String },
-    Start { service: String, container: String },
-    Remove { service: String, container: String },
+    Create {
+        service: String,
+        number: u32,
+        name: String,
+    },
+    Recreate {
+        service: String,
+        number: u32,
+        container: String,
+        name: String,
+    },
+    Start {
+        service: String,
+        container: String,
+    },
+    /// A dependant with `depends_on.restart` of a recreated service.
+    Restart {
+        service: String,
+        container: String,
+    },
+    Remove {
+        service: String,
+        container: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -72,14 +97,35 @@ pub fn container_name(project: &str, s: &Service, number: u32, compatibility: bo
     format!("{project}{sep}{}{sep}{number}", s.name)
 }
 
+/// The services whose namespaces or volumes `s` shares (`network_mode`, `ipc`, `pid`:
+/// `service:x`; `volumes_from`): it must be made again when they are.
+pub fn shares_with(s: &Service) -> Vec<String> {
+    let mut d: Vec<String> = [&s.network_mode, &s.ipc, &s.pid]
+        .into_iter()
+        .filter_map(|m| m.as_deref().and_then(|m| m.strip_prefix("service:")).map(String::from))
+        .collect();
+    d.extend(
+        s.volumes_from
+            .iter()
+            .filter(|v| !v.starts_with("container:"))
+            .map(|v| v.split(':').next().unwrap_or_default().to_string()),
+    );
+    d
+}
+
+/// Every service `s` needs up before it: `depends_on`, `links`, and those it shares with.
+pub fn needs(s: &Service) -> Vec<String> {
+    let mut d: Vec<String> = s.depends_on.iter().map(|(n, _)| n.clone()).collect();
+    d.extend(s.links.iter().map(|l| l.split(':').next().unwrap_or_default().to_string()));
+    d.extend(shares_with(s));
+    d
+}
+
 /// The services in levels: each after every service it needs.
 pub fn levels(project: &Project) -> Result<Vec<Vec<String>>, ComposeError> {
     let names: Vec<&str> = project.services.iter().map(|s| s.name.as_str()).collect();
     let deps = |s: &Service| -> Vec<String> {
-        let mut d: Vec<String> = s.depends_on.iter().map(|(n, _)| n.clone()).collect();
-        if let Some(x) = s.network_mode.as_deref().and_then(|m| m.strip_prefix("service:")) {
-            d.push(x.to_string());
-        }
+        let mut d = needs(s);
         d.retain(|n| names.contains(&n.as_str()));
         d
     };
@@ -109,6 +155,9 @@ pub fn levels(project: &Project) -> Result<Vec<Vec<String>>, ComposeError> {
 pub fn plan(project: &Project, observed: &[Observed], opts: &Options) -> Result<Plan, ComposeError> {
     let mut plan = Plan::default();
     let targeted = |name: &str| opts.services.is_empty() || opts.services.iter().any(|s| s == name);
+    // Services whose containers are made again: those sharing with them follow; those
+    // depending on them with `restart: true` restart.
+    let mut remade: Vec<String> = Vec::new();
     for level in levels(project)? {
         let mut actions = Vec::new();
         for name in level.iter().filter(|n| targeted(n)) {
@@ -118,6 +167,10 @@ pub fn plan(project: &Project, observed: &[Observed], opts: &Options) -> Result<
                 .find(|s| s.name == *name)
                 .expect("a level holds the project's services");
             let hash = config_hash(s);
+            let image = opts.images.iter().find(|(n, _)| n == name).map(|(_, i)| i.as_str());
+            let follows = shares_with(s).iter().any(|d| remade.contains(d));
+            let restarts = s.depends_on.iter().any(|(d, dep)| dep.restart && remade.contains(d));
+            let mut recreated = false;
             let mut mine: Vec<&Observed> =
                 observed.iter().filter(|o| o.service == *name && !o.oneoff).collect();
             mine.sort_by_key(|o| o.number);
@@ -127,8 +180,9 @@ pub fn plan(project: &Project, observed: &[Observed], opts: &Options) -> Result<
                 match mine.iter().find(|o| o.number == number) {
                     None => actions.push(Action::Create { service: s.name.clone(), number, name: name_for }),
                     Some(o) => {
-                        let changed = o.config_hash != hash;
+                        let changed = o.config_hash != hash || image.is_some_and(|i| i != o.image) || follows;
                         if !opts.no_recreate && (opts.force_recreate || changed) {
+                            recreated = true;
                             actions.push(Action::Recreate {
                                 service: s.name.clone(),
                                 number,
@@ -137,12 +191,18 @@ pub fn plan(project: &Project, observed: &[Observed], opts: &Options) -> Result<
                             });
                         } else if !o.running {
                             actions.push(Action::Start { service: s.name.clone(), container: o.id.clone() });
+                        } else if restarts {
+                            actions
+                                .push(Action::Restart { service: s.name.clone(), container: o.id.clone() });
                         }
                     }
                 }
             }
             for o in mine.iter().filter(|o| o.number > wanted) {
                 actions.push(Action::Remove { service: s.name.clone(), container: o.id.clone() });
+            }
+            if recreated {
+                remade.push(s.name.clone());
             }
         }
         plan.levels.push(actions);

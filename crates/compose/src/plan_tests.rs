@@ -30,6 +30,7 @@ fn running(p: &Project, service: &str, number: u32) -> Observed {
         number,
         oneoff: false,
         config_hash: config_hash(s),
+        image: format!("sha256:{service}"),
         running: true,
     }
 }
@@ -136,4 +137,32 @@ fn stopped_containers_start_orphans_are_reported_and_flags_are_honoured() {
     );
     let names: Vec<String> = p.services.iter().map(|s| container_name("app", s, 1, true)).collect();
     assert_eq!(names, ["app_web_1", "app_api_1", "app_db_1", "app_cache_1"]);
+}
+
+#[test]
+fn a_new_image_recreates_its_service_and_those_sharing_with_it() {
+    let yaml = "services:
+  db: {image: db}
+  sidecar: {image: s, network_mode: service:db}
+  api: {image: api, depends_on: {db: {condition: service_started, restart: true}}}
+  web: {image: web, depends_on: [db]}
+";
+    let p = decode(&parse(yaml, "c.yml").unwrap(), "app", "/").unwrap();
+    let all: Vec<Observed> = ["db", "sidecar", "api", "web"].iter().map(|s| running(&p, s, 1)).collect();
+    let same = Options { images: vec![("db".into(), "sha256:db".into())], ..Options::default() };
+    assert_eq!(plan(&p, &all, &same).unwrap(), Plan::default());
+    let newer = Options { images: vec![("db".into(), "sha256:db2".into())], ..Options::default() };
+    let recreate = |s: &str| Action::Recreate {
+        service: s.into(),
+        number: 1,
+        container: format!("{s}1"),
+        name: format!("app-{s}-1"),
+    };
+    assert_eq!(
+        plan(&p, &all, &newer).unwrap().levels,
+        [
+            vec![recreate("db")],
+            vec![recreate("sidecar"), Action::Restart { service: "api".into(), container: "api1".into() }]
+        ]
+    );
 }
