@@ -129,6 +129,8 @@ fn up_converges_and_down_leaves_nothing() {
     );
     assert!(labels["com.docker.compose.image"].as_str().unwrap().starts_with("sha256:"));
     assert_eq!(d.inspect("shop_default", "{{index .Labels \"com.docker.compose.network\"}}"), "default");
+    let (hash, _) = ok(&d, &dir, &["config", "--hash", "web"]);
+    assert_eq!(hash, format!("web {}\n", labels["com.docker.compose.config-hash"].as_str().unwrap()));
     // Secrets and configs, from the environment, a file and inline content.
     let (files, _) = ok(
         &d,

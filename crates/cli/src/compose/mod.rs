@@ -88,6 +88,19 @@ fn config(a: &ComposeArgs, c: &ConfigArgs) -> Result {
     if c.quiet {
         return Ok(());
     }
+    if let Some(which) = &c.hash {
+        // The hashes `up` labels containers with: over the service as `up` sees it.
+        let s = Session::open(a)?;
+        let names: Vec<String> = if which == "*" {
+            s.project.services.iter().map(|x| x.name.clone()).collect()
+        } else {
+            which.split(',').map(|n| n.trim().to_string()).collect()
+        };
+        for n in names {
+            println!("{n} {}", berth_compose::plan::config_hash(s.service(&n)?));
+        }
+        return Ok(());
+    }
     let lines = |mut v: Vec<String>| {
         v.sort();
         for l in v {
