@@ -65,6 +65,7 @@ bench: deps build
 	./bench/network.sh
 	./bench/registry.sh
 	./bench/build.sh
+	./bench/compose.sh
 
 # Fuzz the layer extractor, the reference parser, the registry server's parsers, the Dockerfile parser, the .dockerignore matcher and compose's .env reader, YAML tree and interpolation (nightly + cargo-fuzz; FUZZ_SECONDS each).
 # New inputs the fuzzer finds land in fuzz/corpus/; the archive tests replay that corpus.

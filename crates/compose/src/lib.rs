@@ -22,5 +22,6 @@ pub mod short;
 pub mod spec;
 pub mod tree;
 pub mod values;
+pub mod watch;
 
 pub use error::ComposeError;

@@ -131,6 +131,24 @@ pub struct Service {
     pub group_add: Vec<String>,
     pub domainname: Option<String>,
     pub pull_policy: Option<String>,
+    /// `develop.watch`: what `watch` does when files change.
+    pub watch: Vec<WatchRule>,
+}
+
+/// One `develop.watch` rule.
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize)]
+pub struct WatchRule {
+    /// The watched path on the host, absolute.
+    pub path: String,
+    /// `sync`, `rebuild`, `restart`, `sync+restart` or `sync+exec`.
+    pub action: String,
+    /// Where a sync puts the files in the container.
+    pub target: Option<String>,
+    /// `.dockerignore`-style patterns, relative to `path`.
+    pub ignore: Vec<String>,
+    pub initial_sync: bool,
+    /// The command of `sync+exec`.
+    pub exec: Option<Vec<String>>,
 }
 
 impl FileMount {
@@ -341,6 +359,19 @@ fn decode_service(name: &str, s: &Node, dir: &str) -> Result<Service, ComposeErr
         _ => Vec::new(),
     };
     decode_limits(s, &mut out, name)?;
+    if let Some(Value::Seq(rules)) = s.get("develop").and_then(|d| d.get("watch")).map(|w| &w.value) {
+        for r in rules {
+            let path = at("develop.watch");
+            out.watch.push(WatchRule {
+                path: resolve(dir, &text(r.get("path")).unwrap_or_default()),
+                action: text(r.get("action")).unwrap_or_default(),
+                target: text(r.get("target")),
+                ignore: words(r.get("ignore")),
+                initial_sync: boolean(r.get("initial_sync"), &path)?,
+                exec: r.get("exec").map(|e| command(e.get("command"), &path)).transpose()?.flatten(),
+            });
+        }
+    }
     out.healthcheck = s.get("healthcheck").map(|h| decode_healthcheck(h, &at("healthcheck"))).transpose()?;
     let replicas = s.get("deploy").and_then(|d| d.get("replicas")).or(s.get("scale"));
     out.replicas = match replicas {
@@ -465,6 +496,100 @@ fn decode_limits(s: &Node, out: &mut Service, name: &str) -> Result<(), ComposeE
     out.domainname = text(s.get("domainname"));
     out.pull_policy = text(s.get("pull_policy"));
     Ok(())
+}
+
+/// The service keys the typed model carries (some only in part: see [`unsupported`]).
+const HONOURED: &[&str] = &[
+    "build",
+    "cap_add",
+    "cap_drop",
+    "command",
+    "configs",
+    "container_name",
+    "cpus",
+    "depends_on",
+    "deploy",
+    "develop",
+    "devices",
+    "dns",
+    "domainname",
+    "entrypoint",
+    "env_file",
+    "environment",
+    "expose",
+    "extends",
+    "extra_hosts",
+    "group_add",
+    "healthcheck",
+    "hostname",
+    "image",
+    "init",
+    "ipc",
+    "labels",
+    "links",
+    "logging",
+    "mem_limit",
+    "mem_reservation",
+    "network_mode",
+    "networks",
+    "pid",
+    "pids_limit",
+    "ports",
+    "privileged",
+    "profiles",
+    "pull_policy",
+    "read_only",
+    "restart",
+    "scale",
+    "secrets",
+    "security_opt",
+    "shm_size",
+    "stdin_open",
+    "stop_grace_period",
+    "stop_signal",
+    "sysctls",
+    "tmpfs",
+    "tty",
+    "ulimits",
+    "user",
+    "volumes",
+    "volumes_from",
+    "working_dir",
+];
+
+/// The `deploy` keys that mean something on one host.
+const DEPLOY_HONOURED: &[&str] = &["replicas", "resources"];
+
+/// Warnings for what the project sets that berth does not apply, as docker compose warns
+/// for what a single engine cannot honour (`deploy.placement`): the service keys outside the
+/// model, the `deploy` keys of a swarm, GPU reservations.
+pub fn unsupported(tree: &Node) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(Value::Map(services)) = tree.get("services").map(|s| &s.value) else { return out };
+    for (name, s) in services {
+        let Value::Map(keys) = &s.value else { continue };
+        for (key, v) in keys {
+            if key.starts_with("x-") {
+                continue;
+            }
+            if !HONOURED.contains(&key.as_str()) {
+                out.push(format!("services.{name}: {key} is not supported by berth and is ignored"));
+            }
+            if key == "deploy" {
+                if let Value::Map(d) = &v.value {
+                    for (k, _) in d.iter().filter(|(k, _)| !DEPLOY_HONOURED.contains(&k.as_str())) {
+                        out.push(format!("services.{name}: deploy.{k} is ignored on a single engine"));
+                    }
+                }
+                let devices =
+                    v.get("resources").and_then(|r| r.get("reservations")).and_then(|r| r.get("devices"));
+                if devices.is_some() {
+                    out.push(format!("services.{name}: deploy.resources.reservations.devices is not supported by berth and is ignored"));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn decode_build(b: &Node, dir: &str) -> Build {

@@ -125,3 +125,16 @@ fn bad_values_name_their_path_and_line() {
         assert_eq!(err.to_string(), want, "{text:?}");
     }
 }
+
+#[test]
+fn what_berth_does_not_apply_is_warned_about() {
+    let yaml = "services:\n  a:\n    image: x\n    x-note: 1\n    runtime: kata\n    deploy: {replicas: 2, placement: {constraints: [node.role==manager]}, resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n  b: {image: y}\n";
+    assert_eq!(
+        unsupported(&parse(yaml, "f").unwrap()),
+        [
+            "services.a: runtime is not supported by berth and is ignored",
+            "services.a: deploy.placement is ignored on a single engine",
+            "services.a: deploy.resources.reservations.devices is not supported by berth and is ignored",
+        ]
+    );
+}

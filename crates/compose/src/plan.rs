@@ -78,12 +78,13 @@ pub struct Plan {
 
 /// The hash docker compose labels a container with (`com.docker.compose.config-hash`): the
 /// service's configuration, without what may change without recreating it (replicas, build,
-/// profiles).
+/// profiles, watch rules).
 pub fn config_hash(s: &Service) -> String {
     let mut canonical = s.clone();
     canonical.replicas = 0;
     canonical.build = None;
     canonical.profiles.clear();
+    canonical.watch.clear();
     let json = serde_json::to_vec(&canonical).expect("a service serialises");
     Sha256::digest(&json).iter().map(|b| format!("{b:02x}")).collect()
 }

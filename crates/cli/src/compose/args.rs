@@ -91,6 +91,8 @@ pub enum ComposeCmd {
     Wait(WaitArgs),
     /// Scale services
     Scale(ScaleArgs),
+    /// Watch build context for service and rebuild/refresh containers when files are updated
+    Watch(WatchArgs),
 }
 
 impl ComposeCmd {
@@ -517,4 +519,18 @@ pub struct ScaleArgs {
     /// SERVICE=REPLICAS
     #[arg(required = true)]
     pub scale: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct WatchArgs {
+    /// Do not build & start services before watching
+    #[arg(long)]
+    pub no_up: bool,
+    /// hide build output
+    #[arg(long)]
+    pub quiet: bool,
+    /// Prune dangling images on rebuild
+    #[arg(long, default_value_t = true)]
+    pub prune: bool,
+    pub services: Vec<String>,
 }

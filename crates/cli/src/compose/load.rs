@@ -159,6 +159,9 @@ impl Session {
     pub fn open(a: &ComposeArgs) -> Result<Session> {
         let loaded = load(a)?;
         let project = berth_compose::model::decode(&loaded.tree, &loaded.name, &loaded.dir).map_err(fail)?;
+        for w in berth_compose::model::unsupported(&loaded.tree) {
+            eprintln!("WARN[0000] {w}");
+        }
         let default_used = berth_compose::spec::uses_default_network(&project);
         let nets = berth_compose::resources::networks(&project.name, &project.networks, default_used)
             .map_err(fail)?;

@@ -1,7 +1,7 @@
 //! `berth compose`: the project found and loaded as docker compose finds and loads it
 //! ([`load`]), through `berth-compose`'s passes, then driven on the engine over the typed
 //! client: [`up`] converges the engine to the project, [`ops`] acts on its containers as a
-//! whole, [`show`] reports, [`logs`] follows output, [`oneoff`] runs and enters containers.
+//! whole, [`show`] reports, [`logs`] follows output, [`oneoff`] runs and enters containers, [`watch`] follows `develop.watch`.
 //! [`engine`] holds what they share. `config` and `version` need no daemon.
 
 mod args;
@@ -12,6 +12,7 @@ mod oneoff;
 mod ops;
 mod show;
 mod up;
+mod watch;
 
 pub use args::ComposeArgs;
 use args::{ComposeCmd, ConfigArgs};
@@ -78,6 +79,7 @@ pub async fn run(ctx: &Ctx, a: ComposeArgs) -> Result {
         ComposeCmd::Events(e) => show::events(ctx, &s, e).await,
         ComposeCmd::Wait(w) => ops::wait(ctx, &s, w).await,
         ComposeCmd::Scale(x) => ops::scale(ctx, s, x).await,
+        ComposeCmd::Watch(w) => watch::watch(ctx, &s, w).await,
         ComposeCmd::Config(_) | ComposeCmd::Version(_) | ComposeCmd::Ls(_) => unreachable!("handled above"),
     }
 }
