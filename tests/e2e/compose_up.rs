@@ -284,3 +284,51 @@ fn build_sections_build_and_down_rmi_removes_them() {
     ok(&d, &dir, &["down", "--rmi", "local"]);
     assert!(d.docker(&["image", "inspect", "bld-app"]).status.code() != Some(0));
 }
+
+#[test]
+fn watch_syncs_restarts_and_rebuilds() {
+    let d = Berthd::start();
+    let project = context(&[
+        (
+            "dev/compose.yaml",
+            "services:\n  app:\n    build: ./app\n    command: sleep 1000\n    init: true\n    develop:\n      watch:\n        - {path: ./app/src, action: sync, target: /src, initial_sync: true, ignore: ['*.tmp']}\n        - {path: ./app/Dockerfile, action: rebuild}\n",
+        ),
+        ("dev/app/Dockerfile", "FROM busybox\nRUN echo one > /version\n"),
+        ("dev/app/src/a.txt", "first\n"),
+    ]);
+    let dir = project.path().join("dev");
+    let mut child = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["compose", "watch"])
+        .current_dir(&dir)
+        .env("DOCKER_HOST", d.host())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let cat = |path: &str| {
+        let out = compose(&d, &dir, &["exec", "-T", "app", "cat", path], &[]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    d.wait_for(30, "the initial sync", || cat("/src/a.txt") == "first\n");
+    std::fs::write(dir.join("app/src/a.txt"), "second\n").unwrap();
+    std::fs::create_dir(dir.join("app/src/sub")).unwrap();
+    std::fs::write(dir.join("app/src/sub/b.txt"), "new\n").unwrap();
+    std::fs::write(dir.join("app/src/skip.tmp"), "no\n").unwrap();
+    d.wait_for(10, "the sync", || cat("/src/a.txt") == "second\n" && cat("/src/sub/b.txt") == "new\n");
+    assert_eq!(cat("/src/skip.tmp"), "", "an ignored file was synced");
+    std::fs::remove_file(dir.join("app/src/a.txt")).unwrap();
+    d.wait_for(10, "the deletion", || cat("/src/a.txt").is_empty() && cat("/src/sub/b.txt") == "new\n");
+    let first = d.inspect("dev-app-1", "{{.Id}}");
+    std::fs::write(dir.join("app/Dockerfile"), "FROM busybox\nRUN echo two > /version\n").unwrap();
+    d.wait_for(30, "the rebuild", || cat("/version") == "two\n");
+    assert_ne!(d.inspect("dev-app-1", "{{.Id}}"), first);
+    // Ctrl-C ends the watch.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Watch enabled") && err.contains("Syncing service \"app\""), "{err}");
+    ok(&d, &dir, &["down", "-t", "1", "--rmi", "local"]);
+}
