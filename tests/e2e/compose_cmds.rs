@@ -1,0 +1,157 @@
+//! The rest of `berth compose`'s commands on one project with a built, pushed and pulled
+//! image and two replicas: `build`, `push`, `pull`, `create`, `start`, `up --wait`, `exec`
+//! by index with user, directory and environment, `logs` with timestamps and `--tail`, `cp`
+//! both ways, `images`, `events --json`, `run` with `--entrypoint`, `-v`, `--name` and `-d`, a
+//! profile's service, `kill` and `wait` with the exit code, `version`, and `down` removing
+//! images, volumes and one-off containers.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use berth_tests::daemon::Berthd;
+use berth_tests::images::context;
+use berth_tests::registry::BerthRegistry;
+
+fn compose(d: &Berthd, dir: &Path, args: &[&str], reg: &str) -> Output {
+    berth(d, dir, reg).args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn berth(d: &Berthd, dir: &Path, reg: &str) -> Command {
+    let mut c = Command::new(berth_tests::env().bin_dir.join("berth"));
+    c.arg("compose").current_dir(dir).env("DOCKER_HOST", d.host()).env("REG", reg);
+    for v in ["COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"] {
+        c.env_remove(v);
+    }
+    c
+}
+
+#[track_caller]
+fn ok(d: &Berthd, dir: &Path, args: &[&str], reg: &str) -> String {
+    let out = compose(d, dir, args, reg);
+    assert!(
+        out.status.success(),
+        "berth compose {args:?} ({}): {}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr),
+        d.log_text()
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+const APP: &str = "services:
+  app:
+    build: ./app
+    image: ${REG}/me/app:1
+    command: sh -c 'echo started; exec sleep 1000'
+    init: true
+    deploy: {replicas: 2}
+    healthcheck: {test: 'true', interval: 100ms}
+  tool:
+    image: busybox
+    entrypoint: [echo, tool]
+    profiles: [tools]
+";
+
+#[test]
+fn every_command_acts_on_the_project() {
+    let d = Berthd::start();
+    let reg = BerthRegistry::start(&[]);
+    let r = reg.host();
+    let project = context(&[
+        ("cmds/compose.yaml", APP),
+        ("cmds/app/Dockerfile", "FROM busybox\nRUN echo baked > /baked\n"),
+        ("cmds/data/x", "from the host\n"),
+    ]);
+    let dir = project.path().join("cmds");
+    let image = format!("{r}/me/app:1");
+
+    // build, push, then pull again into an engine without it.
+    ok(&d, &dir, &["build", "-q"], &r);
+    ok(&d, &dir, &["push"], &r);
+    d.ok(&["rmi", &image]);
+    ok(&d, &dir, &["pull"], &r);
+    assert_eq!(d.ok(&["run", "--rm", &image, "cat", "/baked"]), "baked\n");
+
+    // create makes, start starts, up --wait returns once healthy.
+    ok(&d, &dir, &["create"], &r);
+    let states = ok(&d, &dir, &["ps", "-a", "--format", "{{.Name}} {{.State}}"], &r);
+    assert_eq!(states, "cmds-app-1 created\ncmds-app-2 created\n");
+    ok(&d, &dir, &["start"], &r);
+    ok(&d, &dir, &["up", "-d", "--wait", "--wait-timeout", "30"], &r);
+    assert_eq!(d.inspect("cmds-app-2", "{{.State.Health.Status}}"), "healthy");
+
+    let out = ok(
+        &d,
+        &dir,
+        &[
+            "exec",
+            "-T",
+            "--index",
+            "2",
+            "-e",
+            "X=1",
+            "-u",
+            "nobody",
+            "-w",
+            "/tmp",
+            "app",
+            "sh",
+            "-c",
+            "echo $X $(id -un) $(pwd) $(hostname)",
+        ],
+        &r,
+    );
+    let id2 = d.inspect("cmds-app-2", "{{.Config.Hostname}}");
+    assert_eq!(out, format!("1 nobody /tmp {id2}\n"));
+    let logs = ok(&d, &dir, &["logs", "--no-color", "-t", "--tail", "1", "app"], &r);
+    let lines: Vec<&str> = logs.lines().collect();
+    assert_eq!(lines.len(), 2, "{logs}");
+    for l in &lines {
+        let (prefix, rest) = l.split_once(" | ").unwrap();
+        assert!(prefix.starts_with("cmds-app-"), "{l}");
+        assert!(rest.ends_with(" started") && rest.starts_with("20"), "{l}");
+    }
+
+    // cp both ways; images; events.
+    ok(&d, &dir, &["cp", "data/x", "app:/tmp/x"], &r);
+    ok(&d, &dir, &["cp", "app:/tmp/x", "data/back"], &r);
+    assert_eq!(std::fs::read_to_string(dir.join("data/back")).unwrap(), "from the host\n");
+    let images = ok(&d, &dir, &["images"], &r);
+    assert!(images.starts_with("CONTAINER"), "{images}");
+    let row: Vec<&str> = images.lines().nth(1).unwrap().split_whitespace().collect();
+    assert_eq!(row[..3], ["cmds-app-1", &format!("{r}/me/app"), "1"], "{images}");
+    let mut events = berth(&d, &dir, &r).args(["events", "--json"]).stdout(Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    ok(&d, &dir, &["restart", "-t", "1", "app"], &r);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    events.kill().unwrap();
+    let said = String::from_utf8_lossy(&events.wait_with_output().unwrap().stdout).into_owned();
+    let restarts: Vec<serde_json::Value> = said
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["action"] == "restart")
+        .collect();
+    assert_eq!(restarts.len(), 2, "{said}");
+    assert_eq!(restarts[0]["service"], "app");
+
+    // run: another entrypoint, a bind, a name, detached; a profile's service.
+    let vol = format!("{}:/data", dir.join("data").display());
+    let out =
+        ok(&d, &dir, &["run", "--rm", "--no-deps", "-v", &vol, "--entrypoint", "cat", "app", "/data/x"], &r);
+    assert_eq!(out, "from the host\n");
+    let out = ok(&d, &dir, &["run", "-d", "--name", "oneoff", "app", "sleep", "100"], &r);
+    assert_eq!(out, "oneoff\n");
+    assert_eq!(d.inspect("oneoff", "{{index .Config.Labels \"com.docker.compose.oneoff\"}}"), "True");
+    assert_eq!(ok(&d, &dir, &["--profile", "tools", "run", "--rm", "tool", "hi"], &r), "tool hi\n");
+
+    // kill, then wait gives the exit code.
+    ok(&d, &dir, &["kill", "-s", "SIGKILL", "app"], &r);
+    let out = compose(&d, &dir, &["wait", "app"], &r);
+    assert_eq!(out.status.code(), Some(137));
+    assert_eq!(ok(&d, &dir, &["version", "--short"], &r).trim().split('.').count(), 3);
+
+    ok(&d, &dir, &["down", "-v", "--rmi", "all"], &r);
+    assert!(d.ok(&["ps", "-aq"]).is_empty());
+    assert!(d.docker(&["image", "inspect", &image]).status.code() != Some(0));
+    d.assert_nothing_left();
+}
