@@ -155,3 +155,96 @@ fn every_command_acts_on_the_project() {
     assert!(d.docker(&["image", "inspect", &image]).status.code() != Some(0));
     d.assert_nothing_left();
 }
+
+const KEYS: &str = "name: keys
+services:
+  main:
+    image: busybox
+    command: sh -c 'echo data > /anon/f; exec sleep 1000'
+    init: true
+    hostname: mainhost
+    networks:
+      front: {aliases: [primary], ipv4_address: 10.219.7.10}
+      outside: {}
+    volumes: ['/anon', {type: tmpfs, target: /scratch}, {type: volume, source: ro, target: /ro, read_only: true}]
+    ulimits: {nofile: {soft: 1000, hard: 2000}}
+    sysctls: {net.ipv4.ip_unprivileged_port_start: '80'}
+    cap_drop: [CHOWN]
+    cap_add: [NET_ADMIN]
+    extra_hosts: ['db.local=10.1.2.3']
+    labels: {team: core}
+    stop_signal: SIGUSR1
+    logging: {driver: json-file, options: {max-size: 1m}}
+    deploy: {resources: {limits: {memory: 64m, pids: 50}}}
+  side:
+    image: busybox
+    command: sleep 1000
+    init: true
+    network_mode: service:main
+    pid: service:main
+    ipc: service:main
+    volumes_from: [main:ro]
+networks:
+  front:
+    internal: true
+    ipam: {config: [{subnet: 10.219.7.0/24}]}
+  outside: {external: true, name: keys-outside}
+volumes:
+  ro: {}
+";
+
+#[test]
+fn service_keys_reach_the_containers() {
+    let d = Berthd::start();
+    let project = context(&[("k/compose.yaml", KEYS)]);
+    let dir = project.path().join("k");
+    // An external network must be there.
+    let out = compose(&d, &dir, &["up", "-d"], "");
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("network keys-outside declared as external, but could not be found"));
+    d.ok(&["network", "create", "keys-outside"]);
+    ok(&d, &dir, &["up", "-d"], "");
+    let insp = |f: &str| d.inspect("keys-main-1", f);
+    assert_eq!(insp("{{.Config.Hostname}}"), "mainhost");
+    assert_eq!(insp("{{(index .NetworkSettings.Networks \"keys_front\").IPAddress}}"), "10.219.7.10");
+    assert!(insp("{{json (index .NetworkSettings.Networks \"keys_front\").Aliases}}").contains("primary"));
+    assert!(insp("{{json .NetworkSettings.Networks}}").contains("keys-outside"));
+    assert_eq!(d.inspect("keys_front", "{{.Internal}}"), "true");
+    assert_eq!(
+        insp("{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.Config.StopSignal}}"),
+        "67108864 50 SIGUSR1"
+    );
+    assert_eq!(
+        insp("{{.HostConfig.LogConfig.Type}} {{index .HostConfig.LogConfig.Config \"max-size\"}}"),
+        "json-file 1m"
+    );
+    assert_eq!(insp("{{index .Config.Labels \"team\"}}"), "core");
+    let exec = |c: &str, cmd: &str| {
+        let out = compose(&d, &dir, &["exec", "-T", c, "sh", "-c", cmd], "");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(exec("main", "ulimit -n; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"), "1000\n80");
+    assert_eq!(exec("main", "grep db.local /etc/hosts | cut -f1"), "10.1.2.3");
+    // CapEff: CHOWN (bit 0) dropped, NET_ADMIN (bit 12) added.
+    let caps = u64::from_str_radix(&exec("main", "grep CapEff /proc/self/status | cut -f2"), 16).unwrap();
+    assert_eq!((caps & 1, caps & (1 << 12)), (0, 1 << 12));
+    assert_eq!(exec("main", "mount | grep ' /scratch ' | cut -d' ' -f5"), "tmpfs");
+    assert!(exec("main", "touch /ro/x 2>&1").contains("Read-only"));
+    // The sidecar shares main's network, PID and IPC namespaces and its volumes.
+    assert_eq!(exec("side", "hostname"), "mainhost");
+    assert!(exec("side", "ps -o comm").contains("sleep"));
+    assert_eq!(exec("side", "cat /anon/f"), "data");
+    assert!(exec("side", "touch /anon/g 2>&1").contains("Read-only"));
+    // A recreated container keeps its anonymous volume; the one sharing its namespaces follows.
+    let anon = insp("{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}");
+    let side = d.inspect("keys-side-1", "{{.Id}}");
+    ok(&d, &dir, &["up", "-d", "--force-recreate", "main"], "");
+    assert_eq!(insp("{{range .Mounts}}{{if eq .Destination \"/anon\"}}{{.Name}}{{end}}{{end}}"), anon);
+    ok(&d, &dir, &["up", "-d"], "");
+    assert_ne!(d.inspect("keys-side-1", "{{.Id}}"), side, "the sidecar was not made again with main");
+    assert_eq!(exec("side", "hostname"), "mainhost");
+    ok(&d, &dir, &["down", "-v", "-t", "1"], "");
+    assert!(d.ok(&["network", "ls"]).contains("keys-outside"), "an external network was removed");
+    d.ok(&["network", "rm", "keys-outside"]);
+    d.assert_nothing_left();
+}

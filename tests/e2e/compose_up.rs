@@ -297,7 +297,7 @@ fn watch_syncs_restarts_and_rebuilds() {
         ("dev/app/src/a.txt", "first\n"),
     ]);
     let dir = project.path().join("dev");
-    let mut child = Command::new(berth_tests::env().bin_dir.join("berth"))
+    let child = Command::new(berth_tests::env().bin_dir.join("berth"))
         .args(["compose", "watch"])
         .current_dir(&dir)
         .env("DOCKER_HOST", d.host())

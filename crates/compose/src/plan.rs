@@ -23,6 +23,8 @@ pub struct Observed {
     pub config_hash: String,
     /// The image ID it was made from (`com.docker.compose.image`).
     pub image: String,
+    /// Its network mode as the engine has it (`container:<id>` when it joined another's).
+    pub network_mode: String,
     pub running: bool,
 }
 
@@ -170,6 +172,10 @@ pub fn plan(project: &Project, observed: &[Observed], opts: &Options) -> Result<
             let hash = config_hash(s);
             let image = opts.images.iter().find(|(n, _)| n == name).map(|(_, i)| i.as_str());
             let follows = shares_with(s).iter().any(|d| remade.contains(d));
+            // The container whose network a replica must be on: the first of that service.
+            let joined = s.network_mode.as_deref().and_then(|m| m.strip_prefix("service:")).and_then(|x| {
+                observed.iter().find(|o| o.service == x && o.number == 1 && !o.oneoff).map(|o| o.id.as_str())
+            });
             let restarts = s.depends_on.iter().any(|(d, dep)| dep.restart && remade.contains(d));
             let mut recreated = false;
             let mut mine: Vec<&Observed> =
@@ -181,7 +187,13 @@ pub fn plan(project: &Project, observed: &[Observed], opts: &Options) -> Result<
                 match mine.iter().find(|o| o.number == number) {
                     None => actions.push(Action::Create { service: s.name.clone(), number, name: name_for }),
                     Some(o) => {
-                        let changed = o.config_hash != hash || image.is_some_and(|i| i != o.image) || follows;
+                        // A replica on the network of a container since made again is stale.
+                        let stale = match (joined, o.network_mode.strip_prefix("container:")) {
+                            (Some(want), Some(have)) => !(want.starts_with(have) || have.starts_with(want)),
+                            _ => false,
+                        };
+                        let changed =
+                            o.config_hash != hash || image.is_some_and(|i| i != o.image) || follows || stale;
                         if !opts.no_recreate && (opts.force_recreate || changed) {
                             recreated = true;
                             actions.push(Action::Recreate {

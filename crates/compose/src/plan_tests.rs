@@ -31,6 +31,7 @@ fn running(p: &Project, service: &str, number: u32) -> Observed {
         oneoff: false,
         config_hash: config_hash(s),
         image: format!("sha256:{service}"),
+        network_mode: String::new(),
         running: true,
     }
 }
@@ -164,5 +165,26 @@ fn a_new_image_recreates_its_service_and_those_sharing_with_it() {
             vec![recreate("db")],
             vec![recreate("sidecar"), Action::Restart { service: "api".into(), container: "api1".into() }]
         ]
+    );
+}
+
+#[test]
+fn a_replica_on_a_remade_containers_network_is_made_again() {
+    let yaml = "services:\n  db: {image: db}\n  side: {image: s, network_mode: service:db}\n";
+    let p = decode(&parse(yaml, "c.yml").unwrap(), "app", "/").unwrap();
+    let db = running(&p, "db", 1);
+    let mut side = running(&p, "side", 1);
+    side.network_mode = "container:db1".into();
+    assert_eq!(plan(&p, &[db.clone(), side.clone()], &Options::default()).unwrap(), Plan::default());
+    side.network_mode = "container:olddb".into();
+    let got = plan(&p, &[db, side], &Options::default()).unwrap();
+    assert_eq!(
+        got.levels,
+        [vec![Action::Recreate {
+            service: "side".into(),
+            number: 1,
+            container: "side1".into(),
+            name: "app-side-1".into()
+        }]]
     );
 }

@@ -50,6 +50,8 @@ pub struct Replica {
     /// The ID of the container this one replaces.
     pub replaces: Option<String>,
     pub config_hash: String,
+    /// The container ID of each service this one shares namespaces or volumes with.
+    pub peers: Vec<(String, String)>,
 }
 
 /// The image a service runs: its `image`, else the one its build makes (`<project>-<service>`).
@@ -126,9 +128,13 @@ pub fn volume_body(project: &str, v: &VolumeDef) -> Value {
     })
 }
 
-/// The name of the container that `service:<name>` (in `network_mode`, `ipc`, `pid`,
-/// `volumes_from`) means: the service's first replica.
-fn first_of(project: &Project, service: &str) -> String {
+/// The container that `service:<name>` (in `network_mode`, `ipc`, `pid`, `volumes_from`)
+/// means: the service's first replica, by ID when the caller knows it (so that a container
+/// made again is told from the one a sharer joined), else by name.
+fn first_of(project: &Project, service: &str, peers: &[(String, String)]) -> String {
+    if let Some((_, id)) = peers.iter().find(|(s, _)| s == service) {
+        return id.clone();
+    }
     match project.services.iter().find(|s| s.name == service) {
         Some(s) => crate::plan::container_name(&project.name, s, 1, false),
         None => format!("{}-{service}-1", project.name),
@@ -136,9 +142,9 @@ fn first_of(project: &Project, service: &str) -> String {
 }
 
 /// `service:x` as `container:<x's first container>`; anything else as given.
-fn shared_namespace(project: &Project, mode: &str) -> String {
+fn shared_namespace(project: &Project, mode: &str, peers: &[(String, String)]) -> String {
     match mode.strip_prefix("service:") {
-        Some(x) => format!("container:{}", first_of(project, x)),
+        Some(x) => format!("container:{}", first_of(project, x, peers)),
         None => mode.to_string(),
     }
 }
@@ -289,7 +295,7 @@ pub fn container_body(
         attached.push((name.to_string(), endpoint(s, a, r.oneoff.is_some())));
     }
     let network_mode = match &s.network_mode {
-        Some(m) => shared_namespace(p, m),
+        Some(m) => shared_namespace(p, m, &r.peers),
         None => attached.first().map(|(n, _)| n.clone()).unwrap_or_else(|| "none".into()),
     };
     let restart = match s.restart.as_deref().unwrap_or("no") {
@@ -317,7 +323,7 @@ pub fn container_body(
             Some(c) => c.to_string(),
             None => {
                 let (svc, mode) = v.split_once(':').map_or((v.as_str(), None), |(a, b)| (a, Some(b)));
-                let name = first_of(p, svc);
+                let name = first_of(p, svc, &r.peers);
                 mode.map_or(name.clone(), |m| format!("{name}:{m}"))
             }
         }).collect::<Vec<_>>(),
@@ -365,10 +371,10 @@ pub fn container_body(
         host["NanoCpus"] = json!((cpus * 1e9) as i64);
     }
     if let Some(ipc) = &s.ipc {
-        host["IpcMode"] = json!(shared_namespace(p, ipc));
+        host["IpcMode"] = json!(shared_namespace(p, ipc, &r.peers));
     }
     if let Some(pid) = &s.pid {
-        host["PidMode"] = json!(shared_namespace(p, pid));
+        host["PidMode"] = json!(shared_namespace(p, pid, &r.peers));
     }
     if let Some((driver, options)) = &s.logging {
         host["LogConfig"] = json!({"Type": driver, "Config": labels_object(options.clone())});

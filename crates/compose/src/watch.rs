@@ -101,7 +101,7 @@ pub fn changes(
                 }
             }
         }
-        if !(c.copy.is_empty() && c.delete.is_empty() && !c.rebuild && !c.restart) {
+        if !c.copy.is_empty() || !c.delete.is_empty() || c.rebuild || c.restart {
             out.push(c);
         }
     }

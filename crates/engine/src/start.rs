@@ -157,7 +157,15 @@ impl Engine {
             };
             mounts.push(super::mounts::spec(m, dir));
         }
-        let dir = self.data_dir(&rec.id);
+        // A container on another's network (`container:X`) takes X's hostname and its
+        // `/etc/hosts`, `/etc/hostname` and `/etc/resolv.conf`, as Docker gives them.
+        let peer = match hc.network_mode.as_deref().and_then(|m| m.strip_prefix("container:")) {
+            Some(other) => Some(self.container(other)?.snapshot()),
+            None => None,
+        };
+        let c_hostname = peer.as_ref().map_or(&c.hostname, |p| &p.config.hostname);
+        let c_domainname = peer.as_ref().map_or(&c.domainname, |p| &p.config.domainname);
+        let dir = self.data_dir(&peer.as_ref().map_or(rec.id.clone(), |p| p.id.clone()));
         for (file, dest) in
             [("hosts", "/etc/hosts"), ("hostname", "/etc/hostname"), ("resolv.conf", "/etc/resolv.conf")]
         {
@@ -175,8 +183,8 @@ impl Engine {
             id: rec.id.clone(),
             rootfs,
             image: berth_spec::ImageConfig::default(),
-            hostname: c.hostname.clone(),
-            domainname: c.domainname.clone().filter(|d| !d.is_empty()),
+            hostname: c_hostname.clone(),
+            domainname: c_domainname.clone().filter(|d| !d.is_empty()),
             cmd: Some(std::iter::once(rec.path.clone()).chain(rec.args.clone()).collect()),
             entrypoint: None,
             env: c.env.clone().unwrap_or_default(),

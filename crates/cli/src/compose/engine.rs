@@ -77,6 +77,7 @@ pub fn observed(c: &Value) -> Observed {
         oneoff: label(c, spec::ONEOFF) == "True",
         config_hash: label(c, spec::CONFIG_HASH).to_string(),
         image: label(c, spec::IMAGE).to_string(),
+        network_mode: c["HostConfig"]["NetworkMode"].as_str().unwrap_or_default().to_string(),
         running: c["State"] == "running",
     }
 }
@@ -293,6 +294,21 @@ pub struct Prepared {
     files: Vec<spec::FileCopy>,
 }
 
+/// The container IDs of the services `svc` shares namespaces or volumes with (their first
+/// replicas), for its create request.
+pub async fn peers(ctx: &Ctx, s: &Session, svc: &Service) -> Result<Vec<(String, String)>> {
+    let shared = berth_compose::plan::shares_with(svc);
+    if shared.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows = service_containers(ctx, &s.project.name, &shared, true, false).await?;
+    Ok(rows
+        .iter()
+        .filter(|r| label(r, spec::NUMBER) == "1")
+        .map(|r| (label(r, spec::SERVICE).to_string(), r["Id"].as_str().unwrap_or_default().to_string()))
+        .collect())
+}
+
 pub fn prepare(s: &Session, svc: &Service, replica: &Replica) -> Result<Prepared> {
     let (body, more) = spec::container_body(&s.project, &s.nets, &s.vols, svc, replica, &s.context)
         .map_err(super::load::fail)?;
@@ -347,6 +363,7 @@ pub async fn recreate(
     let info = containers.inspect_json(old, false).await?;
     let id = info["Id"].as_str().unwrap_or(old).to_string();
     replica.replaces = Some(id.clone());
+    replica.peers = peers(ctx, s, svc).await?;
     let prepared = prepare(s, svc, &replica)?;
     event("Container", name, "Recreate");
     containers.stop(&id, None, timeout.or(stop_timeout(svc))).await?;

@@ -148,8 +148,9 @@ async fn apply(
         Action::Create { service, number, name } => {
             event("Container", name, "Creating");
             let svc = s.service(service)?;
-            let id = engine::create(ctx, engine::prepare(s, svc, &replica(service, *number)?)?, name, None)
-                .await?;
+            let mut r = replica(service, *number)?;
+            r.peers = engine::peers(ctx, s, svc).await?;
+            let id = engine::create(ctx, engine::prepare(s, svc, &r)?, name, None).await?;
             event("Container", name, "Created");
             (service, id, name.clone())
         }

@@ -136,7 +136,9 @@ async fn apply(ctx: &Ctx, s: &Session, c: &Changes) -> Result {
         eprintln!("service(s) [{:?}] successfully built", c.service);
         return Ok(());
     }
-    let rows = engine::service_containers(ctx, &s.project.name, &[c.service.clone()], false, false).await?;
+    let rows =
+        engine::service_containers(ctx, &s.project.name, std::slice::from_ref(&c.service), false, false)
+            .await?;
     let n = c.copy.len() + c.delete.len();
     if n > 0 {
         eprintln!("Syncing service {:?} after {n} changes were detected", c.service);
