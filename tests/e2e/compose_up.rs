@@ -332,3 +332,84 @@ fn watch_syncs_restarts_and_rebuilds() {
     assert!(err.contains("Watch enabled") && err.contains("Syncing service \"app\""), "{err}");
     ok(&d, &dir, &["down", "-t", "1", "--rmi", "local"]);
 }
+
+#[test]
+fn global_flags_and_environment_variables() {
+    let d = Berthd::start();
+    let project = context(&[("flags/x.yml", "services:\n  a:\n    image: busybox\n    command: sh -c 'echo hi; sleep 0.3'\n    ports: ['127.0.0.1::80']\n")]);
+    let dir = project.path().join("flags");
+    let yaml = std::fs::read_to_string(dir.join("x.yml")).unwrap();
+    // The file from stdin, the name from the environment, `_` names with --compatibility,
+    // no progress with --progress quiet.
+    let mut c = Command::new(berth_tests::env().bin_dir.join("berth"));
+    let mut child = c
+        .args(["compose", "--compatibility", "--progress", "quiet", "-f", "-", "up", "-d", "--no-start"])
+        .current_dir(&dir)
+        .env("DOCKER_HOST", d.host())
+        .env("COMPOSE_PROJECT_NAME", "named")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(yaml.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success() && out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(d.inspect("named_a_1", "{{.State.Status}}"), "created");
+    // COMPOSE_FILE names the file; COMPOSE_REMOVE_ORPHANS removes what another project file left.
+    let env = [("COMPOSE_FILE", "x.yml"), ("COMPOSE_PROJECT_NAME", "named"), ("COMPOSE_REMOVE_ORPHANS", "1")];
+    std::fs::write(
+        dir.join("y.yml"),
+        "services:\n  b:\n    image: busybox\n    command: sleep 100\n    init: true\n",
+    )
+    .unwrap();
+    let out = compose(&d, &dir, &["-f", "y.yml", "up", "-d"], &env);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(d.docker(&["inspect", "named_a_1"]).status.code() != Some(0), "the orphan stayed");
+    let out = compose(&d, &dir, &["-f", "y.yml", "down", "-t", "1"], &env);
+    assert!(out.status.success());
+    // --ansi always colours the prefixes; logs -f ends with the container.
+    let out = compose(&d, &dir, &["--ansi", "always", "up", "-d"], &[("COMPOSE_FILE", "x.yml")]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = compose(&d, &dir, &["--ansi", "always", "logs", "-f"], &[("COMPOSE_FILE", "x.yml")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("\u{1b}[36mflags-a-1  | \u{1b}[0mhi"), "{text:?}");
+    // run --service-ports publishes the service's ports for a one-off container.
+    let out = compose(
+        &d,
+        &dir,
+        &["run", "-d", "--service-ports", "a", "sleep", "100"],
+        &[("COMPOSE_FILE", "x.yml")],
+    );
+    let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(name.starts_with("flags-a-run-"), "{name}");
+    assert!(d.ok(&["port", &name]).starts_with("80/tcp -> 127.0.0.1:"));
+    let out = compose(&d, &dir, &["down", "-t", "0"], &[("COMPOSE_FILE", "x.yml")]);
+    assert!(out.status.success());
+    assert!(d.ok(&["ps", "-aq"]).is_empty());
+}
+
+#[test]
+fn an_interrupted_foreground_up_stops_the_project() {
+    let d = Berthd::start();
+    let project = context(&[("intr/compose.yaml", "services:\n  a:\n    image: busybox\n    command: sh -c 'echo ready; exec sleep 1000'\n    init: true\n")]);
+    let dir = project.path().join("intr");
+    let child = Command::new(berth_tests::env().bin_dir.join("berth"))
+        .args(["compose", "up"])
+        .current_dir(&dir)
+        .env("DOCKER_HOST", d.host())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    d.wait_for(20, "the container", || d.docker(&["logs", "intr-a-1"]).stdout.starts_with(b"ready"));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("intr-a-1  | ready"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Gracefully stopping..."));
+    assert_eq!(d.inspect("intr-a-1", "{{.State.Status}}"), "exited");
+    let out = compose(&d, &dir, &["down"], &[]);
+    assert!(out.status.success());
+}

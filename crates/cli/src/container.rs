@@ -212,8 +212,8 @@ fn run_failure(ctx: &Ctx, path: &str, e: &ClientError, code: i32) -> Failure {
     Failure::new(code, format!("{}: {e}\n\nRun '{} {path} --help' for more information", ctx.prog, ctx.prog))
 }
 
-/// `run`'s pull of a missing image: its steps on stderr, line by line.
-async fn pull(
+/// `run`'s (and compose's) pull of a missing image: its steps on stderr, line by line.
+pub(crate) async fn pull(
     ctx: &Ctx,
     image: &str,
     platform: Option<&str>,

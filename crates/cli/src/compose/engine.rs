@@ -21,9 +21,18 @@ fn missing(e: &ClientError) -> bool {
     e.kind() == ErrorKind::NotFound
 }
 
+/// `--progress quiet`: no progress lines.
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn set_quiet(quiet: bool) {
+    QUIET.store(quiet, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// One line of progress, as Compose prints it without a terminal: ` Container app-web-1  Started`.
 pub fn event(kind: &str, name: &str, status: &str) {
-    eprintln!(" {kind} {name}  {status}");
+    if !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(" {kind} {name}  {status}");
+    }
 }
 
 /// A label of a container's list row or inspect.
@@ -199,13 +208,16 @@ pub async fn build(
     crate::build::build(ctx, command_args(&argv)?).await
 }
 
-/// `docker pull` of an image.
+/// Pulls an image, its progress on stderr as Compose shows it (stdout stays the commands').
 pub async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> Result {
-    let mut argv = vec![image.to_string()];
-    if quiet {
-        argv.push("-q".into());
+    if !quiet {
+        eprintln!(" Image {image}  Pulling");
     }
-    crate::image::pull(ctx, command_args(&argv)?).await
+    crate::container::pull(ctx, image, None, quiet).await?;
+    if !quiet {
+        eprintln!(" Image {image}  Pulled");
+    }
+    Ok(())
 }
 
 /// The image each service runs, built or pulled as its policy and `--build`/`--pull` say;

@@ -70,7 +70,13 @@ pub(super) fn load(a: &ComposeArgs) -> Result<Loaded> {
     let dir: PathBuf = match &a.project_directory {
         Some(d) => PathBuf::from(d),
         None if first.as_os_str() == "-" => std::env::current_dir().map_err(fail)?,
-        None => first.parent().map(Path::to_path_buf).unwrap_or_default(),
+        // The first file's directory; a relative file is the working directory's.
+        None => std::env::current_dir()
+            .map_err(fail)?
+            .join(first)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
     };
     let dir = std::fs::canonicalize(&dir).unwrap_or(dir);
     let env_files: Vec<(PathBuf, bool)> = if a.env_file.is_empty() {
@@ -153,6 +159,10 @@ pub(super) struct Session {
     pub context: berth_compose::spec::Context,
     pub vars: Vec<(String, String)>,
     pub compatibility: bool,
+    /// `--parallel`: how many containers are worked on at once (`-1`: no limit).
+    pub parallel: Option<i64>,
+    /// `--ansi`: `never`, `always` or `auto` (colours on a terminal).
+    pub ansi: String,
 }
 
 impl Session {
@@ -172,7 +182,10 @@ impl Session {
             home: std::env::var("HOME").unwrap_or_default(),
         };
         let compatibility = a.compatibility;
-        let mut s = Session { project, nets, vols, context, vars: loaded.vars, compatibility };
+        let parallel = a.parallel;
+        let ansi = a.ansi.clone();
+        let mut s =
+            Session { project, nets, vols, context, vars: loaded.vars, compatibility, parallel, ansi };
         // Environments are resolved once, as Compose resolves them when it loads: what a
         // container gets (its env files' contents, the variables it names) is part of its
         // configuration, and a change of it recreates the container.

@@ -29,9 +29,13 @@ struct Printer {
 }
 
 impl Printer {
-    fn new(names: &[String], no_colour: bool, no_prefix: bool) -> Printer {
-        let colour =
-            !no_colour && berth_client::terminal::is_tty(1) && std::env::var_os("NO_COLOR").is_none();
+    fn new(names: &[String], ansi: &str, no_colour: bool, no_prefix: bool) -> Printer {
+        let colour = !no_colour
+            && match ansi {
+                "never" => false,
+                "always" => true,
+                _ => berth_client::terminal::is_tty(1) && std::env::var_os("NO_COLOR").is_none(),
+            };
         // Compose pads names to one more than the longest.
         Printer { width: names.iter().map(String::len).max().unwrap_or(0) + 1, colour, prefix: !no_prefix }
     }
@@ -95,7 +99,7 @@ pub async fn logs(ctx: &Ctx, s: &Session, a: &LogsArgs) -> Result {
         rows.retain(|r| engine::label(r, berth_compose::spec::NUMBER) == a.index.to_string());
     }
     let names: Vec<String> = rows.iter().map(engine::row_name).collect();
-    let printer = Printer::new(&names, a.no_color, a.no_log_prefix);
+    let printer = Printer::new(&names, &s.ansi, a.no_color, a.no_log_prefix);
     let q = LogsQuery {
         follow: a.follow,
         timestamps: a.timestamps,
@@ -129,7 +133,7 @@ pub struct Follow {
 pub async fn follow_up(ctx: &Ctx, s: &Session, f: &Follow) -> Result {
     let rows = engine::service_containers(ctx, &s.project.name, &f.services, true, false).await?;
     let names: Vec<String> = rows.iter().map(engine::row_name).collect();
-    let printer = Arc::new(Printer::new(&names, f.no_color, f.no_prefix));
+    let printer = Arc::new(Printer::new(&names, &s.ansi, f.no_color, f.no_prefix));
     println!("Attaching to {}", names.join(", "));
     let q = LogsQuery { follow: true, timestamps: f.timestamps, tail: "all".into(), ..LogsQuery::default() };
     // Each container's stream, ending with its exit code.

@@ -42,6 +42,16 @@ pub async fn run(ctx: &Ctx, a: ComposeArgs) -> Result {
     if let ComposeCmd::Ls(l) = &a.command {
         return show::ls(ctx, l).await;
     }
+    match a.progress.as_deref() {
+        None | Some("auto" | "tty" | "plain") => {}
+        Some("quiet") => engine::set_quiet(true),
+        Some(other) => {
+            return Err(Failure::new(
+                1,
+                format!("unsupported --progress {other:?}: use auto, tty, plain or quiet"),
+            ))
+        }
+    }
     let s = Session::open(&a)?;
     match &a.command {
         ComposeCmd::Up(u) => up::up(ctx, s, u).await,

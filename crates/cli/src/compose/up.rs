@@ -83,7 +83,7 @@ pub async fn converge(ctx: &Ctx, s: &Session, a: &UpArgs, start: bool) -> Result
     }
     let image_of =
         |svc: &str| images.iter().find(|(n, _)| n == svc).map(|(_, i)| i.clone()).unwrap_or_default();
-    let limit = parallel_limit();
+    let limit = parallel_limit(s);
     for level in &plan.levels {
         for chunk in level.chunks(limit) {
             let done = join_all(
@@ -115,13 +115,14 @@ fn env_flag(name: &str) -> bool {
     std::env::var(name).is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes"))
 }
 
-/// `COMPOSE_PARALLEL_LIMIT`: how many containers are worked on at once.
-fn parallel_limit() -> usize {
-    std::env::var("COMPOSE_PARALLEL_LIMIT")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(64)
+/// `--parallel`, else `COMPOSE_PARALLEL_LIMIT`: how many containers are worked on at once
+/// (`-1`, or nothing said: no limit).
+fn parallel_limit(s: &Session) -> usize {
+    let n = s.parallel.or_else(|| std::env::var("COMPOSE_PARALLEL_LIMIT").ok().and_then(|v| v.parse().ok()));
+    match n {
+        Some(n) if n > 0 => n as usize,
+        _ => usize::MAX,
+    }
 }
 
 async fn apply(
