@@ -383,9 +383,13 @@ fn global_flags_and_environment_variables() {
     let name = String::from_utf8_lossy(&out.stdout).trim().to_string();
     assert!(name.starts_with("flags-a-run-"), "{name}");
     assert!(d.ok(&["port", &name]).starts_with("80/tcp -> 127.0.0.1:"));
-    let out = compose(&d, &dir, &["down", "-t", "0"], &[("COMPOSE_FILE", "x.yml")]);
-    assert!(out.status.success());
+    // Without its files, a project is known by its labels: `-p NAME down` from anywhere.
+    let out = compose(&d, project.path(), &["-p", "flags", "ps", "-a", "--format", "{{.Service}}"], &[]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "a\na\n", "{}", String::from_utf8_lossy(&out.stderr));
+    let out = compose(&d, project.path(), &["-p", "flags", "down", "-t", "0"], &[]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(d.ok(&["ps", "-aq"]).is_empty());
+    assert!(!d.ok(&["network", "ls"]).contains("flags_default"));
 }
 
 #[test]

@@ -96,6 +96,40 @@ pub enum ComposeCmd {
 }
 
 impl ComposeCmd {
+    /// The services the command names, which are enabled whatever their profiles.
+    pub fn named_services(&self) -> Vec<String> {
+        match self {
+            ComposeCmd::Up(u) => u.services.clone(),
+            ComposeCmd::Run(r) => vec![r.service.clone()],
+            ComposeCmd::Create(c) => c.services.clone(),
+            ComposeCmd::Build(b) => b.services.clone(),
+            ComposeCmd::Pull(p) => p.services.clone(),
+            ComposeCmd::Push(p) | ComposeCmd::Start(p) => p.services.clone(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the command can work from the engine's labels alone, without the project's
+    /// files (`-p NAME down` from anywhere, as docker compose allows).
+    pub fn works_from_labels(&self) -> bool {
+        matches!(
+            self,
+            ComposeCmd::Down(_)
+                | ComposeCmd::Ps(_)
+                | ComposeCmd::Logs(_)
+                | ComposeCmd::Stop(_)
+                | ComposeCmd::Start(_)
+                | ComposeCmd::Restart(_)
+                | ComposeCmd::Kill(_)
+                | ComposeCmd::Rm(_)
+                | ComposeCmd::Pause(_)
+                | ComposeCmd::Unpause(_)
+                | ComposeCmd::Top(_)
+                | ComposeCmd::Images(_)
+                | ComposeCmd::Events(_)
+        )
+    }
+
     /// Whether the command reads only files (no daemon).
     pub fn offline(&self) -> bool {
         matches!(self, ComposeCmd::Config(_) | ComposeCmd::Version(_))

@@ -143,7 +143,7 @@ pub(super) fn load(a: &ComposeArgs) -> Result<Loaded> {
     all_profiles.sort();
     all_profiles.dedup();
     let active = berth_compose::profiles::active(&a.profile, lookup("COMPOSE_PROFILES").as_deref());
-    berth_compose::profiles::apply(&mut tree, &active, &[]).map_err(fail)?;
+    berth_compose::profiles::apply(&mut tree, &active, &a.command.named_services()).map_err(fail)?;
     let files = texts.iter().map(|(n, _)| n.clone()).collect();
     let dir = dir.to_string_lossy().into_owned();
     Ok(Loaded { name, dir, tree, all_profiles, files, vars })
@@ -202,6 +202,55 @@ impl Session {
             svc.env_files.clear();
         }
         Ok(s)
+    }
+
+    /// The project `name` as the engine's labels describe it, without its files: no
+    /// services (the commands then act on every container labelled with the project), its
+    /// networks and volumes found by their labels.
+    pub async fn from_labels(ctx: &crate::Ctx, a: &ComposeArgs) -> Result<Option<Session>> {
+        let Some(name) = a.project_name.clone().or_else(|| std::env::var("COMPOSE_PROJECT_NAME").ok()) else {
+            return Ok(None);
+        };
+        if !a.command.works_from_labels() || !a.file.is_empty() || find_files(a, None).is_ok() {
+            return Ok(None);
+        }
+        let name = berth_compose::project::project_name(Some(&name), None, "").map_err(fail)?;
+        let filter =
+            serde_json::json!({"label": [format!("{}={name}", berth_compose::spec::PROJECT)]}).to_string();
+        let nets = ctx.client.networks().list(Some(filter.clone())).await?;
+        let vols = ctx.client.volumes().list(Some(filter)).await?;
+        let label =
+            |v: &serde_json::Value, key: &str| v["Labels"][key].as_str().unwrap_or_default().to_string();
+        let project = Project { name, ..Project::default() };
+        Ok(Some(Session {
+            nets: nets
+                .iter()
+                .map(|n| NetworkDef {
+                    key: label(n, berth_compose::spec::NETWORK),
+                    name: n["Name"].as_str().unwrap_or_default().to_string(),
+                    ..NetworkDef::default()
+                })
+                .collect(),
+            vols: vols
+                .iter()
+                .map(|v| VolumeDef {
+                    key: label(v, berth_compose::spec::VOLUME),
+                    name: v["Name"].as_str().unwrap_or_default().to_string(),
+                    ..VolumeDef::default()
+                })
+                .collect(),
+            project,
+            context: berth_compose::spec::Context::default(),
+            vars: Vec::new(),
+            compatibility: a.compatibility,
+            parallel: a.parallel,
+            ansi: a.ansi.clone(),
+        }))
+    }
+
+    /// Whether the session knows the project only from the engine's labels.
+    pub fn known_by_labels_only(&self) -> bool {
+        self.project.services.is_empty() && self.context.config_files.is_empty()
     }
 
     /// A variable of the environment, else of the env files.

@@ -52,7 +52,10 @@ pub async fn run(ctx: &Ctx, a: ComposeArgs) -> Result {
             ))
         }
     }
-    let s = Session::open(&a)?;
+    let s = match Session::from_labels(ctx, &a).await? {
+        Some(s) => s,
+        None => Session::open(&a)?,
+    };
     match &a.command {
         ComposeCmd::Up(u) => up::up(ctx, s, u).await,
         ComposeCmd::Create(c) => {

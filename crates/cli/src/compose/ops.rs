@@ -69,7 +69,9 @@ async fn remove_one(ctx: &Ctx, r: &Value, volumes: bool) -> Result {
 /// `down`.
 pub async fn down(ctx: &Ctx, s: &Session, a: &DownArgs) -> Result {
     let all = engine::containers(ctx, &s.project.name, true).await?;
-    let known = |r: &Value| s.project.services.iter().any(|x| x.name == label(r, spec::SERVICE));
+    let known = |r: &Value| {
+        s.known_by_labels_only() || s.project.services.iter().any(|x| x.name == label(r, spec::SERVICE))
+    };
     let named = |r: &Value| a.services.is_empty() || a.services.iter().any(|x| x == label(r, spec::SERVICE));
     let orphans: Vec<String> = all.iter().filter(|r| !known(r)).map(row_name).collect();
     let rows: Vec<Value> = all.into_iter().filter(|r| named(r) && (known(r) || a.remove_orphans)).collect();
