@@ -17,6 +17,7 @@ use berth_shim::protocol::{read_frame, STDERR, STDOUT, SYSTEM};
 pub use berth_shim::{ExitStatus, ShimClient, ShimError};
 pub use berth_spec::{ContainerOptions, Mount};
 
+pub mod compose;
 pub mod daemon;
 pub mod http;
 pub mod images;

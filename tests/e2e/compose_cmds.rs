@@ -13,29 +13,16 @@ use berth_tests::images::context;
 use berth_tests::registry::BerthRegistry;
 
 fn compose(d: &Berthd, dir: &Path, args: &[&str], reg: &str) -> Output {
-    berth(d, dir, reg).args(args).stdin(Stdio::null()).output().unwrap()
+    berth_tests::compose::run(d, dir, args, &[("REG", reg)])
 }
 
 fn berth(d: &Berthd, dir: &Path, reg: &str) -> Command {
-    let mut c = Command::new(berth_tests::env().bin_dir.join("berth"));
-    c.arg("compose").current_dir(dir).env("DOCKER_HOST", d.host()).env("REG", reg);
-    for v in ["COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME"] {
-        c.env_remove(v);
-    }
-    c
+    berth_tests::compose::command(d, dir, &[("REG", reg)])
 }
 
 #[track_caller]
 fn ok(d: &Berthd, dir: &Path, args: &[&str], reg: &str) -> String {
-    let out = compose(d, dir, args, reg);
-    assert!(
-        out.status.success(),
-        "berth compose {args:?} ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        d.log_text()
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    berth_tests::compose::ok(d, dir, args, &[("REG", reg)]).0
 }
 
 const APP: &str = "services:

@@ -6,47 +6,23 @@
 //! `down` leaves nothing behind. Failures are named: an unhealthy dependency, a bad file
 //! before anything is made.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use berth_tests::compose::http_get;
 
 use berth_tests::daemon::Berthd;
 use berth_tests::images::context;
 
 fn compose(d: &Berthd, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(berth_tests::env().bin_dir.join("berth"));
-    c.arg("compose").args(args).current_dir(dir).env("DOCKER_HOST", d.host()).stdin(Stdio::null());
-    for v in ["COMPOSE_PROFILES", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "COMPOSE_REMOVE_ORPHANS"] {
-        c.env_remove(v);
-    }
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().unwrap()
+    berth_tests::compose::run(d, dir, args, env)
 }
 
 #[track_caller]
 fn ok(d: &Berthd, dir: &Path, args: &[&str]) -> (String, String) {
-    let out = compose(d, dir, args, &[("PW", "s3cret")]);
-    assert!(
-        out.status.success(),
-        "berth compose {args:?} ({}): {}{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr),
-        d.log_text()
-    );
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-/// An HTTP GET of `path` from `addr` (`ip:port`), its body.
-fn http_get(addr: &str, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+    berth_tests::compose::ok(d, dir, args, &[("PW", "s3cret")])
 }
 
 fn ids(d: &Berthd, project: &str) -> Vec<String> {

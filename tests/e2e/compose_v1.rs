@@ -3,11 +3,10 @@
 //! `port`, `logs`, `exec`, `run`, `scale`, `config` and `down`. berth compose then sees the
 //! project docker-compose made, by its labels. (`docker-compose build` is in `build.rs`.)
 
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
+use berth_tests::compose::http_get;
 use berth_tests::daemon::Berthd;
 use berth_tests::images::context;
 
@@ -35,15 +34,6 @@ fn ok(d: &Berthd, dir: &Path, args: &[&str]) -> String {
         d.log_text()
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn http_get(addr: &str, path: &str) -> String {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default()
 }
 
 const APP: &str = "services:

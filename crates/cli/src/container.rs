@@ -305,9 +305,22 @@ pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
         sig_proxy: a.sig_proxy,
         detach_keys: a.detach_keys.clone().or_else(|| crate::common::config_key("detachKeys")),
     };
-    match berth_client::run::run(&ctx.client, &id, &opts).await {
+    run_created(ctx, &id, &id, &opts, |error, code| run_failure(ctx, path, error, code)).await
+}
+
+/// Runs a created container (see `berth_client::run`) and turns how it ended into the CLI's
+/// result: `shown` printed when it was started detached, a failed setup or start told by
+/// `failure` (with the exit code Docker gives for it).
+pub(crate) async fn run_created(
+    ctx: &Ctx,
+    id: &str,
+    shown: &str,
+    opts: &RunOptions,
+    failure: impl Fn(&ClientError, i32) -> Failure,
+) -> Result {
+    match berth_client::run::run(&ctx.client, id, opts).await {
         Ok(RunOutcome::Started) => {
-            println!("{id}");
+            println!("{shown}");
             Ok(())
         }
         Ok(RunOutcome::Detached) | Ok(RunOutcome::Exited(0)) => Ok(()),
@@ -316,9 +329,7 @@ pub async fn run(ctx: &Ctx, a: RunArgs, run: bool) -> Result {
             let code = e.exit_code();
             match e {
                 RunError::Wait(m) => Err(Failure::new(code, format!("{}: {m}", ctx.prog))),
-                RunError::Start { error, .. } | RunError::Setup(error) => {
-                    Err(run_failure(ctx, path, &error, code))
-                }
+                RunError::Start { error, .. } | RunError::Setup(error) => Err(failure(&error, code)),
             }
         }
     }

@@ -2,7 +2,7 @@
 //! the service's configuration (`<project>-<service>-run-<slug>`, labelled `oneoff`), its
 //! dependencies brought up first.
 
-use berth_client::run::{RunError, RunOptions, RunOutcome};
+use berth_client::run::RunOptions;
 use berth_compose::spec::{self, Replica};
 use serde_json::json;
 
@@ -158,23 +158,8 @@ pub async fn run(ctx: &Ctx, mut s: Session, a: &RunArgs) -> Result {
         sig_proxy: !tty,
         detach_keys: crate::common::config_key("detachKeys"),
     };
-    match berth_client::run::run(&ctx.client, &id, &opts).await {
-        Ok(RunOutcome::Started) => {
-            println!("{name}");
-            Ok(())
-        }
-        Ok(RunOutcome::Detached) | Ok(RunOutcome::Exited(0)) => Ok(()),
-        Ok(RunOutcome::Exited(code)) => Err(Failure::exit(code as i32)),
-        Err(e) => {
-            let code = e.exit_code();
-            match e {
-                RunError::Wait(m) => Err(Failure::new(code, m)),
-                RunError::Start { error, .. } | RunError::Setup(error) => {
-                    Err(Failure::new(code, error.to_string()))
-                }
-            }
-        }
-    }
+    crate::container::run_created(ctx, &id, &name, &opts, |error, code| Failure::new(code, error.to_string()))
+        .await
 }
 
 /// `cp`: `SERVICE:PATH` on either side names replica `--index`.
