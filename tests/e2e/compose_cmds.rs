@@ -153,6 +153,7 @@ services:
     networks:
       front: {aliases: [primary], ipv4_address: 10.219.7.10}
       outside: {}
+      six: {ipv6_address: 'fd00:219::10'}
     volumes: ['/anon', {type: tmpfs, target: /scratch}, {type: volume, source: ro, target: /ro, read_only: true}]
     ulimits: {nofile: {soft: 1000, hard: 2000}}
     sysctls: {net.ipv4.ip_unprivileged_port_start: '80'}
@@ -176,6 +177,10 @@ networks:
     internal: true
     ipam: {config: [{subnet: 10.219.7.0/24}]}
   outside: {external: true, name: keys-outside}
+  six:
+    enable_ipv6: true
+    driver_opts: {com.docker.network.driver.mtu: 1400}
+    ipam: {config: [{subnet: 10.219.8.0/24}, {subnet: 'fd00:219::/64'}]}
 volumes:
   ro: {}
 ";
@@ -197,6 +202,8 @@ fn service_keys_reach_the_containers() {
     assert!(insp("{{json (index .NetworkSettings.Networks \"keys_front\").Aliases}}").contains("primary"));
     assert!(insp("{{json .NetworkSettings.Networks}}").contains("keys-outside"));
     assert_eq!(d.inspect("keys_front", "{{.Internal}}"), "true");
+    assert_eq!(insp("{{(index .NetworkSettings.Networks \"keys_six\").GlobalIPv6Address}}"), "fd00:219::10");
+    assert_eq!(d.inspect("keys_six", "{{index .Options \"com.docker.network.driver.mtu\"}}"), "1400");
     assert_eq!(
         insp("{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}} {{.Config.StopSignal}}"),
         "67108864 50 SIGUSR1"
