@@ -138,18 +138,45 @@ pub async fn follow_up(ctx: &Ctx, s: &Session, f: &Follow) -> Result {
     let q = LogsQuery { follow: true, timestamps: f.timestamps, tail: "all".into(), ..LogsQuery::default() };
     // Each container's stream, ending with its exit code.
     let mut tasks = futures::stream::FuturesUnordered::new();
+    let abort = f.abort;
     for r in &rows {
         let name = engine::row_name(r);
         let service = engine::label(r, berth_compose::spec::SERVICE).to_string();
         let colour = colour_of(s, &service);
         let (printer, q) = (printer.clone(), q.clone());
         tasks.push(async move {
-            let streamed = stream(ctx, &printer, &name, colour, &q).await;
-            let code = match ctx.client.containers().wait(&name, Some("not-running")).await {
-                Ok(w) => w.exit().await.map(|e| e.status_code).unwrap_or(-1),
-                Err(_) => -1,
-            };
-            (name, service, code, streamed)
+            let mut q = q;
+            loop {
+                let streamed = stream(ctx, &printer, &name, colour, &q).await;
+                let code = match ctx.client.containers().wait(&name, Some("not-running")).await {
+                    Ok(w) => w.exit().await.map(|e| e.status_code).unwrap_or(-1),
+                    Err(_) => -1,
+                };
+                // A container its restart policy brings back is followed on, from its new output.
+                let back = !abort
+                    && streamed.is_ok()
+                    && ctx
+                        .client
+                        .containers()
+                        .inspect_json(&name, false)
+                        .await
+                        .is_ok_and(|c| c["State"]["Restarting"] == true || c["State"]["Running"] == true);
+                if !back {
+                    return (name, service, code, streamed);
+                }
+                println!("{name} exited with code {code}");
+                // Followed again once it runs (a stopped container's log would end at once).
+                while ctx
+                    .client
+                    .containers()
+                    .inspect_json(&name, false)
+                    .await
+                    .is_ok_and(|c| c["State"]["Restarting"] == true)
+                {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+                q.tail = "0".into();
+            }
         });
     }
     use futures::StreamExt as _;
