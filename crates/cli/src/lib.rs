@@ -318,12 +318,31 @@ async fn images(ctx: &Ctx, op: ImageOps) -> Result {
 
 /// The words after the program that name the command (`container ls`, `run`).
 fn command_path(args: &[String]) -> Vec<String> {
-    const GROUPS: [&str; 6] = ["container", "image", "system", "volume", "network", "context"];
+    const GROUPS: [&str; 7] = ["container", "image", "system", "volume", "network", "context", "compose"];
+    // `compose`'s own flags that take a value.
+    const COMPOSE_VALUED: [&str; 12] = [
+        "-f",
+        "--file",
+        "-p",
+        "--project-name",
+        "--profile",
+        "--env-file",
+        "--project-directory",
+        "--parallel",
+        "--ansi",
+        "--progress",
+        "-c",
+        "-l",
+    ];
     let mut path = Vec::new();
     let mut skip = false;
     for a in args.iter().skip(1) {
         if skip {
             skip = false;
+            continue;
+        }
+        if a.starts_with('-') && path.first().is_some_and(|p| p == "compose") {
+            skip = COMPOSE_VALUED.contains(&a.as_str());
             continue;
         }
         if a.starts_with('-') {
@@ -458,6 +477,7 @@ mod tests {
         let v = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
         assert_eq!(command_path(&v("berth run -d busybox")), ["run"]);
         assert_eq!(command_path(&v("berth -H unix:///x container ls -a")), ["container", "ls"]);
+        assert_eq!(command_path(&v("berth compose -f a.yml -p x up --help")), ["compose", "up"]);
         for (path, want) in [
             ("run", "Usage:  berth run [OPTIONS] IMAGE [COMMAND] [ARG...]"),
             ("ps", "Usage:  berth ps [OPTIONS]"),

@@ -283,6 +283,14 @@ pub fn container_body(
                 Some((_, FileObject::File(path))) if !m.sets_owner_or_mode() => {
                     binds.push(format!("{path}:{}:ro", m.target))
                 }
+                Some((_, FileObject::External(name))) => {
+                    return Err(ComposeError::Project {
+                        why: format!(
+                            "service {:?}: {kind} {name} is external, which only a swarm provides: give it a file, an environment variable or content",
+                            s.name
+                        ),
+                    })
+                }
                 Some(_) => {} // copied in after create: see `file_copies`
                 None => return Err(undefined(kind, &m.source)),
             }

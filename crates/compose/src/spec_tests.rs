@@ -148,6 +148,7 @@ fn undefined_resources_are_named() {
         ("services: {a: {image: x, networks: [nope]}}", "undefined network nope"),
         ("services: {a: {image: x, secrets: [nope]}}", "undefined secret nope"),
         ("services: {a: {image: x, stop_grace_period: soon}}", "stop_grace_period \"soon\""),
+        ("services: {a: {image: x, secrets: [s]}}\nsecrets: {s: {external: true}}", "secret s is external"),
     ] {
         let p = decode(&parse(yaml, "f").unwrap(), "p", "/d").unwrap();
         let nets = networks("p", &p.networks, uses_default_network(&p)).unwrap();
