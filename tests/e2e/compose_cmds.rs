@@ -162,6 +162,8 @@ services:
     extra_hosts: ['db.local=10.1.2.3']
     labels: {team: core}
     stop_signal: SIGUSR1
+    dns_search: [example.org]
+    oom_score_adj: 100
     logging: {driver: json-file, options: {max-size: 1m}}
     deploy: {resources: {limits: {memory: 64m, pids: 50}}}
   side:
@@ -219,6 +221,10 @@ fn service_keys_reach_the_containers() {
     };
     assert_eq!(exec("main", "ulimit -n; cat /proc/sys/net/ipv4/ip_unprivileged_port_start"), "1000\n80");
     assert_eq!(exec("main", "grep db.local /etc/hosts | cut -f1"), "10.1.2.3");
+    assert_eq!(
+        exec("main", "grep ^search /etc/resolv.conf; cat /proc/1/oom_score_adj"),
+        "search example.org\n100"
+    );
     // CapEff: CHOWN (bit 0) dropped, NET_ADMIN (bit 12) added.
     let caps = u64::from_str_radix(&exec("main", "grep CapEff /proc/self/status | cut -f2"), 16).unwrap();
     assert_eq!((caps & 1, caps & (1 << 12)), (0, 1 << 12));

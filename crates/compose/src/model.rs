@@ -133,6 +133,60 @@ pub struct Service {
     pub pull_policy: Option<String>,
     /// `develop.watch`: what `watch` does when files change.
     pub watch: Vec<WatchRule>,
+    /// The keys that map one to one onto a field of the engine's `HostConfig` (see
+    /// [`HOST_FIELDS`]): the field and its value.
+    pub host: Vec<(String, serde_json::Value)>,
+}
+
+/// How a [`HOST_FIELDS`] value is read.
+#[derive(Debug, Clone, Copy)]
+enum Form {
+    Text,
+    Int,
+    Bool,
+    Size,
+    List,
+}
+
+/// Service keys that are one field of `HostConfig` each, as docker compose passes them.
+const HOST_FIELDS: &[(&str, &str, Form)] = &[
+    ("dns_search", "DnsSearch", Form::List),
+    ("dns_opt", "DnsOptions", Form::List),
+    ("oom_score_adj", "OomScoreAdj", Form::Int),
+    ("oom_kill_disable", "OomKillDisable", Form::Bool),
+    ("cpu_shares", "CpuShares", Form::Int),
+    ("cpu_quota", "CpuQuota", Form::Int),
+    ("cpu_period", "CpuPeriod", Form::Int),
+    ("cpuset", "CpusetCpus", Form::Text),
+    ("memswap_limit", "MemorySwap", Form::Size),
+    ("uts", "UTSMode", Form::Text),
+    ("runtime", "Runtime", Form::Text),
+    ("cgroup", "CgroupnsMode", Form::Text),
+    ("cgroup_parent", "CgroupParent", Form::Text),
+];
+
+fn host_fields(s: &Node, name: &str) -> Result<Vec<(String, serde_json::Value)>, ComposeError> {
+    let mut out = Vec::new();
+    for (key, field, form) in HOST_FIELDS {
+        let Some(n) = s.get(key).filter(|n| !n.is_null()) else { continue };
+        let path = format!("services.{name}.{key}");
+        let v = match form {
+            Form::Text => serde_json::Value::from(n.text().unwrap_or_default()),
+            Form::Int => {
+                let t = n.text().unwrap_or_default();
+                let i: i64 =
+                    t.parse().map_err(|_| invalid(n, &path, format!("{t:?} is not a whole number")))?;
+                i.into()
+            }
+            Form::Bool => boolean(Some(n), &path)?.into(),
+            // `-1`: unlimited swap, as Docker takes it.
+            Form::Size if n.text() == Some("-1") => (-1i64).into(),
+            Form::Size => size(Some(n), &path)?.unwrap_or(0).into(),
+            Form::List => words(Some(n)).into(),
+        };
+        out.push((field.to_string(), v));
+    }
+    Ok(out)
 }
 
 /// One `develop.watch` rule.
@@ -359,6 +413,20 @@ fn decode_service(name: &str, s: &Node, dir: &str) -> Result<Service, ComposeErr
         _ => Vec::new(),
     };
     decode_limits(s, &mut out, name)?;
+    out.host = host_fields(s, name)?;
+    // `deploy.restart_policy` stands for `restart` when that is not given, as Compose reads it.
+    if out.restart.is_none() {
+        if let Some(p) = s.get("deploy").and_then(|d| d.get("restart_policy")) {
+            out.restart = match text(p.get("condition")).as_deref() {
+                Some("none") => Some("no".into()),
+                Some("on-failure") => Some(match text(p.get("max_attempts")) {
+                    Some(n) => format!("on-failure:{n}"),
+                    None => "on-failure".into(),
+                }),
+                _ => Some("always".into()),
+            };
+        }
+    }
     if let Some(Value::Seq(rules)) = s.get("develop").and_then(|d| d.get("watch")).map(|w| &w.value) {
         for r in rules {
             let path = at("develop.watch");
@@ -500,6 +568,19 @@ fn decode_limits(s: &Node, out: &mut Service, name: &str) -> Result<(), ComposeE
 
 /// The service keys the typed model carries (some only in part: see [`unsupported`]).
 const HONOURED: &[&str] = &[
+    "dns_search",
+    "dns_opt",
+    "oom_score_adj",
+    "oom_kill_disable",
+    "cpu_shares",
+    "cpu_quota",
+    "cpu_period",
+    "cpuset",
+    "memswap_limit",
+    "uts",
+    "runtime",
+    "cgroup",
+    "cgroup_parent",
     "build",
     "cap_add",
     "cap_drop",
@@ -558,7 +639,7 @@ const HONOURED: &[&str] = &[
 ];
 
 /// The `deploy` keys that mean something on one host.
-const DEPLOY_HONOURED: &[&str] = &["replicas", "resources"];
+const DEPLOY_HONOURED: &[&str] = &["replicas", "resources", "restart_policy"];
 
 /// Warnings for what the project sets that berth does not apply, as docker compose warns
 /// for what a single engine cannot honour (`deploy.placement`): the service keys outside the

@@ -128,13 +128,32 @@ fn bad_values_name_their_path_and_line() {
 
 #[test]
 fn what_berth_does_not_apply_is_warned_about() {
-    let yaml = "services:\n  a:\n    image: x\n    x-note: 1\n    runtime: kata\n    deploy: {replicas: 2, placement: {constraints: [node.role==manager]}, resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n  b: {image: y}\n";
+    let yaml = "services:\n  a:\n    image: x\n    x-note: 1\n    userns_mode: host\n    deploy: {replicas: 2, placement: {constraints: [node.role==manager]}, resources: {reservations: {devices: [{capabilities: [gpu]}]}}}\n  b: {image: y}\n";
     assert_eq!(
         unsupported(&parse(yaml, "f").unwrap()),
         [
-            "services.a: runtime is not supported by berth and is ignored",
+            "services.a: userns_mode is not supported by berth and is ignored",
             "services.a: deploy.placement is ignored on a single engine",
             "services.a: deploy.resources.reservations.devices is not supported by berth and is ignored",
         ]
+    );
+}
+
+#[test]
+fn a_deploy_restart_policy_stands_for_restart() {
+    for (policy, want) in [
+        ("{condition: on-failure, max_attempts: 3}", "on-failure:3"),
+        ("{condition: none}", "no"),
+        ("{condition: any}", "always"),
+        ("{}", "always"),
+    ] {
+        let yaml = format!("services:\n  a:\n    image: x\n    deploy: {{restart_policy: {policy}}}\n");
+        let p = decode(&parse(&yaml, "f").unwrap(), "p", "/").unwrap();
+        assert_eq!(p.services[0].restart.as_deref(), Some(want), "{policy}");
+    }
+    let yaml = "services:\n  a:\n    image: x\n    restart: unless-stopped\n    deploy: {restart_policy: {condition: none}}\n";
+    assert_eq!(
+        decode(&parse(yaml, "f").unwrap(), "p", "/").unwrap().services[0].restart.as_deref(),
+        Some("unless-stopped")
     );
 }

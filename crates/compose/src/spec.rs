@@ -341,6 +341,9 @@ pub fn container_body(
     if s.init {
         host["Init"] = json!(true);
     }
+    for (field, v) in &s.host {
+        host[field.as_str()] = v.clone();
+    }
     if !s.tmpfs.is_empty() {
         host["Tmpfs"] = Value::Object(
             s.tmpfs

@@ -21,6 +21,11 @@ const YAML: &str = "services:
     sysctls: [net.core.somaxconn=1024]
     deploy: {resources: {limits: {memory: 64m, cpus: '0.5'}}}
     labels: [tier=front]
+    dns_search: [example.org]
+    oom_score_adj: -100
+    oom_kill_disable: true
+    memswap_limit: 128m
+    cpuset: '0'
   db:
     image: db
     network_mode: service:web
@@ -117,6 +122,10 @@ fn a_containers_host_config_follows_the_service() {
     assert_eq!(h["Ulimits"][1], json!({"Name": "nproc", "Soft": 64, "Hard": 64}));
     assert_eq!(h["Sysctls"]["net.core.somaxconn"], "1024");
     assert_eq!(b["StopTimeout"], 60);
+    assert_eq!(
+        (&h["DnsSearch"], &h["OomScoreAdj"], &h["OomKillDisable"], &h["MemorySwap"], &h["CpusetCpus"]),
+        (&json!(["example.org"]), &json!(-100), &json!(true), &json!(128 * 1024 * 1024), &json!("0"))
+    );
     assert_eq!(
         b["Healthcheck"],
         json!({"Test": ["CMD", "probe"], "Interval": 2_000_000_000i64, "Timeout": 1_500_000_000i64, "Retries": 4})
