@@ -373,7 +373,7 @@ fn an_interrupted_foreground_up_stops_the_project() {
     let d = Berthd::start();
     let project = context(&[("intr/compose.yaml", "services:\n  a:\n    image: busybox\n    command: sh -c 'echo ready; exec sleep 1000'\n    init: true\n")]);
     let dir = project.path().join("intr");
-    let child = Command::new(berth_tests::env().bin_dir.join("berth"))
+    let mut child = Command::new(berth_tests::env().bin_dir.join("berth"))
         .args(["compose", "up"])
         .current_dir(&dir)
         .env("DOCKER_HOST", d.host())
@@ -382,12 +382,26 @@ fn an_interrupted_foreground_up_stops_the_project() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    d.wait_for(20, "the container", || d.docker(&["logs", "intr-a-1"]).stdout.starts_with(b"ready"));
+    // Interrupted once it shows the container's output (it follows by then).
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut seen = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)).map_while(Result::ok) {
+            if line == "intr-a-1  | ready" {
+                let _ = tx.send(());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    rx.recv_timeout(Duration::from_secs(20)).expect("the foreground up showed the container's output");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT)
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("intr-a-1  | ready"));
+    let seen = reader.join().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{seen}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("Gracefully stopping..."));
     assert_eq!(d.inspect("intr-a-1", "{{.State.Status}}"), "exited");
     let out = compose(&d, &dir, &["down"], &[]);

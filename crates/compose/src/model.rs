@@ -136,6 +136,10 @@ pub struct Service {
     /// The keys that map one to one onto a field of the engine's `HostConfig` (see
     /// [`HOST_FIELDS`]): the field and its value.
     pub host: Vec<(String, serde_json::Value)>,
+    /// `platform`: the image's platform (`linux/arm64`).
+    pub platform: Option<String>,
+    /// `attach: false` leaves the service's output out of a foreground `up`.
+    pub attach: bool,
 }
 
 /// How a [`HOST_FIELDS`] value is read.
@@ -414,6 +418,8 @@ fn decode_service(name: &str, s: &Node, dir: &str) -> Result<Service, ComposeErr
     };
     decode_limits(s, &mut out, name)?;
     out.host = host_fields(s, name)?;
+    out.platform = text(s.get("platform"));
+    out.attach = s.get("attach").map_or(Ok(true), |n| boolean(Some(n), &at("attach")))?;
     // `deploy.restart_policy` stands for `restart` when that is not given, as Compose reads it.
     if out.restart.is_none() {
         if let Some(p) = s.get("deploy").and_then(|d| d.get("restart_policy")) {
@@ -579,6 +585,8 @@ const HONOURED: &[&str] = &[
     "memswap_limit",
     "uts",
     "runtime",
+    "platform",
+    "attach",
     "cgroup",
     "cgroup_parent",
     "build",

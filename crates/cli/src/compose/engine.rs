@@ -194,7 +194,7 @@ pub async fn build(
     for c in &b.cache_from {
         argv.extend(["--cache-from".into(), c.clone()]);
     }
-    for (flag, v) in [("--target", &b.target), ("--network", &b.network)] {
+    for (flag, v) in [("--target", &b.target), ("--network", &b.network), ("--platform", &svc.platform)] {
         if let Some(v) = v {
             argv.extend([flag.into(), v.clone()]);
         }
@@ -209,11 +209,11 @@ pub async fn build(
 }
 
 /// Pulls an image, its progress on stderr as Compose shows it (stdout stays the commands').
-pub async fn pull(ctx: &Ctx, image: &str, quiet: bool) -> Result {
+pub async fn pull(ctx: &Ctx, image: &str, platform: Option<&str>, quiet: bool) -> Result {
     if !quiet {
         eprintln!(" Image {image}  Pulling");
     }
-    crate::container::pull(ctx, image, None, quiet).await?;
+    crate::container::pull(ctx, image, platform, quiet).await?;
     if !quiet {
         eprintln!(" Image {image}  Pulled");
     }
@@ -242,7 +242,7 @@ pub async fn ensure_images(
         if wants_build {
             build(ctx, s, svc, false, false, false, &[]).await?;
         } else if policy == "always" || (have.is_none() && policy != "never") {
-            if let Err(e) = pull(ctx, &image, quiet_pull).await {
+            if let Err(e) = pull(ctx, &image, svc.platform.as_deref(), quiet_pull).await {
                 if svc.build.is_none() || no_build {
                     return Err(e);
                 }
@@ -302,6 +302,7 @@ async fn copy_files(ctx: &Ctx, id: &str, files: &[spec::FileCopy]) -> Result {
 /// worked out before the engine is asked for anything, so that a bad project fails early.
 pub struct Prepared {
     pub body: Value,
+    platform: Option<String>,
     more: Vec<(String, Value)>,
     files: Vec<spec::FileCopy>,
 }
@@ -326,7 +327,7 @@ pub fn prepare(s: &Session, svc: &Service, replica: &Replica) -> Result<Prepared
         .map_err(super::load::fail)?;
     let read = |path: &str| std::fs::read(path).map_err(|e| crate::common::io_text(&e));
     let files = spec::file_copies(&s.project, svc, &|k| s.lookup(k), &read).map_err(super::load::fail)?;
-    Ok(Prepared { body, more, files })
+    Ok(Prepared { body, more, files, platform: svc.platform.clone() })
 }
 
 /// Creates a prepared container named `name` (in place of `replaces`, whose anonymous
@@ -342,7 +343,7 @@ pub async fn create(ctx: &Ctx, mut p: Prepared, name: &str, replaces: Option<&Va
         }
     }
     let containers = ctx.client.containers();
-    let created = containers.create(Some(name), None, &p.body).await?;
+    let created = containers.create(Some(name), p.platform.as_deref(), &p.body).await?;
     for w in created.warnings {
         eprintln!("WARN[0000] {w}");
     }

@@ -181,19 +181,24 @@ pub async fn follow_up(ctx: &Ctx, s: &Session, f: &Follow) -> Result {
     }
     use futures::StreamExt as _;
     let mut exit = 0i64;
+    let mut aborting = false;
     loop {
         tokio::select! {
             next = tasks.next() => {
                 let Some((name, service, code, streamed)) = next else { break };
                 streamed?;
                 println!("{name} exited with code {code}");
+                if aborting {
+                    continue;
+                }
                 if f.exit_code_from.as_deref().is_none_or(|s| s == service) && (f.abort || f.exit_code_from.is_some()) {
                     exit = code;
                 }
                 if f.abort {
+                    // The others are stopped; their output is still shown to its end.
                     println!("Aborting on container exit...");
+                    aborting = true;
                     stop_all(ctx, &rows, f.timeout).await;
-                    break;
                 }
             }
             _ = tokio::signal::ctrl_c() => {

@@ -290,7 +290,7 @@ pub async fn pull(ctx: &Ctx, s: &Session, a: &PullArgs) -> Result {
         if svc.build.is_some() && engine::image_id(ctx, image).await?.is_some() {
             continue;
         }
-        if let Err(e) = engine::pull(ctx, image, a.quiet).await {
+        if let Err(e) = engine::pull(ctx, image, svc.platform.as_deref(), a.quiet).await {
             if !a.ignore_pull_failures {
                 return Err(e);
             }

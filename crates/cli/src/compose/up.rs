@@ -210,7 +210,12 @@ pub async fn up(ctx: &Ctx, mut s: Session, a: &UpArgs) -> Result {
     if a.detach {
         return Ok(());
     }
-    let attach: Vec<String> = if a.attach.is_empty() { services.clone() } else { a.attach.clone() };
+    // The services asked for, else those that do not say `attach: false`.
+    let attach: Vec<String> = if a.attach.is_empty() {
+        services.iter().filter(|n| s.service(n).is_ok_and(|x| x.attach)).cloned().collect()
+    } else {
+        a.attach.clone()
+    };
     let opts = super::logs::Follow {
         services: attach,
         abort: a.abort_on_container_exit || a.exit_code_from.is_some(),
