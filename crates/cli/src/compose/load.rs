@@ -211,7 +211,10 @@ impl Session {
         let Some(name) = a.project_name.clone().or_else(|| std::env::var("COMPOSE_PROJECT_NAME").ok()) else {
             return Ok(None);
         };
-        if !a.command.works_from_labels() || !a.file.is_empty() || find_files(a, None).is_ok() {
+        if !a.command.works_from_labels()
+            || !a.file.is_empty()
+            || find_files(a, std::env::var("COMPOSE_FILE").ok().as_deref()).is_ok()
+        {
             return Ok(None);
         }
         let name = berth_compose::project::project_name(Some(&name), None, "").map_err(fail)?;

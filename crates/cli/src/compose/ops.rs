@@ -94,10 +94,8 @@ pub async fn down(ctx: &Ctx, s: &Session, a: &DownArgs) -> Result {
     }
     for n in s.nets.iter().filter(|n| !n.external) {
         match ctx.client.networks().inspect_json(&n.name).await {
-            Ok(found)
-                if found["Labels"][spec::PROJECT] == json!(s.project.name)
-                    || found["Labels"].get(spec::PROJECT).is_none() =>
-            {
+            // Only a network made for this project: one of the same name made otherwise stays.
+            Ok(found) if found["Labels"][spec::PROJECT] == json!(s.project.name) => {
                 event("Network", &n.name, "Removing");
                 ctx.client.networks().remove(&n.name).await?;
                 event("Network", &n.name, "Removed");
@@ -107,7 +105,9 @@ pub async fn down(ctx: &Ctx, s: &Session, a: &DownArgs) -> Result {
     }
     if a.volumes {
         for v in s.vols.iter().filter(|v| !v.external) {
-            if ctx.client.volumes().inspect_json(&v.name).await.is_ok() {
+            // Only a volume made for this project.
+            let ours = ctx.client.volumes().inspect_json(&v.name).await.ok();
+            if ours.is_some_and(|found| found["Labels"][spec::PROJECT] == json!(s.project.name)) {
                 event("Volume", &v.name, "Removing");
                 ctx.client.volumes().remove(&v.name, false).await?;
                 event("Volume", &v.name, "Removed");
