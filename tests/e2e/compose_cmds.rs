@@ -248,3 +248,48 @@ fn service_keys_reach_the_containers() {
     d.ok(&["network", "rm", "keys-outside"]);
     d.assert_nothing_left();
 }
+
+#[test]
+fn the_remaining_flags_do_what_they_say() {
+    let d = Berthd::start();
+    let project = context(&[(
+        "fl/compose.yaml",
+        "services:\n  a:\n    image: busybox\n    command: sh -c 'echo one; sleep 1.2; echo two; exec sleep 1000'\n    init: true\n  b:\n    image: busybox\n    command: sh -c 'echo from-b; exec sleep 1000'\n    init: true\n",
+    )]);
+    let dir = project.path().join("fl");
+    ok(&d, &dir, &["up", "-d"], "");
+    d.wait_for(10, "a's second line", || d.docker(&["logs", "fl-a-1"]).stdout.ends_with(b"two\n"));
+    // --until and --since (each line's own time, both inclusive) split a's log.
+    let stamped = d.ok(&["logs", "-t", "fl-a-1"]);
+    let times: Vec<&str> = stamped.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(ok(&d, &dir, &["logs", "--no-log-prefix", "--until", times[0], "a"], ""), "one\n");
+    assert_eq!(ok(&d, &dir, &["logs", "--no-log-prefix", "--since", times[1], "a"], ""), "two\n");
+    // exec -d runs in the background.
+    ok(&d, &dir, &["exec", "-d", "a", "sh", "-c", "sleep 0.2; touch /tmp/done"], "");
+    d.wait_for(5, "the detached exec", || {
+        compose(&d, &dir, &["exec", "-T", "a", "test", "-e", "/tmp/done"], "").status.success()
+    });
+    // --no-recreate keeps a changed service's container; --force-recreate makes it again.
+    let id = d.inspect("fl-b-1", "{{.Id}}");
+    std::fs::write(
+        dir.join("compose.yaml"),
+        std::fs::read_to_string(dir.join("compose.yaml")).unwrap().replace("from-b", "from-b2"),
+    )
+    .unwrap();
+    ok(&d, &dir, &["up", "-d", "--no-recreate"], "");
+    assert_eq!(d.inspect("fl-b-1", "{{.Id}}"), id);
+    ok(&d, &dir, &["up", "-d"], "");
+    assert_ne!(d.inspect("fl-b-1", "{{.Id}}"), id);
+    // run -p publishes a port of its own.
+    let out = ok(&d, &dir, &["run", "-d", "-p", "127.0.0.1::9000", "b", "sleep", "100"], "");
+    assert!(d.ok(&["port", out.trim()]).starts_with("9000/tcp -> 127.0.0.1:"));
+    // down --remove-orphans takes what the file no longer names.
+    std::fs::write(
+        dir.join("compose.yaml"),
+        "services:\n  b:\n    image: busybox\n    command: sleep 1000\n    init: true\n",
+    )
+    .unwrap();
+    ok(&d, &dir, &["down", "--remove-orphans", "-t", "1"], "");
+    assert!(d.ok(&["ps", "-aq"]).is_empty());
+    d.assert_nothing_left();
+}
