@@ -220,7 +220,7 @@ fn invalid(n: &Node, path: &str, why: impl Into<String>) -> ComposeError {
     ComposeError::Invalid { line: n.line, col: n.col, path: path.to_string(), why: why.into() }
 }
 
-fn text(n: Option<&Node>) -> Option<String> {
+pub(crate) fn text(n: Option<&Node>) -> Option<String> {
     n.filter(|n| !n.is_null()).and_then(|n| n.text().map(String::from))
 }
 
@@ -233,7 +233,7 @@ fn words(n: Option<&Node>) -> Vec<String> {
 }
 
 /// A boolean as Compose reads one after substitution.
-fn boolean(n: Option<&Node>, path: &str) -> Result<bool, ComposeError> {
+pub(crate) fn boolean(n: Option<&Node>, path: &str) -> Result<bool, ComposeError> {
     let Some(n) = n.filter(|n| !n.is_null()) else { return Ok(false) };
     match n.text().unwrap_or_default().to_ascii_lowercase().as_str() {
         "true" | "1" | "t" | "yes" | "y" | "on" => Ok(true),

@@ -3,6 +3,7 @@
 //! what must already be there. A service attached to no network is on `default`, which every
 //! project has unless it declares its own.
 
+use crate::model::{boolean, text};
 use crate::tree::{Node, Value};
 use crate::values::pairs;
 use crate::ComposeError;
@@ -41,26 +42,8 @@ pub struct VolumeDef {
     pub labels: Vec<(String, String)>,
 }
 
-fn text(n: Option<&Node>) -> Option<String> {
-    n.filter(|n| !n.is_null()).and_then(|n| n.text().map(String::from))
-}
-
 fn strings(n: Option<&Node>) -> Vec<(String, String)> {
     n.map(pairs).unwrap_or_default().into_iter().map(|(k, v)| (k, v.unwrap_or_default())).collect()
-}
-
-fn flag(n: Option<&Node>, path: &str) -> Result<bool, ComposeError> {
-    let Some(n) = n.filter(|n| !n.is_null()) else { return Ok(false) };
-    match n.text().unwrap_or_default().to_ascii_lowercase().as_str() {
-        "true" | "1" | "yes" | "y" | "on" | "t" => Ok(true),
-        "false" | "0" | "no" | "n" | "off" | "f" => Ok(false),
-        other => Err(ComposeError::Invalid {
-            line: n.line,
-            col: n.col,
-            path: path.to_string(),
-            why: format!("{other:?} is not a boolean"),
-        }),
-    }
 }
 
 /// The engine's name for the project's resource `key`: its `name:`, else `<project>_<key>`
@@ -82,7 +65,7 @@ pub fn networks(
     let mut out = Vec::new();
     for (key, node) in declared {
         let path = format!("networks.{key}");
-        let external = flag(node.get("external"), &format!("{path}.external"))?;
+        let external = boolean(node.get("external"), &format!("{path}.external"))?;
         let ipam = node.get("ipam");
         let subnets = match ipam.and_then(|i| i.get("config")).map(|c| &c.value) {
             Some(Value::Seq(items)) => items
@@ -101,9 +84,9 @@ pub fn networks(
             external,
             driver: text(node.get("driver")),
             driver_opts: strings(node.get("driver_opts")),
-            internal: flag(node.get("internal"), &format!("{path}.internal"))?,
-            attachable: flag(node.get("attachable"), &format!("{path}.attachable"))?,
-            enable_ipv6: flag(node.get("enable_ipv6"), &format!("{path}.enable_ipv6"))?,
+            internal: boolean(node.get("internal"), &format!("{path}.internal"))?,
+            attachable: boolean(node.get("attachable"), &format!("{path}.attachable"))?,
+            enable_ipv6: boolean(node.get("enable_ipv6"), &format!("{path}.enable_ipv6"))?,
             labels: strings(node.get("labels")),
             ipam_driver: ipam.and_then(|i| text(i.get("driver"))),
             subnets,
@@ -124,7 +107,7 @@ pub fn volumes(project: &str, declared: &[(String, Node)]) -> Result<Vec<VolumeD
     declared
         .iter()
         .map(|(key, node)| {
-            let external = flag(node.get("external"), &format!("volumes.{key}.external"))?;
+            let external = boolean(node.get("external"), &format!("volumes.{key}.external"))?;
             Ok(VolumeDef {
                 key: key.clone(),
                 name: engine_name(project, key, node, external),
